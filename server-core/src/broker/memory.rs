@@ -1,0 +1,132 @@
+//! The embedded broker: the log in this process's memory.
+
+use super::{Batch, Broker, BrokerKind, LogReader, LogStatus, Published};
+use crate::error::Result;
+use crate::event::{new_epoch, now_micros, NewEvent, Offset, StoredEvent};
+use async_trait::async_trait;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The in-process log: the default when no Redis is configured or reachable.
+///
+/// It keeps the latest `history` events (older ones and their ids are dropped when a new one
+/// arrives) and is shared only by the regions of this process. Its epoch never changes.
+#[derive(Clone)]
+pub struct MemoryBroker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    epoch: String,
+    history: usize,
+    // A std Mutex: it is never held across an await, and the critical sections are short.
+    log: Mutex<Log>,
+    // Latest offset, so readers can wait for news without polling.
+    latest: watch::Sender<Offset>,
+}
+
+#[derive(Default)]
+struct Log {
+    events: VecDeque<StoredEvent>,
+    ids: HashMap<String, Offset>,
+    latest: Offset,
+}
+
+impl MemoryBroker {
+    /// A new, empty log keeping the latest `history` events (at least 1).
+    pub fn new(history: usize) -> Self {
+        MemoryBroker {
+            inner: Arc::new(Inner {
+                epoch: new_epoch(),
+                history: history.max(1),
+                log: Mutex::new(Log::default()),
+                latest: watch::channel(0).0,
+            }),
+        }
+    }
+
+    fn read_now(&self, after: Offset, max: usize) -> Batch {
+        let log = self.inner.log.lock().unwrap();
+        let first = log.events.front().map_or(log.latest + 1, |e| e.offset);
+        let skip = (after + 1).saturating_sub(first) as usize;
+        let events = log.events.iter().skip(skip).take(max).cloned().collect();
+        Batch {
+            epoch: self.inner.epoch.clone(),
+            events,
+        }
+    }
+}
+
+#[async_trait]
+impl Broker for MemoryBroker {
+    fn kind(&self) -> BrokerKind {
+        BrokerKind::Embedded
+    }
+
+    async fn publish(&self, event: NewEvent) -> Result<Published> {
+        let offset = {
+            let mut log = self.inner.log.lock().unwrap();
+            if let Some(&offset) = log.ids.get(&event.id) {
+                return Ok(Published {
+                    offset,
+                    duplicate: true,
+                });
+            }
+            log.latest += 1;
+            let offset = log.latest;
+            log.ids.insert(event.id.clone(), offset);
+            log.events.push_back(StoredEvent {
+                offset,
+                stored_at: now_micros(),
+                event,
+            });
+            while log.events.len() > self.inner.history {
+                if let Some(old) = log.events.pop_front() {
+                    log.ids.remove(&old.event.id);
+                }
+            }
+            offset
+        };
+        self.inner.latest.send_replace(offset);
+        Ok(Published {
+            offset,
+            duplicate: false,
+        })
+    }
+
+    async fn read(&self, after: Offset, max: usize) -> Result<Batch> {
+        Ok(self.read_now(after, max))
+    }
+
+    async fn status(&self) -> Result<LogStatus> {
+        let log = self.inner.log.lock().unwrap();
+        Ok(LogStatus {
+            epoch: self.inner.epoch.clone(),
+            latest: log.latest,
+            oldest: log.events.front().map_or(log.latest + 1, |e| e.offset),
+        })
+    }
+
+    async fn reader(&self) -> Result<Box<dyn LogReader>> {
+        Ok(Box::new(MemoryReader {
+            broker: self.clone(),
+            latest: self.inner.latest.subscribe(),
+        }))
+    }
+}
+
+struct MemoryReader {
+    broker: MemoryBroker,
+    latest: watch::Receiver<Offset>,
+}
+
+#[async_trait]
+impl LogReader for MemoryReader {
+    async fn next(&mut self, after: Offset, max: usize, wait: Duration) -> Result<Batch> {
+        // Waiting on the watch (not polling) wakes us as soon as a newer offset is stored.
+        let _ = tokio::time::timeout(wait, self.latest.wait_for(|&latest| latest > after)).await;
+        Ok(self.broker.read_now(after, max))
+    }
+}

@@ -1,0 +1,118 @@
+//! The broker: one global, totally ordered, bounded event log shared by every region.
+//!
+//! # Contract
+//! Every implementation ([`MemoryBroker`], [`RedisBroker`]) passes the same suite
+//! (`tests/broker_contract.rs`) and promises:
+//!
+//! - **Atomic publish.** [`Broker::publish`] assigns the next offset and appends the event to
+//!   the history in one step: a reader never sees an offset without its event, nor two events
+//!   at one offset.
+//! - **Total order.** Offsets start at 1 and grow by exactly 1 per stored event. Every reader
+//!   sees the same event at the same offset.
+//! - **Idempotent by id.** Publishing an id that is still in the history stores nothing and
+//!   returns the offset it was first stored at, with `duplicate = true`. Once an event has
+//!   fallen out of the bounded history, its id is forgotten too (the dedup window is the
+//!   history window).
+//! - **Bounded history.** The log keeps the latest `history` events; older ones are dropped
+//!   with their ids. A read that asks for dropped offsets gets what is left, starting at the
+//!   oldest kept event, so the caller can see the gap (`first offset > after + 1`).
+//! - **Catch-up reads.** [`LogReader::next`] returns the events after a given offset; a
+//!   reader that was cut off and comes back asks from its last offset and loses nothing that
+//!   is still in the history.
+//! - **Epoch.** A log has a random epoch set when it is created. If the backing store loses
+//!   the log (Redis restarted without persistence), a new log with a new epoch starts and
+//!   readers see the new epoch on their next read; offsets of different epochs are unrelated.
+//! - **Disconnects.** Operations fail with [`BrokerError::Unavailable`] while the store is
+//!   unreachable and succeed again once it is back; nothing is retried silently inside
+//!   `publish` (the caller decides, and may retry with the same id safely).
+
+mod memory;
+mod redis;
+
+pub use self::memory::MemoryBroker;
+pub use self::redis::{RedisBroker, RedisConfig};
+
+use crate::error::Result;
+use crate::event::{NewEvent, Offset, StoredEvent};
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Which kind of broker backs the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerKind {
+    /// A Redis server (shared by every process that points at it).
+    Redis,
+    /// The in-process log (one process only).
+    Embedded,
+}
+
+impl BrokerKind {
+    /// The name used on the wire and in `/health`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BrokerKind::Redis => "redis",
+            BrokerKind::Embedded => "embedded",
+        }
+    }
+}
+
+/// Result of a publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Published {
+    /// Offset the event is stored at.
+    pub offset: Offset,
+    /// True when the id was already stored: nothing new was appended.
+    pub duplicate: bool,
+}
+
+/// A slice of the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    /// Epoch of the log the events belong to.
+    pub epoch: String,
+    /// Events in offset order, each with offset greater than the `after` asked for.
+    pub events: Vec<StoredEvent>,
+}
+
+/// Where the log stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogStatus {
+    /// Epoch of the log.
+    pub epoch: String,
+    /// Offset of the newest event, 0 when empty.
+    pub latest: Offset,
+    /// Offset of the oldest event still in the history, `latest + 1` when empty.
+    pub oldest: Offset,
+}
+
+/// One global event log. See the module docs for the contract.
+#[async_trait]
+pub trait Broker: Send + Sync + 'static {
+    /// Which kind of broker this is.
+    fn kind(&self) -> BrokerKind;
+
+    /// Store `event` at the next offset, or return the offset its id already has.
+    async fn publish(&self, event: NewEvent) -> Result<Published>;
+
+    /// Up to `max` events with offset > `after`, without waiting.
+    async fn read(&self, after: Offset, max: usize) -> Result<Batch>;
+
+    /// Epoch, newest and oldest offsets of the log.
+    async fn status(&self) -> Result<LogStatus>;
+
+    /// A reader for one consumer (each region has its own, so that one region's blocking
+    /// read never delays another's, nor any publish).
+    async fn reader(&self) -> Result<Box<dyn LogReader>>;
+}
+
+/// A consumer's cursor-less view of the log: it asks from its own last offset each time.
+#[async_trait]
+pub trait LogReader: Send {
+    /// Up to `max` events with offset > `after`; waits up to `wait` for the first one and
+    /// returns an empty batch (with the current epoch) when none came.
+    async fn next(&mut self, after: Offset, max: usize, wait: Duration) -> Result<Batch>;
+}
+
+/// A shared, type-erased broker.
+pub type SharedBroker = Arc<dyn Broker>;

@@ -1,0 +1,272 @@
+//! One WebSocket client: welcome, optional replay, then live events and publishes.
+
+use super::{input, Outgoing, Region};
+use crate::event::{now_micros, NewEvent, Offset};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::broadcast::error::RecvError;
+use wire::{ClientFrame, ServerFrame};
+
+/// Events read from history per round trip while replaying.
+const REPLAY_BATCH: usize = 500;
+
+/// Close codes (RFC 6455).
+const GOING_AWAY: u16 = 1001;
+const POLICY: u16 = 1008;
+const INTERNAL: u16 = 1011;
+
+/// Why a connection ends early.
+struct Closed;
+
+type Result<T = ()> = std::result::Result<T, Closed>;
+
+struct Conn {
+    region: Arc<Region>,
+    sink: SplitSink<WebSocket, Message>,
+    /// Offset of the newest event this client has been sent (live or replayed).
+    last_sent: Offset,
+    bucket: TokenBucket,
+}
+
+/// Serve one client until it leaves, misbehaves beyond repair, or the region shuts down.
+pub(super) async fn serve(region: Arc<Region>, socket: WebSocket, since: Option<Offset>) {
+    region.clients.fetch_add(1, Ordering::Relaxed);
+    // Subscribe before reading the offset or history, so nothing published in between is lost.
+    let mut live = region.fanout.subscribe();
+    let (sink, mut stream) = socket.split();
+    let mut conn = Conn {
+        bucket: TokenBucket::new(region.config.publish_rate, region.config.publish_burst),
+        region: region.clone(),
+        sink,
+        last_sent: region.offset.load(Ordering::SeqCst),
+    };
+    tracing::debug!(region = %region.name(), ?since, "client connected");
+    let _ = conn.session(&mut live, &mut stream, since).await;
+    region.clients.fetch_sub(1, Ordering::Relaxed);
+    tracing::debug!(region = %region.name(), "client left");
+}
+
+impl Conn {
+    async fn session(
+        &mut self,
+        live: &mut tokio::sync::broadcast::Receiver<Outgoing>,
+        stream: &mut futures_util::stream::SplitStream<WebSocket>,
+        since: Option<Offset>,
+    ) -> Result {
+        let welcome = ServerFrame::Welcome {
+            region: self.region.name().into(),
+            offset: self.last_sent,
+            epoch: self.region.epoch.read().unwrap().clone(),
+            broker: self.region.broker.kind().as_str().into(),
+        };
+        self.send_frame(&welcome).await?;
+        if let Some(since) = since {
+            self.replay(since).await?;
+        }
+        let shutdown = self.region.shutdown.clone();
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => {
+                    return self.close(GOING_AWAY, "server shutting down; reconnect with since=<last offset>").await;
+                }
+                out = live.recv() => match out {
+                    Ok(out) => self.forward(out).await?,
+                    Err(RecvError::Lagged(n)) => {
+                        let msg = format!("you fell {n} events behind the region's per-client queue of {}; reconnect with since={} to resume", self.region.config.client_queue, self.last_sent);
+                        self.send_frame(&ServerFrame::error("slow_consumer", msg)).await?;
+                        return self.close(POLICY, "slow consumer").await;
+                    }
+                    Err(RecvError::Closed) => return Err(Closed),
+                },
+                msg = stream.next() => match msg {
+                    Some(Ok(Message::Text(text))) => self.on_text(&text).await?,
+                    Some(Ok(Message::Binary(_))) => {
+                        self.send_frame(&ServerFrame::error("binary_not_supported", "send JSON in text frames; binary frames are not part of the protocol")).await?;
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(_))) | None => return Err(Closed),
+                    Some(Err(e)) => {
+                        tracing::debug!(region = %self.region.name(), error = %e, "socket error");
+                        return Err(Closed);
+                    }
+                },
+            }
+        }
+    }
+
+    /// Send history after `since`, then remember where live delivery takes over.
+    async fn replay(&mut self, since: Offset) -> Result {
+        // Everything up to `target` went out on the fan-out before we subscribed, or will
+        // reach us live too; history covers the first part, `last_sent` drops the overlap.
+        let target = self.last_sent;
+        let mut after = since;
+        while after < target {
+            let batch = match self.region.broker.read(after, REPLAY_BATCH).await {
+                Ok(b) => b,
+                Err(e) => {
+                    let frame = ServerFrame::Error {
+                        code: "broker_unavailable".into(),
+                        message: format!("could not read history to resume ({e}); reconnect with since={after} to try again"),
+                        id: None,
+                        temporary: true,
+                    };
+                    self.send_frame(&frame).await?;
+                    return self.close(INTERNAL, "history unavailable").await;
+                }
+            };
+            let Some(first) = batch.events.first() else {
+                break;
+            };
+            if first.offset > after + 1 {
+                let gap = ServerFrame::Gap {
+                    from: after + 1,
+                    to: first.offset - 1,
+                    message: format!("events {} to {} are older than the history this server keeps; they cannot be replayed", after + 1, first.offset - 1),
+                };
+                self.send_frame(&gap).await?;
+            }
+            let now = now_micros();
+            for e in &batch.events {
+                self.send_frame(&ServerFrame::Event(e.to_frame(now, true)))
+                    .await?;
+                after = e.offset;
+            }
+        }
+        self.last_sent = after.max(since);
+        self.send_frame(&ServerFrame::CaughtUp {
+            offset: self.last_sent,
+        })
+        .await
+    }
+
+    async fn forward(&mut self, out: Outgoing) -> Result {
+        match out {
+            Outgoing::Event { offset, text } => {
+                if offset <= self.last_sent {
+                    return Ok(());
+                }
+                self.last_sent = offset;
+                self.send(Message::Text(text)).await
+            }
+            Outgoing::Gap { to, text } => {
+                if to <= self.last_sent {
+                    return Ok(());
+                }
+                self.last_sent = to;
+                self.send(Message::Text(text)).await
+            }
+            Outgoing::Epoch { text } => {
+                self.last_sent = 0;
+                self.send(Message::Text(text)).await
+            }
+        }
+    }
+
+    async fn on_text(&mut self, text: &str) -> Result {
+        let frame = match input::decode(text) {
+            Ok(f) => f,
+            Err(e) => {
+                let frame = ServerFrame::Error {
+                    code: e.code.into(),
+                    message: e.message,
+                    id: e.id,
+                    temporary: false,
+                };
+                return self.send_frame(&frame).await;
+            }
+        };
+        let ClientFrame::Publish { id, kind, payload } = frame;
+        if !self.bucket.take() {
+            let frame = ServerFrame::Error {
+                code: "rate_limited".into(),
+                message: format!("more than {} publishes/s (burst {}) on one connection; slow down and retry this id", self.region.config.publish_rate, self.region.config.publish_burst),
+                id: Some(id),
+                temporary: true,
+            };
+            return self.send_frame(&frame).await;
+        }
+        let event = NewEvent {
+            id: id.clone(),
+            origin: self.region.name().into(),
+            kind,
+            payload,
+            published_at: now_micros(),
+        };
+        let reply = match self.region.broker.publish(event).await {
+            Ok(p) => ServerFrame::Ack { id, offset: p.offset, duplicate: p.duplicate },
+            Err(e) => ServerFrame::Error {
+                code: "broker_unavailable".into(),
+                message: format!("the event was not stored ({e}); retry with the same id: it will be stored once"),
+                id: Some(id),
+                temporary: true,
+            },
+        };
+        self.send_frame(&reply).await
+    }
+
+    async fn send_frame(&mut self, frame: &ServerFrame) -> Result {
+        let text = serde_json::to_string(frame).expect("frames serialize");
+        self.send(Message::Text(Utf8Bytes::from(text))).await
+    }
+
+    /// Send with a deadline: a client whose socket does not drain is a slow consumer.
+    async fn send(&mut self, msg: Message) -> Result {
+        match tokio::time::timeout(self.region.config.write_timeout, self.sink.send(msg)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Closed),
+            Err(_) => {
+                tracing::info!(region = %self.region.name(), "client did not drain its socket in time; disconnecting");
+                Err(Closed)
+            }
+        }
+    }
+
+    async fn close(&mut self, code: u16, reason: &'static str) -> Result {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let _ = tokio::time::timeout(
+            self.region.config.write_timeout,
+            self.sink.send(Message::Close(Some(frame))),
+        )
+        .await;
+        Err(Closed)
+    }
+}
+
+/// Per-connection publish budget: `rate` tokens per second, at most `burst` saved up.
+struct TokenBucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl TokenBucket {
+    fn new(rate: u32, burst: u32) -> Self {
+        TokenBucket {
+            rate: rate as f64,
+            burst: burst.max(1) as f64,
+            tokens: burst.max(1) as f64,
+            at: Instant::now(),
+        }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! HTTP surface of a region: `/ws`, `/health`, `/regions`, and the UI at `/`.
+
+use super::{connection, origin, Region};
+use crate::event::Offset;
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use std::sync::Arc;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::services::{ServeDir, ServeFile};
+use wire::limits::MAX_FRAME_BYTES;
+
+/// Query of `GET /ws`.
+#[derive(Debug, Deserialize)]
+struct WsParams {
+    /// Resume after this offset.
+    since: Option<Offset>,
+    /// Shared token, when the region requires one.
+    token: Option<String>,
+}
+
+/// The region's router. Tests call it directly; [`super::run`] serves it.
+pub fn router(region: Arc<Region>) -> Router {
+    let extra = region.config.allowed_origins.clone();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |o: &HeaderValue, _| {
+            origin::allowed(o.to_str().ok(), &extra)
+        }))
+        .allow_methods([axum::http::Method::GET]);
+    let api = Router::new()
+        .route("/health", get(health))
+        .route("/regions", get(regions))
+        .layer(cors)
+        .route("/ws", get(ws));
+    let api = match &region.config.ui_dir {
+        Some(dir) if dir.join("index.html").is_file() => api.fallback_service(
+            ServeDir::new(dir).not_found_service(ServeFile::new(dir.join("index.html"))),
+        ),
+        _ => api.fallback(no_ui),
+    };
+    api.with_state(region)
+}
+
+async fn health(State(region): State<Arc<Region>>) -> Json<wire::Health> {
+    Json(region.health())
+}
+
+async fn regions(State(region): State<Arc<Region>>) -> Json<Vec<wire::RegionInfo>> {
+    Json(region.config.peers.clone())
+}
+
+async fn no_ui() -> (StatusCode, Html<&'static str>) {
+    (
+        StatusCode::NOT_FOUND,
+        Html(
+            "<!doctype html><title>Multi-Region Servers</title><h1>The UI is not built</h1>\
+             <p>This region serves its API at <code>/ws</code>, <code>/health</code> and \
+             <code>/regions</code>. To get the UI here, build it (<code>cargo xtask ui</code>) \
+             and start the server with <code>--ui-dir ui/dist</code>.</p>",
+        ),
+    )
+}
+
+fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = wire::ServerFrame::error(code, message);
+    (status, Json(body)).into_response()
+}
+
+async fn ws(
+    State(region): State<Arc<Region>>,
+    Query(params): Query<WsParams>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let origin = headers
+        .get(header::ORIGIN)
+        .map(|o| o.to_str().unwrap_or("<invalid>"));
+    if !origin::allowed(origin, &region.config.allowed_origins) {
+        tracing::warn!(region = %region.name(), ?origin, "refused a WebSocket from a foreign origin");
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "forbidden_origin",
+            "this server accepts WebSockets only from its own pages and the desktop app; \
+             start it with --allow-origin <origin> to allow another site",
+        );
+    }
+    if let Some(expected) = &region.config.token {
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let given = params.token.as_deref().or(bearer);
+        if given != Some(expected.as_str()) {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "this region requires a token: connect to /ws?token=<token> or send Authorization: Bearer <token>",
+            );
+        }
+    }
+    let since = params.since;
+    let tracker = region.tracker.clone();
+    upgrade
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| tracker.track_future(connection::serve(region, socket, since)))
+}

@@ -1,0 +1,173 @@
+//! Decoding and validating what clients send. Pure functions, so they can be fuzzed.
+
+use wire::limits::{MAX_ID_BYTES, MAX_JSON_DEPTH, MAX_KIND_BYTES, MAX_PAYLOAD_BYTES};
+use wire::ClientFrame;
+
+/// Why a client frame was refused: a machine-readable code and a message that says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct InputError {
+    /// e.g. `invalid_json`, `unknown_type`, `invalid_frame`.
+    pub code: &'static str,
+    /// Human-readable explanation.
+    pub message: String,
+    /// The publish id, when the frame was otherwise readable.
+    pub id: Option<String>,
+}
+
+fn err(code: &'static str, message: impl Into<String>) -> InputError {
+    InputError {
+        code,
+        message: message.into(),
+        id: None,
+    }
+}
+
+/// Decode one text frame into a valid [`ClientFrame`], or say precisely what is wrong.
+pub fn decode(text: &str) -> Result<ClientFrame, InputError> {
+    if json_depth(text) > MAX_JSON_DEPTH {
+        return Err(err(
+            "too_deep",
+            format!("JSON nested deeper than {MAX_JSON_DEPTH} levels is refused"),
+        ));
+    }
+    let frame: ClientFrame = serde_json::from_str(text).map_err(|e| classify(text, e))?;
+    validate(frame)
+}
+
+fn classify(text: &str, e: serde_json::Error) -> InputError {
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            return err(
+                "invalid_json",
+                format!("the frame is not valid JSON ({e}); send one JSON object per text frame"),
+            )
+        }
+    };
+    let Some(obj) = value.as_object() else {
+        return err(
+            "invalid_frame",
+            "a frame must be a JSON object with a \"type\" field",
+        );
+    };
+    match obj.get("type").and_then(|t| t.as_str()) {
+        None => err("invalid_frame", "the frame has no string \"type\" field; use {\"type\":\"publish\",…}"),
+        Some("publish") => err(
+            "invalid_frame",
+            format!("bad publish frame ({e}); expected {{\"type\":\"publish\",\"id\":string,\"kind\":string,\"payload\":any}}"),
+        ),
+        Some(other) => err(
+            "unknown_type",
+            format!("unknown frame type {:?}; the only client frame is \"publish\"", truncate(other)),
+        ),
+    }
+}
+
+fn validate(frame: ClientFrame) -> Result<ClientFrame, InputError> {
+    let ClientFrame::Publish { id, kind, payload } = &frame;
+    let with_id = |mut e: InputError| {
+        e.id = Some(truncate(id));
+        e
+    };
+    if id.is_empty() || id.len() > MAX_ID_BYTES || id.chars().any(char::is_control) {
+        return Err(with_id(err(
+            "invalid_id",
+            format!("the id must be 1 to {MAX_ID_BYTES} bytes without control characters"),
+        )));
+    }
+    if kind.is_empty() || kind.len() > MAX_KIND_BYTES || kind.chars().any(char::is_control) {
+        return Err(with_id(err(
+            "invalid_kind",
+            format!("the kind must be 1 to {MAX_KIND_BYTES} bytes without control characters"),
+        )));
+    }
+    let size = serde_json::to_string(payload).map_or(usize::MAX, |s| s.len());
+    if size > MAX_PAYLOAD_BYTES {
+        return Err(with_id(err(
+            "payload_too_large",
+            format!("the payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES}"),
+        )));
+    }
+    Ok(frame)
+}
+
+/// A short, safe prefix of client text for echoing back in messages.
+fn truncate(s: &str) -> String {
+    s.chars().take(MAX_ID_BYTES).collect()
+}
+
+/// Deepest nesting of `[` / `{` outside strings. Linear, no allocation, so a hostile frame
+/// is measured before the parser (which recurses) ever sees it.
+pub fn json_depth(text: &str) -> usize {
+    let (mut depth, mut max, mut in_str, mut escaped) = (0usize, 0usize, false, false);
+    for b in text.bytes() {
+        if in_str {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(text: &str) -> &'static str {
+        decode(text).unwrap_err().code
+    }
+
+    #[test]
+    fn accepts_a_publish() {
+        assert!(decode(r#"{"type":"publish","id":"x","kind":"k","payload":[1,{"a":2}]}"#).is_ok());
+    }
+
+    #[test]
+    fn names_what_is_wrong() {
+        assert_eq!(code("{nope"), "invalid_json");
+        assert_eq!(code("[1,2]"), "invalid_frame");
+        assert_eq!(code(r#"{"id":"x"}"#), "invalid_frame");
+        assert_eq!(code(r#"{"type":"subscribe"}"#), "unknown_type");
+        assert_eq!(code(r#"{"type":"publish","id":"x"}"#), "invalid_frame");
+        assert_eq!(
+            code(r#"{"type":"publish","id":5,"kind":"k"}"#),
+            "invalid_frame"
+        );
+        assert_eq!(
+            code(r#"{"type":"publish","id":"","kind":"k"}"#),
+            "invalid_id"
+        );
+        assert_eq!(
+            code(r#"{"type":"publish","id":"a","kind":""}"#),
+            "invalid_kind"
+        );
+        let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert_eq!(code(&deep), "too_deep");
+        let big = format!(
+            r#"{{"type":"publish","id":"a","kind":"k","payload":"{}"}}"#,
+            "x".repeat(20_000)
+        );
+        assert_eq!(code(&big), "payload_too_large");
+    }
+
+    #[test]
+    fn depth_ignores_brackets_in_strings() {
+        assert_eq!(json_depth(r#"{"a":"[[[[\"{{"}"#), 1);
+        assert_eq!(json_depth(r#"[[],[[]]]"#), 3);
+    }
+}

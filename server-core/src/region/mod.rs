@@ -1,0 +1,165 @@
+//! The regional server: one axum app per region, with its own clients, fed by the global log.
+//!
+//! # Delivery contract (to WebSocket clients)
+//! - A client gets every event of the log from the moment it connects, each exactly once and
+//!   in offset order. A client that connects with `/ws?since=N` first gets every event with
+//!   offset > N still in the history (marked `replay`), then a `caught_up` frame, then live
+//!   events, with no gap and no duplicate at the seam. Offsets no longer in the history are
+//!   announced with a `gap` frame, never skipped silently.
+//! - Each client has a bounded queue ([`RegionConfig::client_queue`] events). A client that
+//!   falls that far behind (or whose socket does not take a frame within
+//!   [`RegionConfig::write_timeout`]) gets a `slow_consumer` error and is disconnected; it can
+//!   resume with `since`. It never slows down other clients.
+//! - If the log is lost and recreated (new epoch), clients get an `epoch` frame and offsets
+//!   restart; nothing from the old epoch is delivered as if it were new.
+//! - On shutdown every socket is closed with code 1001.
+
+mod connection;
+mod feed;
+mod http;
+pub mod input;
+pub mod origin;
+
+pub use self::http::router;
+
+use crate::broker::SharedBroker;
+use crate::event::Offset;
+use axum::extract::ws::Utf8Bytes;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Settings of one regional server.
+#[derive(Debug, Clone)]
+pub struct RegionConfig {
+    /// Region name, e.g. `us`.
+    pub name: String,
+    /// Events a client may fall behind before it is disconnected as a slow consumer.
+    pub client_queue: usize,
+    /// How long one frame may take to go out before the client counts as slow.
+    pub write_timeout: Duration,
+    /// Sustained publishes per second allowed per connection.
+    pub publish_rate: u32,
+    /// Publishes allowed in one burst per connection.
+    pub publish_burst: u32,
+    /// Directory with the built UI to serve at `/`, if any.
+    pub ui_dir: Option<PathBuf>,
+    /// Web origins allowed besides loopback and the desktop app's own.
+    pub allowed_origins: Vec<String>,
+    /// Shared secret clients must present (`?token=` or `Authorization: Bearer`), if set.
+    pub token: Option<String>,
+    /// The regions the UI should connect to (`GET /regions`).
+    pub peers: Vec<wire::RegionInfo>,
+}
+
+impl RegionConfig {
+    /// Defaults for a region called `name`.
+    pub fn new(name: impl Into<String>) -> Self {
+        RegionConfig {
+            name: name.into(),
+            client_queue: 4096,
+            write_timeout: Duration::from_secs(5),
+            publish_rate: 1000,
+            publish_burst: 2000,
+            ui_dir: None,
+            allowed_origins: Vec::new(),
+            token: None,
+            peers: Vec::new(),
+        }
+    }
+}
+
+/// What a region sends through its fan-out: each frame serialized once, shared by all clients.
+#[derive(Debug, Clone)]
+pub(crate) enum Outgoing {
+    /// An event at `offset`.
+    Event { offset: Offset, text: Utf8Bytes },
+    /// Offsets `..=to` are missing from the log.
+    Gap { to: Offset, text: Utf8Bytes },
+    /// The log has a new epoch; offsets restart.
+    Epoch { text: Utf8Bytes },
+}
+
+/// Shared state of one running region.
+pub struct Region {
+    config: RegionConfig,
+    broker: SharedBroker,
+    fanout: broadcast::Sender<Outgoing>,
+    /// Offset of the newest event this region has read from the log. Updated *before* the
+    /// event is sent to the fan-out, so a client that subscribes and then reads this value
+    /// gets every later event live.
+    offset: AtomicU64,
+    epoch: RwLock<String>,
+    connected: AtomicBool,
+    clients: AtomicUsize,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl Region {
+    /// Region name.
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// The health report served at `/health`.
+    pub fn health(&self) -> wire::Health {
+        wire::Health {
+            region: self.config.name.clone(),
+            broker: self.broker.kind().as_str().into(),
+            connected: self.connected.load(Ordering::Relaxed),
+            clients: self.clients.load(Ordering::Relaxed),
+            offset: self.offset.load(Ordering::SeqCst),
+            epoch: self.epoch.read().unwrap().clone(),
+        }
+    }
+}
+
+/// Run one region on `listener` until `shutdown` is cancelled, then close every socket and
+/// wait for all of this region's tasks to end.
+pub async fn run(
+    config: RegionConfig,
+    broker: SharedBroker,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    // Start from the log's current end: history is replayed per client, on request (`since`).
+    let (epoch, offset) = match broker.status().await {
+        Ok(s) => (s.epoch, s.latest),
+        Err(e) => {
+            tracing::warn!(region = %config.name, error = %e, "broker unreachable at start; will retry");
+            (String::new(), 0)
+        }
+    };
+    let region = Arc::new(Region {
+        fanout: broadcast::channel(config.client_queue.max(1)).0,
+        config,
+        broker,
+        offset: AtomicU64::new(offset),
+        epoch: RwLock::new(epoch),
+        connected: AtomicBool::new(true),
+        clients: AtomicUsize::new(0),
+        shutdown: shutdown.clone(),
+        tracker: TaskTracker::new(),
+    });
+    let addr: SocketAddr = listener.local_addr()?;
+    tracing::info!(region = %region.name(), %addr, broker = region.broker.kind().as_str(), "region listening");
+    region.tracker.spawn(feed::run(region.clone()));
+    let app = router(region.clone());
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await;
+    // axum's graceful shutdown does not cover upgraded sockets: they watch `shutdown`
+    // themselves and are tracked here.
+    shutdown.cancel();
+    region.tracker.close();
+    region.tracker.wait().await;
+    tracing::info!(region = %region.name(), "region stopped");
+    served
+}
