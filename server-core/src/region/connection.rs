@@ -33,7 +33,13 @@ struct Conn {
 }
 
 /// Serve one client until it leaves, misbehaves beyond repair, or the region shuts down.
-pub(super) async fn serve(region: Arc<Region>, socket: WebSocket, since: Option<Offset>) {
+///
+/// `resume` is `(since, epoch)` from `/ws?since=N&epoch=E`.
+pub(super) async fn serve(
+    region: Arc<Region>,
+    socket: WebSocket,
+    resume: Option<(Offset, Option<String>)>,
+) {
     region.clients.fetch_add(1, Ordering::Relaxed);
     // Subscribe before reading the offset or history, so nothing published in between is lost.
     let mut live = region.fanout.subscribe();
@@ -44,8 +50,8 @@ pub(super) async fn serve(region: Arc<Region>, socket: WebSocket, since: Option<
         sink,
         last_sent: region.offset.load(Ordering::SeqCst),
     };
-    tracing::debug!(region = %region.name(), ?since, "client connected");
-    let _ = conn.session(&mut live, &mut stream, since).await;
+    tracing::debug!(region = %region.name(), ?resume, "client connected");
+    let _ = conn.session(&mut live, &mut stream, resume).await;
     region.clients.fetch_sub(1, Ordering::Relaxed);
     tracing::debug!(region = %region.name(), "client left");
 }
@@ -55,16 +61,29 @@ impl Conn {
         &mut self,
         live: &mut tokio::sync::broadcast::Receiver<Outgoing>,
         stream: &mut futures_util::stream::SplitStream<WebSocket>,
-        since: Option<Offset>,
+        resume: Option<(Offset, Option<String>)>,
     ) -> Result {
+        let epoch = self.region.epoch.read().unwrap().clone();
         let welcome = ServerFrame::Welcome {
             region: self.region.name().into(),
             offset: self.last_sent,
-            epoch: self.region.epoch.read().unwrap().clone(),
+            epoch: epoch.clone(),
             broker: self.region.broker.kind().as_str().into(),
         };
         self.send_frame(&welcome).await?;
-        if let Some(since) = since {
+        if let Some((mut since, client_epoch)) = resume {
+            if client_epoch.is_some_and(|e| e != epoch) {
+                // The client's offsets belong to a log that no longer exists.
+                let frame = ServerFrame::Epoch {
+                    epoch,
+                    offset: self.last_sent,
+                    message: "your offsets belong to an earlier log (the broker lost its data or \
+                              was switched); replaying the current log from its start"
+                        .into(),
+                };
+                self.send_frame(&frame).await?;
+                since = 0;
+            }
             self.replay(since).await?;
         }
         let shutdown = self.region.shutdown.clone();

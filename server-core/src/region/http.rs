@@ -18,6 +18,9 @@ use wire::limits::MAX_FRAME_BYTES;
 struct WsParams {
     /// Resume after this offset.
     since: Option<Offset>,
+    /// Epoch the `since` offset belongs to; if the log has another epoch now, the client is
+    /// told (`epoch` frame) and replayed from the start of the current log instead.
+    epoch: Option<String>,
     /// Shared token, when the region requires one.
     token: Option<String>,
 }
@@ -101,10 +104,10 @@ async fn ws(
             );
         }
     }
-    let since = params.since;
+    let resume = params.since.map(|since| (since, params.epoch));
     let tracker = region.tracker.clone();
     upgrade
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| tracker.track_future(connection::serve(region, socket, since)))
+        .on_upgrade(move |socket| tracker.track_future(connection::serve(region, socket, resume)))
 }
