@@ -34,10 +34,12 @@ pub struct BrokerChoice {
     pub description: String,
 }
 
-/// Pick the broker: `redis` if given (failing if it cannot be reached), else the default
-/// local Redis if it answers within a second, else the embedded log.
+/// Pick the broker: `redis` if given (failing if it cannot be reached), else the Redis at
+/// `default_redis` (normally [`DEFAULT_REDIS_URL`]) if it answers within a second, else the
+/// embedded log.
 pub async fn choose_broker(
     redis: Option<&str>,
+    default_redis: &str,
     prefix: &str,
     history: usize,
 ) -> Result<BrokerChoice, BrokerError> {
@@ -60,19 +62,19 @@ pub async fn choose_broker(
     }
     let probe = tokio::time::timeout(
         Duration::from_secs(1),
-        RedisBroker::connect(config(DEFAULT_REDIS_URL)),
+        RedisBroker::connect(config(default_redis)),
     )
     .await;
     match probe {
         Ok(Ok(broker)) => Ok(BrokerChoice {
             broker: Arc::new(broker),
-            description: format!("redis at {DEFAULT_REDIS_URL}"),
+            description: format!("redis at {default_redis}"),
         }),
         _ => Ok(BrokerChoice {
             broker: Arc::new(MemoryBroker::new(history)),
             description: format!(
                 "embedded (in-process, this process only): no Redis answered at \
-                 {DEFAULT_REDIS_URL}; pass --redis <url> to share events between machines"
+                 {default_redis}; pass --redis <url> to share events between machines"
             ),
         }),
     }

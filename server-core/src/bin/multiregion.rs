@@ -34,6 +34,10 @@ struct ServeArgs {
     /// embedded broker.
     #[arg(long, env = "REDIS_URL", value_name = "URL")]
     redis: Option<String>,
+    /// The Redis tried when --redis is not given; if it does not answer, the embedded broker
+    /// is used.
+    #[arg(long, env = "MULTIREGION_DEFAULT_REDIS", default_value = serve::DEFAULT_REDIS_URL, value_name = "URL")]
+    default_redis: String,
     /// Key prefix in Redis (separate logs can share one Redis).
     #[arg(long, default_value = "mrs")]
     redis_prefix: String,
@@ -70,14 +74,20 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let Command::Serve(args) = Cli::parse().command;
     serve_cmd(args).await
 }
 
 async fn serve_cmd(args: ServeArgs) -> anyhow::Result<()> {
-    let choice =
-        serve::choose_broker(args.redis.as_deref(), &args.redis_prefix, args.history).await?;
+    let choice = serve::choose_broker(
+        args.redis.as_deref(),
+        &args.default_redis,
+        &args.redis_prefix,
+        args.history,
+    )
+    .await?;
     tracing::info!(
         broker = choice.broker.kind().as_str(),
         "broker: {}",

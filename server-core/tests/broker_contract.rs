@@ -1,0 +1,227 @@
+//! The broker contract (see `server_core::broker`), run against every broker: the embedded
+//! `MemoryBroker` and the `RedisBroker` on a `redis-server` the test starts itself.
+
+mod common;
+
+use common::RedisServer;
+use server_core::broker::{Broker, MemoryBroker, SharedBroker};
+use server_core::event::{now_micros, NewEvent};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn event(id: &str) -> NewEvent {
+    NewEvent {
+        id: id.into(),
+        origin: "us".into(),
+        kind: "test".into(),
+        payload: serde_json::json!({"n": id, "nested": [1, {"a": null}]}),
+        published_at: now_micros(),
+    }
+}
+
+/// Offsets start at 1 and grow by one; reads return the events after an offset, in order,
+/// with their content intact.
+async fn offsets_are_dense_and_reads_are_ordered(b: SharedBroker) {
+    for i in 1..=20u64 {
+        let p = b.publish(event(&format!("e{i}"))).await.unwrap();
+        assert_eq!((p.offset, p.duplicate), (i, false));
+    }
+    let batch = b.read(5, 100).await.unwrap();
+    let offsets: Vec<u64> = batch.events.iter().map(|e| e.offset).collect();
+    assert_eq!(offsets, (6..=20).collect::<Vec<_>>());
+    assert_eq!(
+        batch.events[0].event,
+        event_with_time("e6", batch.events[0].event.published_at)
+    );
+    assert!(batch.events[0].stored_at > 0);
+    assert_eq!(
+        b.read(0, 3).await.unwrap().events.len(),
+        3,
+        "max is honoured"
+    );
+    assert!(b.read(20, 10).await.unwrap().events.is_empty());
+}
+
+fn event_with_time(id: &str, t: u64) -> NewEvent {
+    NewEvent {
+        published_at: t,
+        ..event(id)
+    }
+}
+
+/// Publishing an id again stores nothing and returns the first offset.
+async fn publish_is_idempotent_by_id(b: SharedBroker) {
+    let first = b.publish(event("a")).await.unwrap();
+    b.publish(event("b")).await.unwrap();
+    let again = b.publish(event("a")).await.unwrap();
+    assert_eq!(again.offset, first.offset);
+    assert!(again.duplicate);
+    assert_eq!(b.status().await.unwrap().latest, 2);
+    assert_eq!(b.read(0, 10).await.unwrap().events.len(), 2);
+}
+
+/// The same id published concurrently many times is stored exactly once.
+async fn concurrent_duplicates_are_stored_once(b: SharedBroker) {
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let b = b.clone();
+            tokio::spawn(async move { b.publish(event("same")).await.unwrap() })
+        })
+        .collect();
+    let mut fresh = 0;
+    for t in tasks {
+        let p = t.await.unwrap();
+        assert_eq!(p.offset, 1);
+        fresh += usize::from(!p.duplicate);
+    }
+    assert_eq!(fresh, 1, "exactly one publish stored it");
+    assert_eq!(b.status().await.unwrap().latest, 1);
+}
+
+/// Concurrent publishers get distinct, dense offsets.
+async fn concurrent_publishes_get_distinct_dense_offsets(b: SharedBroker) {
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let b = b.clone();
+            tokio::spawn(async move { b.publish(event(&format!("c{i}"))).await.unwrap().offset })
+        })
+        .collect();
+    let mut offsets = Vec::new();
+    for t in tasks {
+        offsets.push(t.await.unwrap());
+    }
+    offsets.sort_unstable();
+    assert_eq!(offsets, (1..=50).collect::<Vec<_>>());
+}
+
+/// History keeps the latest events only; dropped ids are forgotten; reads of dropped
+/// offsets start at the oldest kept one, so the gap is visible.
+async fn history_is_bounded(b: SharedBroker) {
+    // Every broker in this suite is made with a history of HISTORY events.
+    for i in 1..=(HISTORY as u64 + 5) {
+        b.publish(event(&format!("h{i}"))).await.unwrap();
+    }
+    let s = b.status().await.unwrap();
+    assert_eq!(s.latest, HISTORY as u64 + 5);
+    assert_eq!(s.oldest, 6);
+    let batch = b.read(0, 1000).await.unwrap();
+    assert_eq!(batch.events.len(), HISTORY);
+    assert_eq!(batch.events[0].offset, 6);
+    let again = b.publish(event("h1")).await.unwrap();
+    assert!(
+        !again.duplicate,
+        "an id older than the history is forgotten"
+    );
+    let kept = b
+        .publish(event(&format!("h{}", HISTORY + 5)))
+        .await
+        .unwrap();
+    assert!(kept.duplicate, "an id in the history is remembered");
+}
+
+/// A reader waits for the next event instead of polling, and returns it promptly.
+async fn reader_waits_for_new_events(b: SharedBroker) {
+    let mut reader = b.reader().await.unwrap();
+    let empty = reader
+        .next(0, 10, Duration::from_millis(200))
+        .await
+        .unwrap();
+    assert!(empty.events.is_empty());
+    assert!(!empty.epoch.is_empty());
+    let publisher = b.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        publisher.publish(event("late")).await.unwrap();
+    });
+    let batch = reader.next(0, 10, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(batch.events.len(), 1);
+    assert_eq!(batch.events[0].event.id, "late");
+}
+
+/// A reader that comes back after missing events gets all of them from its last offset.
+async fn reader_catches_up_from_its_last_offset(b: SharedBroker) {
+    let mut reader = b.reader().await.unwrap();
+    b.publish(event("x1")).await.unwrap();
+    let first = reader.next(0, 10, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(first.events.len(), 1);
+    for i in 2..=30 {
+        b.publish(event(&format!("x{i}"))).await.unwrap();
+    }
+    let mut got = Vec::new();
+    let mut after = 1;
+    while got.len() < 29 {
+        let batch = reader.next(after, 7, Duration::from_secs(5)).await.unwrap();
+        for e in batch.events {
+            after = e.offset;
+            got.push(e.offset);
+        }
+    }
+    assert_eq!(got, (2..=30).collect::<Vec<_>>());
+}
+
+/// Status reports one stable epoch and the ends of the log.
+async fn status_reports_epoch_and_ends(b: SharedBroker) {
+    let s0 = b.status().await.unwrap();
+    assert_eq!((s0.latest, s0.oldest), (0, 1));
+    b.publish(event("s1")).await.unwrap();
+    let s1 = b.status().await.unwrap();
+    assert_eq!((s1.latest, s1.oldest), (1, 1));
+    assert_eq!(s0.epoch, s1.epoch);
+    assert_eq!(b.read(0, 1).await.unwrap().epoch, s1.epoch);
+}
+
+const HISTORY: usize = 100;
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(std::sync::Arc::new(super::MemoryBroker::new(super::HISTORY))).await;
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let server = super::RedisServer::start();
+                    let broker = super::common::redis_broker(&server, super::HISTORY).await;
+                    super::$name(std::sync::Arc::new(broker)).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    offsets_are_dense_and_reads_are_ordered,
+    publish_is_idempotent_by_id,
+    concurrent_duplicates_are_stored_once,
+    concurrent_publishes_get_distinct_dense_offsets,
+    history_is_bounded,
+    reader_waits_for_new_events,
+    reader_catches_up_from_its_last_offset,
+    status_reports_epoch_and_ends,
+);
+
+/// Two brokers on one Redis with the same prefix share one log (regions on different
+/// machines); different prefixes are independent logs.
+#[tokio::test]
+async fn redis_brokers_with_one_prefix_share_one_log() {
+    let server = RedisServer::start();
+    let prefix = common::unique_prefix();
+    let a = common::redis_broker_with_prefix(&server, &prefix, HISTORY).await;
+    let b = common::redis_broker_with_prefix(&server, &prefix, HISTORY).await;
+    let other = common::redis_broker(&server, HISTORY).await;
+    assert_eq!(a.publish(event("one")).await.unwrap().offset, 1);
+    assert_eq!(b.publish(event("two")).await.unwrap().offset, 2);
+    assert!(b.publish(event("one")).await.unwrap().duplicate);
+    assert_eq!(
+        a.status().await.unwrap().epoch,
+        b.status().await.unwrap().epoch
+    );
+    assert_eq!(other.publish(event("one")).await.unwrap().offset, 1);
+    let _unused: Arc<dyn Broker> = Arc::new(MemoryBroker::new(1));
+}

@@ -1,0 +1,168 @@
+//! The `multiregion` binary, as a user runs it.
+
+mod common;
+
+use common::{free_port, Client, RedisServer};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use wire::ServerFrame;
+
+struct Serve {
+    child: Child,
+    first_line: String,
+}
+
+impl Serve {
+    fn start(args: &[&str]) -> Serve {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_multiregion"))
+            .arg("serve")
+            .args(args)
+            .env_remove("REDIS_URL")
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let first_line = lines.next().unwrap().unwrap();
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Serve { child, first_line }
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + common::PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "multiregion did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn wait_for_port(port: u16) -> std::net::SocketAddr {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + common::PATIENCE;
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        assert!(Instant::now() < deadline, "server did not listen on {port}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    addr
+}
+
+/// With no Redis reachable, `serve` uses the embedded broker, says so in its first log line,
+/// works, and stops cleanly on SIGTERM, closing its sockets.
+#[tokio::test]
+async fn serve_without_redis_uses_the_embedded_broker_and_says_so() {
+    let port = free_port();
+    let dead_redis = format!("redis://127.0.0.1:{}", free_port());
+    let mut serve = Serve::start(&[
+        "--region",
+        "us",
+        "--port",
+        &port.to_string(),
+        "--default-redis",
+        &dead_redis,
+    ]);
+    assert!(
+        serve.first_line.contains("embedded"),
+        "first line: {}",
+        serve.first_line
+    );
+    let addr = wait_for_port(port).await;
+    let mut c = Client::connect(addr).await;
+    assert!(
+        matches!(&c.welcome, ServerFrame::Welcome { broker, region, .. } if broker == "embedded" && region == "us")
+    );
+    let ack = c.publish_and_wait("cli-1").await;
+    assert!(matches!(ack, ServerFrame::Ack { offset: 1, .. }), "{ack:?}");
+    assert_eq!(c.events(1).await[0].id, "cli-1");
+    let status = serve.terminate();
+    assert!(status.success(), "exit status {status}");
+    // The socket was closed by the server, and the port is free again.
+    assert!(c.try_next(Duration::from_secs(2)).await.is_none());
+    assert!(
+        std::net::TcpListener::bind(addr).is_ok(),
+        "port {port} still held"
+    );
+}
+
+/// With `--redis`, `serve` uses that Redis and says so; two `serve` processes on one Redis
+/// (regions on different machines) deliver each other's events.
+#[tokio::test]
+async fn two_processes_sharing_one_redis_sync() {
+    let redis = RedisServer::start();
+    let (p1, p2) = (free_port(), free_port());
+    let prefix = common::unique_prefix();
+    let one = Serve::start(&[
+        "--region",
+        "as",
+        "--port",
+        &p1.to_string(),
+        "--redis",
+        &redis.url(),
+        "--redis-prefix",
+        &prefix,
+    ]);
+    let two = Serve::start(&[
+        "--region",
+        "eu",
+        "--port",
+        &p2.to_string(),
+        "--redis",
+        &redis.url(),
+        "--redis-prefix",
+        &prefix,
+    ]);
+    assert!(one.first_line.contains("redis at"), "{}", one.first_line);
+    assert!(two.first_line.contains("redis at"), "{}", two.first_line);
+    let mut eu = Client::connect(wait_for_port(p2).await).await;
+    let mut as_ = Client::connect(wait_for_port(p1).await).await;
+    as_.publish_and_wait("cross-1").await;
+    let e = eu.events(1).await.remove(0);
+    assert_eq!(
+        (e.id.as_str(), e.origin.as_str(), e.offset),
+        ("cross-1", "as", 1)
+    );
+}
+
+/// An explicit `--redis` that cannot be reached is an error that says what to do.
+#[test]
+fn unreachable_explicit_redis_fails_with_advice() {
+    let out = Command::new(env!("CARGO_BIN_EXE_multiregion"))
+        .args([
+            "serve",
+            "--region",
+            "us",
+            "--port",
+            &free_port().to_string(),
+        ])
+        .args(["--redis", &format!("redis://127.0.0.1:{}", free_port())])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("could not use Redis") && err.contains("embedded broker"),
+        "{err}"
+    );
+}
