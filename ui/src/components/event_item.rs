@@ -1,0 +1,46 @@
+use crate::format;
+use crate::log::{Delivery, Row};
+use std::rc::Rc;
+use wire::Micros;
+use yew::prelude::*;
+
+/// Props of [`EventItem`].
+#[derive(Properties, PartialEq)]
+pub struct EventItemProps {
+    /// The event.
+    pub row: Rc<Row>,
+    /// The pane's region.
+    pub region: AttrValue,
+    /// This pane's copy.
+    pub delivered: Option<Delivery>,
+    /// The browser's clock, for the age.
+    pub now: Micros,
+}
+
+/// One received event: origin badge, offset, kind, text, latency and age.
+#[component]
+pub fn EventItem(props: &EventItemProps) -> Html {
+    let row = &props.row;
+    let (latency, age, replay) = match props.delivered {
+        Some(d) => (
+            format::duration(d.at.saturating_sub(row.published_at)),
+            format::age(props.now, d.at),
+            d.replay,
+        ),
+        None => ("—".into(), String::new(), false),
+    };
+    html! {
+        <li class="event" data-testid={format!("event-{}", props.region)}
+            data-offset={row.offset.to_string()} data-id={row.id.to_string()}>
+            <span class={classes!("region-badge", format!("region-{}", row.origin))}>{ row.origin.to_uppercase() }</span>
+            <span class="offset">{ format!("#{}", row.offset) }</span>
+            <span class="kind">{ row.kind.to_string() }</span>
+            <span class="text" title={row.id.to_string()}>{ row.text.to_string() }</span>
+            <span class="latency" title="delivered here, after it was published">
+                if replay { <span class="tag">{ "replay" }</span> }
+                { latency }
+            </span>
+            <span class="age">{ age }</span>
+        </li>
+    }
+}

@@ -1,0 +1,25 @@
+//! One component per file.
+
+mod event_item;
+mod event_list;
+mod header;
+mod latency_summary;
+mod notices;
+mod pane_status;
+mod publish_form;
+mod region_pane;
+mod settings_panel;
+mod timeline;
+mod timeline_row;
+
+pub use event_item::EventItem;
+pub use event_list::EventList;
+pub use header::Header;
+pub use latency_summary::LatencySummary;
+pub use notices::Notices;
+pub use pane_status::PaneStatus;
+pub use publish_form::PublishForm;
+pub use region_pane::RegionPane;
+pub use settings_panel::SettingsPanel;
+pub use timeline::Timeline;
+pub use timeline_row::TimelineRow;

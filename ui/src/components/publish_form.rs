@@ -1,0 +1,82 @@
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+/// Largest burst the form sends at once (the socket paces it under the server's limit).
+const MAX_BURST: u32 = 10_000;
+
+/// Props of [`PublishForm`].
+#[derive(Properties, PartialEq)]
+pub struct PublishFormProps {
+    /// Region the form publishes in.
+    pub region: AttrValue,
+    /// Publish `(kind, text, count)`.
+    pub onpublish: Callback<(String, String, u32)>,
+    /// Publishes sent from this pane so far.
+    pub sent: u64,
+    /// Of which acknowledged.
+    pub acked: u64,
+}
+
+/// Kind + text, and "publish" one or a burst of N events in this region.
+#[component]
+pub fn PublishForm(props: &PublishFormProps) -> Html {
+    let kind = use_node_ref();
+    let text = use_node_ref();
+    let count = use_node_ref();
+    let r = &props.region;
+    let read = |node: &NodeRef| {
+        node.cast::<HtmlInputElement>()
+            .map(|i| i.value())
+            .unwrap_or_default()
+    };
+    let fire = {
+        let (kind, text, count, onpublish) =
+            (kind.clone(), text.clone(), count.clone(), props.onpublish.clone());
+        let default_text = format!("hello from {r}");
+        move |burst: bool| {
+            let k = read(&kind).trim().to_owned();
+            let k = if k.is_empty() { "message".to_owned() } else { k };
+            let t = read(&text);
+            let t = if t.trim().is_empty() { default_text.clone() } else { t };
+            let n = if burst {
+                read(&count).trim().parse::<u32>().unwrap_or(100).clamp(1, MAX_BURST)
+            } else {
+                1
+            };
+            onpublish.emit((k, t, n));
+        }
+    };
+    let onsubmit = {
+        let fire = fire.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            fire(false);
+        })
+    };
+    let onburst = Callback::from(move |_: MouseEvent| fire(true));
+    let pending = props.sent.saturating_sub(props.acked);
+    html! {
+        <form class="publish" {onsubmit}>
+            <div class="row">
+                <input ref={kind} class="kind" data-testid={format!("kind-{r}")} value="click"
+                    maxlength="64" aria-label="kind" placeholder="kind" />
+                <input ref={text} class="text" data-testid={format!("text-{r}")}
+                    placeholder={format!("hello from {r}")} aria-label="text" />
+                <button type="submit" class="primary" data-testid={format!("publish-{r}")}>{ "Publish" }</button>
+            </div>
+            <div class="row">
+                <label class="burst-label">{ "Burst of" }
+                    <input ref={count} type="number" min="1" max={MAX_BURST.to_string()} value="100"
+                        class="count" data-testid={format!("burst-count-{r}")} aria-label="burst size" />
+                </label>
+                <button type="button" class="secondary" data-testid={format!("burst-{r}")} onclick={onburst}>
+                    { "Send burst" }
+                </button>
+                <span class="sent" data-testid={format!("sent-{r}")}>
+                    { format!("sent {} · acked {}", props.sent, props.acked) }
+                    if pending > 0 { { format!(" · {pending} in flight") } }
+                </span>
+            </div>
+        </form>
+    }
+}

@@ -1,0 +1,53 @@
+use crate::components::{EventList, Notices, PaneStatus, PublishForm};
+use crate::hooks::{use_health, use_region_socket};
+use crate::state::{Action, Level, State};
+use wire::Micros;
+use yew::prelude::*;
+
+/// Props of [`RegionPane`].
+#[derive(Properties, PartialEq)]
+pub struct RegionPaneProps {
+    /// Which pane of `state.panes`.
+    pub index: usize,
+    /// The UI state.
+    pub state: UseReducerHandle<State>,
+    /// The browser's clock, for ages.
+    pub now: Micros,
+}
+
+/// One region: its connection, its clients, a form to publish there, what it received.
+/// Owns that region's socket and health poll.
+#[component]
+pub fn RegionPane(props: &RegionPaneProps) -> Html {
+    let dispatch: Callback<Action> = props.state.dispatcher().into();
+    let pane = &props.state.panes[props.index];
+    let name = AttrValue::from(pane.region.name.clone());
+    let url = AttrValue::from(pane.region.url.clone());
+    let socket = use_region_socket(props.index, name.clone(), url.clone(), dispatch.clone());
+    use_health(props.index, url.clone(), dispatch.clone());
+
+    let index = props.index;
+    let onpublish = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |(kind, text, count): (String, String, u32)| {
+            let Some(socket) = &socket else { return };
+            if let Err(e) = socket.publish(&kind, &text, count) {
+                dispatch.emit(Action::Notify(index, Level::Error, e));
+            }
+        })
+    };
+    let ondismiss = dispatch.reform(move |id| Action::Dismiss(index, id));
+    html! {
+        <article class={classes!("pane", format!("region-{name}"))} data-testid={format!("pane-{name}")}>
+            <header class="pane-head">
+                <span class="region-badge big">{ name.to_uppercase() }</span>
+                <a class="pane-url" href={url.clone()} target="_blank">{ url.trim_start_matches("http://").to_owned() }</a>
+            </header>
+            <PaneStatus name={name.clone()} link={pane.link.clone()} broker={pane.broker.clone()}
+                health={pane.health.clone()} duplicates={pane.duplicates} />
+            <Notices notices={pane.notices.clone()} {ondismiss} />
+            <PublishForm region={name.clone()} {onpublish} sent={pane.sent} acked={pane.acked} />
+            <EventList index={props.index} state={props.state.clone()} now={props.now} />
+        </article>
+    }
+}

@@ -1,0 +1,114 @@
+use crate::components::TimelineRow;
+use crate::format;
+use crate::log::{Item, MAX_EVENTS};
+use crate::state::State;
+use std::rc::Rc;
+use wire::{Micros, Offset};
+use yew::prelude::*;
+
+/// Timeline rows rendered before "show more".
+const PAGE: usize = 200;
+
+/// Below this many µs the axis is nearly linear; above it, logarithmic.
+const KNEE_US: f64 = 100.0;
+
+/// Where `us` sits on an axis ending at `max`, in percent (log scale past [`KNEE_US`]).
+pub fn position(us: Micros, max: Micros) -> f64 {
+    let f = |v: Micros| (1.0 + v as f64 / KNEE_US).ln();
+    (f(us.min(max)) / f(max.max(1)) * 100.0).clamp(0.0, 100.0)
+}
+
+/// Props of [`Timeline`].
+#[derive(Properties, PartialEq)]
+pub struct TimelineProps {
+    /// The UI state.
+    pub state: UseReducerHandle<State>,
+}
+
+/// One row per event (by offset, newest first) with every hop on a shared time axis that
+/// starts when the origin accepted the event; holes in the offsets show as gap rows.
+#[component]
+pub fn Timeline(props: &TimelineProps) -> Html {
+    let limit = use_state(|| PAGE);
+    let state = &props.state;
+    let items = state.log.items(*limit);
+    let regions: Rc<Vec<(AttrValue, Option<Offset>)>> = Rc::new(
+        state
+            .panes
+            .iter()
+            .map(|p| (AttrValue::from(p.region.name.clone()), p.start))
+            .collect(),
+    );
+    let latest = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Row(r) => Some(r.last_hop().saturating_sub(r.published_at)),
+            Item::Gap(_) => None,
+        })
+        .max()
+        .unwrap_or(0);
+    let max = format::nice_ceiling(latest);
+    let ticks: Vec<Micros> = [0, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000]
+        .into_iter()
+        .filter(|t| *t * 3 < max * 2 || *t == 0)
+        .chain([max])
+        .collect();
+    let total = state.log.len();
+    let onmore = {
+        let limit = limit.clone();
+        Callback::from(move |_: MouseEvent| limit.set(*limit + PAGE))
+    };
+    html! {
+        <section class="timeline" data-testid="timeline">
+            <div class="timeline-head">
+                <h2>{ "Sync timeline" }</h2>
+                <span class="muted">
+                    { format!("{total} events, newest first · time since the origin accepted each event (log scale)") }
+                    if state.log.dropped > 0 {
+                        { format!(" · {} older events dropped (keeps the newest {MAX_EVENTS})", state.log.dropped) }
+                    }
+                </span>
+                <span class="legend">
+                    <span><i class="hop published"></i>{ "published" }</span>
+                    <span><i class="hop stored"></i>{ "stored in broker" }</span>
+                    <span><i class="hop received"></i>{ "received by region" }</span>
+                    <span><i class="hop delivered"></i>{ "delivered to pane" }</span>
+                </span>
+            </div>
+            <div class="timeline-axis">
+                <span></span><span></span>
+                <div class="track">
+                    { for ticks.iter().map(|t| html! {
+                        <span class="tick" style={format!("left: {:.2}%", position(*t, max))}>
+                            { if *t == 0 { "0".to_owned() } else { format::duration(*t) } }
+                        </span>
+                    }) }
+                </div>
+                <span></span>
+            </div>
+            if items.is_empty() {
+                <p class="empty">{ "Events appear here as they arrive." }</p>
+            }
+            <ol class="timeline-rows">
+                { for items.into_iter().map(|item| match item {
+                    Item::Row(row) => html! {
+                        <TimelineRow key={row.offset} row={row.clone()} regions={regions.clone()} max={max} />
+                    },
+                    Item::Gap(gap) => html! {
+                        <li key={format!("gap-{}", gap.from)} class="timeline-gap" data-testid="timeline-gap"
+                            data-from={gap.from.to_string()} data-to={gap.to.to_string()}>
+                            <span class="offset">{ if gap.from == gap.to { format!("#{}", gap.from) } else { format!("#{}–{}", gap.from, gap.to) } }</span>
+                            <span>{ match &gap.message {
+                                Some(m) => format!("gap — {m}"),
+                                None => format!("gap — {} offset{} not received by any pane (yet)", gap.to - gap.from + 1, if gap.from == gap.to { "" } else { "s" }),
+                            } }</span>
+                        </li>
+                    },
+                }) }
+            </ol>
+            if total > *limit {
+                <button class="more" onclick={onmore}>{ format!("Show {PAGE} more rows") }</button>
+            }
+        </section>
+    }
+}

@@ -1,0 +1,36 @@
+use crate::platform::get_json;
+use crate::state::Action;
+use gloo_timers::callback::Interval;
+use std::cell::Cell;
+use std::rc::Rc;
+use yew::prelude::*;
+
+/// How often each region's `/health` is polled.
+const POLL_MS: u32 = 2_000;
+
+/// Poll `GET <url>/health` now and every [`POLL_MS`], reporting to pane `pane`.
+#[hook]
+pub fn use_health(pane: usize, url: AttrValue, dispatch: Callback<Action>) {
+    use_effect_with((pane, url), move |(pane, url)| {
+        let alive = Rc::new(Cell::new(true));
+        let poll = {
+            let (alive, pane, url) = (alive.clone(), *pane, format!("{url}/health"));
+            move || {
+                let (alive, url, dispatch) = (alive.clone(), url.clone(), dispatch.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    let health = get_json::<wire::Health>(&url).await;
+                    // A poll that answers after the pane went away reports nothing.
+                    if alive.get() {
+                        dispatch.emit(Action::Health(pane, health));
+                    }
+                });
+            }
+        };
+        poll();
+        let interval = Interval::new(POLL_MS, poll);
+        move || {
+            alive.set(false);
+            drop(interval);
+        }
+    });
+}

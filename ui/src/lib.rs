@@ -1,0 +1,22 @@
+//! Browser UI of Multi-Region Servers: one pane per region and a sync timeline.
+//!
+//! A person opens it from any region's URL (or the desktop app), fires events in one region
+//! and watches them arrive in every region, with each hop's time visible.
+//!
+//! # Layout
+//! - [`state`]: `State`, `Action` and the pure reducer (unit-tested natively).
+//! - [`log`]: the events seen, by offset, in persistent maps; gaps; latency percentiles.
+//! - [`socket`]: one region's WebSocket: reconnect with backoff, resume, paced publishing.
+//! - [`platform`]: the browser and the desktop shell (clock, fetch, Tauri commands).
+//! - [`hooks`]: `use_region_socket`, `use_health`, `use_regions`, `use_now`.
+//! - [`components`]: one component per file; [`app::App`] is the root.
+//! - [`format`]: how durations, ages and broker kinds read.
+
+pub mod app;
+pub mod components;
+pub mod format;
+pub mod hooks;
+pub mod log;
+pub mod platform;
+pub mod socket;
+pub mod state;

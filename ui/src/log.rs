@@ -1,0 +1,335 @@
+//! The log as the UI has seen it: one [`Row`] per offset, with the time of every hop.
+//!
+//! Rows live in a persistent ordered map (`im_rc::OrdMap`), so recording one delivery is
+//! O(log n) and cloning the whole log for the next reducer state is O(1): a burst of
+//! thousands of events never copies big vectors.
+
+use im_rc::OrdMap;
+use std::rc::Rc;
+use wire::{EventFrame, Micros, Offset};
+
+/// Newest events kept. When a new offset would exceed it, the oldest rows are dropped
+/// (and with them the panes' record of having received them); the UI says so in the
+/// timeline header instead of growing without bound.
+pub const MAX_EVENTS: usize = 10_000;
+
+/// A pane's copy of one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    /// When the browser got the frame (its own clock), µs.
+    pub at: Micros,
+    /// When that region's server read it from the broker (the region's clock), µs.
+    pub received_at: Micros,
+    /// Sent from history on a resume rather than live; left out of latency figures.
+    pub replay: bool,
+}
+
+/// One event of the log and every hop it made that the UI knows of.
+/// Derives `Eq` so that `Rc<Row>` comparisons (component props) short-cut on the pointer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// Position in the log.
+    pub offset: Offset,
+    /// Publisher's id.
+    pub id: Rc<str>,
+    /// Region it was published in.
+    pub origin: Rc<str>,
+    /// Event kind.
+    pub kind: Rc<str>,
+    /// `payload.text` if there is one, else the payload as JSON (shortened).
+    pub text: Rc<str>,
+    /// The origin accepted it (origin's clock), µs.
+    pub published_at: Micros,
+    /// The broker stored it, µs.
+    pub stored_at: Micros,
+    /// Per pane (same index as `State::panes`): the pane's copy, if it has one.
+    pub delivered: Vec<Option<Delivery>>,
+}
+
+impl Row {
+    /// A row for `ev`, not yet delivered anywhere, for `panes` panes.
+    pub fn new(ev: &EventFrame, panes: usize) -> Row {
+        let text = match ev.payload.get("text").and_then(|t| t.as_str()) {
+            Some(t) => t.to_owned(),
+            None if ev.payload.is_null() => String::new(),
+            None => ev.payload.to_string(),
+        };
+        Row {
+            offset: ev.offset,
+            id: ev.id.as_str().into(),
+            origin: ev.origin.as_str().into(),
+            kind: ev.kind.as_str().into(),
+            text: shorten(&text, 120).into(),
+            published_at: ev.published_at,
+            stored_at: ev.stored_at,
+            delivered: vec![None; panes],
+        }
+    }
+
+    /// Time of the latest hop known (any clock), µs.
+    pub fn last_hop(&self) -> Micros {
+        self.delivered
+            .iter()
+            .flatten()
+            .flat_map(|d| [d.at, d.received_at])
+            .chain([self.published_at, self.stored_at])
+            .max()
+            .unwrap_or(self.published_at)
+    }
+
+    /// Delivery latency of pane `pane` (delivered minus published), µs, if live.
+    pub fn latency(&self, pane: usize) -> Option<Micros> {
+        match self.delivered.get(pane).copied().flatten() {
+            Some(d) if !d.replay => Some(d.at.saturating_sub(self.published_at)),
+            _ => None,
+        }
+    }
+}
+
+fn shorten(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+/// Offsets `from..=to` that no pane has (or that a server said it cannot replay).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gap {
+    /// First missing offset.
+    pub from: Offset,
+    /// Last missing offset.
+    pub to: Offset,
+    /// The server's explanation, when a `gap` frame announced it.
+    pub message: Option<Rc<str>>,
+}
+
+/// An item of the timeline, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    /// An event.
+    Row(Rc<Row>),
+    /// Missing offsets.
+    Gap(Gap),
+}
+
+/// Every event the UI holds, by offset, plus the gaps servers announced.
+#[derive(Debug, Clone, Default)]
+pub struct Log {
+    rows: OrdMap<Offset, Rc<Row>>,
+    /// Server `gap` frames, by first missing offset.
+    gaps: OrdMap<Offset, Gap>,
+    /// Rows dropped to stay under [`MAX_EVENTS`].
+    pub dropped: u64,
+}
+
+impl Log {
+    /// Number of rows held.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True when no row is held.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The row at `offset`.
+    pub fn get(&self, offset: Offset) -> Option<&Rc<Row>> {
+        self.rows.get(&offset)
+    }
+
+    /// Lowest offset held.
+    pub fn first(&self) -> Option<Offset> {
+        self.rows.get_min().map(|(o, _)| *o)
+    }
+
+    /// Record that pane `pane` (of `panes`) got `ev` at `at`. Returns false, changing
+    /// nothing, when that pane already had this offset (a duplicate delivery).
+    pub fn deliver(&mut self, ev: &EventFrame, pane: usize, panes: usize, at: Micros) -> bool {
+        let mut row = match self.rows.get(&ev.offset) {
+            Some(r) if r.delivered.get(pane).copied().flatten().is_some() => return false,
+            Some(r) => Row::clone(r),
+            None => Row::new(ev, panes),
+        };
+        if row.delivered.len() < panes {
+            row.delivered.resize(panes, None);
+        }
+        row.delivered[pane] = Some(Delivery {
+            at,
+            received_at: ev.received_at,
+            replay: ev.replay,
+        });
+        self.rows.insert(ev.offset, Rc::new(row));
+        true
+    }
+
+    /// Drop the oldest rows (and gap notes) beyond [`MAX_EVENTS`]; returns the new lowest
+    /// offset when something was dropped.
+    pub fn trim(&mut self) -> Option<Offset> {
+        if self.rows.len() <= MAX_EVENTS {
+            return None;
+        }
+        while self.rows.len() > MAX_EVENTS {
+            let min = self.first()?;
+            self.rows.remove(&min);
+            self.dropped += 1;
+        }
+        let first = self.first()?;
+        // Gap notes wholly below the oldest kept row describe history no longer shown.
+        while let Some(from) = self.gaps.get_min().filter(|(_, g)| g.to < first).map(|(k, _)| *k) {
+            self.gaps.remove(&from);
+        }
+        Some(first)
+    }
+
+    /// Note a server `gap` frame.
+    pub fn note_gap(&mut self, from: Offset, to: Offset, message: &str) {
+        self.gaps.insert(
+            from,
+            Gap {
+                from,
+                to,
+                message: Some(message.into()),
+            },
+        );
+    }
+
+    /// The newest `limit` rows, newest first, with every hole between them (and every
+    /// announced gap below them once the oldest row is shown) as a [`Item::Gap`].
+    pub fn items(&self, limit: usize) -> Vec<Item> {
+        let mut out = Vec::with_capacity(limit + 8);
+        let mut above: Option<Offset> = None;
+        let mut shown = 0;
+        for (offset, row) in self.rows.iter().rev() {
+            if shown == limit {
+                return out;
+            }
+            if let Some(prev) = above {
+                if prev > offset + 1 {
+                    out.push(Item::Gap(self.hole(offset + 1, prev - 1)));
+                }
+            }
+            out.push(Item::Row(row.clone()));
+            above = Some(*offset);
+            shown += 1;
+        }
+        let floor = above.unwrap_or(Offset::MAX);
+        for (_, gap) in self.gaps.iter().rev() {
+            if gap.to < floor {
+                out.push(Item::Gap(gap.clone()));
+            }
+        }
+        out
+    }
+
+    /// A hole `from..=to`, with the message of an announced gap that overlaps it.
+    fn hole(&self, from: Offset, to: Offset) -> Gap {
+        let message = self
+            .gaps
+            .range(..=to)
+            .rev()
+            .find(|(_, g)| g.to >= from)
+            .and_then(|(_, g)| g.message.clone());
+        Gap { from, to, message }
+    }
+
+    /// p50 and p99 delivery latency (µs) of pane `pane` over the newest `last` rows, counting
+    /// only those it got live, and how many that was.
+    pub fn percentiles(&self, pane: usize, last: usize) -> Option<(Micros, Micros, usize)> {
+        let mut v: Vec<Micros> = self
+            .rows
+            .values()
+            .rev()
+            .take(last)
+            .filter_map(|r| r.latency(pane))
+            .collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_unstable();
+        let at = |q: f64| v[(((v.len() - 1) as f64) * q).round() as usize];
+        Some((at(0.5), at(0.99), v.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(offset: Offset) -> EventFrame {
+        EventFrame {
+            offset,
+            id: format!("e{offset}"),
+            origin: "us".into(),
+            kind: "click".into(),
+            payload: serde_json::json!({"text": "hi"}),
+            published_at: 1_000,
+            stored_at: 1_100,
+            received_at: 1_200,
+            replay: false,
+        }
+    }
+
+    #[test]
+    fn a_second_delivery_to_the_same_pane_is_refused() {
+        let mut log = Log::default();
+        assert!(log.deliver(&ev(1), 0, 3, 2_000));
+        assert!(log.deliver(&ev(1), 1, 3, 2_500));
+        assert!(!log.deliver(&ev(1), 0, 3, 9_000));
+        let row = log.get(1).unwrap();
+        assert_eq!(row.latency(0), Some(1_000));
+        assert_eq!(row.latency(1), Some(1_500));
+        assert_eq!(row.latency(2), None);
+        assert_eq!(&*row.text, "hi");
+    }
+
+    #[test]
+    fn holes_between_rows_are_listed_as_gaps_with_the_servers_reason() {
+        let mut log = Log::default();
+        for o in [1, 2, 6] {
+            log.deliver(&ev(o), 0, 1, 5_000);
+        }
+        log.note_gap(3, 4, "too old");
+        let items = log.items(10);
+        assert!(matches!(&items[0], Item::Row(r) if r.offset == 6));
+        assert_eq!(
+            items[1],
+            Item::Gap(Gap {
+                from: 3,
+                to: 5,
+                message: Some("too old".into())
+            })
+        );
+        assert!(matches!(&items[2], Item::Row(r) if r.offset == 2));
+        assert_eq!(items.len(), 4);
+    }
+
+    #[test]
+    fn the_log_keeps_only_the_newest_events() {
+        let mut log = Log::default();
+        for o in 1..=(MAX_EVENTS as u64 + 5) {
+            log.deliver(&ev(o), 0, 1, 5_000);
+            log.trim();
+        }
+        assert_eq!(log.len(), MAX_EVENTS);
+        assert_eq!(log.first(), Some(6));
+        assert_eq!(log.dropped, 5);
+    }
+
+    #[test]
+    fn percentiles_skip_replayed_events() {
+        let mut log = Log::default();
+        for o in 1..=100 {
+            log.deliver(&ev(o), 0, 1, 1_000 + o * 10);
+        }
+        let mut replayed = ev(101);
+        replayed.replay = true;
+        log.deliver(&replayed, 0, 1, 1_000_000);
+        let (p50, p99, n) = log.percentiles(0, 200).unwrap();
+        assert_eq!(n, 100);
+        assert_eq!(p50, 510);
+        assert_eq!(p99, 990);
+        assert_eq!(log.percentiles(0, 10).unwrap().2, 9);
+    }
+}

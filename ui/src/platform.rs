@@ -1,0 +1,125 @@
+//! The browser and the desktop shell, seen from Rust: clock, HTTP GET, Tauri commands.
+//!
+//! These call into JavaScript, so they only work in the browser (wasm32); the crate still
+//! compiles natively so that the pure state can be unit-tested with `cargo test`.
+
+use js_sys::{Function, Promise, Reflect};
+use serde::de::DeserializeOwned;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wire::Micros;
+
+/// The browser's clock in Unix microseconds (`performance.timeOrigin + now()`).
+pub fn now_micros() -> Micros {
+    match web_sys::window().and_then(|w| w.performance()) {
+        Some(p) => ((p.time_origin() + p.now()) * 1000.0) as Micros,
+        None => (js_sys::Date::now() * 1000.0) as Micros,
+    }
+}
+
+/// `Math.random()`.
+pub fn random() -> f64 {
+    js_sys::Math::random()
+}
+
+/// What a JavaScript exception or rejection says.
+pub fn js_error(e: JsValue) -> String {
+    if let Some(s) = e.as_string() {
+        return s;
+    }
+    if let Some(err) = e.dyn_ref::<js_sys::Error>() {
+        return String::from(err.message());
+    }
+    js_sys::JSON::stringify(&e)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| "unknown error".into())
+}
+
+/// GET `url` and decode its JSON body.
+pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let resp = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|e| format!("{url}: {}", js_error(e)))?;
+    let resp: web_sys::Response = resp.dyn_into().map_err(js_error)?;
+    if !resp.ok() {
+        return Err(format!("{url}: HTTP {}", resp.status()));
+    }
+    let text = JsFuture::from(resp.text().map_err(js_error)?)
+        .await
+        .map_err(js_error)?
+        .as_string()
+        .unwrap_or_default();
+    serde_json::from_str(&text).map_err(|e| format!("{url}: {e}"))
+}
+
+/// `window.__TAURI_INTERNALS__`, when running inside the desktop app.
+fn tauri_internals() -> Option<JsValue> {
+    let window = web_sys::window()?;
+    let t = Reflect::get(&window, &"__TAURI_INTERNALS__".into()).ok()?;
+    (!t.is_undefined() && !t.is_null()).then_some(t)
+}
+
+/// True inside the desktop app.
+pub fn in_tauri() -> bool {
+    tauri_internals().is_some()
+}
+
+/// Call the desktop app's command `cmd` with `args` (a JSON object) and decode its answer.
+/// A rejected command yields the message it rejected with.
+pub async fn invoke<T: DeserializeOwned>(
+    cmd: &str,
+    args: Option<serde_json::Value>,
+) -> Result<T, String> {
+    let t = tauri_internals().ok_or("not running in the desktop app")?;
+    let f: Function = Reflect::get(&t, &"invoke".into())
+        .map_err(js_error)?
+        .dyn_into()
+        .map_err(|_| "__TAURI_INTERNALS__.invoke is not a function".to_owned())?;
+    let promise = match args {
+        Some(a) => {
+            let a = js_sys::JSON::parse(&a.to_string()).map_err(js_error)?;
+            f.call2(&t, &cmd.into(), &a)
+        }
+        None => f.call1(&t, &cmd.into()),
+    }
+    .map_err(js_error)?;
+    let value = JsFuture::from(Promise::from(promise))
+        .await
+        .map_err(js_error)?;
+    let text = js_sys::JSON::stringify(&value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| "null".into());
+    serde_json::from_str(&text).map_err(|e| format!("{cmd}: unexpected answer ({e})"))
+}
+
+/// The regions to connect to: the desktop app's `regions` command, else `GET /regions`.
+pub async fn regions() -> Result<Vec<wire::RegionInfo>, String> {
+    if in_tauri() {
+        invoke("regions", None).await
+    } else {
+        get_json("/regions").await
+    }
+}
+
+/// `http://host:port` → `ws://host:port/ws` (and https → wss).
+pub fn ws_url(http: &str) -> String {
+    let base = http.trim_end_matches('/');
+    let base = match base.split_once("://") {
+        Some(("https", rest)) => format!("wss://{rest}"),
+        Some((_, rest)) => format!("ws://{rest}"),
+        None => format!("ws://{base}"),
+    };
+    format!("{base}/ws")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ws_urls_follow_the_http_scheme() {
+        assert_eq!(super::ws_url("http://127.0.0.1:4000"), "ws://127.0.0.1:4000/ws");
+        assert_eq!(super::ws_url("https://x.example/"), "wss://x.example/ws");
+    }
+}

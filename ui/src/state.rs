@@ -1,0 +1,420 @@
+//! The UI's state: a pure reducer over what the sockets, the health polls and the user did.
+//!
+//! Nothing here touches the DOM or the network, so it is unit-tested natively. Per event the
+//! reducer does O(log n) work on persistent maps (see [`crate::log`]); sockets hand frames
+//! over in batches ([`Action::Frames`]), so a burst re-renders a few times, not per event.
+
+use crate::log::Log;
+use im_rc::OrdSet;
+use std::rc::Rc;
+use wire::{Health, Micros, Offset, RegionInfo, ServerFrame};
+use yew::Reducible;
+
+/// Notices kept per pane; older ones are dropped when a new one comes.
+pub const MAX_NOTICES: usize = 4;
+
+/// State of one region's WebSocket.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Link {
+    /// First attempt in progress.
+    Connecting,
+    /// Open.
+    Connected,
+    /// Closed; the next attempt is `attempt` (1-based) in `retry_ms`.
+    Reconnecting {
+        /// Attempt number.
+        attempt: u32,
+        /// Delay before it, ms.
+        retry_ms: u32,
+    },
+}
+
+/// How serious a notice is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Level {
+    /// Something the user may want to know (a log reset, a gap).
+    Info,
+    /// Something failed (an `error` frame).
+    Error,
+}
+
+/// A dismissible message shown in a pane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    /// Unique within the session, for dismissing.
+    pub id: u64,
+    /// Severity.
+    pub level: Level,
+    /// Text shown.
+    pub text: Rc<str>,
+}
+
+/// Everything one region's pane shows, except the events themselves (those are in [`Log`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pane {
+    /// Region name and base URL.
+    pub region: RegionInfo,
+    /// Socket state.
+    pub link: Link,
+    /// `"redis"` / `"embedded"` from the welcome frame, until health says otherwise.
+    pub broker: Option<String>,
+    /// Last `/health` answer, or why it failed.
+    pub health: Option<Result<Health, String>>,
+    /// Epoch of the log this pane follows.
+    pub epoch: Option<String>,
+    /// Offset the pane's first welcome named: older events were never this pane's to get.
+    pub start: Option<Offset>,
+    /// Offsets this pane got (bounded with the log: trimmed with it).
+    pub offsets: OrdSet<Offset>,
+    /// Events received a second time (should stay 0: resumes neither skip nor repeat).
+    pub duplicates: u64,
+    /// Publishes sent / acknowledged from this pane.
+    pub sent: u64,
+    /// Acks received.
+    pub acked: u64,
+    /// Newest last, at most [`MAX_NOTICES`].
+    pub notices: Vec<Notice>,
+}
+
+impl Pane {
+    fn new(region: RegionInfo) -> Pane {
+        Pane {
+            region,
+            link: Link::Connecting,
+            broker: None,
+            health: None,
+            epoch: None,
+            start: None,
+            offsets: OrdSet::new(),
+            duplicates: 0,
+            sent: 0,
+            acked: 0,
+            notices: Vec::new(),
+        }
+    }
+}
+
+/// The whole UI state.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    /// `None` while the region list loads; `Err` if it could not be loaded.
+    pub regions: Option<Result<(), String>>,
+    /// One per region, in the order the region list gave.
+    pub panes: Vec<Pane>,
+    /// Every event seen by any pane.
+    pub log: Log,
+    /// Epoch of the events in `log`.
+    pub epoch: Option<String>,
+    /// Bumped on every change; cheap equality for props that hold the state.
+    pub rev: u64,
+    next_notice: u64,
+}
+
+/// What happened.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// The region list arrived (or failed): start over with one pane per region.
+    Regions(Result<Vec<RegionInfo>, String>),
+    /// Pane `pane`'s socket changed state.
+    Link(usize, Link),
+    /// Pane `pane`'s `/health` poll answered.
+    Health(usize, Result<Health, String>),
+    /// Frames pane `pane` received, each with the browser's receive time (µs).
+    Frames(usize, Vec<(ServerFrame, Micros)>),
+    /// Pane `pane` sent this many publishes.
+    Sent(usize, u64),
+    /// Show a notice in pane `pane`.
+    Notify(usize, Level, String),
+    /// Pane `pane`'s notice `id` was dismissed.
+    Dismiss(usize, u64),
+}
+
+impl Reducible for State {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut s = State::clone(&self);
+        s.apply(action);
+        s.rev += 1;
+        Rc::new(s)
+    }
+}
+
+impl State {
+    /// Apply one action in place (the reducer clones first; every field clones in O(1)
+    /// or is small).
+    pub fn apply(&mut self, action: Action) {
+        match action {
+            Action::Regions(Ok(list)) => {
+                *self = State {
+                    regions: Some(Ok(())),
+                    panes: list.into_iter().map(Pane::new).collect(),
+                    rev: self.rev,
+                    next_notice: self.next_notice,
+                    ..State::default()
+                };
+            }
+            Action::Regions(Err(e)) => self.regions = Some(Err(e)),
+            Action::Link(p, link) => {
+                if let Some(pane) = self.panes.get_mut(p) {
+                    pane.link = link;
+                }
+            }
+            Action::Health(p, h) => {
+                if let Some(pane) = self.panes.get_mut(p) {
+                    if let Ok(h) = &h {
+                        pane.broker = Some(h.broker.clone());
+                    }
+                    pane.health = Some(h);
+                }
+            }
+            Action::Frames(p, frames) => {
+                if p < self.panes.len() {
+                    for (frame, at) in frames {
+                        self.frame(p, frame, at);
+                    }
+                }
+            }
+            Action::Sent(p, n) => {
+                if let Some(pane) = self.panes.get_mut(p) {
+                    pane.sent += n;
+                }
+            }
+            Action::Notify(p, level, text) => self.notify(p, level, text),
+            Action::Dismiss(p, id) => {
+                if let Some(pane) = self.panes.get_mut(p) {
+                    pane.notices.retain(|n| n.id != id);
+                }
+            }
+        }
+    }
+
+    fn frame(&mut self, p: usize, frame: ServerFrame, at: Micros) {
+        match frame {
+            ServerFrame::Welcome {
+                offset,
+                epoch,
+                broker,
+                ..
+            } => {
+                // `offset` is where this pane's live feed starts on its first connection.
+                let pane = &mut self.panes[p];
+                pane.broker = Some(broker);
+                pane.start.get_or_insert(offset);
+                if pane.epoch.as_ref().is_some_and(|e| *e != epoch) {
+                    let text = "this region now follows another log (the broker changed or lost its data); its old events are cleared".to_owned();
+                    self.reset(p, epoch, text);
+                } else {
+                    self.adopt(p, epoch);
+                }
+            }
+            ServerFrame::Epoch { epoch, message, .. } => {
+                self.reset(p, epoch, format!("log reset: {message}"))
+            }
+            ServerFrame::Event(ev) => {
+                if self.panes[p].epoch != self.epoch {
+                    return; // A frame of a log this pane is leaving; its epoch frame follows.
+                }
+                let panes = self.panes.len();
+                if !self.log.deliver(&ev, p, panes, at) {
+                    self.panes[p].duplicates += 1;
+                    return;
+                }
+                self.panes[p].offsets.insert(ev.offset);
+                if let Some(first) = self.log.trim() {
+                    for pane in &mut self.panes {
+                        let had_first = pane.offsets.contains(&first);
+                        pane.offsets = pane.offsets.clone().split(&first).1;
+                        if had_first {
+                            pane.offsets.insert(first); // `split` keeps neither side's pivot
+                        }
+                    }
+                }
+            }
+            ServerFrame::Ack { .. } => self.panes[p].acked += 1,
+            ServerFrame::CaughtUp { .. } => {}
+            ServerFrame::Gap { from, to, message } => {
+                self.log.note_gap(from, to, &message);
+                self.notify(p, Level::Info, format!("offsets {from}–{to} missing: {message}"));
+            }
+            ServerFrame::Error {
+                code, message, id, ..
+            } => {
+                let about = id.map(|i| format!(" (publish {i})")).unwrap_or_default();
+                self.notify(p, Level::Error, format!("{code}{about}: {message}"));
+            }
+        }
+    }
+
+    /// Pane `p` follows log `epoch`; the first pane to see a new epoch clears the timeline.
+    fn adopt(&mut self, p: usize, epoch: String) {
+        if self.epoch.as_ref() != Some(&epoch) {
+            if self.epoch.is_some() {
+                self.log = Log::default();
+                for pane in &mut self.panes {
+                    pane.offsets = OrdSet::new();
+                }
+            }
+            self.epoch = Some(epoch.clone());
+        }
+        self.panes[p].epoch = Some(epoch);
+    }
+
+    /// Pane `p`'s log was reset: forget its offsets and say so.
+    fn reset(&mut self, p: usize, epoch: String, text: String) {
+        let pane = &mut self.panes[p];
+        pane.offsets = OrdSet::new();
+        // The server replays the new log from its start, so all of it is this pane's.
+        pane.start = Some(0);
+        self.adopt(p, epoch);
+        self.notify(p, Level::Info, text);
+    }
+
+    fn notify(&mut self, p: usize, level: Level, text: String) {
+        self.next_notice += 1;
+        let id = self.next_notice;
+        if let Some(pane) = self.panes.get_mut(p) {
+            pane.notices.push(Notice {
+                id,
+                level,
+                text: text.into(),
+            });
+            let extra = pane.notices.len().saturating_sub(MAX_NOTICES);
+            pane.notices.drain(..extra);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::MAX_EVENTS;
+    use wire::EventFrame;
+
+    fn regions() -> Vec<RegionInfo> {
+        ["as", "us", "eu"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| RegionInfo {
+                name: n.to_string(),
+                url: format!("http://127.0.0.1:{}", 4000 + i),
+            })
+            .collect()
+    }
+
+    fn welcome(epoch: &str) -> ServerFrame {
+        ServerFrame::Welcome {
+            region: "as".into(),
+            offset: 0,
+            epoch: epoch.into(),
+            broker: "redis".into(),
+        }
+    }
+
+    fn event(offset: Offset) -> ServerFrame {
+        ServerFrame::Event(EventFrame {
+            offset,
+            id: format!("id-{offset}"),
+            origin: "us".into(),
+            kind: "click".into(),
+            payload: serde_json::json!({"text": "hello"}),
+            published_at: 10,
+            stored_at: 20,
+            received_at: 30,
+            replay: false,
+        })
+    }
+
+    fn connected() -> State {
+        let mut s = State::default();
+        s.apply(Action::Regions(Ok(regions())));
+        for p in 0..3 {
+            s.apply(Action::Frames(p, vec![(welcome("e1"), 1)]));
+        }
+        s
+    }
+
+    #[test]
+    fn an_event_seen_by_every_pane_has_every_hop() {
+        let mut s = connected();
+        for p in 0..3 {
+            s.apply(Action::Frames(p, vec![(event(1), 100 + p as u64)]));
+        }
+        let row = s.log.get(1).unwrap();
+        assert!(row.delivered.iter().all(Option::is_some));
+        assert_eq!(row.latency(2), Some(92));
+        assert!(s.panes.iter().all(|p| p.offsets.contains(&1)));
+    }
+
+    #[test]
+    fn a_repeated_event_is_counted_as_a_duplicate_not_shown_twice() {
+        let mut s = connected();
+        s.apply(Action::Frames(0, vec![(event(1), 5), (event(1), 6)]));
+        assert_eq!(s.panes[0].offsets.len(), 1);
+        assert_eq!(s.panes[0].duplicates, 1);
+    }
+
+    #[test]
+    fn an_epoch_frame_clears_the_log_and_says_so() {
+        let mut s = connected();
+        s.apply(Action::Frames(0, vec![(event(1), 5)]));
+        s.apply(Action::Frames(1, vec![(event(1), 5)]));
+        let reset = ServerFrame::Epoch {
+            epoch: "e2".into(),
+            offset: 0,
+            message: "redis restarted".into(),
+        };
+        s.apply(Action::Frames(0, vec![(reset, 9)]));
+        assert!(s.log.is_empty());
+        assert!(s.panes.iter().all(|p| p.offsets.is_empty()));
+        assert_eq!(s.epoch.as_deref(), Some("e2"));
+        assert!(s.panes[0].notices[0].text.contains("redis restarted"));
+        // A pane still on the old log drops its stale events until its own epoch frame.
+        s.apply(Action::Frames(1, vec![(event(2), 10)]));
+        assert!(s.log.is_empty());
+    }
+
+    #[test]
+    fn error_frames_become_dismissible_notices_capped_per_pane() {
+        let mut s = connected();
+        for i in 0..6 {
+            let e = ServerFrame::Error {
+                code: "rate_limited".into(),
+                message: format!("slow down {i}"),
+                id: Some("x".into()),
+                temporary: true,
+            };
+            s.apply(Action::Frames(2, vec![(e, 1)]));
+        }
+        let notices = &s.panes[2].notices;
+        assert_eq!(notices.len(), MAX_NOTICES);
+        assert!(notices.last().unwrap().text.contains("slow down 5"));
+        let id = notices[0].id;
+        s.apply(Action::Dismiss(2, id));
+        assert!(s.panes[2].notices.iter().all(|n| n.id != id));
+    }
+
+    #[test]
+    fn state_stays_bounded_over_a_long_run() {
+        let mut s = connected();
+        let n = MAX_EVENTS as u64 + 500;
+        let batch: Vec<_> = (1..=n).map(|o| (event(o), o)).collect();
+        s.apply(Action::Frames(0, batch));
+        assert_eq!(s.log.len(), MAX_EVENTS);
+        assert_eq!(s.panes[0].offsets.len(), MAX_EVENTS);
+        assert_eq!(s.panes[0].offsets.get_min(), Some(&501));
+    }
+
+    #[test]
+    fn acks_and_sends_are_counted() {
+        let mut s = connected();
+        s.apply(Action::Sent(1, 3));
+        let ack = ServerFrame::Ack {
+            id: "a".into(),
+            offset: 1,
+            duplicate: false,
+        };
+        s.apply(Action::Frames(1, vec![(ack, 1)]));
+        assert_eq!((s.panes[1].sent, s.panes[1].acked), (3, 1));
+    }
+}
