@@ -1,0 +1,39 @@
+//! Commands the UI invokes (`invoke("regions")`, …). Names and shapes are the UI's contract.
+
+use crate::choice::{self, BrokerStatus};
+use crate::error::Result;
+use crate::state::{AppRegions, Startup};
+use tauri::State;
+
+/// The regions to connect to, with their actual addresses:
+/// `[{"name":"as","url":"http://127.0.0.1:4000"},…]`.
+#[tauri::command]
+pub async fn regions(regions: State<'_, AppRegions>) -> Result<Vec<wire::RegionInfo>> {
+    regions.0.lock().await.regions()
+}
+
+/// The broker in use: `{"kind":"redis"|"embedded","description":"…","url":"redis://…"|null}`.
+#[tauri::command]
+pub async fn broker_status(regions: State<'_, AppRegions>) -> Result<BrokerStatus> {
+    regions.0.lock().await.status()
+}
+
+/// Move the regions to the Redis at `url` (empty: back to the automatic choice). The new
+/// broker is connected first: if it fails, the error says why and nothing changes.
+#[tauri::command]
+pub async fn set_redis_url(
+    url: String,
+    regions: State<'_, AppRegions>,
+    startup: State<'_, Startup>,
+) -> Result<BrokerStatus> {
+    let url = url.trim();
+    tracing::info!(url, "broker change requested");
+    let chosen = if url.is_empty() {
+        choice::choose(&startup.plan()).await
+    } else {
+        choice::from_url(url).await.inspect_err(|e| {
+            tracing::warn!(url, error = %e, "broker change refused");
+        })?
+    };
+    regions.0.lock().await.switch(chosen).await
+}
