@@ -1,0 +1,178 @@
+// Desktop app end-to-end: the real app binary under Xvfb, driven by tauri-driver + WebKitWebDriver
+// over W3C WebDriver (plain fetch, no npm dependencies). Run from the repo root:
+//   MULTIREGION_DESKTOP_BIN=target/debug/multiregion-desktop node --test e2e/desktop.test.mjs
+// Needs: Xvfb (unless $DISPLAY works), tauri-driver on the PATH (or $TAURI_DRIVER),
+// /usr/bin/WebKitWebDriver (or $WEBKIT_WEBDRIVER), redis-server on the PATH, `ss`.
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  WebDriver, alive, descendants, ensureDisplay, freePort, holdPort, killAll, listening,
+  portsOf, sleep, startProcess, stopProcess, waitFor,
+} from './desktop-harness.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const APP = path.resolve(ROOT, process.env.MULTIREGION_DESKTOP_BIN ?? 'target/debug/multiregion-desktop');
+const DRIVER = process.env.TAURI_DRIVER ?? 'tauri-driver';
+const NATIVE = process.env.WEBKIT_WEBDRIVER ?? '/usr/bin/WebKitWebDriver';
+const ARTIFACTS = path.join(ROOT, 'artifacts');
+const REGIONS = ['as', 'us', 'eu'];
+
+// Pids of the app and its children seen by a run, killed in after() if anything is left.
+const appPids = new Set();
+let display;
+
+after(() => {
+  killAll([...appPids].filter(alive));
+});
+
+/** Start tauri-driver for one broker mode and open a session on the app. */
+async function openApp(mode) {
+  assert.ok(fs.existsSync(APP), `app binary missing: ${APP} (build it: cargo build -p multiregion-desktop, or set MULTIREGION_DESKTOP_BIN)`);
+  display ??= await ensureDisplay();
+  const port = await freePort();
+  const nativePort = await freePort();
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const env = { ...process.env, DISPLAY: display, MULTIREGION_BROKER: mode };
+  delete env.REDIS_URL; // the mode alone decides the broker
+  const logFile = path.join(ARTIFACTS, `desktop-${mode}-driver.log`);
+  const driver = startProcess(
+    DRIVER,
+    ['--port', String(port), '--native-port', String(nativePort), '--native-driver', NATIVE],
+    { env, logFile },
+  );
+  const wd = new WebDriver(`http://127.0.0.1:${port}`);
+  await waitFor('tauri-driver to listen', () => wd.call('GET', '/status').then(() => true), 20_000);
+  await wd.newSession(APP);
+  const app = await waitFor('the app process', () =>
+    descendants(driver.pid).find((p) => p.exe === APP || p.exe.startsWith(`${APP} `)));
+  appPids.add(app.pid);
+  return { wd, driver, app, logFile };
+}
+
+/** Wait until every pane shows a connected WebSocket. */
+async function waitConnected(wd) {
+  for (const r of REGIONS) {
+    await waitFor(`status-${r} to say connected`, async () => {
+      const text = await wd.exec(
+        `const e = document.querySelector('[data-testid="status-' + arguments[0] + '"]');
+         return e ? (e.getAttribute('data-state') || '') + ' ' + e.textContent : null;`,
+        [r],
+      );
+      return text !== null && /(^|[^a-z])(connected|live|online)/i.test(text);
+    });
+  }
+}
+
+/** The `[data-id, data-offset]` of event items in `region`'s pane, optionally with `needle` in the text. */
+function events(wd, region, needle = '') {
+  return wd.exec(
+    `return [...document.querySelectorAll('[data-testid="event-' + arguments[0] + '"]')]
+       .filter((e) => e.textContent.includes(arguments[1]))
+       .map((e) => [e.getAttribute('data-id'), e.getAttribute('data-offset')]);`,
+    [region, needle],
+  );
+}
+
+/** Publish from the EU pane; assert the event reaches the AS and US panes with one offset. */
+async function publishFromEu(wd, mode) {
+  const marker = `desktop-${mode}-${process.pid}-${Date.now()}`;
+  await wd.type('[data-testid="kind-eu"]', 'desktop-e2e');
+  await wd.type('[data-testid="text-eu"]', marker);
+  await wd.click('[data-testid="publish-eu"]');
+  const [[id, offset]] = await waitFor('the event in the EU pane', async () => {
+    const found = await events(wd, 'eu', marker);
+    return found.length ? found : null;
+  });
+  assert.ok(id, 'event items carry data-id');
+  for (const r of ['as', 'us']) {
+    const got = await waitFor(`the EU event in the ${r.toUpperCase()} pane`, async () => {
+      const found = (await events(wd, r)).filter(([i]) => i === id);
+      return found.length ? found : null;
+    });
+    assert.equal(got.length, 1, `exactly once in ${r}`);
+    assert.equal(got[0][1], offset, `same offset in ${r}`);
+  }
+  const rows = await wd.exec(`return document.querySelectorAll('[data-testid="timeline-row"]').length;`);
+  assert.ok(rows >= 1, 'the sync timeline has rows');
+}
+
+/** Close the window, wait for the app to exit, and check it left no port or process behind. */
+async function closeAndCheck(wd, app, regions, broker, logFile) {
+  const tree = descendants(app.pid);
+  const pids = [app.pid, ...tree.map((p) => p.pid)];
+  pids.forEach((p) => appPids.add(p));
+  const ports = portsOf(pids);
+  for (const r of regions) {
+    assert.ok(ports.includes(Number(new URL(r.url).port)), `region ${r.name} listens (${r.url})`);
+  }
+  const redisKids = tree.filter((p) => p.comm === 'redis-server');
+  if (broker.kind === 'redis' && broker.url) {
+    assert.equal(redisKids.length, 1, 'one private redis-server under the app');
+    assert.ok(ports.includes(Number(new URL(broker.url).port)), 'private redis listens');
+  } else {
+    assert.equal(redisKids.length, 0, 'no redis-server with the embedded broker');
+  }
+
+  // Close the window the way its close button does (CloseRequested, then the app exits).
+  // Not WebDriver's "close window": WebKitWebDriver then SIGKILLs the app, which tests
+  // nothing about a clean exit.
+  await wd.exec(`window.__TAURI_INTERNALS__.invoke('plugin:window|close', { label: 'main' });
+                 return true;`);
+  await waitFor('the app to exit after its window closed', () => !alive(app.pid), 30_000);
+  await wd.deleteSession();
+  // The app's stderr (through the drivers) shows it ran its shutdown, not that it was killed.
+  assert.match(fs.readFileSync(logFile, 'utf8'), /regions stopped/, 'the app stopped its regions');
+
+  const open = () => listening().filter((l) => ports.includes(l.port));
+  await waitFor('the ports to close', () => open().length === 0, 15_000).catch(() => {});
+  assert.deepEqual(open(), [], `ports ${ports.join(', ')} are closed after exit`);
+  // WebKit's helper processes end on their own shortly after the app; wait for them.
+  const procs = [{ pid: app.pid, comm: 'app' }, ...tree];
+  await waitFor('every process of the app to end', () => !pids.some(alive), 15_000).catch(() => {});
+  const running = procs.filter((p) => alive(p.pid)).map((p) => `${p.pid} ${p.comm}`);
+  assert.deepEqual(running, [], 'no process of the app is left (app, watchdog, redis-server)');
+}
+
+for (const mode of ['private', 'embedded']) {
+  test(`desktop app, ${mode} broker: EU event reaches AS and US; clean exit`, async (t) => {
+    // In the embedded run, hold port 4000 to prove the app falls back to a free port.
+    const blocker = mode === 'embedded' ? await holdPort(4000) : null;
+    t.after(() => blocker?.close());
+    const { wd, driver, app, logFile } = await openApp(mode);
+    try {
+      await waitFor('the three panes', async () => {
+        const n = await wd.exec(`return document.querySelectorAll('[data-testid^="pane-"]').length;`);
+        return n >= 3;
+      });
+      const regions = await wd.invoke('regions');
+      assert.deepEqual(regions.map((r) => r.name), REGIONS);
+      if (blocker) {
+        assert.notEqual(new URL(regions[0].url).port, '4000', 'as moved off the taken port 4000');
+      }
+      const broker = await wd.invoke('broker_status');
+      assert.equal(broker.kind, mode === 'private' ? 'redis' : 'embedded', broker.description);
+
+      await waitConnected(wd);
+      await publishFromEu(wd, mode);
+
+      if (mode === 'private') {
+        // A bad Redis URL is refused with a message, and the app keeps its broker.
+        await assert.rejects(wd.invoke('set_redis_url', { url: 'redis://127.0.0.1:1' }), /127\.0\.0\.1:1/);
+        assert.deepEqual(await wd.invoke('broker_status'), broker);
+      }
+
+      await sleep(300); // let the last frame paint before the screenshot
+      fs.writeFileSync(path.join(ARTIFACTS, `desktop-${mode}.png`), await wd.screenshot());
+      await closeAndCheck(wd, app, regions, broker, logFile);
+    } finally {
+      await wd.deleteSession();
+      stopProcess(driver);
+      await waitFor('tauri-driver to stop', () => driver.exitCode !== null || driver.signalCode !== null, 10_000)
+        .catch(() => {});
+    }
+  });
+}
