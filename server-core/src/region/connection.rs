@@ -123,6 +123,8 @@ impl Conn {
         // reach us live too; history covers the first part, `last_sent` drops the overlap.
         let target = self.last_sent;
         let mut after = since;
+        let region = self.region.clone();
+        let _permit = region.replays.acquire().await.map_err(|_| Closed)?;
         while after < target {
             let batch = match self.region.broker.read(after, REPLAY_BATCH).await {
                 Ok(b) => b,
