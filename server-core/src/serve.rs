@@ -145,7 +145,12 @@ impl Cluster {
                     listener,
                     shutdown.clone(),
                 ));
-                Ok(RegionHandle { name, addr, link, task })
+                Ok(RegionHandle {
+                    name,
+                    addr,
+                    link,
+                    task,
+                })
             })
             .collect::<std::io::Result<Vec<_>>>()?;
         Ok(Cluster {
@@ -156,7 +161,10 @@ impl Cluster {
 
     /// The broker link of the region called `name` (latency, cut-off).
     pub fn link(&self, name: &str) -> Option<Link> {
-        self.regions.iter().find(|r| r.name == name).map(|r| r.link.clone())
+        self.regions
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| r.link.clone())
     }
 
     /// Address of the region called `name`.

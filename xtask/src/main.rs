@@ -45,7 +45,10 @@ fn main() -> Result<()> {
 
 /// The repository root (the parent of this crate's directory).
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is in the repo").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is in the repo")
+        .to_path_buf()
 }
 
 /// Run a command, echoing it, and fail with its name if it fails.
@@ -70,7 +73,9 @@ fn build_ui() -> Result<()> {
 }
 
 fn has_display() -> bool {
-    ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
 }
 
 fn run() -> Result<()> {
@@ -88,7 +93,18 @@ fn run() -> Result<()> {
 }
 
 fn serve(extra: &[String]) -> Result<()> {
-    let mut args = vec!["run", "--release", "-p", "server-core", "--bin", "multiregion", "--", "serve", "--ui-dir", "ui/dist"];
+    let mut args = vec![
+        "run",
+        "--release",
+        "-p",
+        "server-core",
+        "--bin",
+        "multiregion",
+        "--",
+        "serve",
+        "--ui-dir",
+        "ui/dist",
+    ];
     args.extend(extra.iter().map(String::as_str));
     sh(&cargo(), &args)
 }
@@ -98,7 +114,17 @@ fn test() -> Result<()> {
     build_ui()?;
     let cargo = cargo();
     sh(&cargo, &["fmt", "--all", "--check"])?;
-    sh(&cargo, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    sh(
+        &cargo,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
     sh(&cargo, &["build", "--workspace", "--bins"])?;
     sh(&cargo, &["test", "--workspace"])?;
     sh("npm", &["ci", "--prefix", "e2e", "--no-audit", "--no-fund"])?;

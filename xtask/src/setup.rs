@@ -29,7 +29,13 @@ const DESKTOP_PACKAGES: &[&str] = &[
 ];
 
 /// Extra packages for the tests: a virtual display, WebKit's WebDriver, Chromium, Node.
-const TEST_PACKAGES: &[&str] = &["xvfb", "xauth", "imagemagick", "webkit2gtk-driver", "chromium"];
+const TEST_PACKAGES: &[&str] = &[
+    "xvfb",
+    "xauth",
+    "imagemagick",
+    "webkit2gtk-driver",
+    "chromium",
+];
 
 /// The `tauri-driver` version the desktop tests use.
 const TAURI_DRIVER_VERSION: &str = "2.0.6";
@@ -50,7 +56,13 @@ pub fn ensure(need: Need) -> Result<()> {
     if need >= Need::Test && !on_path("tauri-driver") {
         sh(
             &std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
-            &["install", "tauri-driver", "--version", TAURI_DRIVER_VERSION, "--locked"],
+            &[
+                "install",
+                "tauri-driver",
+                "--version",
+                TAURI_DRIVER_VERSION,
+                "--locked",
+            ],
         )?;
     }
     Ok(())
@@ -80,8 +92,15 @@ fn apt_install(packages: &[&str]) -> Result<()> {
     if !on_path("apt-get") {
         bail!("missing system packages {missing:?}, and there is no apt-get here: install them with your package manager");
     }
-    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"));
-    let (program, mut prefix): (&str, Vec<&str>) = if root { ("apt-get", vec![]) } else { ("sudo", vec!["apt-get"]) };
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    let (program, mut prefix): (&str, Vec<&str>) = if root {
+        ("apt-get", vec![])
+    } else {
+        ("sudo", vec!["apt-get"])
+    };
     eprintln!("installing system packages: {}", missing.join(" "));
     let update: Vec<&str> = prefix.iter().copied().chain(["update", "-qq"]).collect();
     sh(program, &update)?;
@@ -94,7 +113,10 @@ fn apt_install(packages: &[&str]) -> Result<()> {
         return sh(program, &prefix);
     }
     eprintln!("+ {program} {}", prefix.join(" "));
-    let status = Command::new(program).args(&prefix).env("DEBIAN_FRONTEND", "noninteractive").status()?;
+    let status = Command::new(program)
+        .args(&prefix)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()?;
     if !status.success() {
         bail!("apt-get install failed ({status})");
     }

@@ -42,7 +42,10 @@ impl LinkSettings {
     /// Refuse settings outside the documented range.
     pub fn validate(&self) -> std::result::Result<(), String> {
         if self.latency_ms > Self::MAX_MS || self.jitter_ms > Self::MAX_MS {
-            return Err(format!("latency_ms and jitter_ms must be at most {}", Self::MAX_MS));
+            return Err(format!(
+                "latency_ms and jitter_ms must be at most {}",
+                Self::MAX_MS
+            ));
         }
         Ok(())
     }
@@ -90,7 +93,11 @@ impl Link {
     /// Wait one crossing's delay.
     async fn cross(&self) {
         let s = self.settings();
-        let jitter = if s.jitter_ms > 0 { rand::random_range(0..=s.jitter_ms) } else { 0 };
+        let jitter = if s.jitter_ms > 0 {
+            rand::random_range(0..=s.jitter_ms)
+        } else {
+            0
+        };
         let ms = s.latency_ms + jitter;
         if ms > 0 {
             tokio::time::sleep(Duration::from_millis(ms as u64)).await;

@@ -34,7 +34,9 @@ pub(super) async fn run(region: Arc<Region>) {
             let r = reader.as_mut().expect("set above");
             // Liveness: every read is a round trip through the broker that must answer
             // within its wait plus a grace period, so a silently dead connection is noticed.
-            match tokio::time::timeout(READ_WAIT + STALL_GRACE, r.next(last, READ_BATCH, READ_WAIT)).await {
+            match tokio::time::timeout(READ_WAIT + STALL_GRACE, r.next(last, READ_BATCH, READ_WAIT))
+                .await
+            {
                 Ok(batch) => batch,
                 Err(_) => Err(BrokerError::Unavailable(format!(
                     "no answer from the broker within {:?}: the connection stalled",
