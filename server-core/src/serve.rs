@@ -1,6 +1,6 @@
 //! Running regions in one process, and choosing the broker they share.
 
-use crate::broker::{MemoryBroker, RedisBroker, RedisConfig, SharedBroker};
+use crate::broker::{Link, MemoryBroker, RedisBroker, RedisConfig, SharedBroker};
 use crate::error::BrokerError;
 use crate::region::{self, RegionConfig};
 use std::net::{IpAddr, SocketAddr};
@@ -97,6 +97,8 @@ pub struct RegionHandle {
     pub name: String,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Its link to the broker.
+    pub link: Link,
     task: JoinHandle<std::io::Result<()>>,
 }
 
@@ -135,6 +137,7 @@ impl Cluster {
                 );
                 config.peers = peers;
                 let name = config.name.clone();
+                let link = config.link.clone();
                 let addr = listener.local_addr()?;
                 let task = tokio::spawn(region::run(
                     config,
@@ -142,13 +145,26 @@ impl Cluster {
                     listener,
                     shutdown.clone(),
                 ));
-                Ok(RegionHandle { name, addr, task })
+                Ok(RegionHandle {
+                    name,
+                    addr,
+                    link,
+                    task,
+                })
             })
             .collect::<std::io::Result<Vec<_>>>()?;
         Ok(Cluster {
             regions: handles,
             shutdown,
         })
+    }
+
+    /// The broker link of the region called `name` (latency, cut-off).
+    pub fn link(&self, name: &str) -> Option<Link> {
+        self.regions
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| r.link.clone())
     }
 
     /// Address of the region called `name`.

@@ -88,6 +88,11 @@ async fn serve_without_redis_uses_the_embedded_broker_and_says_so() {
         serve.first_line
     );
     let addr = wait_for_port(port).await;
+    assert_eq!(
+        listening_ip(port).as_deref(),
+        Some("127.0.0.1"),
+        "binds to loopback by default"
+    );
     let mut c = Client::connect(addr).await;
     assert!(
         matches!(&c.welcome, ServerFrame::Welcome { broker, region, .. } if broker == "embedded" && region == "us")
@@ -103,6 +108,21 @@ async fn serve_without_redis_uses_the_embedded_broker_and_says_so() {
         std::net::TcpListener::bind(addr).is_ok(),
         "port {port} still held"
     );
+}
+
+/// The local address the kernel lists for a listening TCP socket on `port`.
+fn listening_ip(port: u16) -> Option<String> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let (ip, p) = cols.get(1)?.split_once(':')?;
+        // State 0A is LISTEN; the address is little-endian hex.
+        if u16::from_str_radix(p, 16).ok()? != port || cols.get(3) != Some(&"0A") {
+            return None;
+        }
+        let n = u32::from_str_radix(ip, 16).ok()?;
+        Some(std::net::Ipv4Addr::from(n.swap_bytes()).to_string())
+    })
 }
 
 /// With `--redis`, `serve` uses that Redis and says so; two `serve` processes on one Redis

@@ -26,9 +26,11 @@
 //!   unreachable and succeed again once it is back; nothing is retried silently inside
 //!   `publish` (the caller decides, and may retry with the same id safely).
 
+mod link;
 mod memory;
 mod redis;
 
+pub use self::link::{Link, LinkSettings, LinkedBroker};
 pub use self::memory::MemoryBroker;
 pub use self::redis::{RedisBroker, RedisConfig};
 

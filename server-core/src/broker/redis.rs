@@ -279,10 +279,13 @@ impl LogReader for RedisReader {
             },
             other => return Err(protocol(format!("unexpected XREAD reply {other:?}"))),
         };
-        Ok(Batch {
-            epoch: epoch.unwrap_or_default(),
-            events,
-        })
+        let epoch = match epoch {
+            Some(epoch) => epoch,
+            // No epoch: the log was lost (Redis restarted empty). Start the new log now, so
+            // every region learns of the loss at once rather than at the next publish.
+            None => self.broker.open_log().await?,
+        };
+        Ok(Batch { epoch, events })
     }
 }
 

@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::broadcast::error::RecvError;
+use wire::limits::MAX_FRAME_BYTES;
 use wire::{ClientFrame, ServerFrame};
 
 /// Events read from history per round trip while replaying.
@@ -19,8 +20,20 @@ const GOING_AWAY: u16 = 1001;
 const POLICY: u16 = 1008;
 const INTERNAL: u16 = 1011;
 
-/// Why a connection ends early.
-struct Closed;
+/// A message too big for the documented limit.
+const TOO_BIG: u16 = 1009;
+
+/// How long a slow consumer gets to drain its socket and read why it is being disconnected.
+const SLOW_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Why a connection ends.
+#[derive(Debug, PartialEq, Eq)]
+enum Closed {
+    /// The socket is gone or closed (by either side); nothing more to say.
+    Gone,
+    /// The client did not keep up: tell it why, if it reads again within [`SLOW_GRACE`].
+    Slow,
+}
 
 type Result<T = ()> = std::result::Result<T, Closed>;
 
@@ -51,7 +64,9 @@ pub(super) async fn serve(
         last_sent: region.offset.load(Ordering::SeqCst),
     };
     tracing::debug!(region = %region.name(), ?resume, "client connected");
-    let _ = conn.session(&mut live, &mut stream, resume).await;
+    if conn.session(&mut live, &mut stream, resume).await == Err(Closed::Slow) {
+        conn.slow_goodbye().await;
+    }
     region.clients.fetch_sub(1, Ordering::Relaxed);
     tracing::debug!(region = %region.name(), "client left");
 }
@@ -95,22 +110,26 @@ impl Conn {
                 out = live.recv() => match out {
                     Ok(out) => self.forward(out).await?,
                     Err(RecvError::Lagged(n)) => {
-                        let msg = format!("you fell {n} events behind the region's per-client queue of {}; reconnect with since={} to resume", self.region.config.client_queue, self.last_sent);
-                        self.send_frame(&ServerFrame::error("slow_consumer", msg)).await?;
-                        return self.close(POLICY, "slow consumer").await;
+                        tracing::info!(region = %self.region.name(), behind = n, "client fell behind its queue; disconnecting");
+                        return Err(Closed::Slow);
                     }
-                    Err(RecvError::Closed) => return Err(Closed),
+                    Err(RecvError::Closed) => return Err(Closed::Gone),
                 },
                 msg = stream.next() => match msg {
+                    Some(Ok(Message::Text(text))) if text.len() > MAX_FRAME_BYTES => {
+                        let msg = format!("a message was {} bytes; the limit is {MAX_FRAME_BYTES}", text.len());
+                        self.send_frame(&ServerFrame::error("frame_too_large", msg)).await?;
+                        return self.close(TOO_BIG, "message too big").await;
+                    }
                     Some(Ok(Message::Text(text))) => self.on_text(&text).await?,
                     Some(Ok(Message::Binary(_))) => {
                         self.send_frame(&ServerFrame::error("binary_not_supported", "send JSON in text frames; binary frames are not part of the protocol")).await?;
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                    Some(Ok(Message::Close(_))) | None => return Err(Closed),
+                    Some(Ok(Message::Close(_))) | None => return Err(Closed::Gone),
                     Some(Err(e)) => {
                         tracing::debug!(region = %self.region.name(), error = %e, "socket error");
-                        return Err(Closed);
+                        return Err(Closed::Gone);
                     }
                 },
             }
@@ -123,6 +142,8 @@ impl Conn {
         // reach us live too; history covers the first part, `last_sent` drops the overlap.
         let target = self.last_sent;
         let mut after = since;
+        let region = self.region.clone();
+        let _permit = region.replays.acquire().await.map_err(|_| Closed::Gone)?;
         while after < target {
             let batch = match self.region.broker.read(after, REPLAY_BATCH).await {
                 Ok(b) => b,
@@ -236,12 +257,33 @@ impl Conn {
     async fn send(&mut self, msg: Message) -> Result {
         match tokio::time::timeout(self.region.config.write_timeout, self.sink.send(msg)).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(Closed),
+            Ok(Err(_)) => Err(Closed::Gone),
             Err(_) => {
                 tracing::info!(region = %self.region.name(), "client did not drain its socket in time; disconnecting");
-                Err(Closed)
+                Err(Closed::Slow)
             }
         }
+    }
+
+    /// Tell a slow consumer why it is disconnected and where to resume. Its socket may be
+    /// full: the frames wait (bounded: two frames) until it reads again or the grace ends.
+    async fn slow_goodbye(&mut self) {
+        let msg = format!(
+            "you fell behind: more than {} events queued or a frame not taken within {:?}; \
+             reconnect with since={} to resume",
+            self.region.config.client_queue, self.region.config.write_timeout, self.last_sent
+        );
+        let text = serde_json::to_string(&ServerFrame::error("slow_consumer", msg))
+            .expect("frames serialize");
+        let close = Message::Close(Some(CloseFrame {
+            code: POLICY,
+            reason: "slow consumer".into(),
+        }));
+        let goodbye = async {
+            self.sink.send(Message::Text(text.into())).await?;
+            self.sink.send(close).await
+        };
+        let _ = tokio::time::timeout(SLOW_GRACE, goodbye).await;
     }
 
     async fn close(&mut self, code: u16, reason: &'static str) -> Result {
@@ -254,7 +296,7 @@ impl Conn {
             self.sink.send(Message::Close(Some(frame))),
         )
         .await;
-        Err(Closed)
+        Err(Closed::Gone)
     }
 }
 

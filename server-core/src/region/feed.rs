@@ -2,6 +2,7 @@
 
 use super::{Outgoing, Region};
 use crate::broker::LogReader;
+use crate::error::BrokerError;
 use crate::event::{now_micros, Offset};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -12,6 +13,8 @@ use wire::ServerFrame;
 const READ_WAIT: Duration = Duration::from_secs(2);
 /// Events read per round trip.
 const READ_BATCH: usize = 512;
+/// A read that has not answered this long after its wait is over is a stalled connection.
+const STALL_GRACE: Duration = Duration::from_secs(3);
 /// Reconnect backoff bounds.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
@@ -29,7 +32,17 @@ pub(super) async fn run(region: Arc<Region>) {
                 reader = Some(region.broker.reader().await?);
             }
             let r = reader.as_mut().expect("set above");
-            r.next(last, READ_BATCH, READ_WAIT).await
+            // Liveness: every read is a round trip through the broker that must answer
+            // within its wait plus a grace period, so a silently dead connection is noticed.
+            match tokio::time::timeout(READ_WAIT + STALL_GRACE, r.next(last, READ_BATCH, READ_WAIT))
+                .await
+            {
+                Ok(batch) => batch,
+                Err(_) => Err(BrokerError::Unavailable(format!(
+                    "no answer from the broker within {:?}: the connection stalled",
+                    READ_WAIT + STALL_GRACE
+                ))),
+            }
         };
         let result = tokio::select! {
             _ = region.shutdown.cancelled() => return,

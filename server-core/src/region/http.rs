@@ -106,8 +106,11 @@ async fn ws(
     }
     let resume = params.since.map(|since| (since, params.epoch));
     let tracker = region.tracker.clone();
+    // The transport takes up to twice the limit, so that a message just over it is read
+    // whole and refused with a clear error and close code 1009; larger ones are dropped
+    // at the frame header.
     upgrade
-        .max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
+        .max_message_size(2 * MAX_FRAME_BYTES)
+        .max_frame_size(2 * MAX_FRAME_BYTES)
         .on_upgrade(move |socket| tracker.track_future(connection::serve(region, socket, resume)))
 }

@@ -22,7 +22,7 @@ pub mod origin;
 
 pub use self::http::router;
 
-use crate::broker::SharedBroker;
+use crate::broker::{Link, LinkedBroker, SharedBroker};
 use crate::event::Offset;
 use axum::extract::ws::Utf8Bytes;
 use std::net::SocketAddr;
@@ -56,6 +56,10 @@ pub struct RegionConfig {
     pub token: Option<String>,
     /// The regions the UI should connect to (`GET /regions`).
     pub peers: Vec<wire::RegionInfo>,
+    /// This region's (simulated) network link to the broker; off by default.
+    pub link: Link,
+    /// Resumes that may read history at once; more wait their turn (reconnect storms).
+    pub concurrent_replays: usize,
 }
 
 impl RegionConfig {
@@ -71,6 +75,8 @@ impl RegionConfig {
             allowed_origins: Vec::new(),
             token: None,
             peers: Vec::new(),
+            link: Link::default(),
+            concurrent_replays: 16,
         }
     }
 }
@@ -98,6 +104,9 @@ pub struct Region {
     epoch: RwLock<String>,
     connected: AtomicBool,
     clients: AtomicUsize,
+    /// Bounds concurrent history reads: a reconnect storm queues here instead of flooding
+    /// the broker.
+    replays: tokio::sync::Semaphore,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 }
@@ -129,6 +138,7 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    let broker: SharedBroker = Arc::new(LinkedBroker::new(broker, config.link.clone()));
     // Start from the log's current end: history is replayed per client, on request (`since`).
     let (epoch, offset) = match broker.status().await {
         Ok(s) => (s.epoch, s.latest),
@@ -139,12 +149,13 @@ pub async fn run(
     };
     let region = Arc::new(Region {
         fanout: broadcast::channel(config.client_queue.max(1)).0,
-        config,
+        replays: tokio::sync::Semaphore::new(config.concurrent_replays.max(1)),
         broker,
         offset: AtomicU64::new(offset),
         epoch: RwLock::new(epoch),
         connected: AtomicBool::new(true),
         clients: AtomicUsize::new(0),
+        config,
         shutdown: shutdown.clone(),
         tracker: TaskTracker::new(),
     });

@@ -1,0 +1,182 @@
+//! The network between one region and the broker, simulated in-process.
+//!
+//! Every region talks to the broker through its own [`LinkedBroker`], which applies that
+//! region's [`LinkSettings`] to both directions of its broker traffic: one-way latency (plus
+//! jitter) on publishes and history reads in each direction and on the live feed, and a
+//! "cut off" switch that makes every broker operation of that region fail as unavailable,
+//! exactly as if its connection to Redis were severed. The settings are off by default.
+//!
+//! The link never reorders anything: a region's feed reads sequentially, so delaying a batch
+//! delays everything behind it, and the log's order and exactly-once delivery hold under any
+//! settings. This is the fault-injection hook of the reliability tests and the engine of the
+//! WAN simulation alike.
+
+use super::{Batch, Broker, BrokerKind, LogReader, LogStatus, Published, SharedBroker};
+use crate::error::{BrokerError, Result};
+use crate::event::{NewEvent, Offset};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Conditions on one region's link to the broker.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinkSettings {
+    /// One-way delay added to each direction, in milliseconds.
+    pub latency_ms: u32,
+    /// Up to this many extra milliseconds, drawn uniformly per crossing.
+    pub jitter_ms: u32,
+    /// When true, every broker operation of the region fails as unavailable.
+    pub cut_off: bool,
+    /// When true, the region's live read hangs without an answer (a silent stall), so the
+    /// region's liveness check must notice and recover. For fault tests.
+    pub stalled: bool,
+}
+
+impl LinkSettings {
+    /// Largest accepted latency or jitter, in milliseconds.
+    pub const MAX_MS: u32 = 10_000;
+
+    /// Refuse settings outside the documented range.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.latency_ms > Self::MAX_MS || self.jitter_ms > Self::MAX_MS {
+            return Err(format!(
+                "latency_ms and jitter_ms must be at most {}",
+                Self::MAX_MS
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A shared handle on one region's link settings.
+#[derive(Debug, Clone)]
+pub struct Link {
+    settings: Arc<watch::Sender<LinkSettings>>,
+}
+
+impl Default for Link {
+    fn default() -> Self {
+        Link {
+            settings: Arc::new(watch::channel(LinkSettings::default()).0),
+        }
+    }
+}
+
+impl Link {
+    /// The current settings.
+    pub fn settings(&self) -> LinkSettings {
+        self.settings.borrow().clone()
+    }
+
+    /// Replace the settings; they apply to the next crossing.
+    pub fn set(&self, settings: LinkSettings) {
+        self.settings.send_replace(settings);
+    }
+
+    /// Cut the region off from the broker, or heal it.
+    pub fn set_cut_off(&self, cut_off: bool) {
+        self.settings.send_modify(|s| s.cut_off = cut_off);
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.settings.borrow().cut_off {
+            return Err(BrokerError::Unavailable(
+                "this region is cut off from the broker (simulated network partition)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Wait one crossing's delay.
+    async fn cross(&self) {
+        let s = self.settings();
+        let jitter = if s.jitter_ms > 0 {
+            rand::random_range(0..=s.jitter_ms)
+        } else {
+            0
+        };
+        let ms = s.latency_ms + jitter;
+        if ms > 0 {
+            tokio::time::sleep(Duration::from_millis(ms as u64)).await;
+        }
+    }
+}
+
+/// A broker seen through one region's [`Link`].
+pub struct LinkedBroker {
+    inner: SharedBroker,
+    link: Link,
+}
+
+impl LinkedBroker {
+    /// Wrap `inner` behind `link`.
+    pub fn new(inner: SharedBroker, link: Link) -> Self {
+        LinkedBroker { inner, link }
+    }
+}
+
+#[async_trait]
+impl Broker for LinkedBroker {
+    fn kind(&self) -> BrokerKind {
+        self.inner.kind()
+    }
+
+    async fn publish(&self, event: NewEvent) -> Result<Published> {
+        self.link.check()?;
+        self.link.cross().await;
+        self.link.check()?;
+        let published = self.inner.publish(event).await?;
+        self.link.cross().await;
+        // An answer lost on the way back is an error to the caller, who retries by id.
+        self.link.check()?;
+        Ok(published)
+    }
+
+    async fn read(&self, after: Offset, max: usize) -> Result<Batch> {
+        self.link.check()?;
+        self.link.cross().await;
+        let batch = self.inner.read(after, max).await?;
+        self.link.cross().await;
+        self.link.check()?;
+        Ok(batch)
+    }
+
+    async fn status(&self) -> Result<LogStatus> {
+        self.link.check()?;
+        self.inner.status().await
+    }
+
+    async fn reader(&self) -> Result<Box<dyn LogReader>> {
+        self.link.check()?;
+        Ok(Box::new(LinkedReader {
+            inner: self.inner.reader().await?,
+            link: self.link.clone(),
+        }))
+    }
+}
+
+struct LinkedReader {
+    inner: Box<dyn LogReader>,
+    link: Link,
+}
+
+#[async_trait]
+impl LogReader for LinkedReader {
+    async fn next(&mut self, after: Offset, max: usize, wait: Duration) -> Result<Batch> {
+        self.link.check()?;
+        if self.link.settings().stalled {
+            // A connection that stopped answering: never returns on its own.
+            std::future::pending::<()>().await;
+        }
+        let batch = self.inner.next(after, max, wait).await?;
+        // Events come down the link: they arrive one crossing later.
+        if !batch.events.is_empty() {
+            self.link.cross().await;
+        }
+        self.link.check()?;
+        Ok(batch)
+    }
+}

@@ -1,0 +1,138 @@
+//! `cargo xtask <command>`: the project's one-step commands.
+//!
+//! - `run`: install what the desktop app needs, build the UI, start the desktop app (or,
+//!   with no display, the headless regions serving the browser UI).
+//! - `serve [ARGS]`: build the UI and run `multiregion serve --ui-dir ui/dist ARGS`.
+//! - `ui`: build the UI into `ui/dist`.
+//! - `setup [run|test]`: install system packages and tools, idempotently.
+//! - `test`: install everything the tests need, then run every check and test.
+//!
+//! Installs use `apt-get` (with `sudo` when not root) and only touch what is missing.
+
+mod setup;
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = root();
+    std::env::set_current_dir(&root)?;
+    match args.first().map(String::as_str) {
+        Some("run") => run(),
+        Some("serve") => {
+            setup::ensure(setup::Need::Run)?;
+            build_ui()?;
+            serve(&args[1..])
+        }
+        Some("ui") => {
+            setup::ensure(setup::Need::Ui)?;
+            build_ui()
+        }
+        Some("setup") => match args.get(1).map(String::as_str) {
+            Some("test") => setup::ensure(setup::Need::Test),
+            Some("ui") => setup::ensure(setup::Need::Ui),
+            _ => setup::ensure(setup::Need::Run),
+        },
+        Some("test") => test(),
+        _ => {
+            eprintln!("usage: cargo xtask <run | serve [ARGS] | ui | setup [run|test] | test>");
+            std::process::exit(2)
+        }
+    }
+}
+
+/// The repository root (the parent of this crate's directory).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is in the repo")
+        .to_path_buf()
+}
+
+/// Run a command, echoing it, and fail with its name if it fails.
+pub(crate) fn sh(program: &str, args: &[&str]) -> Result<()> {
+    eprintln!("+ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .status()
+        .with_context(|| format!("could not start {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+fn build_ui() -> Result<()> {
+    sh("bash", &["ui/build.sh"])
+}
+
+fn has_display() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+}
+
+fn run() -> Result<()> {
+    setup::ensure(setup::Need::Run)?;
+    build_ui()?;
+    if !has_display() {
+        eprintln!(
+            "\nNo display here (DISPLAY and WAYLAND_DISPLAY are unset: a server or an SSH session?).\n\
+             Starting the three regions headless instead; open http://127.0.0.1:4000 in a browser\n\
+             (through an SSH tunnel if remote: ssh -L 4000:127.0.0.1:4000 -L 4001:127.0.0.1:4001 -L 4002:127.0.0.1:4002 <host>).\n"
+        );
+        return serve(&[]);
+    }
+    sh(&cargo(), &["run", "--release", "-p", "multiregion-desktop"])
+}
+
+fn serve(extra: &[String]) -> Result<()> {
+    let mut args = vec![
+        "run",
+        "--release",
+        "-p",
+        "server-core",
+        "--bin",
+        "multiregion",
+        "--",
+        "serve",
+        "--ui-dir",
+        "ui/dist",
+    ];
+    args.extend(extra.iter().map(String::as_str));
+    sh(&cargo(), &args)
+}
+
+fn test() -> Result<()> {
+    setup::ensure(setup::Need::Test)?;
+    build_ui()?;
+    let cargo = cargo();
+    sh(&cargo, &["fmt", "--all", "--check"])?;
+    sh(
+        &cargo,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    sh(&cargo, &["build", "--workspace", "--bins"])?;
+    sh(&cargo, &["test", "--workspace"])?;
+    sh("npm", &["ci", "--prefix", "e2e", "--no-audit", "--no-fund"])?;
+    let mut e2e = vec!["--test", "--test-concurrency=1"];
+    for f in ["e2e/browser.test.mjs", "e2e/desktop.test.mjs"] {
+        if Path::new(f).exists() {
+            e2e.push(f);
+        }
+    }
+    sh("node", &e2e)
+}
