@@ -186,3 +186,24 @@ fn unreachable_explicit_redis_fails_with_advice() {
         "{err}"
     );
 }
+
+/// `--sim global` gives each region the preset's link (EU: 45 ms one way).
+#[tokio::test]
+async fn sim_preset_from_the_command_line() {
+    let port = free_port();
+    let dead_redis = format!("redis://127.0.0.1:{}", free_port());
+    let _serve = Serve::start(&[
+        "--region",
+        "eu",
+        "--port",
+        &port.to_string(),
+        "--sim",
+        "global",
+        "--default-redis",
+        &dead_redis,
+    ]);
+    let addr = wait_for_port(port).await;
+    let sim: wire::LinkSettings = common::http_get_json(addr, "/sim").await;
+    assert_eq!(sim, wire::presets::settings("global", "eu").unwrap());
+    assert_eq!(sim.latency_ms, 45);
+}

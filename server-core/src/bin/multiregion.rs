@@ -62,6 +62,10 @@ struct ServeArgs {
     /// Extra web origin allowed to open WebSockets (repeatable).
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     allowed_origins: Vec<String>,
+    /// Simulated WAN between each region and the broker: `off`, or `global` (US 20 ms,
+    /// EU 45 ms, AS 90 ms one way). Changeable at run time with `PUT /sim`.
+    #[arg(long, default_value = "off", value_parser = wire::presets::NAMES)]
+    sim: String,
     /// Shared token clients must present (`?token=` or `Authorization: Bearer`).
     #[arg(long, env = "MULTIREGION_TOKEN")]
     token: Option<String>,
@@ -127,6 +131,9 @@ async fn serve_cmd(args: ServeArgs) -> anyhow::Result<()> {
         config.allowed_origins = args.allowed_origins.clone();
         config.token = args.token.clone();
         config.peers = peers.clone();
+        config
+            .link
+            .set(wire::presets::settings(&args.sim, name).expect("clap checked the preset"));
         regions.push((config, listener));
     }
     if let Some(dir) = &args.ui_dir {

@@ -15,41 +15,10 @@ use super::{Batch, Broker, BrokerKind, LogReader, LogStatus, Published, SharedBr
 use crate::error::{BrokerError, Result};
 use crate::event::{NewEvent, Offset};
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-
-/// Conditions on one region's link to the broker.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LinkSettings {
-    /// One-way delay added to each direction, in milliseconds.
-    pub latency_ms: u32,
-    /// Up to this many extra milliseconds, drawn uniformly per crossing.
-    pub jitter_ms: u32,
-    /// When true, every broker operation of the region fails as unavailable.
-    pub cut_off: bool,
-    /// When true, the region's live read hangs without an answer (a silent stall), so the
-    /// region's liveness check must notice and recover. For fault tests.
-    pub stalled: bool,
-}
-
-impl LinkSettings {
-    /// Largest accepted latency or jitter, in milliseconds.
-    pub const MAX_MS: u32 = 10_000;
-
-    /// Refuse settings outside the documented range.
-    pub fn validate(&self) -> std::result::Result<(), String> {
-        if self.latency_ms > Self::MAX_MS || self.jitter_ms > Self::MAX_MS {
-            return Err(format!(
-                "latency_ms and jitter_ms must be at most {}",
-                Self::MAX_MS
-            ));
-        }
-        Ok(())
-    }
-}
+pub use wire::LinkSettings;
 
 /// A shared handle on one region's link settings.
 #[derive(Debug, Clone)]

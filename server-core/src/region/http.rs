@@ -32,10 +32,12 @@ pub fn router(region: Arc<Region>) -> Router {
         .allow_origin(AllowOrigin::predicate(move |o: &HeaderValue, _| {
             origin::allowed(o.to_str().ok(), &extra)
         }))
-        .allow_methods([axum::http::Method::GET]);
+        .allow_methods([axum::http::Method::GET, axum::http::Method::PUT])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]);
     let api = Router::new()
         .route("/health", get(health))
         .route("/regions", get(regions))
+        .route("/sim", get(get_sim).put(put_sim))
         .layer(cors)
         .route("/ws", get(ws));
     let api = match &region.config.ui_dir {
@@ -72,37 +74,75 @@ fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
-async fn ws(
-    State(region): State<Arc<Region>>,
-    Query(params): Query<WsParams>,
-    headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
-) -> Response {
+/// Refuse requests from foreign web origins, and without the token when one is set.
+/// Guards everything that acts (`/ws`, `PUT /sim`); read-only JSON is guarded by CORS.
+fn guard(region: &Region, headers: &HeaderMap, query_token: Option<&str>) -> Option<Response> {
     let origin = headers
         .get(header::ORIGIN)
         .map(|o| o.to_str().unwrap_or("<invalid>"));
     if !origin::allowed(origin, &region.config.allowed_origins) {
-        tracing::warn!(region = %region.name(), ?origin, "refused a WebSocket from a foreign origin");
-        return refuse(
+        tracing::warn!(region = %region.name(), ?origin, "refused a request from a foreign origin");
+        return Some(refuse(
             StatusCode::FORBIDDEN,
             "forbidden_origin",
-            "this server accepts WebSockets only from its own pages and the desktop app; \
+            "this server accepts requests only from its own pages and the desktop app; \
              start it with --allow-origin <origin> to allow another site",
-        );
+        ));
     }
     if let Some(expected) = &region.config.token {
         let bearer = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        let given = params.token.as_deref().or(bearer);
-        if given != Some(expected.as_str()) {
-            return refuse(
+        if query_token.or(bearer) != Some(expected.as_str()) {
+            return Some(refuse(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
-                "this region requires a token: connect to /ws?token=<token> or send Authorization: Bearer <token>",
-            );
+                "this region requires a token: add ?token=<token> or send Authorization: Bearer <token>",
+            ));
         }
+    }
+    None
+}
+
+async fn get_sim(State(region): State<Arc<Region>>) -> Json<wire::LinkSettings> {
+    Json(region.config.link.settings())
+}
+
+/// Replace this region's simulated link to the broker.
+async fn put_sim(
+    State(region): State<Arc<Region>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(refused) = guard(&region, &headers, None) {
+        return refused;
+    }
+    let settings: wire::LinkSettings = match serde_json::from_slice(&body) {
+        Ok(s) => s,
+        Err(e) => {
+            let msg = format!(
+                "the body must be JSON like {{\"latency_ms\":45,\"jitter_ms\":5,\"cut_off\":false}} ({e})"
+            );
+            return refuse(StatusCode::BAD_REQUEST, "invalid_sim", &msg);
+        }
+    };
+    if let Err(msg) = settings.validate() {
+        return refuse(StatusCode::BAD_REQUEST, "invalid_sim", &msg);
+    }
+    tracing::info!(region = %region.name(), ?settings, "simulated link changed");
+    region.config.link.set(settings.clone());
+    Json(settings).into_response()
+}
+
+async fn ws(
+    State(region): State<Arc<Region>>,
+    Query(params): Query<WsParams>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if let Some(refused) = guard(&region, &headers, params.token.as_deref()) {
+        return refused;
     }
     let resume = params.since.map(|since| (since, params.epoch));
     let tracker = region.tracker.clone();
