@@ -177,12 +177,7 @@ impl Log {
         }
         let first = self.first()?;
         // Gap notes wholly below the oldest kept row describe history no longer shown.
-        while let Some(from) = self
-            .gaps
-            .get_min()
-            .filter(|(_, g)| g.to < first)
-            .map(|(k, _)| *k)
-        {
+        while let Some(from) = self.gaps.get_min().filter(|(_, g)| g.to < first).map(|(k, _)| *k) {
             self.gaps.remove(&from);
         }
         Some(first)

@@ -119,10 +119,7 @@ pub fn ws_url(http: &str) -> String {
 mod tests {
     #[test]
     fn ws_urls_follow_the_http_scheme() {
-        assert_eq!(
-            super::ws_url("http://127.0.0.1:4000"),
-            "ws://127.0.0.1:4000/ws"
-        );
+        assert_eq!(super::ws_url("http://127.0.0.1:4000"), "ws://127.0.0.1:4000/ws");
         assert_eq!(super::ws_url("https://x.example/"), "wss://x.example/ws");
     }
 }

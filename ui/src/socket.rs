@@ -203,9 +203,7 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
     let w = weak.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
         let at = now_micros();
-        let Some(text) = e.data().as_string() else {
-            return;
-        };
+        let Some(text) = e.data().as_string() else { return };
         let frame = serde_json::from_str::<ServerFrame>(&text);
         with(&w, |i| match frame {
             Ok(frame) => {
@@ -298,10 +296,7 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
     let weak = Rc::downgrade(rc);
     with(&weak, |i| {
         i.timers.pump = None;
-        let Some(ws) =
-            i.ws.clone()
-                .filter(|ws| ws.ready_state() == WebSocket::OPEN)
-        else {
+        let Some(ws) = i.ws.clone().filter(|ws| ws.ready_state() == WebSocket::OPEN) else {
             return vec![];
         };
         let now = js_sys::Date::now();
@@ -309,9 +304,7 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
         i.tokens_at = now;
         let mut sent = 0;
         while i.tokens >= 1.0 {
-            let Some((id, frame)) = i.outbox.pop_front() else {
-                break;
-            };
+            let Some((id, frame)) = i.outbox.pop_front() else { break };
             if ws.send_with_str(&frame).is_err() {
                 i.outbox.push_front((id, frame));
                 break;

@@ -235,11 +235,7 @@ impl State {
             ServerFrame::CaughtUp { .. } => {}
             ServerFrame::Gap { from, to, message } => {
                 self.log.note_gap(from, to, &message);
-                self.notify(
-                    p,
-                    Level::Info,
-                    format!("offsets {from}–{to} missing: {message}"),
-                );
+                self.notify(p, Level::Info, format!("offsets {from}–{to} missing: {message}"));
             }
             ServerFrame::Error {
                 code, message, id, ..

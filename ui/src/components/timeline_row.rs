@@ -34,45 +34,18 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
     let row = &props.row;
     let t0 = row.published_at;
     let mut hops = vec![
-        Hop {
-            key: "published".into(),
-            label: format!("published at {}", row.origin.to_uppercase()),
-            region: None,
-            at: Some(t0),
-            not_due: false,
-        },
-        Hop {
-            key: "stored".into(),
-            label: "stored in the broker".into(),
-            region: None,
-            at: Some(row.stored_at),
-            not_due: false,
-        },
+        Hop { key: "published".into(), label: format!("published at {}", row.origin.to_uppercase()), region: None, at: Some(t0), not_due: false },
+        Hop { key: "stored".into(), label: "stored in the broker".into(), region: None, at: Some(row.stored_at), not_due: false },
     ];
     for (i, (name, start)) in props.regions.iter().enumerate() {
         let d = row.delivered.get(i).copied().flatten();
         let not_due = start.is_some_and(|s| row.offset <= s);
         let up = name.to_uppercase();
-        hops.push(Hop {
-            key: format!("received-{name}"),
-            label: format!("received by the {up} server"),
-            region: Some(name.clone()),
-            at: d.map(|d| d.received_at),
-            not_due,
-        });
-        hops.push(Hop {
-            key: format!("delivered-{name}"),
-            label: format!("delivered to the {up} pane"),
-            region: Some(name.clone()),
-            at: d.map(|d| d.at),
-            not_due,
-        });
+        hops.push(Hop { key: format!("received-{name}"), label: format!("received by the {up} server"), region: Some(name.clone()), at: d.map(|d| d.received_at), not_due });
+        hops.push(Hop { key: format!("delivered-{name}"), label: format!("delivered to the {up} pane"), region: Some(name.clone()), at: d.map(|d| d.at), not_due });
     }
     let last = hops.iter().filter_map(|h| h.at).max().unwrap_or(t0);
-    let waiting: Vec<&Hop> = hops
-        .iter()
-        .filter(|h| h.at.is_none() && h.key.starts_with("delivered") && !h.not_due)
-        .collect();
+    let waiting: Vec<&Hop> = hops.iter().filter(|h| h.at.is_none() && h.key.starts_with("delivered") && !h.not_due).collect();
     let marker = |h: &Hop| {
         let kind = h.key.split('-').next().unwrap_or_default().to_owned();
         let region = h.region.as_ref().map(|r| format!("region-{r}"));
