@@ -379,3 +379,31 @@ with_both_brokers!(
     slow_client_is_cut_loose_with_a_reason_and_can_resume,
     reconnect_storm_loses_and_repeats_nothing,
 );
+
+/// A region that starts while Redis is down begins at the log's end once Redis is back: it
+/// neither replays old history to its clients as new events nor misses what comes next.
+#[tokio::test]
+async fn region_started_while_redis_is_down_begins_at_the_log_end() {
+    let mut redis = RedisServer::start_persistent();
+    let broker = common::redis_broker(&redis, 10_000).await;
+    let early = Regions::start(&["as"], Arc::new(broker.clone())).await;
+    let mut p = Client::connect(early.addr("as")).await;
+    for i in 0..5 {
+        p.publish_and_wait(&format!("old-{i}")).await;
+    }
+    redis.kill();
+    let regions = Regions::start(&["eu"], Arc::new(broker)).await;
+    let mut watcher = Client::connect(regions.addr("eu")).await;
+    redis.restart();
+    wait_health(regions.addr("eu"), |h| h.connected && h.offset == 5).await;
+    let ack = loop {
+        match p.publish_and_wait("new-0").await {
+            ServerFrame::Ack { offset, .. } => break offset,
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    };
+    assert_eq!(ack, 6);
+    let e = watcher.events(1).await.remove(0);
+    assert_eq!((e.offset, e.id.as_str()), (6, "new-0"));
+    watcher.assert_quiet(Duration::from_millis(300)).await;
+}

@@ -28,6 +28,15 @@ pub(super) async fn run(region: Arc<Region>) {
     let mut backoff = BACKOFF_MIN;
     loop {
         let step = async {
+            if region.epoch.read().unwrap().is_empty() {
+                // The broker was unreachable when the region started: begin at the log's
+                // current end, as a region that started normally would, instead of
+                // re-broadcasting the whole history as if it were new.
+                let status = region.broker.status().await?;
+                last = status.latest;
+                region.offset.store(last, Ordering::SeqCst);
+                *region.epoch.write().unwrap() = status.epoch;
+            }
             if reader.is_none() {
                 reader = Some(region.broker.reader().await?);
             }
