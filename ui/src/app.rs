@@ -2,6 +2,7 @@
 
 use crate::components::{Header, LatencySummary, RegionPane, SettingsPanel, Timeline};
 use crate::hooks::{use_now, use_regions};
+use crate::inbox::Inbox;
 use crate::platform::in_tauri;
 use crate::state::{Action, State};
 use yew::prelude::*;
@@ -19,6 +20,7 @@ pub fn App() -> Html {
     let state = use_reducer(State::default);
     let dispatch: Callback<Action> = state.dispatcher().into();
     use_regions(dispatch.clone());
+    let inbox = use_memo((), |_| Inbox::new(dispatch.clone()));
     let now = use_now(1_000);
     let settings_open = use_state(|| false);
     let tauri = use_memo((), |_| in_tauri());
@@ -39,7 +41,7 @@ pub fn App() -> Html {
                 <section class="panes" style={format!("--panes: {}", state.panes.len().max(1))}>
                     { for (0..state.panes.len()).map(|i| html! {
                         <RegionPane key={state.panes[i].region.name.clone()} index={i}
-                            state={state.clone()} now={now} />
+                            state={state.clone()} now={now} inbox={(*inbox).clone()} />
                     }) }
                 </section>
                 <LatencySummary state={state.clone()} />

@@ -13,6 +13,21 @@ pub fn duration(us: Micros) -> String {
     }
 }
 
+/// A round duration for an axis label: `"100 µs"`, `"5 ms"`, `"1.5 s"`.
+pub fn short(us: Micros) -> String {
+    let trim = |v: f64| {
+        let s = format!("{v:.2}");
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    };
+    if us < 1_000 {
+        format!("{us} µs")
+    } else if us < 1_000_000 {
+        format!("{} ms", trim(us as f64 / 1e3))
+    } else {
+        format!("{} s", trim(us as f64 / 1e6))
+    }
+}
+
 /// A signed hop time relative to publish (clocks of different machines may disagree).
 pub fn offset_from(base: Micros, at: Micros) -> String {
     if at >= base {
@@ -64,6 +79,8 @@ mod tests {
         assert_eq!(duration(420), "420 µs");
         assert_eq!(duration(12_345), "12.35 ms");
         assert_eq!(offset_from(10, 5), "−5 µs");
+        assert_eq!(short(500_000), "500 ms");
+        assert_eq!(short(1_500_000), "1.5 s");
     }
 
     #[test]

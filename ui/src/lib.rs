@@ -7,6 +7,7 @@
 //! - [`state`]: `State`, `Action` and the pure reducer (unit-tested natively).
 //! - [`log`]: the events seen, by offset, in persistent maps; gaps; latency percentiles.
 //! - [`socket`]: one region's WebSocket: reconnect with backoff, resume, paced publishing.
+//! - [`inbox`]: gathers the frames of all sockets so the reducer runs once per tick.
 //! - [`platform`]: the browser and the desktop shell (clock, fetch, Tauri commands).
 //! - [`hooks`]: `use_region_socket`, `use_health`, `use_regions`, `use_now`.
 //! - [`components`]: one component per file; [`app::App`] is the root.
@@ -16,6 +17,7 @@ pub mod app;
 pub mod components;
 pub mod format;
 pub mod hooks;
+pub mod inbox;
 pub mod log;
 pub mod platform;
 pub mod socket;

@@ -177,7 +177,12 @@ impl Log {
         }
         let first = self.first()?;
         // Gap notes wholly below the oldest kept row describe history no longer shown.
-        while let Some(from) = self.gaps.get_min().filter(|(_, g)| g.to < first).map(|(k, _)| *k) {
+        while let Some(from) = self
+            .gaps
+            .get_min()
+            .filter(|(_, g)| g.to < first)
+            .map(|(k, _)| *k)
+        {
             self.gaps.remove(&from);
         }
         Some(first)
@@ -200,8 +205,7 @@ impl Log {
     pub fn items(&self, limit: usize) -> Vec<Item> {
         let mut out = Vec::with_capacity(limit + 8);
         let mut above: Option<Offset> = None;
-        let mut shown = 0;
-        for (offset, row) in self.rows.iter().rev() {
+        for (shown, (offset, row)) in self.rows.iter().rev().enumerate() {
             if shown == limit {
                 return out;
             }
@@ -212,7 +216,6 @@ impl Log {
             }
             out.push(Item::Row(row.clone()));
             above = Some(*offset);
-            shown += 1;
         }
         let floor = above.unwrap_or(Offset::MAX);
         for (_, gap) in self.gaps.iter().rev() {

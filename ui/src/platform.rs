@@ -11,10 +11,16 @@ use wire::Micros;
 
 /// The browser's clock in Unix microseconds (`performance.timeOrigin + now()`).
 pub fn now_micros() -> Micros {
-    match web_sys::window().and_then(|w| w.performance()) {
-        Some(p) => ((p.time_origin() + p.now()) * 1000.0) as Micros,
-        None => (js_sys::Date::now() * 1000.0) as Micros,
+    thread_local! {
+        // Looked up once: this runs for every frame received.
+        static PERF: Option<(web_sys::Performance, f64)> = web_sys::window()
+            .and_then(|w| w.performance())
+            .map(|p| { let origin = p.time_origin(); (p, origin) });
     }
+    PERF.with(|p| match p {
+        Some((p, origin)) => ((origin + p.now()) * 1000.0) as Micros,
+        None => (js_sys::Date::now() * 1000.0) as Micros,
+    })
 }
 
 /// `Math.random()`.
@@ -119,7 +125,10 @@ pub fn ws_url(http: &str) -> String {
 mod tests {
     #[test]
     fn ws_urls_follow_the_http_scheme() {
-        assert_eq!(super::ws_url("http://127.0.0.1:4000"), "ws://127.0.0.1:4000/ws");
+        assert_eq!(
+            super::ws_url("http://127.0.0.1:4000"),
+            "ws://127.0.0.1:4000/ws"
+        );
         assert_eq!(super::ws_url("https://x.example/"), "wss://x.example/ws");
     }
 }

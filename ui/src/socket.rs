@@ -4,13 +4,14 @@
 //!   reconnects with `/ws?since=<offset>&epoch=<epoch>`: the server replays what was missed
 //!   (or says `epoch` when the log was reset), so nothing is lost or doubled.
 //! - **Backoff.** 250 ms doubling to 10 s, ±25 % jitter, reset once a connection opens.
-//! - **Batching.** Frames are stamped with the browser's clock on arrival and handed to the
-//!   reducer every [`FLUSH_MS`], so a burst of events costs a few renders, not one each.
+//! - **Batching.** Frames are stamped with the browser's clock on arrival and go to the shared
+//!   [`Inbox`], so a burst of events costs a few renders, not one each.
 //! - **Publishing.** Publishes queue in an outbox (at most [`MAX_PENDING`] unacknowledged;
 //!   beyond that `publish` refuses) and go out at most [`SEND_RATE`] per second, under the
 //!   server's limit. Unacknowledged publishes are sent again after a reconnect with the same
 //!   id, which the server stores once.
 
+use crate::inbox::Inbox;
 use crate::platform::{js_error, now_micros, random};
 use crate::state::{Action, Level, Link};
 use gloo_timers::callback::Timeout;
@@ -20,11 +21,9 @@ use std::rc::{Rc, Weak};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
-use wire::{Micros, Offset, ServerFrame};
+use wire::{Offset, ServerFrame};
 use yew::Callback;
 
-/// How long arriving frames are gathered before the reducer sees them.
-const FLUSH_MS: u32 = 40;
 /// Publishes sent per second at most (the server allows 1,000/s per connection).
 const SEND_RATE: f64 = 800.0;
 /// Publishes queued or awaiting their ack at most.
@@ -48,7 +47,7 @@ struct Inner {
     attempt: u32,
     /// Last offset seen and its epoch: where a reconnect resumes.
     cursor: Option<(Offset, String)>,
-    inbox: Vec<(ServerFrame, Micros)>,
+    inbox: Inbox,
     outbox: VecDeque<(String, String)>,
     inflight: VecDeque<(String, String)>,
     tokens: f64,
@@ -61,7 +60,6 @@ struct Inner {
 
 #[derive(Default)]
 struct Timers {
-    flush: Option<Timeout>,
     pump: Option<Timeout>,
     retry: Option<Timeout>,
 }
@@ -78,7 +76,13 @@ impl PartialEq for Socket {
 
 impl Socket {
     /// Open a socket to the region `name` at `http_url` for pane `pane`.
-    pub fn open(pane: usize, name: &str, http_url: &str, dispatch: Callback<Action>) -> Socket {
+    pub fn open(
+        pane: usize,
+        name: &str,
+        http_url: &str,
+        dispatch: Callback<Action>,
+        inbox: Inbox,
+    ) -> Socket {
         let inner = Inner {
             pane,
             name: name.into(),
@@ -88,7 +92,7 @@ impl Socket {
             handlers: Vec::new(),
             attempt: 0,
             cursor: None,
-            inbox: Vec::new(),
+            inbox,
             outbox: VecDeque::new(),
             inflight: VecDeque::new(),
             tokens: SEND_RATE,
@@ -203,16 +207,14 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
     let w = weak.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
         let at = now_micros();
-        let Some(text) = e.data().as_string() else { return };
+        let Some(text) = e.data().as_string() else {
+            return;
+        };
         let frame = serde_json::from_str::<ServerFrame>(&text);
         with(&w, |i| match frame {
             Ok(frame) => {
                 i.on_frame(&frame);
-                i.inbox.push((frame, at));
-                if i.timers.flush.is_none() {
-                    let w = w.clone();
-                    i.timers.flush = Some(Timeout::new(FLUSH_MS, move || flush(&w)));
-                }
+                i.inbox.push(i.pane, frame, at);
                 vec![]
             }
             Err(err) => vec![Action::Notify(
@@ -257,19 +259,13 @@ impl Inner {
     }
 }
 
-fn flush(weak: &Weak<RefCell<Inner>>) {
-    with(weak, |i| {
-        i.timers.flush = None;
-        if i.inbox.is_empty() {
-            return vec![];
-        }
-        vec![Action::Frames(i.pane, std::mem::take(&mut i.inbox))]
-    });
-}
-
 /// The socket closed (or could not open): hand over what arrived, then retry later.
 fn closed(weak: &Weak<RefCell<Inner>>) {
-    flush(weak);
+    // What arrived before the close reaches the state before the link changes.
+    let inbox = weak.upgrade().map(|rc| rc.borrow().inbox.clone());
+    if let Some(inbox) = inbox {
+        inbox.flush();
+    }
     with(weak, |i| {
         i.ws = None;
         i.attempt += 1;
@@ -296,7 +292,10 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
     let weak = Rc::downgrade(rc);
     with(&weak, |i| {
         i.timers.pump = None;
-        let Some(ws) = i.ws.clone().filter(|ws| ws.ready_state() == WebSocket::OPEN) else {
+        let Some(ws) =
+            i.ws.clone()
+                .filter(|ws| ws.ready_state() == WebSocket::OPEN)
+        else {
             return vec![];
         };
         let now = js_sys::Date::now();
@@ -304,7 +303,9 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
         i.tokens_at = now;
         let mut sent = 0;
         while i.tokens >= 1.0 {
-            let Some((id, frame)) = i.outbox.pop_front() else { break };
+            let Some((id, frame)) = i.outbox.pop_front() else {
+                break;
+            };
             if ws.send_with_str(&frame).is_err() {
                 i.outbox.push_front((id, frame));
                 break;

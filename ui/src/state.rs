@@ -121,6 +121,8 @@ pub enum Action {
     Health(usize, Result<Health, String>),
     /// Frames pane `pane` received, each with the browser's receive time (µs).
     Frames(usize, Vec<(ServerFrame, Micros)>),
+    /// Frames of several panes, in arrival order: `(pane, frame, receive time)`.
+    Batch(Vec<(usize, ServerFrame, Micros)>),
     /// Pane `pane` sent this many publishes.
     Sent(usize, u64),
     /// Show a notice in pane `pane`.
@@ -171,6 +173,13 @@ impl State {
             Action::Frames(p, frames) => {
                 if p < self.panes.len() {
                     for (frame, at) in frames {
+                        self.frame(p, frame, at);
+                    }
+                }
+            }
+            Action::Batch(frames) => {
+                for (p, frame, at) in frames {
+                    if p < self.panes.len() {
                         self.frame(p, frame, at);
                     }
                 }
@@ -235,7 +244,11 @@ impl State {
             ServerFrame::CaughtUp { .. } => {}
             ServerFrame::Gap { from, to, message } => {
                 self.log.note_gap(from, to, &message);
-                self.notify(p, Level::Info, format!("offsets {from}–{to} missing: {message}"));
+                self.notify(
+                    p,
+                    Level::Info,
+                    format!("offsets {from}–{to} missing: {message}"),
+                );
             }
             ServerFrame::Error {
                 code, message, id, ..

@@ -1,6 +1,31 @@
 use crate::format;
 use crate::log::{Delivery, Row};
 use std::rc::Rc;
+
+/// What an [`EventItem`] shows of a row: unlike the row itself, it does not change when
+/// *another* pane gets the event, so the item is not re-rendered then.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown {
+    offset: u64,
+    id: Rc<str>,
+    origin: Rc<str>,
+    kind: Rc<str>,
+    text: Rc<str>,
+    published_at: Micros,
+}
+
+impl From<&Row> for Shown {
+    fn from(r: &Row) -> Self {
+        Shown {
+            offset: r.offset,
+            id: r.id.clone(),
+            origin: r.origin.clone(),
+            kind: r.kind.clone(),
+            text: r.text.clone(),
+            published_at: r.published_at,
+        }
+    }
+}
 use wire::Micros;
 use yew::prelude::*;
 
@@ -8,7 +33,7 @@ use yew::prelude::*;
 #[derive(Properties, PartialEq)]
 pub struct EventItemProps {
     /// The event.
-    pub row: Rc<Row>,
+    pub row: Shown,
     /// The pane's region.
     pub region: AttrValue,
     /// This pane's copy.

@@ -1,3 +1,4 @@
+use crate::components::event_item::Shown;
 use crate::components::EventItem;
 use crate::state::State;
 use wire::Micros;
@@ -33,7 +34,7 @@ pub fn EventList(props: &EventListProps) -> Html {
         .map(|row| {
             let delivered = row.delivered.get(props.index).copied().flatten();
             html! {
-                <EventItem key={row.offset} row={row.clone()} region={pane.region.name.clone()}
+                <EventItem key={row.offset} row={Shown::from(&**row)} region={pane.region.name.clone()}
                     delivered={delivered} now={props.now} />
             }
         });

@@ -33,13 +33,24 @@ pub fn PaneStatus(props: &PaneStatusProps) -> Html {
         }
         Link::Reconnecting { attempt, retry_ms } => (
             "reconnecting",
-            format!("reconnecting — attempt {attempt} in {}", format::duration(*retry_ms as u64 * 1000)),
+            format!(
+                "reconnecting — attempt {attempt} in {}",
+                format::duration(*retry_ms as u64 * 1000)
+            ),
         ),
     };
-    let broker = p.broker.as_deref().map(format::broker).unwrap_or("broker: …");
+    let broker = p
+        .broker
+        .as_deref()
+        .map(format::broker)
+        .unwrap_or("broker: …");
     let (clients, broker_link) = match health {
         Some(Ok(h)) => (
-            format!("{} client{}", h.clients, if h.clients == 1 { "" } else { "s" }),
+            format!(
+                "{} client{}",
+                h.clients,
+                if h.clients == 1 { "" } else { "s" }
+            ),
             if h.connected {
                 html! { <span class="ok">{ "broker connected" }</span> }
             } else {

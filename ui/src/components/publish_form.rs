@@ -30,16 +30,32 @@ pub fn PublishForm(props: &PublishFormProps) -> Html {
             .unwrap_or_default()
     };
     let fire = {
-        let (kind, text, count, onpublish) =
-            (kind.clone(), text.clone(), count.clone(), props.onpublish.clone());
+        let (kind, text, count, onpublish) = (
+            kind.clone(),
+            text.clone(),
+            count.clone(),
+            props.onpublish.clone(),
+        );
         let default_text = format!("hello from {r}");
         move |burst: bool| {
             let k = read(&kind).trim().to_owned();
-            let k = if k.is_empty() { "message".to_owned() } else { k };
+            let k = if k.is_empty() {
+                "message".to_owned()
+            } else {
+                k
+            };
             let t = read(&text);
-            let t = if t.trim().is_empty() { default_text.clone() } else { t };
+            let t = if t.trim().is_empty() {
+                default_text.clone()
+            } else {
+                t
+            };
             let n = if burst {
-                read(&count).trim().parse::<u32>().unwrap_or(100).clamp(1, MAX_BURST)
+                read(&count)
+                    .trim()
+                    .parse::<u32>()
+                    .unwrap_or(100)
+                    .clamp(1, MAX_BURST)
             } else {
                 1
             };

@@ -1,6 +1,7 @@
 use crate::components::{EventList, Notices, PaneStatus, PublishForm};
 use crate::hooks::{use_health, use_region_socket};
-use crate::state::{Action, Level, State};
+use crate::inbox::Inbox;
+use crate::state::{Action, Level, Link, State};
 use wire::Micros;
 use yew::prelude::*;
 
@@ -13,6 +14,8 @@ pub struct RegionPaneProps {
     pub state: UseReducerHandle<State>,
     /// The browser's clock, for ages.
     pub now: Micros,
+    /// Where the socket drops its frames.
+    pub inbox: Inbox,
 }
 
 /// One region: its connection, its clients, a form to publish there, what it received.
@@ -23,8 +26,15 @@ pub fn RegionPane(props: &RegionPaneProps) -> Html {
     let pane = &props.state.panes[props.index];
     let name = AttrValue::from(pane.region.name.clone());
     let url = AttrValue::from(pane.region.url.clone());
-    let socket = use_region_socket(props.index, name.clone(), url.clone(), dispatch.clone());
-    use_health(props.index, url.clone(), dispatch.clone());
+    let socket = use_region_socket(
+        props.index,
+        name.clone(),
+        url.clone(),
+        dispatch.clone(),
+        props.inbox.clone(),
+    );
+    let connected = pane.link == Link::Connected;
+    use_health(props.index, url.clone(), connected, dispatch.clone());
 
     let index = props.index;
     let onpublish = {

@@ -32,10 +32,14 @@ pub fn SettingsPanel() -> Html {
         });
     }
     let onsubmit = {
-        let (status, busy, error, input) = (status.clone(), busy.clone(), error.clone(), input.clone());
+        let (status, busy, error, input) =
+            (status.clone(), busy.clone(), error.clone(), input.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let url = input.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
+            let url = input
+                .cast::<HtmlInputElement>()
+                .map(|i| i.value())
+                .unwrap_or_default();
             let (status, busy, error) = (status.clone(), busy.clone(), error.clone());
             busy.set(true);
             error.set(None);
@@ -51,7 +55,9 @@ pub fn SettingsPanel() -> Html {
     };
     let current = match &*status {
         None => html! { <p class="muted">{ "Asking the app…" }</p> },
-        Some(Err(e)) => html! { <p class="notice error">{ format!("Could not read the broker status: {e}") }</p> },
+        Some(Err(e)) => {
+            html! { <p class="notice error">{ format!("Could not read the broker status: {e}") }</p> }
+        }
         Some(Ok(s)) => html! {
             <p>
                 <span class={classes!("broker-chip", s.kind.clone())} data-testid="settings-broker">{ format::broker(&s.kind) }</span>

@@ -7,7 +7,7 @@ use wire::{Micros, Offset};
 use yew::prelude::*;
 
 /// Timeline rows rendered before "show more".
-const PAGE: usize = 200;
+const PAGE: usize = 100;
 
 /// Below this many µs the axis is nearly linear; above it, logarithmic.
 const KNEE_US: f64 = 100.0;
@@ -80,7 +80,7 @@ pub fn Timeline(props: &TimelineProps) -> Html {
                 <div class="track">
                     { for ticks.iter().map(|t| html! {
                         <span class="tick" style={format!("left: {:.2}%", position(*t, max))}>
-                            { if *t == 0 { "0".to_owned() } else { format::duration(*t) } }
+                            { if *t == 0 { "0".to_owned() } else { format::short(*t) } }
                         </span>
                     }) }
                 </div>

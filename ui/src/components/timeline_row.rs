@@ -26,38 +26,63 @@ struct Hop {
     not_due: bool,
 }
 
-/// One event on the timeline: a marker per hop; hover a marker for its figure, click the
-/// row for all of them.
+/// One event on the timeline: a marker per hop; hover the row for every hop's figure, click
+/// it for a table of them.
 #[component]
 pub fn TimelineRow(props: &TimelineRowProps) -> Html {
     let open = use_state(|| false);
     let row = &props.row;
     let t0 = row.published_at;
     let mut hops = vec![
-        Hop { key: "published".into(), label: format!("published at {}", row.origin.to_uppercase()), region: None, at: Some(t0), not_due: false },
-        Hop { key: "stored".into(), label: "stored in the broker".into(), region: None, at: Some(row.stored_at), not_due: false },
+        Hop {
+            key: "published".into(),
+            label: format!("published at {}", row.origin.to_uppercase()),
+            region: None,
+            at: Some(t0),
+            not_due: false,
+        },
+        Hop {
+            key: "stored".into(),
+            label: "stored in the broker".into(),
+            region: None,
+            at: Some(row.stored_at),
+            not_due: false,
+        },
     ];
     for (i, (name, start)) in props.regions.iter().enumerate() {
         let d = row.delivered.get(i).copied().flatten();
         let not_due = start.is_some_and(|s| row.offset <= s);
         let up = name.to_uppercase();
-        hops.push(Hop { key: format!("received-{name}"), label: format!("received by the {up} server"), region: Some(name.clone()), at: d.map(|d| d.received_at), not_due });
-        hops.push(Hop { key: format!("delivered-{name}"), label: format!("delivered to the {up} pane"), region: Some(name.clone()), at: d.map(|d| d.at), not_due });
+        hops.push(Hop {
+            key: format!("received-{name}"),
+            label: format!("received by the {up} server"),
+            region: Some(name.clone()),
+            at: d.map(|d| d.received_at),
+            not_due,
+        });
+        hops.push(Hop {
+            key: format!("delivered-{name}"),
+            label: format!("delivered to the {up} pane"),
+            region: Some(name.clone()),
+            at: d.map(|d| d.at),
+            not_due,
+        });
     }
     let last = hops.iter().filter_map(|h| h.at).max().unwrap_or(t0);
-    let waiting: Vec<&Hop> = hops.iter().filter(|h| h.at.is_none() && h.key.starts_with("delivered") && !h.not_due).collect();
+    let waiting: Vec<&Hop> = hops
+        .iter()
+        .filter(|h| h.at.is_none() && h.key.starts_with("delivered") && !h.not_due)
+        .collect();
     let marker = |h: &Hop| {
         let kind = h.key.split('-').next().unwrap_or_default().to_owned();
         let region = h.region.as_ref().map(|r| format!("region-{r}"));
         match h.at {
             Some(at) => html! {
                 <span class={classes!("hop", kind, region)} data-hop={h.key.clone()} data-filled="true"
-                    style={format!("left: {:.2}%", position(at.saturating_sub(t0), props.max))}
-                    title={format!("{}: {}", h.label, format::offset_from(t0, at))}></span>
+                    style={format!("left: {:.2}%", position(at.saturating_sub(t0), props.max))}></span>
             },
             None => html! {
-                <span class={classes!("hop", "pending", kind, region)} data-hop={h.key.clone()} data-filled="false"
-                    title={format!("{}: {}", h.label, if h.not_due { "not due (the pane connected later)" } else { "pending" })}></span>
+                <span class={classes!("hop", "pending", kind, region)} data-hop={h.key.clone()} data-filled="false"></span>
             },
         }
     };
@@ -74,13 +99,24 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
             </span>
         }
     };
+    // One tooltip per row (not per marker: fewer strings to build for every new row).
+    let figure = |h: &Hop| match h.at {
+        Some(at) => format::offset_from(t0, at),
+        None if h.not_due => "not due (the pane connected later)".into(),
+        None => "pending".into(),
+    };
+    let title: String = hops
+        .iter()
+        .map(|h| format!("{}: {}", h.label, figure(h)))
+        .collect::<Vec<_>>()
+        .join("\n");
     let onclick = {
         let open = open.clone();
         Callback::from(move |_: MouseEvent| open.set(!*open))
     };
     html! {
         <li class={classes!("timeline-row", (*open).then_some("open"))} data-testid="timeline-row"
-            data-offset={row.offset.to_string()} data-id={row.id.to_string()} {onclick}>
+            data-offset={row.offset.to_string()} data-id={row.id.to_string()} {title} {onclick}>
             <div class="line">
                 <span class="offset">{ format!("#{}", row.offset) }</span>
                 <span class="what">
@@ -100,11 +136,7 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
                     { for hops.iter().map(|h| html! {
                         <tr>
                             <td>{ h.label.clone() }</td>
-                            <td class="num">{ match h.at {
-                                Some(at) => format::offset_from(t0, at),
-                                None if h.not_due => "not due".into(),
-                                None => "pending".into(),
-                            } }</td>
+                            <td class="num">{ figure(h) }</td>
                         </tr>
                     }) }
                     <tr><td>{ "event id" }</td><td class="num">{ row.id.to_string() }</td></tr>

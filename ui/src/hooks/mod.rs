@@ -1,9 +1,9 @@
 //! Hooks: the effects that connect the pure state to the network and the clock.
 
 mod use_health;
+mod use_now;
 mod use_region_socket;
 mod use_regions;
-mod use_now;
 
 pub use use_health::use_health;
 pub use use_now::use_now;

@@ -8,10 +8,11 @@ use yew::prelude::*;
 /// How often each region's `/health` is polled.
 const POLL_MS: u32 = 2_000;
 
-/// Poll `GET <url>/health` now and every [`POLL_MS`], reporting to pane `pane`.
+/// Poll `GET <url>/health` now and every [`POLL_MS`], reporting to pane `pane`; polls again
+/// at once when the socket connects or drops (`connected`), so the client count is current.
 #[hook]
-pub fn use_health(pane: usize, url: AttrValue, dispatch: Callback<Action>) {
-    use_effect_with((pane, url), move |(pane, url)| {
+pub fn use_health(pane: usize, url: AttrValue, connected: bool, dispatch: Callback<Action>) {
+    use_effect_with((pane, url, connected), move |(pane, url, _)| {
         let alive = Rc::new(Cell::new(true));
         let poll = {
             let (alive, pane, url) = (alive.clone(), *pane, format!("{url}/health"));

@@ -1,3 +1,4 @@
+use crate::inbox::Inbox;
 use crate::socket::Socket;
 use crate::state::Action;
 use yew::prelude::*;
@@ -10,12 +11,13 @@ pub fn use_region_socket(
     name: AttrValue,
     url: AttrValue,
     dispatch: Callback<Action>,
+    inbox: Inbox,
 ) -> Option<Socket> {
     let socket = use_state(|| None::<Socket>);
     {
         let socket = socket.clone();
         use_effect_with((pane, name, url), move |(pane, name, url)| {
-            let s = Socket::open(*pane, name, url, dispatch);
+            let s = Socket::open(*pane, name, url, dispatch, inbox);
             socket.set(Some(s.clone()));
             move || s.stop()
         });

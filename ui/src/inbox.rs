@@ -1,0 +1,86 @@
+//! Where every socket drops the frames it receives, so that the reducer (and the render
+//! after it) runs once per [`FLUSH_MS`] (or [`FLOOD_FLUSH_MS`] during a flood) for all
+//! regions together, not once per frame.
+//!
+//! Each frame is stamped with the browser's clock when it arrives, so batching does not
+//! change the delivery times shown.
+
+use crate::state::Action;
+use gloo_timers::callback::Timeout;
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+use wire::{Micros, ServerFrame};
+use yew::Callback;
+
+/// How long arriving frames are gathered before the reducer sees them.
+pub const FLUSH_MS: u32 = 100;
+
+/// During a flood (the last batch had more than [`FLOOD`] frames) batches are gathered for
+/// this long instead: rendering is what costs, and every render re-creates the rows that
+/// scrolled into the newest-N windows, so fewer renders keep the page responsive.
+pub const FLOOD_FLUSH_MS: u32 = 1_000;
+
+/// Frames per batch above which the inbox switches to [`FLOOD_FLUSH_MS`].
+pub const FLOOD: usize = 300;
+
+struct Inner {
+    frames: Vec<(usize, ServerFrame, Micros)>,
+    timer: Option<Timeout>,
+    dispatch: Callback<Action>,
+    /// Size of the last batch handed over.
+    last: usize,
+}
+
+/// Shared by the sockets of all panes.
+#[derive(Clone)]
+pub struct Inbox(Rc<RefCell<Inner>>);
+
+impl PartialEq for Inbox {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Inbox {
+    /// An empty inbox that hands batches to `dispatch`.
+    pub fn new(dispatch: Callback<Action>) -> Inbox {
+        Inbox(Rc::new(RefCell::new(Inner {
+            frames: Vec::new(),
+            timer: None,
+            dispatch,
+            last: 0,
+        })))
+    }
+
+    /// Add a frame pane `pane` received at `at`; it reaches the reducer within [`FLUSH_MS`].
+    pub fn push(&self, pane: usize, frame: ServerFrame, at: Micros) {
+        let mut i = self.0.borrow_mut();
+        i.frames.push((pane, frame, at));
+        if i.timer.is_none() {
+            let weak: Weak<RefCell<Inner>> = Rc::downgrade(&self.0);
+            let wait = if i.last > FLOOD {
+                FLOOD_FLUSH_MS
+            } else {
+                FLUSH_MS
+            };
+            i.timer = Some(Timeout::new(wait, move || {
+                if let Some(rc) = weak.upgrade() {
+                    Inbox(rc).flush();
+                }
+            }));
+        }
+    }
+
+    /// Hand everything gathered to the reducer now.
+    pub fn flush(&self) {
+        let (frames, dispatch) = {
+            let mut i = self.0.borrow_mut();
+            i.timer = None;
+            i.last = i.frames.len();
+            (std::mem::take(&mut i.frames), i.dispatch.clone())
+        };
+        if !frames.is_empty() {
+            dispatch.emit(Action::Batch(frames));
+        }
+    }
+}
