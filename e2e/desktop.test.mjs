@@ -80,7 +80,6 @@ function events(wd, region, needle = '') {
 /** Publish from the EU pane; assert the event reaches the AS and US panes with one offset. */
 async function publishFromEu(wd, mode) {
   const marker = `desktop-${mode}-${process.pid}-${Date.now()}`;
-  await wd.type('[data-testid="kind-eu"]', 'desktop-e2e');
   await wd.type('[data-testid="text-eu"]', marker);
   await wd.click('[data-testid="publish-eu"]');
   const [[id, offset]] = await waitFor('the event in the EU pane', async () => {

@@ -33,9 +33,12 @@ fn invoke(
 fn commands_answer_in_the_ui_contract() {
     // Before the app starts: nothing else reads the environment concurrently.
     std::env::set_var("MULTIREGION_BROKER", "embedded");
-    let app = multiregion_desktop::run_app(mock_builder())
+    let mut app = multiregion_desktop::run_app(mock_builder())
         .build(mock_context(noop_assets()))
         .expect("build");
+    // The setup hook (which starts the regions) runs on the event loop's first iteration.
+    #[allow(deprecated)]
+    app.run_iteration(|_, _| {});
     let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
         .build()
         .expect("webview");
