@@ -160,10 +160,23 @@ export class WebDriver {
     return Object.values(value)[0];
   }
 
-  async type(css, text) {
+  /** Clear an input, type `text` into it, and check it holds exactly that. */
+  async fill(css, text) {
     const el = await this.find(css);
     await this.call('POST', this.s(`/element/${el}/clear`), {});
-    await this.call('POST', this.s(`/element/${el}/value`), { text });
+    if (text) await this.call('POST', this.s(`/element/${el}/value`), { text });
+    const value = await this.call('GET', this.s(`/element/${el}/property/value`));
+    if (value !== text) throw new Error(`${css} holds ${JSON.stringify(value)}, not ${JSON.stringify(text)}`);
+  }
+
+  /** Whether an element matches `css` now. */
+  has(css) {
+    return this.exec('return !!document.querySelector(arguments[0]);', [css]);
+  }
+
+  /** The text of the element matching `css`, or null. */
+  text(css) {
+    return this.exec('const e = document.querySelector(arguments[0]); return e && e.textContent;', [css]);
   }
 
   async click(css) {
