@@ -18,11 +18,14 @@ const START_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a stop may take before the process is killed outright.
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Kills redis-server when its stdin (a pipe from the app) closes, then waits for it.
+/// Runs redis-server and exits with it (so a failed start shows at once); a background reader
+/// kills it when the app's end of stdin closes. Asynchronous lists get `/dev/null` as stdin
+/// unless redirected, hence the explicit fd 3.
 #[cfg(unix)]
-const WATCHDOG: &str = r#"redis-server "$@" & pid=$!
-read _ignored
-kill "$pid" 2>/dev/null
+const WATCHDOG: &str = r#"exec 3<&0
+redis-server "$@" </dev/null 3<&- & pid=$!
+{ read _ignored <&3; kill "$pid" 2>/dev/null; } &
+exec 3<&-
 wait "$pid""#;
 
 /// A running private redis-server.
@@ -48,9 +51,23 @@ impl PrivateRedis {
     }
 
     /// Start redis-server on a free loopback port, without persistence, and wait until it
-    /// answers PING.
+    /// answers PING. Tries three ports: another program may take a free port before
+    /// redis-server binds it.
     pub async fn start() -> Result<PrivateRedis> {
-        let port = free_port()?;
+        if Self::find().is_none() {
+            return Err(Error::PrivateRedis("no redis-server on the PATH".into()));
+        }
+        let mut last = None;
+        for _ in 0..3 {
+            match Self::start_on(free_port()?).await {
+                Ok(redis) => return Ok(redis),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.expect("at least one attempt"))
+    }
+
+    async fn start_on(port: u16) -> Result<PrivateRedis> {
         let args = [
             "--port".to_string(),
             port.to_string(),
@@ -166,6 +183,20 @@ mod tests {
         redis.stop().await;
         assert!(!ping(port).await);
         assert!(TcpStream::connect(("127.0.0.1", port)).await.is_err());
+    }
+
+    /// A redis-server that cannot bind its port is an error, not a hang.
+    #[tokio::test]
+    async fn a_failed_start_is_an_error() {
+        if PrivateRedis::find().is_none() {
+            return;
+        }
+        let taken = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let err = PrivateRedis::start_on(port)
+            .await
+            .expect_err("port is taken");
+        assert!(err.to_string().contains(&port.to_string()));
     }
 
     /// Dropping the handle without `stop` (as a crash would) still ends redis-server.
