@@ -1,6 +1,15 @@
-//! Benchmark of the regional servers (being written).
+//! `bench`: the load generator. See the crate docs (`bench/src/lib.rs`) and
+//! `docs/performance.md`.
 
-fn main() {
-    eprintln!("the benchmark is not written yet");
-    std::process::exit(1);
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = bench::cli::Cli::parse();
+    match bench::cli::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("bench: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

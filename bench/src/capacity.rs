@@ -1,0 +1,210 @@
+//! Scenario (c): idle connections per region until memory or file descriptors run out (or
+//! the cap), and the memory each one costs the server.
+//!
+//! The regions run in a child process (`bench serve`), so the server's resident memory is
+//! its own and not mixed with the clients'. At the end one event is published to check that
+//! every idle connection is still alive and gets it.
+
+use crate::procfs;
+use crate::publisher::{self, Acks};
+use crate::receiver;
+use crate::scenario::{write_json, Setup};
+use crate::servers::{BrokerChoice, Servers};
+use futures_util::{stream, StreamExt};
+use serde::Serialize;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// File descriptors asked for (per process; the bench is root-capable or limited by the hard limit).
+const WANTED_FDS: u64 = 200_000;
+/// Connections opened at once.
+const CONNECT_CONCURRENCY: usize = 64;
+
+/// Memory and descriptors at one connection count.
+#[derive(Debug, Clone, Serialize)]
+pub struct Point {
+    /// Idle connections open (all regions).
+    pub connections: usize,
+    /// Server resident memory, MiB.
+    pub server_rss_mib: f64,
+    /// Server open file descriptors.
+    pub server_fds: usize,
+    /// Bench (client side) resident memory, MiB.
+    pub bench_rss_mib: f64,
+}
+
+/// What the capacity scenario found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Capacity {
+    /// The cap per region.
+    pub cap_per_region: usize,
+    /// Regions.
+    pub regions: usize,
+    /// File descriptor limit in force (soft) for the bench and the server.
+    pub fd_limit: u64,
+    /// Connections held at the end.
+    pub reached: usize,
+    /// Why it stopped: `cap`, or the first connect error.
+    pub stopped_by: String,
+    /// Memory and descriptors as connections were added (the first point has none).
+    pub points: Vec<Point>,
+    /// (server RSS at the end − before any connection) / connections, bytes.
+    pub server_bytes_per_connection: f64,
+    /// The same for the bench's client side, bytes.
+    pub client_bytes_per_connection: f64,
+    /// One event published at the end: deliveries expected (one per connection) and got.
+    pub liveness_expected: u64,
+    /// Deliveries of it that arrived within 30 s.
+    pub liveness_delivered: u64,
+}
+
+/// Raise the soft (and, if allowed, hard) limit on open files; returns the soft limit.
+pub fn raise_fd_limit() -> u64 {
+    use rlimit::Resource;
+    if rlimit::setrlimit(Resource::NOFILE, WANTED_FDS, WANTED_FDS).is_err() {
+        let _ = rlimit::increase_nofile_limit(WANTED_FDS);
+    }
+    rlimit::getrlimit(Resource::NOFILE).map_or(0, |(soft, _)| soft)
+}
+
+fn point(servers: &Servers, connections: usize) -> Point {
+    let pid = servers
+        .probe
+        .server_pid
+        .map_or("self".to_string(), |p| p.to_string());
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    Point {
+        connections,
+        server_rss_mib: mib(procfs::rss_bytes(&pid)),
+        server_fds: procfs::fd_count(&pid),
+        bench_rss_mib: mib(procfs::rss_bytes("self")),
+    }
+}
+
+/// Open up to `per_region` idle connections per region, `step` per region at a time.
+pub async fn capacity(
+    setup: &Setup,
+    out: &Path,
+    per_region: usize,
+    step: usize,
+) -> anyhow::Result<Capacity> {
+    let fd_limit = raise_fd_limit();
+    let servers = match setup {
+        Setup::Own => Servers::child(BrokerChoice::Redis, 3)?,
+        Setup::External { urls, pid, .. } => Servers::external(urls, *pid),
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut points = vec![point(&servers, 0)];
+    let tag: Arc<str> = format!("c{:x}-", rand::random::<u32>()).into();
+    let delivered = Arc::new(AtomicU64::new(0));
+    let stop = CancellationToken::new();
+    let mut tasks = Vec::new();
+    let mut stopped_by = "cap".to_string();
+    let started = Instant::now();
+    'grow: while tasks.len() < per_region * servers.targets.len() {
+        let urls: Vec<String> = servers
+            .targets
+            .iter()
+            .flat_map(|t| std::iter::repeat_n(t.url.clone(), step))
+            .collect();
+        let mut connected = stream::iter(urls)
+            .map(|url| async move { receiver::connect(&url).await })
+            .buffer_unordered(CONNECT_CONCURRENCY);
+        while let Some(ws) = connected.next().await {
+            match ws {
+                Ok(ws) => tasks.push(tokio::spawn(receiver::receive(
+                    ws,
+                    tag.clone(),
+                    delivered.clone(),
+                    stop.clone(),
+                ))),
+                Err(e) => {
+                    stopped_by = format!("connect failed: {e:#}");
+                    break 'grow;
+                }
+            }
+        }
+        let p = point(&servers, tasks.len());
+        eprintln!(
+            "capacity: {:>6} connections  server {:>7.1} MiB {:>6} fds  bench {:>7.1} MiB  ({:.0}s)",
+            p.connections,
+            p.server_rss_mib,
+            p.server_fds,
+            p.bench_rss_mib,
+            started.elapsed().as_secs_f64()
+        );
+        points.push(p);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let last = point(&servers, tasks.len());
+    points.push(last.clone());
+    let n = tasks.len();
+    let per_conn = |now: f64, base: f64| (now - base) * 1024.0 * 1024.0 / n.max(1) as f64;
+
+    // Liveness: one event must reach every idle connection.
+    let acks = Arc::new(Acks::default());
+    let ws = receiver::connect(&servers.targets[0].url).await?;
+    publisher::publish(
+        ws,
+        format!("{tag}p-"),
+        10.0,
+        Duration::from_millis(100),
+        acks.clone(),
+    )
+    .await?;
+    let expected = acks.stored.load(Ordering::Relaxed) * n as u64;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while delivered.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.cancel();
+    for t in tasks {
+        let _ = t.await;
+    }
+    servers.stop().await;
+    let result = Capacity {
+        cap_per_region: per_region,
+        regions: setup.regions(),
+        fd_limit,
+        reached: n,
+        stopped_by,
+        server_bytes_per_connection: per_conn(last.server_rss_mib, points[0].server_rss_mib),
+        client_bytes_per_connection: per_conn(last.bench_rss_mib, points[0].bench_rss_mib),
+        liveness_expected: expected,
+        liveness_delivered: delivered.load(Ordering::Relaxed),
+        points,
+    };
+    println!(
+        "capacity: {} connections ({}), server {:.1} KiB per connection, client side {:.1} KiB, \
+         liveness {}/{}",
+        result.reached,
+        result.stopped_by,
+        result.server_bytes_per_connection / 1024.0,
+        result.client_bytes_per_connection / 1024.0,
+        result.liveness_delivered,
+        result.liveness_expected
+    );
+    let curve: Vec<(f64, f64)> = result
+        .points
+        .iter()
+        .map(|p| (p.connections as f64, p.server_rss_mib))
+        .collect();
+    crate::plot::lines(
+        &out.join("capacity-rss.svg"),
+        "server resident memory by idle connections",
+        (
+            "idle WebSocket connections (all regions)",
+            "server RSS (MiB)",
+        ),
+        &[crate::plot::Series {
+            name: "server RSS".into(),
+            points: &curve,
+        }],
+        None,
+    )?;
+    write_json(out, "capacity.json", &result)?;
+    Ok(result)
+}

@@ -1,0 +1,159 @@
+//! Commands and options, and what each command runs.
+
+use crate::procfs::SERVER_THREAD;
+use crate::scenario::{self, Setup};
+use crate::{capacity, floor, servers, smoke};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Load generator for the regional servers; see docs/performance.md.
+#[derive(Debug, Parser)]
+#[command(name = "bench", version)]
+pub struct Cli {
+    /// Run against regions already running (`http://127.0.0.1:4000,http://127.0.0.1:4001,…`)
+    /// instead of starting them.
+    #[arg(long, global = true)]
+    pub target: Option<String>,
+    /// With --target: the server's pid, for its CPU and memory.
+    #[arg(long, global = true)]
+    pub server_pid: Option<u32>,
+    /// With --target: a Redis to measure the floor's Redis hop against.
+    #[arg(long, global = true)]
+    pub floor_redis: Option<String>,
+    /// Where to write JSON results and SVG plots.
+    #[arg(long, global = true, default_value = "docs/perf")]
+    pub out: PathBuf,
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// A few seconds, embedded and Redis: fails unless lost = 0 and duplicated = 0 (for CI).
+    Smoke,
+    /// Only the floor: WebSocket echo round trip and Redis hop.
+    Floor,
+    /// (a) latency: clients per region, events/s from every region, embedded and Redis.
+    Latency {
+        /// Receiving clients per region.
+        #[arg(long, default_value_t = 100)]
+        clients: usize,
+        /// Events per second, all regions together.
+        #[arg(long, default_value_t = 1000.0)]
+        rate: f64,
+        /// Seconds of publishing.
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+    },
+    /// (b) throughput: the highest rate with 0 lost and p99 under the limit (Redis).
+    Throughput {
+        /// Receiving clients per region.
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+        /// p99 limit, ms.
+        #[arg(long, default_value_t = 50.0)]
+        p99_ms: f64,
+        /// First rate tried, events/s.
+        #[arg(long, default_value_t = 25.0)]
+        start_rate: f64,
+        /// Seconds of publishing per step.
+        #[arg(long, default_value_t = 5)]
+        secs: u64,
+        /// Most steps tried.
+        #[arg(long, default_value_t = 9)]
+        steps: usize,
+    },
+    /// (c) capacity: idle connections per region until memory or fds run out, or the cap.
+    Capacity {
+        /// Cap per region.
+        #[arg(long, default_value_t = 10_000)]
+        per_region: usize,
+        /// Connections added per region per step.
+        #[arg(long, default_value_t = 1000)]
+        step: usize,
+    },
+    /// (a), (b) and (c) with their defaults.
+    All,
+    /// Internal: run regions in this process until stdin closes (used by `capacity`).
+    Serve {
+        /// Regions.
+        #[arg(long, default_value_t = 3)]
+        regions: usize,
+        /// Redis to share; embedded when absent.
+        #[arg(long)]
+        redis_url: Option<String>,
+    },
+}
+
+/// Run the command on a runtime of the generator's own (2 workers), apart from the
+/// in-process servers' runtime.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let serving = matches!(cli.command, Command::Serve { .. });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(if serving { SERVER_THREAD } else { "bench-gen" })
+        .enable_all()
+        .build()?;
+    runtime.block_on(dispatch(cli))
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let setup = match &cli.target {
+        Some(urls) => Setup::External {
+            urls: urls.clone(),
+            pid: cli.server_pid,
+            floor_redis: cli.floor_redis.clone(),
+        },
+        None => Setup::Own,
+    };
+    let out = &cli.out;
+    match cli.command {
+        Command::Smoke => {
+            return Ok(if smoke::run().await? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Floor => {
+            let redis = crate::redis_server::RedisServer::start()?;
+            let url = cli.floor_redis.unwrap_or_else(|| redis.url());
+            let f = floor::measure(Some(&url), 2000).await?;
+            println!("{}", serde_json::to_string_pretty(&f)?);
+        }
+        Command::Latency {
+            clients,
+            rate,
+            secs,
+        } => {
+            scenario::latency(&setup, out, clients, rate, Duration::from_secs(secs)).await?;
+        }
+        Command::Throughput {
+            clients,
+            p99_ms,
+            start_rate,
+            secs,
+            steps,
+        } => {
+            let step = Duration::from_secs(secs);
+            scenario::throughput(&setup, out, clients, p99_ms, start_rate, step, steps).await?;
+        }
+        Command::Capacity { per_region, step } => {
+            capacity::capacity(&setup, out, per_region, step).await?;
+        }
+        Command::All => {
+            scenario::latency(&setup, out, 100, 1000.0, Duration::from_secs(10)).await?;
+            let step = Duration::from_secs(5);
+            scenario::throughput(&setup, out, 1000, 50.0, 25.0, step, 9).await?;
+            capacity::capacity(&setup, out, 10_000, 1000).await?;
+        }
+        Command::Serve { regions, redis_url } => {
+            servers::serve_child(regions, redis_url).await?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,40 @@
+//! Load generator and floor measurements for the regional servers.
+//!
+//! The bench starts the regions itself (in-process with [`server_core::serve::Cluster`], on a
+//! runtime of their own so their CPU can be told apart from the generator's; or in a child
+//! process for the capacity scenario, so memory per connection is the server's alone), or
+//! targets running ones. It connects `C` clients per region, publishes from chosen regions at
+//! a chosen rate with the send instant in each payload, and reports delivery (lost,
+//! duplicated), end-to-end latency, throughput, CPU and memory, as ratios to the **floor**
+//! measured in the same run: a bare WebSocket echo round trip and a bare Redis hop.
+//!
+//! # Layout
+//! - [`cli`]: commands and options; what each command runs.
+//! - [`clock`]: the one process clock every timestamp is read from.
+//! - [`procfs`]: CPU, RSS and file descriptors from `/proc`.
+//! - [`redis_server`]: a private `redis-server` on a free port.
+//! - [`servers`]: the regions under test (in-process, child process, or `--target`).
+//! - [`receiver`]: one receiving client: counts, checks order, records latency.
+//! - [`publisher`]: one publishing client, paced to a rate.
+//! - [`load`]: one load run (connect, publish, drain, merge) and its result.
+//! - [`stats`]: percentiles and the latency timeline.
+//! - [`floor`]: the physical floor (WebSocket echo, Redis hop).
+//! - [`scenario`]: latency and the throughput search, next to the floor.
+//! - [`capacity`]: idle connections until memory or descriptors run out.
+//! - [`smoke`]: the CI check (lost = 0, duplicated = 0).
+//! - [`plot`]: SVG plots (latency over time, CDF).
+
+pub mod capacity;
+pub mod cli;
+pub mod clock;
+pub mod floor;
+pub mod load;
+pub mod plot;
+pub mod procfs;
+pub mod publisher;
+pub mod receiver;
+pub mod redis_server;
+pub mod scenario;
+pub mod servers;
+pub mod smoke;
+pub mod stats;

@@ -1,0 +1,65 @@
+//! `bench smoke`: a few seconds, a few clients, the embedded broker and a private
+//! redis-server; checks only that nothing is lost or duplicated (no timing), and ends with an
+//! `N passed, M failed` line. Run in CI.
+
+use crate::floor;
+use crate::load::{self, LoadSpec};
+use crate::servers::{BrokerChoice, Servers};
+use std::time::Duration;
+
+/// Run the smoke checks; true when all passed.
+pub async fn run() -> anyhow::Result<bool> {
+    let (mut passed, mut failed) = (0, 0);
+    let mut check = |name: String, ok: bool, detail: String| {
+        if ok {
+            passed += 1;
+            println!("ok   {name}");
+        } else {
+            failed += 1;
+            println!("FAIL {name}: {detail}");
+        }
+    };
+    for broker in [BrokerChoice::Embedded, BrokerChoice::Redis] {
+        let servers = Servers::in_process(broker, 3).await?;
+        let name = format!("{broker:?}").to_lowercase();
+        let floor = floor::measure(servers.redis_url().as_deref(), 50).await;
+        check(
+            format!("{name}: floor measured"),
+            floor.is_ok(),
+            format!("{:?}", floor.err()),
+        );
+        let spec = LoadSpec {
+            label: format!("smoke {name}"),
+            clients_per_region: 4,
+            publishing_regions: vec![0, 1, 2],
+            rate: 300.0,
+            duration: Duration::from_secs(2),
+            drain: Duration::from_secs(15),
+        };
+        let r = load::run(&servers, &spec).await?;
+        let summary = format!(
+            "stored {} expected {} delivered {} lost {} duplicated {} refused {} closed {:?}",
+            r.stored, r.expected, r.delivered, r.lost, r.duplicated, r.refused, r.close_reason
+        );
+        println!("     {name}: {summary}");
+        check(
+            format!("{name}: every publish stored"),
+            r.stored == r.sent && r.stored > 0 && r.refused == 0,
+            summary.clone(),
+        );
+        check(format!("{name}: lost = 0"), r.lost == 0, summary.clone());
+        check(
+            format!("{name}: duplicated = 0"),
+            r.duplicated == 0,
+            summary.clone(),
+        );
+        check(
+            format!("{name}: no client disconnected"),
+            r.closed_early == 0,
+            summary,
+        );
+        servers.stop().await;
+    }
+    println!("{passed} passed, {failed} failed");
+    Ok(failed == 0)
+}
