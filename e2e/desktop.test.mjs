@@ -108,6 +108,18 @@ async function publishFromEu(wd, mode) {
   return marker;
 }
 
+/** The CSP lets the page reach the local regions (proved by the panes) and nothing remote. */
+async function assertCspBlocksRemote(wd) {
+  const violations = await wd.call('POST', wd.s('/execute/async'), {
+    script: `const done = arguments[0];
+      const seen = [];
+      document.addEventListener('securitypolicyviolation', (e) => seen.push(e.violatedDirective));
+      fetch('https://example.com/').then(() => done(seen), () => setTimeout(() => done(seen), 100));`,
+    args: [],
+  });
+  assert.ok(violations.includes('connect-src'), `a remote fetch violates connect-src (${violations})`);
+}
+
 /** Submit `url` in the settings panel (opening it if needed). */
 async function submitRedisUrl(wd, url) {
   if (!(await wd.has('[data-testid="redis-url"]'))) await wd.click('[data-testid="settings-toggle"]');
@@ -221,6 +233,7 @@ for (const mode of ['private', 'embedded']) {
       await waitConnected(wd, regions);
       await publishFromEu(wd, mode);
       if (mode === 'private') broker = await switchBrokers(wd, app, regions, broker);
+      else await assertCspBlocksRemote(wd);
 
       await sleep(300); // let the last frame paint before the screenshot
       fs.writeFileSync(path.join(ARTIFACTS, `desktop-${mode}.png`), await wd.screenshot());
