@@ -1,6 +1,8 @@
 // Desktop app end-to-end: the real app binary under Xvfb, driven by tauri-driver + WebKitWebDriver
 // over W3C WebDriver (plain fetch, no npm dependencies). Run from the repo root:
-//   MULTIREGION_DESKTOP_BIN=target/debug/multiregion-desktop node --test e2e/desktop.test.mjs
+//   cargo build -p multiregion-desktop && node --test e2e/desktop.test.mjs
+// The app is $MULTIREGION_DESKTOP_BIN, else $CARGO_TARGET_DIR/debug/multiregion-desktop, else
+// target/debug/multiregion-desktop (relative to the repo root).
 // Needs: Xvfb (unless $DISPLAY works), tauri-driver on the PATH (or $TAURI_DRIVER),
 // /usr/bin/WebKitWebDriver (or $WEBKIT_WEBDRIVER), redis-server on the PATH, `ss`.
 
@@ -16,7 +18,11 @@ import {
 } from './desktop-harness.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const APP = path.resolve(ROOT, process.env.MULTIREGION_DESKTOP_BIN ?? 'target/debug/multiregion-desktop');
+const APP = path.resolve(
+  ROOT,
+  process.env.MULTIREGION_DESKTOP_BIN ??
+    path.join(process.env.CARGO_TARGET_DIR ?? 'target', 'debug', 'multiregion-desktop'),
+);
 const DRIVER = process.env.TAURI_DRIVER ?? 'tauri-driver';
 const NATIVE = process.env.WEBKIT_WEBDRIVER ?? '/usr/bin/WebKitWebDriver';
 const ARTIFACTS = path.join(ROOT, 'artifacts');
