@@ -114,6 +114,11 @@ async function publishFromEu(wd, mode) {
   return marker;
 }
 
+async function screenshot(wd, name) {
+  await sleep(300); // let the last frame paint
+  fs.writeFileSync(path.join(ARTIFACTS, name), await wd.screenshot());
+}
+
 /** The CSP lets the page reach the local regions (proved by the panes) and nothing remote. */
 async function assertCspBlocksRemote(wd) {
   const violations = await wd.call('POST', wd.s('/execute/async'), {
@@ -238,11 +243,13 @@ for (const mode of ['private', 'embedded']) {
 
       await waitConnected(wd, regions);
       await publishFromEu(wd, mode);
-      if (mode === 'private') broker = await switchBrokers(wd, app, regions, broker);
-      else await assertCspBlocksRemote(wd);
-
-      await sleep(300); // let the last frame paint before the screenshot
-      fs.writeFileSync(path.join(ARTIFACTS, `desktop-${mode}.png`), await wd.screenshot());
+      await screenshot(wd, `desktop-${mode}.png`);
+      if (mode === 'private') {
+        broker = await switchBrokers(wd, app, regions, broker);
+        await screenshot(wd, `desktop-${mode}-switched.png`);
+      } else {
+        await assertCspBlocksRemote(wd);
+      }
       await closeAndCheck(wd, app, regions, broker, logFile);
     } finally {
       await wd.deleteSession();
