@@ -38,7 +38,7 @@ const TEST_PACKAGES: &[&str] = &[
 ];
 
 /// The `tauri-driver` version the desktop tests use.
-const TAURI_DRIVER_VERSION: &str = "2.0.6";
+const TAURI_DRIVER_VERSION: &str = "2.1.0";
 
 /// Install what `need` requires and is not there yet.
 pub fn ensure(need: Need) -> Result<()> {
