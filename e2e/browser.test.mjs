@@ -4,7 +4,8 @@
 //   node --test e2e/browser.test.mjs
 //
 // Env: MULTIREGION_BIN (default target/debug/multiregion), REDIS_SERVER (default
-// redis-server), CHROMIUM (default /usr/bin/chromium). Everything started here is stopped
+// redis-server), CHROMIUM (default /usr/bin/chromium), E2E_BIG_BURST=N (also send a burst
+// of N, e.g. 10000, and report how busy the page was; off by default: it takes ~20 s). Everything started here is stopped
 // in after(), also on failure. No timing assertions: conditions are awaited with generous
 // timeouts.
 
@@ -200,5 +201,33 @@ describe('browser UI', () => {
 
     mkdirSync(path.join(root, 'artifacts'), { recursive: true });
     await page.screenshot({ path: path.join(root, 'artifacts/ui.png') });
+  });
+
+  const big = Number(process.env.E2E_BIG_BURST ?? 0);
+  test(`a burst of ${big} from US arrives in every pane`, { skip: !big && 'set E2E_BIG_BURST=N' }, async () => {
+    const count = (r) => page.$eval(`[data-testid="count-${r}"]`, (e) => parseInt(e.textContent, 10));
+    const start = {};
+    for (const r of REGIONS) start[r] = await count(r);
+    await page.evaluate(() => {
+      window.__longTasks = [];
+      new PerformanceObserver((l) => l.getEntries().forEach((e) => window.__longTasks.push(e.duration)))
+        .observe({ type: 'longtask' });
+    });
+    await page.fill('[data-testid="burst-count-us"]', String(big));
+    await page.click('[data-testid="burst-us"]');
+    // The UI keeps the newest 10,000 events (ui/src/log.rs MAX_EVENTS) and drops older ones.
+    const cap = 10_000;
+    for (const r of REGIONS) {
+      const want = Math.min(start[r] + big, cap);
+      await until(`${big} new events in the ${r} pane`, async () => (await count(r)) >= want, 300_000);
+      assert.equal(await count(r), want, `${r}: every event of the burst, none twice`);
+      const newest = await page.$eval(`[data-testid="event-${r}"]`, (e) => e.textContent);
+      assert.match(newest, new RegExp(`${big}/${big}`), `${r}: the burst's last event is the newest`);
+    }
+    const long = await page.evaluate(() => window.__longTasks);
+    // Reported, not asserted: timing depends on the machine.
+    console.log(`long tasks during the burst: ${long.length}, longest ${Math.round(Math.max(0, ...long))} ms, ` +
+      `total ${Math.round(long.reduce((a, b) => a + b, 0))} ms`);
+    await page.screenshot({ path: path.join(root, 'artifacts/ui-burst.png') });
   });
 });

@@ -36,7 +36,8 @@ pub struct Row {
     pub origin: Rc<str>,
     /// Event kind.
     pub kind: Rc<str>,
-    /// `payload.text` if there is one, else the payload as JSON (shortened).
+    /// `payload.text` (with `payload.burst`, e.g. `3/100`) if there is one, else the payload
+    /// as JSON (shortened).
     pub text: Rc<str>,
     /// The origin accepted it (origin's clock), µs.
     pub published_at: Micros,
@@ -49,7 +50,9 @@ pub struct Row {
 impl Row {
     /// A row for `ev`, not yet delivered anywhere, for `panes` panes.
     pub fn new(ev: &EventFrame, panes: usize) -> Row {
+        let burst = ev.payload.get("burst").and_then(|b| b.as_str());
         let text = match ev.payload.get("text").and_then(|t| t.as_str()) {
+            Some(t) if burst.is_some() => format!("{t} · {}", burst.unwrap_or_default()),
             Some(t) => t.to_owned(),
             None if ev.payload.is_null() => String::new(),
             None => ev.payload.to_string(),

@@ -211,14 +211,15 @@ impl State {
                 pane.broker = Some(broker);
                 pane.start.get_or_insert(offset);
                 if pane.epoch.as_ref().is_some_and(|e| *e != epoch) {
-                    let text = "this region now follows another log (the broker changed or lost its data); its old events are cleared".to_owned();
-                    self.reset(p, epoch, text);
+                    // A resume names the old epoch, so the server's `epoch` frame follows with
+                    // the explanation; clear now, say it once then.
+                    self.reset(p, epoch, None);
                 } else {
                     self.adopt(p, epoch);
                 }
             }
             ServerFrame::Epoch { epoch, message, .. } => {
-                self.reset(p, epoch, format!("log reset: {message}"))
+                self.reset(p, epoch, Some(format!("log reset: {message}")))
             }
             ServerFrame::Event(ev) => {
                 if self.panes[p].epoch != self.epoch {
@@ -274,13 +275,15 @@ impl State {
     }
 
     /// Pane `p`'s log was reset: forget its offsets and say so.
-    fn reset(&mut self, p: usize, epoch: String, text: String) {
+    fn reset(&mut self, p: usize, epoch: String, text: Option<String>) {
         let pane = &mut self.panes[p];
         pane.offsets = OrdSet::new();
         // The server replays the new log from its start, so all of it is this pane's.
         pane.start = Some(0);
         self.adopt(p, epoch);
-        self.notify(p, Level::Info, text);
+        if let Some(text) = text {
+            self.notify(p, Level::Info, text);
+        }
     }
 
     fn notify(&mut self, p: usize, level: Level, text: String) {
@@ -385,6 +388,16 @@ mod tests {
         // A pane still on the old log drops its stale events until its own epoch frame.
         s.apply(Action::Frames(1, vec![(event(2), 10)]));
         assert!(s.log.is_empty());
+        // A resume that lands on the new log: welcome (new epoch) then the epoch frame.
+        let again = ServerFrame::Epoch {
+            epoch: "e2".into(),
+            offset: 0,
+            message: "new log".into(),
+        };
+        s.apply(Action::Frames(1, vec![(welcome("e2"), 11), (again, 11)]));
+        s.apply(Action::Frames(1, vec![(event(1), 12)]));
+        assert_eq!(s.log.len(), 1);
+        assert_eq!(s.panes[1].notices.len(), 1);
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub fn LatencySummary(props: &LatencySummaryProps) -> Html {
     let state = &props.state;
     html! {
         <section class="summary" data-testid="latency-summary">
-            <span class="summary-title">
+            <span class="summary-title" title="Delivered = when this page's script handled the frame (browser clock), so it includes time the page was busy rendering. Published = the origin server's clock. Replayed events are left out.">
                 { "Delivery latency" }
                 <small>{ format!("publish → pane, newest {WINDOW} events") }</small>
             </span>
