@@ -111,6 +111,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         None => Setup::Own,
     };
     let out = &cli.out;
+    if !matches!(cli.command, Command::Smoke | Command::Serve { .. }) {
+        std::fs::create_dir_all(out)?;
+    }
     match cli.command {
         Command::Smoke => {
             return Ok(if smoke::run().await? {

@@ -71,12 +71,20 @@ pub async fn start_cluster(
     };
     let mut list = Vec::new();
     for i in 0..regions {
-        list.push((
-            bench_config(&region_name(i)),
-            TcpListener::bind("127.0.0.1:0").await?,
-        ));
+        list.push((bench_config(&region_name(i)), listener()?));
     }
     Ok(Cluster::start(list, broker, shutdown)?)
+}
+
+/// A loopback listener on a free port; with `MRS_BENCH_NODELAY=1` its accepted sockets
+/// inherit TCP_NODELAY (Linux copies it from the listening socket).
+fn listener() -> std::io::Result<TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    if std::env::var("MRS_BENCH_NODELAY").is_ok_and(|v| v == "1") {
+        socket.set_nodelay(true)?;
+    }
+    socket.bind("127.0.0.1:0".parse().expect("an address"))?;
+    socket.listen(1024)
 }
 
 /// The regions under test and what keeps them running.

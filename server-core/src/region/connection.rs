@@ -8,12 +8,19 @@ use futures_util::{SinkExt, StreamExt};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::broadcast::Receiver;
 use wire::limits::MAX_FRAME_BYTES;
 use wire::{ClientFrame, ServerFrame};
 
 /// Events read from history per round trip while replaying.
 const REPLAY_BATCH: usize = 500;
+
+/// Most fan-out frames written to a socket with one flush. Frames already waiting in the
+/// client's queue go out together: one write syscall instead of one per frame, which is what
+/// dominates the fan-out's CPU time under load. Bounded so one client's burst cannot hold
+/// its task (and the write deadline) for long.
+const WRITE_BATCH: usize = 64;
 
 /// Close codes (RFC 6455).
 const GOING_AWAY: u16 = 1001;
@@ -108,7 +115,7 @@ impl Conn {
                     return self.close(GOING_AWAY, "server shutting down; reconnect with since=<last offset>").await;
                 }
                 out = live.recv() => match out {
-                    Ok(out) => self.forward(out).await?,
+                    Ok(out) => self.forward(out, live).await?,
                     Err(RecvError::Lagged(n)) => {
                         tracing::info!(region = %self.region.name(), behind = n, "client fell behind its queue; disconnecting");
                         return Err(Closed::Slow);
@@ -183,25 +190,60 @@ impl Conn {
         .await
     }
 
-    async fn forward(&mut self, out: Outgoing) -> Result {
+    /// Send `first` and every frame already queued behind it (up to [`WRITE_BATCH`]) with one
+    /// flush, under one write deadline.
+    async fn forward(&mut self, first: Outgoing, live: &mut Receiver<Outgoing>) -> Result {
+        let mut next = Some(first);
+        let mut end = Ok(());
+        let mut batch = Vec::new();
+        while let Some(out) = next.take() {
+            batch.extend(self.message_for(out));
+            if batch.len() >= WRITE_BATCH {
+                break;
+            }
+            match live.try_recv() {
+                Ok(out) => next = Some(out),
+                Err(TryRecvError::Empty) => {}
+                Err(TryRecvError::Lagged(n)) => {
+                    tracing::info!(region = %self.region.name(), behind = n, "client fell behind its queue; disconnecting");
+                    end = Err(Closed::Slow);
+                }
+                Err(TryRecvError::Closed) => end = Err(Closed::Gone),
+            }
+        }
+        if !batch.is_empty() {
+            let sink = &mut self.sink;
+            let write = async move {
+                for msg in batch {
+                    sink.feed(msg).await?;
+                }
+                sink.flush().await
+            };
+            deadline(&self.region, write).await?;
+        }
+        end
+    }
+
+    /// The message for one fan-out item, or `None` if this client already has it.
+    fn message_for(&mut self, out: Outgoing) -> Option<Message> {
         match out {
             Outgoing::Event { offset, text } => {
                 if offset <= self.last_sent {
-                    return Ok(());
+                    return None;
                 }
                 self.last_sent = offset;
-                self.send(Message::Text(text)).await
+                Some(Message::Text(text))
             }
             Outgoing::Gap { to, text } => {
                 if to <= self.last_sent {
-                    return Ok(());
+                    return None;
                 }
                 self.last_sent = to;
-                self.send(Message::Text(text)).await
+                Some(Message::Text(text))
             }
             Outgoing::Epoch { text } => {
                 self.last_sent = 0;
-                self.send(Message::Text(text)).await
+                Some(Message::Text(text))
             }
         }
     }
@@ -255,14 +297,7 @@ impl Conn {
 
     /// Send with a deadline: a client whose socket does not drain is a slow consumer.
     async fn send(&mut self, msg: Message) -> Result {
-        match tokio::time::timeout(self.region.config.write_timeout, self.sink.send(msg)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(Closed::Gone),
-            Err(_) => {
-                tracing::info!(region = %self.region.name(), "client did not drain its socket in time; disconnecting");
-                Err(Closed::Slow)
-            }
-        }
+        deadline(&self.region, self.sink.send(msg)).await
     }
 
     /// Tell a slow consumer why it is disconnected and where to resume. Its socket may be
@@ -297,6 +332,22 @@ impl Conn {
         )
         .await;
         Err(Closed::Gone)
+    }
+}
+
+/// Run a socket write under the region's write deadline: a client whose socket does not
+/// drain in time is a slow consumer.
+async fn deadline(
+    region: &Region,
+    write: impl std::future::Future<Output = std::result::Result<(), axum::Error>>,
+) -> Result {
+    match tokio::time::timeout(region.config.write_timeout, write).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(Closed::Gone),
+        Err(_) => {
+            tracing::info!(region = %region.name(), "client did not drain its socket in time; disconnecting");
+            Err(Closed::Slow)
+        }
     }
 }
 
