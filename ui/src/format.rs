@@ -1,5 +1,6 @@
 //! How numbers and names read on screen.
 
+use crate::platform::BrokerStatus;
 use wire::Micros;
 
 /// A duration: µs below 1 ms, else ms with two decimals (`"420 µs"`, `"12.34 ms"`).
@@ -57,16 +58,25 @@ pub fn broker(kind: &str) -> &'static str {
     }
 }
 
-/// The smallest 1-2-5 × 10ⁿ µs at or above `us` (at least 1 ms): the timeline's axis end.
-pub fn nice_ceiling(us: Micros) -> Micros {
-    let mut step: Micros = 1_000;
-    loop {
-        for m in [1, 2, 5] {
-            if step * m >= us {
-                return step * m;
-            }
+/// What the broker chip says. In the desktop app, `status` (its `broker_status` answer, when
+/// it is about the same kind of broker) tells the app's private redis-server from a Redis that
+/// other processes may share; it also serves as the chip's tooltip.
+pub fn broker_label(kind: &str, status: Option<&BrokerStatus>) -> &'static str {
+    match (kind, status.filter(|s| s.kind == kind)) {
+        ("redis", Some(s)) if s.description.starts_with("private redis-server") => {
+            "Redis (private, this app)"
         }
-        step *= 10;
+        ("embedded", Some(_)) => "embedded broker — this app only",
+        _ => broker(kind),
+    }
+}
+
+/// A link setting: `"45 ms ±4"`, `"0 ms"`.
+pub fn link(latency_ms: u32, jitter_ms: u32) -> String {
+    if jitter_ms > 0 {
+        format!("{latency_ms} ms ±{jitter_ms}")
+    } else {
+        format!("{latency_ms} ms")
     }
 }
 
@@ -84,10 +94,26 @@ mod tests {
     }
 
     #[test]
-    fn axis_ends_are_round() {
-        assert_eq!(nice_ceiling(10), 1_000);
-        assert_eq!(nice_ceiling(1_500), 2_000);
-        assert_eq!(nice_ceiling(3_000_001), 5_000_000);
+    fn the_desktop_apps_private_redis_is_labelled_as_such() {
+        let status = |kind: &str, description: &str| BrokerStatus {
+            kind: kind.into(),
+            description: description.into(),
+            url: None,
+        };
+        let private = status(
+            "redis",
+            "private redis-server started by the app at redis://127.0.0.1:40001 (stopped on exit)",
+        );
+        assert_eq!(
+            broker_label("redis", Some(&private)),
+            "Redis (private, this app)"
+        );
+        let local = status("redis", "local Redis at redis://127.0.0.1:6379");
+        assert_eq!(broker_label("redis", Some(&local)), "Redis — shared log");
+        assert_eq!(broker_label("redis", None), "Redis — shared log");
+        // A status about another broker than the one the region reports is not used.
+        assert_eq!(broker_label("embedded", Some(&private)), broker("embedded"));
+        assert_eq!(link(45, 4), "45 ms ±4");
     }
 
     #[test]

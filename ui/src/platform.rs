@@ -1,10 +1,11 @@
-//! The browser and the desktop shell, seen from Rust: clock, HTTP GET, Tauri commands.
+//! The browser and the desktop shell, seen from Rust: clock, HTTP, Tauri commands.
 //!
 //! These call into JavaScript, so they only work in the browser (wasm32); the crate still
 //! compiles natively so that the pure state can be unit-tested with `cargo test`.
 
 use js_sys::{Function, Promise, Reflect};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wire::Micros;
@@ -28,6 +29,16 @@ pub fn random() -> f64 {
     js_sys::Math::random()
 }
 
+/// Resolve after `ms` milliseconds (`setTimeout`).
+pub async fn sleep(ms: u32) {
+    let promise = Promise::new(&mut |resolve, _reject| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
 /// What a JavaScript exception or rejection says.
 pub fn js_error(e: JsValue) -> String {
     if let Some(s) = e.as_string() {
@@ -48,15 +59,40 @@ pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, String> {
     let resp = JsFuture::from(window.fetch_with_str(url))
         .await
         .map_err(|e| format!("{url}: {}", js_error(e)))?;
+    decode(url, resp).await
+}
+
+/// PUT `body` as JSON to `url` and decode the JSON answer. A refusal reads as the server's
+/// error frame says (`invalid_sim: …`), else as its HTTP status.
+pub async fn put_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("PUT");
+    let body = serde_json::to_string(body).map_err(|e| e.to_string())?;
+    init.set_body(&JsValue::from_str(&body));
+    let headers = js_sys::Object::new();
+    Reflect::set(&headers, &"content-type".into(), &"application/json".into()).map_err(js_error)?;
+    init.set_headers(&headers);
+    let resp = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(|e| format!("{url}: {}", js_error(e)))?;
+    decode(url, resp).await
+}
+
+/// The JSON body of a fetch answer, or what went wrong.
+async fn decode<T: DeserializeOwned>(url: &str, resp: JsValue) -> Result<T, String> {
     let resp: web_sys::Response = resp.dyn_into().map_err(js_error)?;
-    if !resp.ok() {
-        return Err(format!("{url}: HTTP {}", resp.status()));
-    }
     let text = JsFuture::from(resp.text().map_err(js_error)?)
         .await
         .map_err(js_error)?
         .as_string()
         .unwrap_or_default();
+    if !resp.ok() {
+        return Err(match serde_json::from_str::<wire::ServerFrame>(&text) {
+            Ok(wire::ServerFrame::Error { code, message, .. }) => format!("{code}: {message}"),
+            _ => format!("{url}: HTTP {}", resp.status()),
+        });
+    }
     serde_json::from_str(&text).map_err(|e| format!("{url}: {e}"))
 }
 
@@ -99,6 +135,17 @@ pub async fn invoke<T: DeserializeOwned>(
         .and_then(|s| s.as_string())
         .unwrap_or_else(|| "null".into());
     serde_json::from_str(&text).map_err(|e| format!("{cmd}: unexpected answer ({e})"))
+}
+
+/// Answer of the desktop app's `broker_status` and `set_redis_url` commands.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct BrokerStatus {
+    /// `"redis"` or `"embedded"`.
+    pub kind: String,
+    /// In words, e.g. `private redis-server started by the app at redis://… (stopped on exit)`.
+    pub description: String,
+    /// The Redis URL in use, if any.
+    pub url: Option<String>,
 }
 
 /// The regions to connect to: the desktop app's `regions` command, else `GET /regions`.

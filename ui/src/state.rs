@@ -5,6 +5,9 @@
 //! over in batches ([`Action::Frames`]), so a burst re-renders a few times, not per event.
 
 use crate::log::Log;
+use crate::platform::BrokerStatus;
+use crate::scenario::{Scenario, ScenarioEvent};
+use crate::sim::{SimEvent, SimView};
 use im_rc::OrdSet;
 use std::rc::Rc;
 use wire::{Health, Micros, Offset, RegionInfo, ServerFrame};
@@ -74,6 +77,11 @@ pub struct Pane {
     pub acked: u64,
     /// Newest last, at most [`MAX_NOTICES`].
     pub notices: Vec<Notice>,
+    /// This region's simulated link to the broker.
+    pub sim: SimView,
+    /// Newest offset this region is known to have read from the log (its welcome, the events
+    /// it sent, its `/health`), in the current epoch.
+    pub head: Offset,
 }
 
 impl Pane {
@@ -90,6 +98,8 @@ impl Pane {
             sent: 0,
             acked: 0,
             notices: Vec::new(),
+            sim: SimView::default(),
+            head: 0,
         }
     }
 }
@@ -105,6 +115,13 @@ pub struct State {
     pub log: Log,
     /// Epoch of the events in `log`.
     pub epoch: Option<String>,
+    /// Newest offset known to be in the log of `epoch` (from any pane's events, acks, welcome
+    /// or `/health`): what every region should have read by now.
+    pub newest: Offset,
+    /// The scripted demo, once started.
+    pub scenario: Option<Scenario>,
+    /// Desktop only: which broker the app chose and why.
+    pub broker_status: Option<BrokerStatus>,
     /// Bumped on every change; cheap equality for props that hold the state.
     pub rev: u64,
     next_notice: u64,
@@ -129,6 +146,12 @@ pub enum Action {
     Notify(usize, Level, String),
     /// Pane `pane`'s notice `id` was dismissed.
     Dismiss(usize, u64),
+    /// Something happened to pane `pane`'s simulated link settings.
+    Sim(usize, SimEvent),
+    /// Something happened to the scripted demo.
+    Scenario(ScenarioEvent),
+    /// The desktop app said which broker it uses.
+    BrokerStatus(BrokerStatus),
 }
 
 impl Reducible for State {
@@ -153,6 +176,7 @@ impl State {
                     panes: list.into_iter().map(Pane::new).collect(),
                     rev: self.rev,
                     next_notice: self.next_notice,
+                    broker_status: self.broker_status.take(),
                     ..State::default()
                 };
             }
@@ -166,6 +190,10 @@ impl State {
                 if let Some(pane) = self.panes.get_mut(p) {
                     if let Ok(h) = &h {
                         pane.broker = Some(h.broker.clone());
+                        if self.epoch.as_ref() == Some(&h.epoch) {
+                            pane.head = pane.head.max(h.offset);
+                            self.newest = self.newest.max(h.offset);
+                        }
                     }
                     pane.health = Some(h);
                 }
@@ -195,6 +223,15 @@ impl State {
                     pane.notices.retain(|n| n.id != id);
                 }
             }
+            Action::Sim(p, event) => {
+                if let Some(pane) = self.panes.get_mut(p) {
+                    pane.sim.apply(event);
+                }
+            }
+            Action::Scenario(event) => {
+                self.scenario = Scenario::apply(self.scenario.as_ref(), event);
+            }
+            Action::BrokerStatus(status) => self.broker_status = Some(status),
         }
     }
 
@@ -217,6 +254,10 @@ impl State {
                 } else {
                     self.adopt(p, epoch);
                 }
+                // The region has read up to `offset` (the log may already be further on).
+                let pane = &mut self.panes[p];
+                pane.head = pane.head.max(offset);
+                self.newest = self.newest.max(offset);
             }
             ServerFrame::Epoch { epoch, message, .. } => {
                 self.reset(p, epoch, Some(format!("log reset: {message}")))
@@ -225,6 +266,9 @@ impl State {
                 if self.panes[p].epoch != self.epoch {
                     return; // A frame of a log this pane is leaving; its epoch frame follows.
                 }
+                self.newest = self.newest.max(ev.offset);
+                let pane = &mut self.panes[p];
+                pane.head = pane.head.max(ev.offset);
                 let panes = self.panes.len();
                 if !self.log.deliver(&ev, p, panes, at) {
                     self.panes[p].duplicates += 1;
@@ -241,7 +285,12 @@ impl State {
                     }
                 }
             }
-            ServerFrame::Ack { .. } => self.panes[p].acked += 1,
+            ServerFrame::Ack { offset, .. } => {
+                self.panes[p].acked += 1;
+                if self.panes[p].epoch == self.epoch {
+                    self.newest = self.newest.max(offset);
+                }
+            }
             ServerFrame::CaughtUp { .. } => {}
             ServerFrame::Gap { from, to, message } => {
                 self.log.note_gap(from, to, &message);
@@ -265,8 +314,10 @@ impl State {
         if self.epoch.as_ref() != Some(&epoch) {
             if self.epoch.is_some() {
                 self.log = Log::default();
+                self.newest = 0;
                 for pane in &mut self.panes {
                     pane.offsets = OrdSet::new();
+                    pane.head = 0;
                 }
             }
             self.epoch = Some(epoch.clone());
@@ -278,12 +329,30 @@ impl State {
     fn reset(&mut self, p: usize, epoch: String, text: Option<String>) {
         let pane = &mut self.panes[p];
         pane.offsets = OrdSet::new();
+        pane.head = 0;
         // The server replays the new log from its start, so all of it is this pane's.
         pane.start = Some(0);
         self.adopt(p, epoch);
         if let Some(text) = text {
             self.notify(p, Level::Info, text);
         }
+    }
+
+    /// Events the log has that pane `p`'s region has not read yet; `None` until the pane
+    /// follows the current log.
+    pub fn backlog(&self, p: usize) -> Option<u64> {
+        let pane = self.panes.get(p)?;
+        (pane.epoch.is_some() && pane.epoch == self.epoch)
+            .then(|| self.newest.saturating_sub(pane.head))
+    }
+
+    /// The preset every region is on, if they all match one exactly.
+    pub fn preset(&self) -> Option<&'static str> {
+        crate::sim::preset_of(
+            self.panes
+                .iter()
+                .map(|p| (p.region.name.as_str(), p.sim.settings.as_ref())),
+        )
     }
 
     fn notify(&mut self, p: usize, level: Level, text: String) {
@@ -302,145 +371,4 @@ impl State {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::log::MAX_EVENTS;
-    use wire::EventFrame;
-
-    fn regions() -> Vec<RegionInfo> {
-        ["as", "us", "eu"]
-            .iter()
-            .enumerate()
-            .map(|(i, n)| RegionInfo {
-                name: n.to_string(),
-                url: format!("http://127.0.0.1:{}", 4000 + i),
-            })
-            .collect()
-    }
-
-    fn welcome(epoch: &str) -> ServerFrame {
-        ServerFrame::Welcome {
-            region: "as".into(),
-            offset: 0,
-            epoch: epoch.into(),
-            broker: "redis".into(),
-        }
-    }
-
-    fn event(offset: Offset) -> ServerFrame {
-        ServerFrame::Event(EventFrame {
-            offset,
-            id: format!("id-{offset}"),
-            origin: "us".into(),
-            kind: "click".into(),
-            payload: serde_json::json!({"text": "hello"}),
-            published_at: 10,
-            stored_at: 20,
-            received_at: 30,
-            replay: false,
-        })
-    }
-
-    fn connected() -> State {
-        let mut s = State::default();
-        s.apply(Action::Regions(Ok(regions())));
-        for p in 0..3 {
-            s.apply(Action::Frames(p, vec![(welcome("e1"), 1)]));
-        }
-        s
-    }
-
-    #[test]
-    fn an_event_seen_by_every_pane_has_every_hop() {
-        let mut s = connected();
-        for p in 0..3 {
-            s.apply(Action::Frames(p, vec![(event(1), 100 + p as u64)]));
-        }
-        let row = s.log.get(1).unwrap();
-        assert!(row.delivered.iter().all(Option::is_some));
-        assert_eq!(row.latency(2), Some(92));
-        assert!(s.panes.iter().all(|p| p.offsets.contains(&1)));
-    }
-
-    #[test]
-    fn a_repeated_event_is_counted_as_a_duplicate_not_shown_twice() {
-        let mut s = connected();
-        s.apply(Action::Frames(0, vec![(event(1), 5), (event(1), 6)]));
-        assert_eq!(s.panes[0].offsets.len(), 1);
-        assert_eq!(s.panes[0].duplicates, 1);
-    }
-
-    #[test]
-    fn an_epoch_frame_clears_the_log_and_says_so() {
-        let mut s = connected();
-        s.apply(Action::Frames(0, vec![(event(1), 5)]));
-        s.apply(Action::Frames(1, vec![(event(1), 5)]));
-        let reset = ServerFrame::Epoch {
-            epoch: "e2".into(),
-            offset: 0,
-            message: "redis restarted".into(),
-        };
-        s.apply(Action::Frames(0, vec![(reset, 9)]));
-        assert!(s.log.is_empty());
-        assert!(s.panes.iter().all(|p| p.offsets.is_empty()));
-        assert_eq!(s.epoch.as_deref(), Some("e2"));
-        assert!(s.panes[0].notices[0].text.contains("redis restarted"));
-        // A pane still on the old log drops its stale events until its own epoch frame.
-        s.apply(Action::Frames(1, vec![(event(2), 10)]));
-        assert!(s.log.is_empty());
-        // A resume that lands on the new log: welcome (new epoch) then the epoch frame.
-        let again = ServerFrame::Epoch {
-            epoch: "e2".into(),
-            offset: 0,
-            message: "new log".into(),
-        };
-        s.apply(Action::Frames(1, vec![(welcome("e2"), 11), (again, 11)]));
-        s.apply(Action::Frames(1, vec![(event(1), 12)]));
-        assert_eq!(s.log.len(), 1);
-        assert_eq!(s.panes[1].notices.len(), 1);
-    }
-
-    #[test]
-    fn error_frames_become_dismissible_notices_capped_per_pane() {
-        let mut s = connected();
-        for i in 0..6 {
-            let e = ServerFrame::Error {
-                code: "rate_limited".into(),
-                message: format!("slow down {i}"),
-                id: Some("x".into()),
-                temporary: true,
-            };
-            s.apply(Action::Frames(2, vec![(e, 1)]));
-        }
-        let notices = &s.panes[2].notices;
-        assert_eq!(notices.len(), MAX_NOTICES);
-        assert!(notices.last().unwrap().text.contains("slow down 5"));
-        let id = notices[0].id;
-        s.apply(Action::Dismiss(2, id));
-        assert!(s.panes[2].notices.iter().all(|n| n.id != id));
-    }
-
-    #[test]
-    fn state_stays_bounded_over_a_long_run() {
-        let mut s = connected();
-        let n = MAX_EVENTS as u64 + 500;
-        let batch: Vec<_> = (1..=n).map(|o| (event(o), o)).collect();
-        s.apply(Action::Frames(0, batch));
-        assert_eq!(s.log.len(), MAX_EVENTS);
-        assert_eq!(s.panes[0].offsets.len(), MAX_EVENTS);
-        assert_eq!(s.panes[0].offsets.get_min(), Some(&501));
-    }
-
-    #[test]
-    fn acks_and_sends_are_counted() {
-        let mut s = connected();
-        s.apply(Action::Sent(1, 3));
-        let ack = ServerFrame::Ack {
-            id: "a".into(),
-            offset: 1,
-            duplicate: false,
-        };
-        s.apply(Action::Frames(1, vec![(ack, 1)]));
-        assert_eq!((s.panes[1].sent, s.panes[1].acked), (3, 1));
-    }
-}
+mod tests;

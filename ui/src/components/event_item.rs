@@ -56,7 +56,8 @@ pub fn EventItem(props: &EventItemProps) -> Html {
     };
     html! {
         <li class="event" data-testid={format!("event-{}", props.region)}
-            data-offset={row.offset.to_string()} data-id={row.id.to_string()}>
+            data-offset={row.offset.to_string()} data-id={row.id.to_string()}
+            data-at={props.delivered.map(|d| d.at.to_string())}>
             <span class={classes!("region-badge", format!("region-{}", row.origin))}>{ row.origin.to_uppercase() }</span>
             <span class="offset">{ format!("#{}", row.offset) }</span>
             <span class="kind">{ row.kind.to_string() }</span>

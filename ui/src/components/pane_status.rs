@@ -12,10 +12,16 @@ pub struct PaneStatusProps {
     pub link: Link,
     /// Broker kind, once known.
     pub broker: Option<String>,
+    /// What the broker chip says.
+    pub broker_label: AttrValue,
+    /// The chip's tooltip (the desktop app's account of its broker).
+    pub broker_title: Option<AttrValue>,
     /// Last `/health` answer.
     pub health: Option<Result<Health, String>>,
     /// Duplicate deliveries seen.
     pub duplicates: u64,
+    /// The region's simulated link is cut (its `/health` may take a moment to notice).
+    pub cut_off: bool,
 }
 
 /// Connection state, broker and client count of one region.
@@ -39,11 +45,6 @@ pub fn PaneStatus(props: &PaneStatusProps) -> Html {
             ),
         ),
     };
-    let broker = p
-        .broker
-        .as_deref()
-        .map(format::broker)
-        .unwrap_or("broker: …");
     let (clients, broker_link) = match health {
         Some(Ok(h)) => (
             format!(
@@ -51,7 +52,9 @@ pub fn PaneStatus(props: &PaneStatusProps) -> Html {
                 h.clients,
                 if h.clients == 1 { "" } else { "s" }
             ),
-            if h.connected {
+            if p.cut_off {
+                html! { <span class="bad">{ "broker cut off (simulated)" }</span> }
+            } else if h.connected {
                 html! { <span class="ok">{ "broker connected" }</span> }
             } else {
                 html! { <span class="bad">{ "broker unreachable" }</span> }
@@ -69,7 +72,7 @@ pub fn PaneStatus(props: &PaneStatusProps) -> Html {
                 <span class="dot"></span>{ label }
             </span>
             <span class="meta">
-                <span class={classes!("broker-chip", p.broker.clone())}>{ broker }</span>
+                <span class={classes!("broker-chip", p.broker.clone())} title={p.broker_title.clone()}>{ p.broker_label.clone() }</span>
                 { broker_link }
                 <span data-testid={format!("clients-{name}")}>{ clients }</span>
                 if p.duplicates > 0 {

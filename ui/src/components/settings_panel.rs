@@ -1,52 +1,64 @@
 use crate::format;
-use crate::platform::invoke;
-use serde::Deserialize;
+use crate::platform::{invoke, BrokerStatus};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-/// Answer of the desktop app's `broker_status` and `set_redis_url` commands.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct BrokerStatus {
-    /// `"redis"` or `"embedded"`.
-    pub kind: String,
-    /// In words, e.g. `redis at redis://127.0.0.1:6379`.
-    pub description: String,
-    /// The Redis URL in use, if any.
-    pub url: Option<String>,
+/// Props of [`SettingsPanel`].
+#[derive(Properties, PartialEq)]
+pub struct SettingsPanelProps {
+    /// The app answered which broker it uses (on open and after a switch).
+    pub onstatus: Callback<BrokerStatus>,
 }
 
 /// Desktop only: the broker in use, and switching the Redis URL (empty = automatic choice).
 /// A refused switch leaves the app on its old broker and shows why.
 #[component]
-pub fn SettingsPanel() -> Html {
+pub fn SettingsPanel(props: &SettingsPanelProps) -> Html {
     let status = use_state(|| None::<Result<BrokerStatus, String>>);
     let busy = use_state(|| false);
     let error = use_state(|| None::<String>);
     let input = use_node_ref();
     {
-        let status = status.clone();
+        let (status, onstatus) = (status.clone(), props.onstatus.clone());
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
-                status.set(Some(invoke::<BrokerStatus>("broker_status", None).await));
+                let answer = invoke::<BrokerStatus>("broker_status", None).await;
+                if let Ok(s) = &answer {
+                    onstatus.emit(s.clone());
+                }
+                status.set(Some(answer));
             });
         });
     }
     let onsubmit = {
-        let (status, busy, error, input) =
-            (status.clone(), busy.clone(), error.clone(), input.clone());
+        let (status, busy, error, input, onstatus) = (
+            status.clone(),
+            busy.clone(),
+            error.clone(),
+            input.clone(),
+            props.onstatus.clone(),
+        );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let url = input
                 .cast::<HtmlInputElement>()
                 .map(|i| i.value())
                 .unwrap_or_default();
-            let (status, busy, error) = (status.clone(), busy.clone(), error.clone());
+            let (status, busy, error, onstatus) = (
+                status.clone(),
+                busy.clone(),
+                error.clone(),
+                onstatus.clone(),
+            );
             busy.set(true);
             error.set(None);
             wasm_bindgen_futures::spawn_local(async move {
                 let args = serde_json::json!({ "url": url.trim() });
                 match invoke::<BrokerStatus>("set_redis_url", Some(args)).await {
-                    Ok(s) => status.set(Some(Ok(s))),
+                    Ok(s) => {
+                        onstatus.emit(s.clone());
+                        status.set(Some(Ok(s)));
+                    }
                     Err(e) => error.set(Some(e)),
                 }
                 busy.set(false);
@@ -60,7 +72,7 @@ pub fn SettingsPanel() -> Html {
         }
         Some(Ok(s)) => html! {
             <p>
-                <span class={classes!("broker-chip", s.kind.clone())} data-testid="settings-broker">{ format::broker(&s.kind) }</span>
+                <span class={classes!("broker-chip", s.kind.clone())} data-testid="settings-broker">{ format::broker_label(&s.kind, Some(s)) }</span>
                 <span class="muted">{ format!(" {}", s.description) }</span>
             </p>
         },
@@ -81,7 +93,11 @@ pub fn SettingsPanel() -> Html {
                     { if *busy { "Switching…" } else { "Switch" } }
                 </button>
             </form>
-            <p class="muted small">{ "Empty: use Redis at 127.0.0.1:6379 if it answers, else the embedded broker. Regions restart on the same URLs; panes reconnect by themselves." }</p>
+            <p class="muted small" data-testid="settings-help">{
+                "Empty: automatic choice, in this order: REDIS_URL if set; else Redis at 127.0.0.1:6379 if it answers; \
+                 else a private redis-server the app starts (if redis-server is installed); else the embedded broker. \
+                 Regions restart on the same URLs; panes reconnect by themselves."
+            }</p>
             if let Some(e) = &*error {
                 <p class="notice error" data-testid="settings-error">{ format!("Not switched (still on the previous broker): {e}") }</p>
             }

@@ -1,22 +1,14 @@
+use crate::axis::Axis;
 use crate::components::TimelineRow;
 use crate::format;
 use crate::log::{Item, MAX_EVENTS};
 use crate::state::State;
 use std::rc::Rc;
-use wire::{Micros, Offset};
+use wire::Offset;
 use yew::prelude::*;
 
 /// Timeline rows rendered before "show more".
 const PAGE: usize = 100;
-
-/// Below this many µs the axis is nearly linear; above it, logarithmic.
-const KNEE_US: f64 = 100.0;
-
-/// Where `us` sits on an axis ending at `max`, in percent (log scale past [`KNEE_US`]).
-pub fn position(us: Micros, max: Micros) -> f64 {
-    let f = |v: Micros| (1.0 + v as f64 / KNEE_US).ln();
-    (f(us.min(max)) / f(max.max(1)) * 100.0).clamp(0.0, 100.0)
-}
 
 /// Props of [`Timeline`].
 #[derive(Properties, PartialEq)]
@@ -39,20 +31,11 @@ pub fn Timeline(props: &TimelineProps) -> Html {
             .map(|p| (AttrValue::from(p.region.name.clone()), p.start))
             .collect(),
     );
-    let latest = items
-        .iter()
-        .filter_map(|i| match i {
-            Item::Row(r) => Some(r.last_hop().saturating_sub(r.published_at)),
-            Item::Gap(_) => None,
-        })
-        .max()
-        .unwrap_or(0);
-    let max = format::nice_ceiling(latest);
-    let ticks: Vec<Micros> = [0, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000]
-        .into_iter()
-        .filter(|t| *t * 3 < max * 2 || *t == 0)
-        .chain([max])
-        .collect();
+    let axis = Axis::fit(items.iter().filter_map(|i| match i {
+        Item::Row(r) => Some(&**r),
+        Item::Gap(_) => None,
+    }));
+    let ticks = axis.ticks();
     let total = state.log.len();
     let onmore = {
         let limit = limit.clone();
@@ -63,7 +46,7 @@ pub fn Timeline(props: &TimelineProps) -> Html {
             <div class="timeline-head">
                 <h2>{ "Sync timeline" }</h2>
                 <span class="muted">
-                    { format!("{total} events, newest first · time since the origin accepted each event (log scale)") }
+                    { format!("{total} events, newest first · time since the origin accepted each event") }
                     if state.log.dropped > 0 {
                         { format!(" · {} older events dropped (keeps the newest {MAX_EVENTS})", state.log.dropped) }
                     }
@@ -75,11 +58,12 @@ pub fn Timeline(props: &TimelineProps) -> Html {
                     <span><i class="hop delivered"></i>{ "delivered to pane" }</span>
                 </span>
             </div>
-            <div class="timeline-axis">
+            <div class="timeline-axis" data-testid="timeline-axis" data-max-ms={(axis.max / 1000).to_string()}
+                title={format!("linear up to {}, logarithmic above", format::short(axis.knee))}>
                 <span></span><span></span>
                 <div class="track">
                     { for ticks.iter().map(|t| html! {
-                        <span class="tick" style={format!("left: {:.2}%", position(*t, max))}>
+                        <span class="tick" style={format!("left: {:.2}%", axis.position(*t))}>
                             { if *t == 0 { "0".to_owned() } else { format::short(*t) } }
                         </span>
                     }) }
@@ -92,7 +76,7 @@ pub fn Timeline(props: &TimelineProps) -> Html {
             <ol class="timeline-rows">
                 { for items.into_iter().map(|item| match item {
                     Item::Row(row) => html! {
-                        <TimelineRow key={row.offset} row={row.clone()} regions={regions.clone()} max={max} />
+                        <TimelineRow key={row.offset} row={row.clone()} regions={regions.clone()} {axis} />
                     },
                     Item::Gap(gap) => html! {
                         <li key={format!("gap-{}", gap.from)} class="timeline-gap" data-testid="timeline-gap"

@@ -1,4 +1,4 @@
-use crate::components::timeline::position;
+use crate::axis::Axis;
 use crate::format;
 use crate::log::Row;
 use std::rc::Rc;
@@ -12,8 +12,8 @@ pub struct TimelineRowProps {
     pub row: Rc<Row>,
     /// Region names in pane order, with the offset each pane's feed started after.
     pub regions: Rc<Vec<(AttrValue, Option<Offset>)>>,
-    /// End of the time axis, µs after publish.
-    pub max: Micros,
+    /// The time axis (µs after publish).
+    pub axis: Axis,
 }
 
 /// One hop of one event: `(data-hop, label, time)`; `None` while pending.
@@ -79,7 +79,8 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
         match h.at {
             Some(at) => html! {
                 <span class={classes!("hop", kind, region)} data-hop={h.key.clone()} data-filled="true"
-                    style={format!("left: {:.2}%", position(at.saturating_sub(t0), props.max))}></span>
+                    data-ms={format!("{:.3}", (at as f64 - t0 as f64) / 1000.0)}
+                    style={format!("left: {:.2}%", props.axis.position(at.saturating_sub(t0)))}></span>
             },
             None => html! {
                 <span class={classes!("hop", "pending", kind, region)} data-hop={h.key.clone()} data-filled="false"></span>
@@ -125,7 +126,7 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
                     <span class="text">{ row.text.to_string() }</span>
                 </span>
                 <div class="track">
-                    <span class="span" style={format!("width: {:.2}%", position(last.saturating_sub(t0), props.max))}></span>
+                    <span class="span" style={format!("width: {:.2}%", props.axis.position(last.saturating_sub(t0)))}></span>
                     { for hops.iter().filter(|h| h.at.is_some()).map(&marker) }
                     <span class="pending-hops">{ for hops.iter().filter(|h| h.at.is_none()).map(&marker) }</span>
                 </div>

@@ -1,0 +1,56 @@
+use crate::scenario::{Phase, Scenario, STEPS};
+use yew::prelude::*;
+
+/// Props of [`ScenarioBar`].
+#[derive(Properties, PartialEq)]
+pub struct ScenarioBarProps {
+    /// The demo's run, once started.
+    pub scenario: Option<Scenario>,
+}
+
+/// The scripted demo's progress: every step in a row, the current one lit, and what to watch.
+#[component]
+pub fn ScenarioBar(props: &ScenarioBarProps) -> Html {
+    let Some(s) = &props.scenario else {
+        return html! {};
+    };
+    let (at, state) = match &s.phase {
+        Phase::Running(n) => (*n, "running"),
+        Phase::Done => (STEPS.len(), "done"),
+        Phase::Failed(n, _) => (*n, "failed"),
+        Phase::Stopped(n) => (*n, "stopped"),
+    };
+    let (headline, detail) = match &s.phase {
+        Phase::Running(n) => (
+            format!("Step {} of {}: {}", n + 1, STEPS.len(), STEPS[*n].title),
+            format!("Watch {}", STEPS[*n].watch),
+        ),
+        Phase::Done => (
+            "Scenario done".to_owned(),
+            "Every region got every event, in order, once. Run it again any time.".to_owned(),
+        ),
+        Phase::Failed(n, e) => (
+            format!("Step {} failed: {}", n + 1, STEPS[*n].title),
+            e.clone(),
+        ),
+        Phase::Stopped(n) => (
+            format!("Stopped at step {}", n + 1),
+            "The links stay as they are; use the preset picker or a pane's switch to reset them."
+                .to_owned(),
+        ),
+    };
+    html! {
+        <section class={classes!("scenario", state)}>
+            <div class="scenario-now" data-testid="scenario-step" data-step={at.to_string()} data-state={state}>
+                <strong>{ headline }</strong>
+                <span class="muted">{ detail }</span>
+            </div>
+            <ol class="scenario-steps">
+                { for STEPS.iter().enumerate().map(|(i, step)| {
+                    let class = if i < at { "done" } else if i == at && state != "done" { state } else { "todo" };
+                    html! { <li class={class} title={step.watch}>{ step.title }</li> }
+                }) }
+            </ol>
+        </section>
+    }
+}

@@ -1,0 +1,33 @@
+//! Every pane's open socket, by pane index, so that code outside the panes (the scripted
+//! demo) can publish in a region. Each pane's socket hook registers and removes its own.
+
+use crate::socket::Socket;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+/// Shared by the app and its panes.
+#[derive(Clone, Default)]
+pub struct Sockets(Rc<RefCell<BTreeMap<usize, Socket>>>);
+
+impl PartialEq for Sockets {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Sockets {
+    /// Pane `pane`'s socket is now `socket` (`None`: it closed for good).
+    pub fn set(&self, pane: usize, socket: Option<Socket>) {
+        let mut map = self.0.borrow_mut();
+        match socket {
+            Some(s) => map.insert(pane, s),
+            None => map.remove(&pane),
+        };
+    }
+
+    /// Pane `pane`'s socket, if it has one.
+    pub fn get(&self, pane: usize) -> Option<Socket> {
+        self.0.borrow().get(&pane).cloned()
+    }
+}
