@@ -399,7 +399,11 @@ describe('browser UI', () => {
       const state = await page.getAttribute('[data-testid="scenario-step"]', 'data-state');
       assert.notEqual(state, 'failed', await page.textContent('[data-testid="scenario-step"]'));
       steps.add(await page.getAttribute('[data-testid="scenario-step"]', 'data-step'));
-      sawBacklog = Math.max(sawBacklog, (await backlog(page, 'eu')) || 0);
+      const behind = (await backlog(page, 'eu')) || 0;
+      if (behind > sawBacklog && steps.has('3')) {
+        await page.screenshot({ path: path.join(root, 'artifacts/ui-scenario.png'), fullPage: true });
+      }
+      sawBacklog = Math.max(sawBacklog, behind);
       return state === 'done';
     }, 120_000);
     assert.ok(steps.size >= 6, `saw steps ${[...steps]}`);
@@ -418,5 +422,36 @@ describe('browser UI', () => {
     assert.equal(ids.length, 40);
     assert.equal(new Set(ids).size, 40);
     assert.equal(await backlog(page, 'eu'), 0);
+  });
+
+  test('in the desktop shell the broker chip says which Redis, and the settings explain the automatic order', async () => {
+    const regions = REGIONS.map((name, i) => ({ name, url: `http://127.0.0.1:${base + i}` }));
+    const status = {
+      kind: 'redis',
+      description: 'private redis-server started by the app at redis://127.0.0.1:1234 (stopped on exit)',
+      url: 'redis://127.0.0.1:1234',
+    };
+    // The desktop app's command bridge, as the UI sees it (src-tauri/src/cmd.rs).
+    const shell = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    try {
+      await shell.addInitScript(({ regions, status }) => {
+        window.__TAURI_INTERNALS__ = {
+          invoke: async (cmd) => ({ regions, broker_status: status })[cmd],
+        };
+      }, { regions, status });
+      await shell.goto(`http://127.0.0.1:${base}/`);
+      const chip = shell.locator('[data-testid="broker-kind"]');
+      await chip.filter({ hasText: 'Redis (private, this app)' }).waitFor({ timeout: WAIT });
+      assert.equal(await chip.getAttribute('title'), status.description);
+      await shell.click('[data-testid="settings-toggle"]');
+      const help = await shell.textContent('[data-testid="settings-help"]');
+      const order = ['REDIS_URL', '127.0.0.1:6379', 'private redis-server', 'embedded broker'];
+      const at = order.map((w) => help.indexOf(w));
+      assert.ok(at.every((i, k) => i >= 0 && (k === 0 || i > at[k - 1])), `help text in order: ${help}`);
+    } finally {
+      await shell.close();
+    }
+    // In the browser the chip stays generic.
+    assert.equal(await page.textContent('[data-testid="broker-kind"]'), 'Redis — shared log');
   });
 });

@@ -66,7 +66,7 @@ pub fn SimControls(props: &SimControlsProps) -> Html {
     let backlog_text = match props.backlog {
         None => "backlog: …".to_owned(),
         Some(0) => "in sync".to_owned(),
-        Some(n) => format!("{n} event{} behind", if n == 1 { "" } else { "s" }),
+        Some(n) => format!("{n} behind"),
     };
     html! {
         <div class={classes!("sim", cut.then_some("cut"))}>
@@ -95,7 +95,7 @@ pub fn SimControls(props: &SimControlsProps) -> Html {
                 </button>
                 <span class={classes!("backlog", (backlog > 0).then_some("behind"))}
                     data-testid={format!("backlog-{name}")} data-count={props.backlog.map(|n| n.to_string()).unwrap_or_default()}
-                    title="Events the log has that this region has not read yet">
+                    title="Backlog: events the log has that this region has not read yet">
                     { backlog_text }
                 </span>
             </div>
