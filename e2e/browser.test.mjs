@@ -5,119 +5,28 @@
 //
 // Env: MULTIREGION_BIN (default target/debug/multiregion), REDIS_SERVER (default
 // redis-server), CHROMIUM (default /usr/bin/chromium), E2E_BIG_BURST=N (also send a burst
-// of N, e.g. 10000, and report how busy the page was; off by default: it takes ~20 s). Everything started here is stopped
-// in after(), also on failure. No upper timing bounds: conditions are awaited with generous
-// timeouts; the simulated-WAN test only checks that farther regions receive later. It saves
-// artifacts/ui-sim.png (the timeline under the global preset) and ui-sim-cut.png (EU cut off);
-// the scripted scenario test takes about 30 s.
+// of N, e.g. 10000, and report how busy the page was; off by default: it takes ~20 s).
+// Everything started here is stopped in after(), also on failure. No upper timing bounds:
+// conditions are awaited with generous timeouts; the simulated-WAN test only checks that
+// farther regions receive later. Screenshots: artifacts/ui-sim.png (the timeline under the
+// global preset), ui-sim-cut.png (EU cut off), ui-scenario.png (the scripted demo mid-way).
+// The scripted scenario test takes about 30 s. Helpers are in browser-helpers.mjs.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import {
+  WAIT, backlog, freePorts, paneEvents, paneIds, root, start, stop, timelineComplete, until,
+} from './browser-helpers.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.resolve(root, process.env.MULTIREGION_BIN ?? 'target/debug/multiregion');
 const uiDir = path.join(root, 'ui/dist');
 const REGIONS = ['as', 'us', 'eu'];
 // wire::presets "global": one-way ms to the broker, jitter 10 %.
 const GLOBAL = { us: 20, eu: 45, as: 90 };
-const WAIT = 60_000;
-
-/** A free TCP port, or `count` consecutive free ports (the first is returned). */
-async function freePorts(count = 1) {
-  for (let tries = 0; tries < 200; tries++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
-    const ok = await Promise.all(
-      Array.from({ length: count }, (_, i) => canListen(base + i)),
-    );
-    if (ok.every(Boolean)) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports found`);
-}
-
-function canListen(port) {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-async function until(what, check, timeout = WAIT) {
-  const end = Date.now() + timeout;
-  let last;
-  while (Date.now() < end) {
-    try {
-      if (await check()) return;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
-}
-
-/** Start a child process; keep its output for failure messages. */
-function start(cmd, args) {
-  const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.log = '';
-  const keep = (d) => {
-    child.log = (child.log + d).slice(-20_000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  child.on('error', (e) => keep(`spawn failed: ${e.message}\n`));
-  return child;
-}
-
-async function stop(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await gone;
-  clearTimeout(timer);
-}
-
-/** Distinct and total `data-id`s of a pane's event list. */
-async function paneIds(page, region) {
-  return page.$$eval(`[data-testid="event-${region}"]`, (els) => els.map((e) => e.dataset.id));
-}
-
-/** For each id, whether its timeline row has every hop filled in. */
-async function timelineComplete(page, ids, regions) {
-  return page.evaluate(
-    ({ ids, regions }) => {
-      const hops = ['published', 'stored', ...regions.flatMap((r) => [`received-${r}`, `delivered-${r}`])];
-      return ids.every((id) => {
-        const rows = document.querySelectorAll(`[data-testid="timeline-row"][data-id="${CSS.escape(id)}"]`);
-        if (rows.length !== 1) return false;
-        return hops.every(
-          (h) => rows[0].querySelector(`[data-hop="${h}"]`)?.dataset.filled === 'true',
-        );
-      });
-    },
-    { ids, regions },
-  );
-}
-
-/** Offsets and delivery times of a pane's list, oldest first. */
-async function paneEvents(page, region) {
-  const rows = await page.$$eval(`[data-testid="event-${region}"]`, (els) => els.map((e) => ({
-    id: e.dataset.id, offset: Number(e.dataset.offset), at: Number(e.dataset.at),
-  })));
-  return rows.reverse();
-}
-
-/** A pane's backlog counter (NaN while unknown). */
-async function backlog(page, region) {
-  return page.$eval(`[data-testid="backlog-${region}"]`, (e) => parseInt(e.dataset.count, 10));
-}
 
 describe('browser UI', () => {
   let redis;

@@ -66,7 +66,9 @@ pub fn App() -> Html {
             dispatch.emit(Action::Scenario(event));
         })
     };
-    let onstatus = dispatch.reform(Action::BrokerStatus);
+    // One callback for good: a new one per render would re-render the settings panel with
+    // every state change.
+    let onstatus = (*use_memo((), |_| dispatch.reform(Action::BrokerStatus))).clone();
     let body = match &state.regions {
         None => html! { <p class="placeholder">{ "Loading the region list…" }</p> },
         Some(Err(e)) => html! {

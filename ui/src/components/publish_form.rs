@@ -23,6 +23,17 @@ pub fn PublishForm(props: &PublishFormProps) -> Html {
     let kind = use_node_ref();
     let text = use_node_ref();
     let count = use_node_ref();
+    // Yew writes an input's `value` back on every render, and this form re-renders whenever
+    // its pane does (acks, health polls, events): so the values the user typed live in state,
+    // or they would snap back to the defaults between typing and pressing a button.
+    let kind_value = use_state(|| "click".to_owned());
+    let count_value = use_state(|| "100".to_owned());
+    let keep = |value: &UseStateHandle<String>| {
+        let value = value.clone();
+        Callback::from(move |e: InputEvent| {
+            value.set(e.target_unchecked_into::<HtmlInputElement>().value())
+        })
+    };
     let r = &props.region;
     let read = |node: &NodeRef| {
         node.cast::<HtmlInputElement>()
@@ -74,7 +85,8 @@ pub fn PublishForm(props: &PublishFormProps) -> Html {
     html! {
         <form class="publish" {onsubmit}>
             <div class="row">
-                <input ref={kind} class="kind" data-testid={format!("kind-{r}")} value="click"
+                <input ref={kind} class="kind" data-testid={format!("kind-{r}")} value={(*kind_value).clone()}
+                    oninput={keep(&kind_value)}
                     maxlength="64" aria-label="kind" placeholder="kind" />
                 <input ref={text} class="text" data-testid={format!("text-{r}")}
                     placeholder={format!("hello from {r}")} aria-label="text" />
@@ -82,7 +94,8 @@ pub fn PublishForm(props: &PublishFormProps) -> Html {
             </div>
             <div class="row">
                 <label class="burst-label">{ "Burst of" }
-                    <input ref={count} type="number" min="1" max={MAX_BURST.to_string()} value="100"
+                    <input ref={count} type="number" min="1" max={MAX_BURST.to_string()}
+                        value={(*count_value).clone()} oninput={keep(&count_value)}
                         class="count" data-testid={format!("burst-count-{r}")} aria-label="burst size" />
                 </label>
                 <button type="button" class="secondary" data-testid={format!("burst-{r}")} onclick={onburst}>

@@ -81,13 +81,23 @@ pub fn SettingsPanel(props: &SettingsPanelProps) -> Html {
         Some(Ok(s)) => s.url.clone().unwrap_or_default(),
         _ => String::new(),
     };
+    {
+        // Set only when the broker's URL changes: as an attribute, Yew would write it back
+        // on every render and wipe what the user is typing.
+        let input = input.clone();
+        use_effect_with(value, move |v| {
+            if let Some(i) = input.cast::<HtmlInputElement>() {
+                i.set_value(v);
+            }
+        });
+    }
     html! {
         <section class="settings" data-testid="settings">
             <h2>{ "Broker" }</h2>
             { current }
             <form {onsubmit}>
                 <label>{ "Redis URL" }
-                    <input ref={input} data-testid="redis-url" value={value} placeholder="redis://127.0.0.1:6379 (empty: automatic)" />
+                    <input ref={input} data-testid="redis-url" placeholder="redis://127.0.0.1:6379 (empty: automatic)" />
                 </label>
                 <button type="submit" class="primary" disabled={*busy}>
                     { if *busy { "Switching…" } else { "Switch" } }
