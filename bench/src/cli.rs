@@ -48,6 +48,9 @@ pub enum Command {
         /// Seconds of publishing.
         #[arg(long, default_value_t = 10)]
         secs: u64,
+        /// Publisher connections per region (the rate is split between them).
+        #[arg(long, default_value_t = 10)]
+        publishers: usize,
     },
     /// (b) throughput: the highest rate with 0 lost and p99 under the limit (Redis).
     Throughput {
@@ -132,8 +135,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             clients,
             rate,
             secs,
+            publishers,
         } => {
-            scenario::latency(&setup, out, clients, rate, Duration::from_secs(secs)).await?;
+            let secs = Duration::from_secs(secs);
+            scenario::latency(&setup, out, clients, rate, secs, publishers).await?;
         }
         Command::Throughput {
             clients,
@@ -149,7 +154,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             capacity::capacity(&setup, out, per_region, step).await?;
         }
         Command::All => {
-            scenario::latency(&setup, out, 100, 1000.0, Duration::from_secs(10)).await?;
+            scenario::latency(&setup, out, 100, 1000.0, Duration::from_secs(10), 10).await?;
             let step = Duration::from_secs(5);
             scenario::throughput(&setup, out, 1000, 50.0, 25.0, step, 9).await?;
             capacity::capacity(&setup, out, 10_000, 1000).await?;

@@ -80,6 +80,8 @@ pub struct LoadResult {
     pub rss_mib: f64,
     /// Text bytes received per delivery (frame size on the wire, less the frame header).
     pub bytes_per_delivery: f64,
+    /// `/proc/loadavg` (1, 5, 15 min) at the end: how busy the machine was, others included.
+    pub load_average: [f64; 3],
     /// Latency by send instant (250 ms buckets).
     pub timeline: Vec<TimelinePoint>,
     /// Latency CDF: `(ms, fraction)`.
@@ -181,11 +183,15 @@ pub async fn run(servers: &Servers, spec: &LoadSpec) -> anyhow::Result<LoadResul
     for t in tasks {
         seen.push(t.await?);
     }
+    let broken = acks
+        .iter()
+        .map(|a| a.broken.load(Ordering::Relaxed))
+        .sum::<u64>();
     let refused = acks
         .iter()
         .map(|a| a.refused.load(Ordering::Relaxed) + a.duplicate.load(Ordering::Relaxed))
         .sum();
-    Ok(merge(
+    let mut result = merge(
         servers,
         spec,
         seen,
@@ -195,7 +201,14 @@ pub async fn run(servers: &Servers, spec: &LoadSpec) -> anyhow::Result<LoadResul
         start_us,
         cpu,
         rss,
-    ))
+    );
+    if broken > 0 {
+        result.closed_early += broken as usize;
+        result.close_reason.get_or_insert(format!(
+            "{broken} publisher connection(s) closed by the server"
+        ));
+    }
+    Ok(result)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -242,9 +255,16 @@ fn merge(
         cpu,
         rss_mib: rss as f64 / (1024.0 * 1024.0),
         bytes_per_delivery: bytes as f64 / delivered.max(1) as f64,
+        load_average: load_average(),
         timeline: stats::timeline(&samples, 250),
         cdf: stats::cdf(&sorted),
     }
+}
+
+fn load_average() -> [f64; 3] {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let mut it = text.split(' ').map(|v| v.parse().unwrap_or(0.0));
+    [(); 3].map(|()| it.next().unwrap_or(0.0))
 }
 
 /// A one-line progress report on stderr, redrawn in place on a terminal.

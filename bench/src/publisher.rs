@@ -23,6 +23,8 @@ pub struct Acks {
     pub duplicate: AtomicU64,
     /// Refused with an error frame (e.g. `rate_limited`, `broker_unavailable`).
     pub refused: AtomicU64,
+    /// 1 when the server closed the publisher's connection before it was done.
+    pub broken: AtomicU64,
 }
 
 impl Acks {
@@ -69,10 +71,17 @@ pub async fn publish(
                 r#"{{"type":"publish","id":"{tag}{n}","kind":"bench","payload":{}}}"#,
                 now_us()
             );
-            sink.feed(Message::text(text)).await?;
+            if sink.feed(Message::text(text)).await.is_err() {
+                break;
+            }
             n += 1;
         }
-        sink.flush().await?;
+        if sink.flush().await.is_err() || n < due {
+            // The server closed this connection (e.g. as a slow consumer): stop publishing.
+            acks.sent.store(n, Ordering::Relaxed);
+            acks.broken.store(1, Ordering::Relaxed);
+            break;
+        }
         acks.sent.store(n, Ordering::Relaxed);
         if n < total {
             let next = start + Duration::from_secs_f64(n as f64 / rate);

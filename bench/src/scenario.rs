@@ -5,6 +5,7 @@ use crate::floor::{self, Floor};
 use crate::load::{self, LoadResult, LoadSpec};
 use crate::plot::{self, Series};
 use crate::servers::{BrokerChoice, Servers};
+use anyhow::Context;
 use serde::Serialize;
 use std::path::Path;
 use std::time::Duration;
@@ -33,7 +34,9 @@ impl Setup {
     /// Start (or point at) the regions for `broker`.
     pub async fn servers(&self, broker: BrokerChoice) -> anyhow::Result<Servers> {
         match self {
-            Setup::Own => Servers::in_process(broker, 3).await,
+            Setup::Own => Servers::in_process(broker, 3)
+                .await
+                .with_context(|| format!("start 3 regions ({broker:?})")),
             Setup::External { urls, pid, .. } => Ok(Servers::external(urls, *pid)),
         }
     }
@@ -60,7 +63,9 @@ impl Setup {
             Setup::Own => servers.redis_url(),
             Setup::External { floor_redis, .. } => floor_redis.clone(),
         };
-        floor::measure(redis.as_deref(), FLOOR_SAMPLES).await
+        floor::measure(redis.as_deref(), FLOOR_SAMPLES)
+            .await
+            .context("measure the floor")
     }
 }
 
@@ -91,12 +96,17 @@ impl Measured {
     }
 }
 
+/// `per_region` publisher connections in each of `regions` regions.
+fn publishing(regions: usize, per_region: usize) -> Vec<usize> {
+    (0..per_region.max(1)).flat_map(|_| 0..regions).collect()
+}
+
 /// Print one result as a line.
 pub fn print(m: &Measured) {
     let r = &m.run;
     println!(
         "{:<28} {:>6.0} ev/s  {:>9}/{:<9} lost {} dup {}  p50 {:.2} p99 {:.2} p99.9 {:.2} max {:.2} ms  \
-         = {:.1}x/{:.1}x floor (p50/p99)  {:.0} deliveries/s  cpu server {:.2} redis {:.2} generator {:.2}",
+         = {:.1}x/{:.1}x floor (p50/p99)  {:.0} deliveries/s  cpu server {:.2} redis {:.2} generator {:.2}  load {:.1}",
         r.label,
         r.target_rate,
         r.delivered,
@@ -113,6 +123,7 @@ pub fn print(m: &Measured) {
         r.cpu.server_cores,
         r.cpu.redis_cores,
         r.cpu.generator_cores,
+        r.load_average[0],
     );
 }
 
@@ -130,6 +141,7 @@ pub async fn latency(
     clients: usize,
     rate: f64,
     duration: Duration,
+    publishers: usize,
 ) -> anyhow::Result<Vec<Measured>> {
     let mut runs = Vec::new();
     for broker in setup.brokers(&[BrokerChoice::Embedded, BrokerChoice::Redis]) {
@@ -138,12 +150,14 @@ pub async fn latency(
         let spec = LoadSpec {
             label: format!("latency-{}", servers.broker),
             clients_per_region: clients,
-            publishing_regions: (0..servers.targets.len()).collect(),
+            publishing_regions: publishing(servers.targets.len(), publishers),
             rate,
             duration,
             drain: Duration::from_secs(30),
         };
-        let run = load::run(&servers, &spec).await?;
+        let run = load::run(&servers, &spec)
+            .await
+            .with_context(|| format!("run {}", spec.label))?;
         servers.stop().await;
         let m = Measured::new(floor, run);
         print(&m);
@@ -208,14 +222,17 @@ pub async fn throughput(
         let spec = LoadSpec {
             label: format!("throughput-{}-{rate:.0}", servers.broker),
             clients_per_region: clients,
-            publishing_regions: (0..servers.targets.len()).collect(),
+            publishing_regions: publishing(servers.targets.len(), 1),
             rate,
             duration: step,
             drain: Duration::from_secs(20),
         };
-        let m = Measured::new(floor, load::run(&servers, &spec).await?);
+        let run = load::run(&servers, &spec)
+            .await
+            .with_context(|| format!("run {}", spec.label))?;
+        let m = Measured::new(floor, run);
         print(&m);
-        let ok = m.run.clean() && m.run.latency.p99_ms <= p99_limit_ms;
+        let ok = m.run.clean() && m.run.delivered > 0 && m.run.latency.p99_ms <= p99_limit_ms;
         if ok {
             good = Some(rate);
             result.best = Some(m.clone());
@@ -225,7 +242,7 @@ pub async fn throughput(
         result.steps.push(m);
         rate = match (good, bad) {
             (Some(g), None) => g * 2.0,
-            (None, Some(b)) => b / 2.0,
+            (None, Some(b)) if b >= 2.0 => b / 2.0,
             (Some(g), Some(b)) if (b - g) / g > 0.1 => (g + b) / 2.0,
             _ => break,
         };
