@@ -127,6 +127,9 @@ fn test() -> Result<()> {
     )?;
     sh(&cargo, &["build", "--workspace", "--bins"])?;
     sh(&cargo, &["test", "--workspace"])?;
+    // The benchmark's smoke mode: a few seconds of load on both brokers; fails on any lost or
+    // duplicated event (no timing is checked: the full benchmark is run by hand).
+    sh(&cargo, &["run", "-p", "bench", "--", "smoke"])?;
     sh("npm", &["ci", "--prefix", "e2e", "--no-audit", "--no-fund"])?;
     let mut e2e = vec!["--test", "--test-concurrency=1"];
     for f in ["e2e/browser.test.mjs", "e2e/desktop.test.mjs"] {

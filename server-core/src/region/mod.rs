@@ -25,6 +25,7 @@ pub use self::http::router;
 use crate::broker::{Link, LinkedBroker, SharedBroker};
 use crate::event::Offset;
 use axum::extract::ws::Utf8Bytes;
+use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -163,6 +164,10 @@ pub async fn run(
     tracing::info!(region = %region.name(), %addr, broker = region.broker.kind().as_str(), "region listening");
     region.tracker.spawn(feed::run(region.clone()));
     let app = router(region.clone());
+    // No Nagle delay: fan-out frames are small and latency is the product.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await;
