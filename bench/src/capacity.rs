@@ -84,16 +84,18 @@ fn point(servers: &Servers, connections: usize) -> Point {
     }
 }
 
-/// Open up to `per_region` idle connections per region, `step` per region at a time.
+/// Open up to `per_region` idle connections per region, `step` per region at a time, to a
+/// server process running `regions` regions (when the bench starts it).
 pub async fn capacity(
     setup: &Setup,
     out: &Path,
     per_region: usize,
     step: usize,
+    regions: usize,
 ) -> anyhow::Result<Capacity> {
     let fd_limit = raise_fd_limit();
     let servers = match setup {
-        Setup::Own => Servers::child(BrokerChoice::Redis, 3)?,
+        Setup::Own => Servers::child(BrokerChoice::Redis, regions)?,
         Setup::External { urls, pid, .. } => Servers::external(urls, *pid),
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -164,10 +166,11 @@ pub async fn capacity(
     for t in tasks {
         let _ = t.await;
     }
+    let regions = servers.targets.len();
     servers.stop().await;
     let result = Capacity {
         cap_per_region: per_region,
-        regions: setup.regions(),
+        regions,
         fd_limit,
         reached: n,
         stopped_by,

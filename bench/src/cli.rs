@@ -78,6 +78,11 @@ pub enum Command {
         /// Connections added per region per step.
         #[arg(long, default_value_t = 1000)]
         step: usize,
+        /// Regions in the server process. One region per process is how regions scale out,
+        /// and it keeps 10,000 connections within a 20,000 file-descriptor limit (the client
+        /// side holds one descriptor per connection too).
+        #[arg(long, default_value_t = 1)]
+        regions: usize,
     },
     /// (a), (b) and (c) with their defaults.
     All,
@@ -150,14 +155,18 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let step = Duration::from_secs(secs);
             scenario::throughput(&setup, out, clients, p99_ms, start_rate, step, steps).await?;
         }
-        Command::Capacity { per_region, step } => {
-            capacity::capacity(&setup, out, per_region, step).await?;
+        Command::Capacity {
+            per_region,
+            step,
+            regions,
+        } => {
+            capacity::capacity(&setup, out, per_region, step, regions).await?;
         }
         Command::All => {
             scenario::latency(&setup, out, 100, 1000.0, Duration::from_secs(10), 10).await?;
             let step = Duration::from_secs(5);
             scenario::throughput(&setup, out, 1000, 50.0, 25.0, step, 9).await?;
-            capacity::capacity(&setup, out, 10_000, 1000).await?;
+            capacity::capacity(&setup, out, 10_000, 1000, 1).await?;
         }
         Command::Serve { regions, redis_url } => {
             servers::serve_child(regions, redis_url).await?;

@@ -76,13 +76,9 @@ pub async fn start_cluster(
     Ok(Cluster::start(list, broker, shutdown)?)
 }
 
-/// A loopback listener on a free port; with `MRS_BENCH_NODELAY=1` its accepted sockets
-/// inherit TCP_NODELAY (Linux copies it from the listening socket).
+/// A loopback listener on a free port (the regions set TCP_NODELAY on what they accept).
 fn listener() -> std::io::Result<TcpListener> {
     let socket = tokio::net::TcpSocket::new_v4()?;
-    if std::env::var("MRS_BENCH_NODELAY").is_ok_and(|v| v == "1") {
-        socket.set_nodelay(true)?;
-    }
     socket.bind("127.0.0.1:0".parse().expect("an address"))?;
     socket.listen(1024)
 }
