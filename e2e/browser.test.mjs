@@ -339,6 +339,7 @@ describe('browser UI', () => {
       kind: 'redis',
       description: 'private redis-server started by the app at redis://127.0.0.1:1234 (stopped on exit)',
       url: 'redis://127.0.0.1:1234',
+      private: true,
     };
     // The desktop app's command bridge, as the UI sees it (src-tauri/src/cmd.rs).
     const shell = await browser.newPage({ viewport: { width: 1280, height: 800 } });

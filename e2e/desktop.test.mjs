@@ -156,6 +156,7 @@ async function switchBrokers(wd, app, regions, privateStatus) {
   await waitFor('our redis-server', () => tryRedisCli(port, 'PING') === 'PONG');
   await submitRedisUrl(wd, ours);
   await waitFor('the switch to our Redis', async () => (await wd.invoke('broker_status')).url === ours);
+  assert.equal((await wd.invoke('broker_status')).private, false, 'a Redis the user chose is not private');
   assert.deepEqual(await wd.invoke('regions'), regions, 'regions restart on the same URLs');
   await waitFor('the replaced private redis-server to stop', () => redisChildren(app).length === 0);
   await waitConnected(wd, regions);
@@ -168,6 +169,7 @@ async function switchBrokers(wd, app, regions, privateStatus) {
     return s.url !== ours && s;
   });
   assert.equal(back.kind, 'redis', back.description);
+  assert.equal(back.private, true, back.description);
   assert.equal(redisChildren(app).length, 1, 'a new private redis-server');
   await waitConnected(wd, regions);
   return back;
@@ -240,6 +242,7 @@ for (const mode of ['private', 'embedded']) {
       }
       let broker = await wd.invoke('broker_status');
       assert.equal(broker.kind, mode === 'private' ? 'redis' : 'embedded', broker.description);
+      assert.equal(broker.private, mode === 'private', 'the private redis-server is flagged as such');
 
       await waitConnected(wd, regions);
       await publishFromEu(wd, mode);

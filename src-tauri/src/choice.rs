@@ -90,6 +90,8 @@ pub struct BrokerStatus {
     pub description: String,
     /// The Redis URL, `None` for the embedded broker.
     pub url: Option<String>,
+    /// True for the redis-server this app started itself: no other process shares its log.
+    pub private: bool,
 }
 
 /// A connected broker, its status, and the private redis-server behind it, if any.
@@ -170,6 +172,7 @@ pub async fn choose(steps: &[Step]) -> ChosenBroker {
                           processes and are lost on exit)"
                 .into(),
             url: None,
+            private: false,
         },
         private: None,
     };
@@ -192,6 +195,7 @@ async fn start_private() -> Result<ChosenBroker> {
         format!("private redis-server started by the app at {url} (stopped on exit)"),
     );
     chosen.private = Some(redis);
+    chosen.status.private = true;
     Ok(chosen)
 }
 
@@ -202,6 +206,7 @@ fn redis_choice(broker: SharedBroker, url: &str, description: String) -> ChosenB
             kind: "redis",
             description,
             url: Some(url.into()),
+            private: false,
         },
         private: None,
     }

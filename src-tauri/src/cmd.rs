@@ -12,7 +12,7 @@ pub async fn regions(regions: State<'_, AppRegions>) -> Result<Vec<wire::RegionI
     regions.0.lock().await.regions()
 }
 
-/// The broker in use: `{"kind":"redis"|"embedded","description":"…","url":"redis://…"|null}`.
+/// The broker in use: `{"kind":"redis"|"embedded","description":"…","url":"redis://…"|null,"private":bool}`.
 #[tauri::command]
 pub async fn broker_status(regions: State<'_, AppRegions>) -> Result<BrokerStatus> {
     regions.0.lock().await.status()

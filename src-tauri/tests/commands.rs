@@ -59,6 +59,7 @@ fn commands_answer_in_the_ui_contract() {
     let status = invoke(&webview, "broker_status", json!({})).expect("status");
     assert_eq!(status["kind"], "embedded");
     assert_eq!(status["url"], Value::Null);
+    assert_eq!(status["private"], false);
     assert!(status["description"].as_str().unwrap().contains("Embedded"));
 
     let refused = invoke(

@@ -63,9 +63,7 @@ pub fn broker(kind: &str) -> &'static str {
 /// other processes may share; it also serves as the chip's tooltip.
 pub fn broker_label(kind: &str, status: Option<&BrokerStatus>) -> &'static str {
     match (kind, status.filter(|s| s.kind == kind)) {
-        ("redis", Some(s)) if s.description.starts_with("private redis-server") => {
-            "Redis (private, this app)"
-        }
+        ("redis", Some(s)) if s.private => "Redis (private, this app)",
         ("embedded", Some(_)) => "embedded broker — this app only",
         _ => broker(kind),
     }
@@ -99,16 +97,21 @@ mod tests {
             kind: kind.into(),
             description: description.into(),
             url: None,
+            private: false,
         };
-        let private = status(
-            "redis",
-            "private redis-server started by the app at redis://127.0.0.1:40001 (stopped on exit)",
-        );
+        let private = BrokerStatus {
+            private: true,
+            ..status(
+                "redis",
+                "private redis-server started by the app (stopped on exit)",
+            )
+        };
         assert_eq!(
             broker_label("redis", Some(&private)),
             "Redis (private, this app)"
         );
-        let local = status("redis", "local Redis at redis://127.0.0.1:6379");
+        // The flag decides, not the wording.
+        let local = status("redis", "private redis-server, in words only");
         assert_eq!(broker_label("redis", Some(&local)), "Redis — shared log");
         assert_eq!(broker_label("redis", None), "Redis — shared log");
         // A status about another broker than the one the region reports is not used.

@@ -146,6 +146,9 @@ pub struct BrokerStatus {
     pub description: String,
     /// The Redis URL in use, if any.
     pub url: Option<String>,
+    /// True for the redis-server the desktop app started itself (no other process shares it).
+    #[serde(default)]
+    pub private: bool,
 }
 
 /// The regions to connect to: the desktop app's `regions` command, else `GET /regions`.
