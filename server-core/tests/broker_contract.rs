@@ -1,12 +1,12 @@
 //! The broker contract (see `server_core::broker`), run against every broker: the embedded
 //! `MemoryBroker` and the `RedisBroker` on a `redis-server` the test starts itself.
 
+#[macro_use]
 mod common;
 
 use common::RedisServer;
-use server_core::broker::{Broker, MemoryBroker, SharedBroker};
+use server_core::broker::{Broker, SharedBroker};
 use server_core::event::{now_micros, NewEvent};
-use std::sync::Arc;
 use std::time::Duration;
 
 fn event(id: &str) -> NewEvent {
@@ -172,30 +172,8 @@ async fn status_reports_epoch_and_ends(b: SharedBroker) {
 
 const HISTORY: usize = 100;
 
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(std::sync::Arc::new(super::MemoryBroker::new(super::HISTORY))).await;
-                }
-            )*
-        }
-        mod redis {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let server = super::RedisServer::start();
-                    let broker = super::common::redis_broker(&server, super::HISTORY).await;
-                    super::$name(std::sync::Arc::new(broker)).await;
-                }
-            )*
-        }
-    };
-}
-
-contract!(
+with_both_brokers!(
+    history = super::HISTORY;
     offsets_are_dense_and_reads_are_ordered,
     publish_is_idempotent_by_id,
     concurrent_duplicates_are_stored_once,
@@ -223,5 +201,4 @@ async fn redis_brokers_with_one_prefix_share_one_log() {
         b.status().await.unwrap().epoch
     );
     assert_eq!(other.publish(event("one")).await.unwrap().offset, 1);
-    let _unused: Arc<dyn Broker> = Arc::new(MemoryBroker::new(1));
 }

@@ -2,6 +2,7 @@
 //! broker, stalled subscriptions, concurrent duplicate publishes, slow clients, reconnect
 //! storms. Every scenario counts what was published, acked and delivered.
 
+#[macro_use]
 mod common;
 
 use common::{assert_dense_in_order, Client, RedisServer, Regions, PATIENCE};
@@ -349,30 +350,8 @@ async fn reconnect_storm_loses_and_repeats_nothing(broker: SharedBroker) {
     assert!(health(addr).await.connected);
 }
 
-macro_rules! with_both_brokers {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::common::memory_broker()).await;
-                }
-            )*
-        }
-        mod redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let server = super::RedisServer::start();
-                    let broker = super::common::redis_broker(&server, 10_000).await;
-                    super::$name(std::sync::Arc::new(broker)).await;
-                }
-            )*
-        }
-    };
-}
-
 with_both_brokers!(
+    history = 10_000;
     cut_off_region_catches_up_on_heal,
     stalled_subscription_is_detected_and_recovered,
     concurrent_duplicates_from_two_regions_are_stored_once,

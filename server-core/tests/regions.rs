@@ -1,6 +1,7 @@
 //! Regions end to end: real WebSockets, real regions, the embedded broker and a real
 //! `redis-server` (each scenario runs against both).
 
+#[macro_use]
 mod common;
 
 use common::{assert_dense_in_order, Client, RedisServer, Regions};
@@ -157,14 +158,14 @@ async fn welcome_and_health_describe_the_region(broker: SharedBroker) {
     assert_eq!((region.as_str(), b.as_str(), offset), ("us", kind, 0));
     c.publish_and_wait("h1").await;
     c.events(1).await;
-    let health: wire::Health = http_json(regions.addr("us"), "/health").await;
+    let health: wire::Health = common::http_get_json(regions.addr("us"), "/health").await;
     assert_eq!(health.region, "us");
     assert_eq!(health.broker, kind);
     assert!(health.connected);
     assert_eq!(health.clients, 1);
     assert_eq!(health.offset, 1);
     assert_eq!(health.epoch, epoch);
-    let list: Vec<wire::RegionInfo> = http_json(regions.addr("as"), "/regions").await;
+    let list: Vec<wire::RegionInfo> = common::http_get_json(regions.addr("as"), "/regions").await;
     let names: Vec<_> = list.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, REGIONS);
     assert_eq!(list[2].url, format!("http://{}", regions.addr("eu")));
@@ -197,46 +198,10 @@ impl Kind for ServerFrame {
     }
 }
 
-async fn http_json<T: serde::de::DeserializeOwned>(addr: std::net::SocketAddr, path: &str) -> T {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).await.unwrap();
-    let (head, body) = buf.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    serde_json::from_str(body).unwrap()
-}
-
 const HISTORY: usize = 20;
 
-macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let broker = std::sync::Arc::new(server_core::broker::MemoryBroker::new(super::HISTORY.max(100)));
-                    super::$name(broker).await;
-                }
-            )*
-        }
-        mod redis {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let server = super::RedisServer::start();
-                    let broker = super::common::redis_broker(&server, super::HISTORY.max(100)).await;
-                    super::$name(std::sync::Arc::new(broker)).await;
-                }
-            )*
-        }
-    };
-}
-
-scenarios!(
+with_both_brokers!(
+    history = 100;
     every_event_reaches_every_client_once_in_order,
     reconnect_with_since_gets_exactly_what_was_missed,
     retried_publish_is_stored_once,

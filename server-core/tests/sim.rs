@@ -1,9 +1,10 @@
 //! The simulated WAN between each region and the broker: delays follow the settings, the
 //! HTTP API and the CLI drive it, and cut-off + heal loses and duplicates nothing.
 
+#[macro_use]
 mod common;
 
-use common::{assert_dense_in_order, Client, RedisServer, Regions};
+use common::{assert_dense_in_order, Client, Regions};
 use server_core::broker::SharedBroker;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -134,30 +135,8 @@ async fn sim_api_validates_and_guards() {
     );
 }
 
-macro_rules! with_both_brokers {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::common::memory_broker()).await;
-                }
-            )*
-        }
-        mod redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let server = super::RedisServer::start();
-                    let broker = super::common::redis_broker(&server, 10_000).await;
-                    super::$name(std::sync::Arc::new(broker)).await;
-                }
-            )*
-        }
-    };
-}
-
 with_both_brokers!(
+    history = 10_000;
     delivery_latency_follows_the_configured_delay,
     cut_off_and_heal_with_latency_loses_nothing,
 );
