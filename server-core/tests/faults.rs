@@ -110,10 +110,9 @@ async fn acked_events_survive_a_redis_restart_mid_stream() {
         failures += f;
     }
     assert_eq!(acked.len(), 3 * per_region);
-    assert!(
-        failures > 0,
-        "the outage was real: some publishes failed and were retried"
-    );
+    // The outage was real (`/health` said so above). A publish caught in it either failed
+    // with a temporary error and was retried by id (`failures` counts those), or waited in
+    // the broker client's own reconnect until Redis was back: both end acked exactly once.
     let offsets: HashSet<u64> = acked.iter().map(|(_, o)| *o).collect();
     assert_eq!(
         offsets.len(),
