@@ -283,7 +283,8 @@ async fn slow_client_is_cut_loose_with_a_reason_and_can_resume(broker: SharedBro
     let mut fast = Client::connect(regions.addr("eu")).await;
     let mut p = Client::connect(regions.addr("as")).await;
     let big = "x".repeat(15_000);
-    let n = 600;
+    // ~15 MB: well past what loopback socket buffers hold, so the client really falls behind.
+    let n = 1000;
     for i in 0..n {
         let frame =
             serde_json::json!({"type":"publish","id":format!("big-{i}"),"kind":"k","payload":big});
