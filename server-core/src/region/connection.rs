@@ -1,5 +1,6 @@
 //! One WebSocket client: welcome, optional replay, then live events and publishes.
 
+use super::rate_limit::TokenBucket;
 use super::{input, Outgoing, Region};
 use crate::event::{now_micros, NewEvent, Offset};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -7,7 +8,6 @@ use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::broadcast::Receiver;
 use wire::limits::MAX_FRAME_BYTES;
@@ -60,7 +60,7 @@ pub(super) async fn serve(
     socket: WebSocket,
     resume: Option<(Offset, Option<String>)>,
 ) {
-    region.clients.fetch_add(1, Ordering::Relaxed);
+    let _counted = ClientCount::new(&region);
     // Subscribe before reading the offset or history, so nothing published in between is lost.
     let mut live = region.fanout.subscribe();
     let (sink, mut stream) = socket.split();
@@ -74,8 +74,23 @@ pub(super) async fn serve(
     if conn.session(&mut live, &mut stream, resume).await == Err(Closed::Slow) {
         conn.slow_goodbye().await;
     }
-    region.clients.fetch_sub(1, Ordering::Relaxed);
     tracing::debug!(region = %region.name(), "client left");
+}
+
+/// Counts a client in `/health` for as long as it lives, however its task ends.
+struct ClientCount(Arc<Region>);
+
+impl ClientCount {
+    fn new(region: &Arc<Region>) -> Self {
+        region.clients.fetch_add(1, Ordering::Relaxed);
+        ClientCount(region.clone())
+    }
+}
+
+impl Drop for ClientCount {
+    fn drop(&mut self) {
+        self.0.clients.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Conn {
@@ -347,38 +362,6 @@ async fn deadline(
         Err(_) => {
             tracing::info!(region = %region.name(), "client did not drain its socket in time; disconnecting");
             Err(Closed::Slow)
-        }
-    }
-}
-
-/// Per-connection publish budget: `rate` tokens per second, at most `burst` saved up.
-struct TokenBucket {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    at: Instant,
-}
-
-impl TokenBucket {
-    fn new(rate: u32, burst: u32) -> Self {
-        TokenBucket {
-            rate: rate as f64,
-            burst: burst.max(1) as f64,
-            tokens: burst.max(1) as f64,
-            at: Instant::now(),
-        }
-    }
-
-    fn take(&mut self) -> bool {
-        let now = Instant::now();
-        self.tokens =
-            (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.burst);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
         }
     }
 }

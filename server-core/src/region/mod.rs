@@ -19,6 +19,7 @@ mod feed;
 mod http;
 pub mod input;
 pub mod origin;
+mod rate_limit;
 
 pub use self::http::router;
 
