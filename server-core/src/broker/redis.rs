@@ -10,7 +10,7 @@ use crate::error::{BrokerError, Result};
 use crate::event::{new_epoch, NewEvent, Offset, StoredEvent};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
-use redis::{AsyncConnectionConfig, Client, Script, Value};
+use redis::{AsyncConnectionConfig, Client, Script, ScriptInvocation, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -66,6 +66,20 @@ struct Keys {
     epoch: String,
 }
 
+impl Keys {
+    /// `script` with the four log keys bound in the order both Lua scripts declare them
+    /// (`KEYS[1]` stream, `[2]` ids, `[3]` offset counter, `[4]` epoch).
+    fn invocation<'a>(&'a self, script: &'a Script) -> ScriptInvocation<'a> {
+        let mut invocation = script.prepare_invoke();
+        invocation
+            .key(&self.log)
+            .key(&self.ids)
+            .key(&self.seq)
+            .key(&self.epoch);
+        invocation
+    }
+}
+
 impl RedisBroker {
     /// Connect, and open the log (creating it with a fresh epoch if it does not exist).
     pub async fn connect(config: RedisConfig) -> Result<Self> {
@@ -107,14 +121,10 @@ impl RedisBroker {
     }
 
     async fn open_log(&self) -> Result<String> {
-        let k = &self.inner.keys;
         let epoch: String = self
             .inner
-            .init
-            .key(&k.log)
-            .key(&k.ids)
-            .key(&k.seq)
-            .key(&k.epoch)
+            .keys
+            .invocation(&self.inner.init)
             .arg(new_epoch())
             .invoke_async(&mut self.inner.conn.clone())
             .await?;
@@ -123,14 +133,10 @@ impl RedisBroker {
     }
 
     async fn try_publish(&self, epoch: &str, event: &NewEvent, json: &str) -> Result<Value> {
-        let k = &self.inner.keys;
         Ok(self
             .inner
-            .publish
-            .key(&k.log)
-            .key(&k.ids)
-            .key(&k.seq)
-            .key(&k.epoch)
+            .keys
+            .invocation(&self.inner.publish)
             .arg(epoch)
             .arg(&event.id)
             .arg(self.inner.config.history)
