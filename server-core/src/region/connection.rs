@@ -1,9 +1,9 @@
 //! One WebSocket client: welcome, optional replay, then live events and publishes.
 
 use super::rate_limit::TokenBucket;
-use super::{input, Outgoing, Region};
+use super::{frame_text, input, Outgoing, Region};
 use crate::event::{now_micros, NewEvent, Offset};
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use std::sync::atomic::Ordering;
@@ -306,8 +306,7 @@ impl Conn {
     }
 
     async fn send_frame(&mut self, frame: &ServerFrame) -> Result {
-        let text = serde_json::to_string(frame).expect("frames serialize");
-        self.send(Message::Text(Utf8Bytes::from(text))).await
+        self.send(Message::Text(frame_text(frame))).await
     }
 
     /// Send with a deadline: a client whose socket does not drain is a slow consumer.
@@ -323,14 +322,13 @@ impl Conn {
              reconnect with since={} to resume",
             self.region.config.client_queue, self.region.config.write_timeout, self.last_sent
         );
-        let text = serde_json::to_string(&ServerFrame::error("slow_consumer", msg))
-            .expect("frames serialize");
+        let text = frame_text(&ServerFrame::error("slow_consumer", msg));
         let close = Message::Close(Some(CloseFrame {
             code: POLICY,
             reason: "slow consumer".into(),
         }));
         let goodbye = async {
-            self.sink.send(Message::Text(text.into())).await?;
+            self.sink.send(Message::Text(text)).await?;
             self.sink.send(close).await
         };
         let _ = tokio::time::timeout(SLOW_GRACE, goodbye).await;

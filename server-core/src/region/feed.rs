@@ -1,6 +1,6 @@
 //! The feed: reads the global log from this region's last offset and fans each event out.
 
-use super::{Outgoing, Region};
+use super::{frame_text, Outgoing, Region};
 use crate::broker::LogReader;
 use crate::error::BrokerError;
 use crate::event::{now_micros, Offset};
@@ -75,14 +75,11 @@ pub(super) async fn run(region: Arc<Region>) {
                     if stored.offset > last + 1 {
                         gap(&region, last + 1, stored.offset - 1);
                     }
-                    let frame = ServerFrame::Event(stored.to_frame(received_at, false));
-                    let text = serde_json::to_string(&frame).expect("frames serialize");
+                    // Serialized once here; every client shares these bytes.
+                    let text = frame_text(&ServerFrame::Event(stored.to_frame(received_at, false)));
                     last = stored.offset;
                     region.offset.store(last, Ordering::SeqCst);
-                    let _ = region.fanout.send(Outgoing::Event {
-                        offset: last,
-                        text: text.into(),
-                    });
+                    let _ = region.fanout.send(Outgoing::Event { offset: last, text });
                 }
             }
             Err(e) => {
@@ -112,8 +109,9 @@ fn new_epoch(region: &Region, epoch: String) -> Offset {
                   one started. Offsets restart from 0: forget the offsets you kept."
             .into(),
     };
-    let text = serde_json::to_string(&frame).expect("frames serialize");
-    let _ = region.fanout.send(Outgoing::Epoch { text: text.into() });
+    let _ = region.fanout.send(Outgoing::Epoch {
+        text: frame_text(&frame),
+    });
     0
 }
 
@@ -126,9 +124,8 @@ fn gap(region: &Region, from: Offset, to: Offset) {
                   read them (it was cut off for longer than the history covers)."
             .into(),
     };
-    let text = serde_json::to_string(&frame).expect("frames serialize");
     let _ = region.fanout.send(Outgoing::Gap {
         to,
-        text: text.into(),
+        text: frame_text(&frame),
     });
 }

@@ -94,6 +94,13 @@ pub(crate) enum Outgoing {
     Epoch { text: Utf8Bytes },
 }
 
+/// A server frame as the text of one WebSocket message.
+pub(crate) fn frame_text(frame: &wire::ServerFrame) -> Utf8Bytes {
+    serde_json::to_string(frame)
+        .expect("server frames always serialize")
+        .into()
+}
+
 /// Shared state of one running region.
 pub struct Region {
     config: RegionConfig,
