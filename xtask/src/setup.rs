@@ -28,13 +28,15 @@ const DESKTOP_PACKAGES: &[&str] = &[
     "redis-server",
 ];
 
-/// Extra packages for the tests: a virtual display, WebKit's WebDriver, Chromium, Node.
+/// Extra packages for the tests: a virtual display, WebKit's WebDriver, Chromium, Node, and
+/// docker-compose (validates docker-compose.yml; no engine is needed for that).
 const TEST_PACKAGES: &[&str] = &[
     "xvfb",
     "xauth",
     "imagemagick",
     "webkit2gtk-driver",
     "chromium",
+    "docker-compose",
 ];
 
 /// The `tauri-driver` version the desktop tests use.
