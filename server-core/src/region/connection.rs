@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::broadcast::Receiver;
 use wire::limits::MAX_FRAME_BYTES;
-use wire::{ClientFrame, ServerFrame};
+use wire::{ClientFrame, ErrorCode, ServerFrame};
 
 /// Events read from history per round trip while replaying.
 const REPLAY_BATCH: usize = 500;
@@ -105,7 +105,7 @@ impl Conn {
             region: self.region.name().into(),
             offset: self.last_sent,
             epoch: epoch.clone(),
-            broker: self.region.broker.kind().as_str().into(),
+            broker: self.region.broker().kind().as_str().into(),
         };
         self.send_frame(&welcome).await?;
         if let Some((mut since, client_epoch)) = resume {
@@ -140,12 +140,12 @@ impl Conn {
                 msg = stream.next() => match msg {
                     Some(Ok(Message::Text(text))) if text.len() > MAX_FRAME_BYTES => {
                         let msg = format!("a message was {} bytes; the limit is {MAX_FRAME_BYTES}", text.len());
-                        self.send_frame(&ServerFrame::error("frame_too_large", msg)).await?;
+                        self.send_frame(&ServerFrame::error(ErrorCode::FrameTooLarge, msg)).await?;
                         return self.close(TOO_BIG, "message too big").await;
                     }
                     Some(Ok(Message::Text(text))) => self.on_text(&text).await?,
                     Some(Ok(Message::Binary(_))) => {
-                        self.send_frame(&ServerFrame::error("binary_not_supported", "send JSON in text frames; binary frames are not part of the protocol")).await?;
+                        self.send_frame(&ServerFrame::error(ErrorCode::BinaryNotSupported, "send JSON in text frames; binary frames are not part of the protocol")).await?;
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                     Some(Ok(Message::Close(_))) | None => return Err(Closed::Gone),
@@ -167,15 +167,13 @@ impl Conn {
         let region = self.region.clone();
         let _permit = region.replays.acquire().await.map_err(|_| Closed::Gone)?;
         while after < target {
-            let batch = match self.region.broker.read(after, REPLAY_BATCH).await {
+            let batch = match self.region.broker().read(after, REPLAY_BATCH).await {
                 Ok(b) => b,
                 Err(e) => {
-                    let frame = ServerFrame::Error {
-                        code: "broker_unavailable".into(),
-                        message: format!("could not read history to resume ({e}); reconnect with since={after} to try again"),
-                        id: None,
-                        temporary: true,
-                    };
+                    let frame = ServerFrame::error(
+                        ErrorCode::BrokerUnavailable,
+                        format!("could not read history to resume ({e}); reconnect with since={after} to try again"),
+                    );
                     self.send_frame(&frame).await?;
                     return self.close(INTERNAL, "history unavailable").await;
                 }
@@ -268,10 +266,10 @@ impl Conn {
             Ok(f) => f,
             Err(e) => {
                 let frame = ServerFrame::Error {
-                    code: e.code.into(),
+                    temporary: e.code.is_temporary(),
+                    code: e.code,
                     message: e.message,
                     id: e.id,
-                    temporary: false,
                 };
                 return self.send_frame(&frame).await;
             }
@@ -279,7 +277,7 @@ impl Conn {
         let ClientFrame::Publish { id, kind, payload } = frame;
         if !self.bucket.take() {
             let frame = ServerFrame::Error {
-                code: "rate_limited".into(),
+                code: ErrorCode::RateLimited,
                 message: format!("more than {} publishes/s (burst {}) on one connection; slow down and retry this id", self.region.config.publish_rate, self.region.config.publish_burst),
                 id: Some(id),
                 temporary: true,
@@ -293,10 +291,10 @@ impl Conn {
             payload,
             published_at: now_micros(),
         };
-        let reply = match self.region.broker.publish(event).await {
+        let reply = match self.region.broker().publish(event).await {
             Ok(p) => ServerFrame::Ack { id, offset: p.offset, duplicate: p.duplicate },
             Err(e) => ServerFrame::Error {
-                code: "broker_unavailable".into(),
+                code: ErrorCode::BrokerUnavailable,
                 message: format!("the event was not stored ({e}); retry with the same id: it will be stored once"),
                 id: Some(id),
                 temporary: true,
@@ -322,7 +320,7 @@ impl Conn {
              reconnect with since={} to resume",
             self.region.config.client_queue, self.region.config.write_timeout, self.last_sent
         );
-        let text = frame_text(&ServerFrame::error("slow_consumer", msg));
+        let text = frame_text(&ServerFrame::error(ErrorCode::SlowConsumer, msg));
         let close = Message::Close(Some(CloseFrame {
             code: POLICY,
             reason: "slow consumer".into(),
