@@ -16,6 +16,7 @@
 
 mod connection;
 mod feed;
+mod frames;
 mod http;
 pub mod input;
 pub mod origin;
