@@ -10,6 +10,7 @@
 //! - [`event`]: the event model (`NewEvent`, `StoredEvent`, offsets, clocks).
 //! - [`broker`]: the `Broker` trait and its contract; `MemoryBroker`, `RedisBroker`.
 //! - [`region`]: the regional server: router, WebSocket connection loop, fan-out hub.
+//! - [`sim`]: the simulated WAN between a region and the broker (`/sim`); bypassed when off.
 //! - [`serve`]: running several regions in one process, and choosing a broker.
 //! - [`error`]: errors at the broker boundary.
 
@@ -18,3 +19,4 @@ pub mod error;
 pub mod event;
 pub mod region;
 pub mod serve;
+pub mod sim;

@@ -8,9 +8,20 @@
 //! - [`ClientFrame`]: what a client sends (`publish`).
 //! - [`ServerFrame`]: what a region sends (`welcome`, `ack`, `event`, `caught_up`, `gap`,
 //!   `epoch`, `error`).
+//! - [`ErrorCode`]: every error code, with its wire name and whether it is temporary.
 //! - [`Health`], [`RegionInfo`]: the JSON bodies of `GET /health` and `GET /regions`.
 //! - [`limits`]: the documented input limits every server enforces.
+//! - [`sim`]: the body of `GET`/`PUT /sim` (a region's simulated link to the broker) and its
+//!   presets. Not part of the WebSocket protocol.
 
+mod error_code;
+pub mod sim;
+
+pub use self::error_code::ErrorCode;
+// Kept at the root for callers written before `sim` had its own module; new code names
+// `wire::sim::…`. Hidden from the docs so the client-facing surface reads without them.
+#[doc(hidden)]
+pub use self::sim::{presets, LinkSettings};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -134,13 +145,14 @@ pub enum ServerFrame {
     /// Something the client sent was refused, or the server cannot do what was asked.
     Error {
         /// Machine-readable code, e.g. `invalid_json`.
-        code: String,
+        code: ErrorCode,
         /// What went wrong and what to do about it.
         message: String,
         /// The id of the publish this error answers, when there is one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        /// True when retrying the same request later may succeed (e.g. broker unavailable).
+        /// True when retrying the same request later may succeed (e.g. broker unavailable);
+        /// always [`ErrorCode::is_temporary`] of `code` in frames built by [`ServerFrame::error`].
         #[serde(default)]
         temporary: bool,
     },
@@ -163,67 +175,6 @@ pub struct Health {
     pub epoch: String,
 }
 
-/// Simulated network conditions between one region and the broker (`GET`/`PUT /sim`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LinkSettings {
-    /// One-way delay added to each direction of the region's broker traffic, in ms.
-    pub latency_ms: u32,
-    /// Up to this many extra ms, drawn uniformly per crossing.
-    pub jitter_ms: u32,
-    /// When true, every broker operation of the region fails as if its link were severed.
-    pub cut_off: bool,
-    /// When true, the region's live read hangs without answering (a silent stall); the
-    /// region's liveness check notices and recovers once it is cleared. For fault drills.
-    pub stalled: bool,
-}
-
-impl LinkSettings {
-    /// Largest accepted latency or jitter, in milliseconds.
-    pub const MAX_MS: u32 = 10_000;
-
-    /// Refuse settings outside the documented range.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.latency_ms > Self::MAX_MS || self.jitter_ms > Self::MAX_MS {
-            return Err(format!(
-                "latency_ms and jitter_ms must be at most {}",
-                Self::MAX_MS
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// Named presets of [`LinkSettings`] per region.
-pub mod presets {
-    use super::LinkSettings;
-
-    /// Preset names, in the order a UI lists them.
-    pub const NAMES: [&str; 2] = ["off", "global"];
-
-    /// The settings preset `name` gives `region`, or `None` for an unknown preset.
-    /// `global`: US↔broker 20 ms, EU↔broker 45 ms, AS↔broker 90 ms one way, jitter ≈10 %;
-    /// other region names get 60 ms.
-    pub fn settings(name: &str, region: &str) -> Option<LinkSettings> {
-        let latency_ms = match name {
-            "off" => 0,
-            "global" => match region {
-                "us" => 20,
-                "eu" => 45,
-                "as" => 90,
-                _ => 60,
-            },
-            _ => return None,
-        };
-        Some(LinkSettings {
-            latency_ms,
-            jitter_ms: latency_ms / 10,
-            cut_off: false,
-            stalled: false,
-        })
-    }
-}
-
 /// One entry of `GET /regions`: a region the UI should connect to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegionInfo {
@@ -234,13 +185,14 @@ pub struct RegionInfo {
 }
 
 impl ServerFrame {
-    /// An error frame with no publish id.
-    pub fn error(code: &str, message: impl Into<String>) -> Self {
+    /// An error frame with no publish id; `temporary` is the code's.
+    pub fn error(code: impl Into<ErrorCode>, message: impl Into<String>) -> Self {
+        let code = code.into();
         ServerFrame::Error {
-            code: code.to_owned(),
+            temporary: code.is_temporary(),
+            code,
             message: message.into(),
             id: None,
-            temporary: false,
         }
     }
 }

@@ -26,13 +26,15 @@
 //!   unreachable and succeed again once it is back; nothing is retried silently inside
 //!   `publish` (the caller decides, and may retry with the same id safely).
 
-mod link;
 mod memory;
 mod redis;
 
-pub use self::link::{Link, LinkSettings, LinkedBroker};
 pub use self::memory::MemoryBroker;
 pub use self::redis::{RedisBroker, RedisConfig};
+// The simulated link moved to [`crate::sim`]; these names stay for callers that still import
+// them from here.
+#[doc(hidden)]
+pub use crate::sim::{Link, LinkSettings, LinkedBroker};
 
 use crate::error::Result;
 use crate::event::{NewEvent, Offset, StoredEvent};

@@ -24,7 +24,8 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// offset, so nothing still in the history is lost.
 pub(super) async fn run(region: Arc<Region>) {
     let mut last: Offset = region.offset.load(Ordering::SeqCst);
-    let mut reader: Option<Box<dyn LogReader>> = None;
+    // The reader, and whether it reads through the simulated link.
+    let mut reader: Option<(Box<dyn LogReader>, bool)> = None;
     let mut backoff = BACKOFF_MIN;
     loop {
         let step = async {
@@ -32,33 +33,50 @@ pub(super) async fn run(region: Arc<Region>) {
                 // The broker was unreachable when the region started: begin at the log's
                 // current end, as a region that started normally would, instead of
                 // re-broadcasting the whole history as if it were new.
-                let status = region.broker.status().await?;
+                let status = region.broker().status().await?;
                 last = status.latest;
                 region.offset.store(last, Ordering::SeqCst);
                 *region.epoch.write().unwrap() = status.epoch;
             }
-            if reader.is_none() {
-                reader = Some(region.broker.reader().await?);
+            let (broker, via_link) = region.route.current();
+            if reader.as_ref().is_some_and(|(_, v)| *v != via_link) {
+                // The simulated link was switched on or off: read through the new path.
+                reader = None;
             }
-            let r = reader.as_mut().expect("set above");
+            if reader.is_none() {
+                reader = Some((broker.reader().await?, via_link));
+            }
+            let (r, _) = reader.as_mut().expect("set above");
             // Liveness: every read is a round trip through the broker that must answer
             // within its wait plus a grace period, so a silently dead connection is noticed.
-            match tokio::time::timeout(READ_WAIT + STALL_GRACE, r.next(last, READ_BATCH, READ_WAIT))
-                .await
+            let batch = match tokio::time::timeout(
+                READ_WAIT + STALL_GRACE,
+                r.next(last, READ_BATCH, READ_WAIT),
+            )
+            .await
             {
-                Ok(batch) => batch,
-                Err(_) => Err(BrokerError::Unavailable(format!(
-                    "no answer from the broker within {:?}: the connection stalled",
-                    READ_WAIT + STALL_GRACE
-                ))),
+                Ok(batch) => batch?,
+                Err(_) => {
+                    return Err(BrokerError::Unavailable(format!(
+                        "no answer from the broker within {:?}: the connection stalled",
+                        READ_WAIT + STALL_GRACE
+                    )))
+                }
+            };
+            if !via_link && region.route.via_link() {
+                // The link came on while this read took the direct path: its answer is lost
+                // on the way, as on the link it would be; read it again through the link.
+                return Ok(None);
             }
+            Ok(Some(batch))
         };
         let result = tokio::select! {
             _ = region.shutdown.cancelled() => return,
             r = step => r,
         };
         match result {
-            Ok(batch) => {
+            Ok(None) => continue,
+            Ok(Some(batch)) => {
                 if !region.connected.swap(true, Ordering::Relaxed) {
                     tracing::info!(region = %region.name(), offset = last, "broker reachable again; catching up");
                 }

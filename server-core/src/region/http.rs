@@ -2,6 +2,7 @@
 
 use super::{connection, origin, Region};
 use crate::event::Offset;
+use crate::sim::LinkSettings;
 use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use wire::limits::MAX_FRAME_BYTES;
+use wire::ErrorCode;
 
 /// Query of `GET /ws`.
 #[derive(Debug, Deserialize)]
@@ -69,7 +71,7 @@ async fn no_ui() -> (StatusCode, Html<&'static str>) {
     )
 }
 
-fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
+fn refuse(status: StatusCode, code: ErrorCode, message: &str) -> Response {
     let body = wire::ServerFrame::error(code, message);
     (status, Json(body)).into_response()
 }
@@ -84,7 +86,7 @@ fn guard(region: &Region, headers: &HeaderMap, query_token: Option<&str>) -> Opt
         tracing::warn!(region = %region.name(), ?origin, "refused a request from a foreign origin");
         return Some(refuse(
             StatusCode::FORBIDDEN,
-            "forbidden_origin",
+            ErrorCode::ForbiddenOrigin,
             "this server accepts requests only from its own pages and the desktop app; \
              start it with --allow-origin <origin> to allow another site",
         ));
@@ -97,7 +99,7 @@ fn guard(region: &Region, headers: &HeaderMap, query_token: Option<&str>) -> Opt
         if query_token.or(bearer) != Some(expected.as_str()) {
             return Some(refuse(
                 StatusCode::UNAUTHORIZED,
-                "unauthorized",
+                ErrorCode::Unauthorized,
                 "this region requires a token: add ?token=<token> or send Authorization: Bearer <token>",
             ));
         }
@@ -105,7 +107,7 @@ fn guard(region: &Region, headers: &HeaderMap, query_token: Option<&str>) -> Opt
     None
 }
 
-async fn get_sim(State(region): State<Arc<Region>>) -> Json<wire::LinkSettings> {
+async fn get_sim(State(region): State<Arc<Region>>) -> Json<LinkSettings> {
     Json(region.config.link.settings())
 }
 
@@ -118,17 +120,17 @@ async fn put_sim(
     if let Some(refused) = guard(&region, &headers, None) {
         return refused;
     }
-    let settings: wire::LinkSettings = match serde_json::from_slice(&body) {
+    let settings: LinkSettings = match serde_json::from_slice(&body) {
         Ok(s) => s,
         Err(e) => {
             let msg = format!(
                 "the body must be JSON like {{\"latency_ms\":45,\"jitter_ms\":5,\"cut_off\":false}} ({e})"
             );
-            return refuse(StatusCode::BAD_REQUEST, "invalid_sim", &msg);
+            return refuse(StatusCode::BAD_REQUEST, ErrorCode::InvalidSim, &msg);
         }
     };
     if let Err(msg) = settings.validate() {
-        return refuse(StatusCode::BAD_REQUEST, "invalid_sim", &msg);
+        return refuse(StatusCode::BAD_REQUEST, ErrorCode::InvalidSim, &msg);
     }
     tracing::info!(region = %region.name(), ?settings, "simulated link changed");
     region.config.link.set(settings.clone());

@@ -1,21 +1,21 @@
 //! Decoding and validating what clients send. Pure functions, so they can be fuzzed.
 
 use wire::limits::{MAX_ID_BYTES, MAX_JSON_DEPTH, MAX_KIND_BYTES, MAX_PAYLOAD_BYTES};
-use wire::ClientFrame;
+use wire::{ClientFrame, ErrorCode};
 
 /// Why a client frame was refused: a machine-readable code and a message that says what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct InputError {
-    /// e.g. `invalid_json`, `unknown_type`, `invalid_frame`.
-    pub code: &'static str,
+    /// e.g. [`ErrorCode::InvalidJson`], [`ErrorCode::UnknownType`].
+    pub code: ErrorCode,
     /// Human-readable explanation.
     pub message: String,
     /// The publish id, when the frame was otherwise readable.
     pub id: Option<String>,
 }
 
-fn err(code: &'static str, message: impl Into<String>) -> InputError {
+fn err(code: ErrorCode, message: impl Into<String>) -> InputError {
     InputError {
         code,
         message: message.into(),
@@ -27,7 +27,7 @@ fn err(code: &'static str, message: impl Into<String>) -> InputError {
 pub fn decode(text: &str) -> Result<ClientFrame, InputError> {
     if json_depth(text) > MAX_JSON_DEPTH {
         return Err(err(
-            "too_deep",
+            ErrorCode::TooDeep,
             format!("JSON nested deeper than {MAX_JSON_DEPTH} levels is refused"),
         ));
     }
@@ -40,25 +40,25 @@ fn classify(text: &str, e: serde_json::Error) -> InputError {
         Ok(v) => v,
         Err(e) => {
             return err(
-                "invalid_json",
+                ErrorCode::InvalidJson,
                 format!("the frame is not valid JSON ({e}); send one JSON object per text frame"),
             )
         }
     };
     let Some(obj) = value.as_object() else {
         return err(
-            "invalid_frame",
+            ErrorCode::InvalidFrame,
             "a frame must be a JSON object with a \"type\" field",
         );
     };
     match obj.get("type").and_then(|t| t.as_str()) {
-        None => err("invalid_frame", "the frame has no string \"type\" field; use {\"type\":\"publish\",…}"),
+        None => err(ErrorCode::InvalidFrame, "the frame has no string \"type\" field; use {\"type\":\"publish\",…}"),
         Some("publish") => err(
-            "invalid_frame",
+            ErrorCode::InvalidFrame,
             format!("bad publish frame ({e}); expected {{\"type\":\"publish\",\"id\":string,\"kind\":string,\"payload\":any}}"),
         ),
         Some(other) => err(
-            "unknown_type",
+            ErrorCode::UnknownType,
             format!("unknown frame type {:?}; the only client frame is \"publish\"", truncate(other)),
         ),
     }
@@ -72,20 +72,20 @@ fn validate(frame: ClientFrame) -> Result<ClientFrame, InputError> {
     };
     if id.is_empty() || id.len() > MAX_ID_BYTES || id.chars().any(char::is_control) {
         return Err(with_id(err(
-            "invalid_id",
+            ErrorCode::InvalidId,
             format!("the id must be 1 to {MAX_ID_BYTES} bytes without control characters"),
         )));
     }
     if kind.is_empty() || kind.len() > MAX_KIND_BYTES || kind.chars().any(char::is_control) {
         return Err(with_id(err(
-            "invalid_kind",
+            ErrorCode::InvalidKind,
             format!("the kind must be 1 to {MAX_KIND_BYTES} bytes without control characters"),
         )));
     }
     let size = serde_json::to_string(payload).map_or(usize::MAX, |s| s.len());
     if size > MAX_PAYLOAD_BYTES {
         return Err(with_id(err(
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!("the payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES}"),
         )));
     }
@@ -128,7 +128,7 @@ pub fn json_depth(text: &str) -> usize {
 mod tests {
     use super::*;
 
-    fn code(text: &str) -> &'static str {
+    fn code(text: &str) -> ErrorCode {
         decode(text).unwrap_err().code
     }
 

@@ -16,6 +16,7 @@
 
 mod connection;
 mod feed;
+mod frames;
 mod http;
 pub mod input;
 pub mod origin;
@@ -23,8 +24,9 @@ mod rate_limit;
 
 pub use self::http::router;
 
-use crate::broker::{Link, LinkedBroker, SharedBroker};
+use crate::broker::SharedBroker;
 use crate::event::Offset;
+use crate::sim::{Link, Route};
 use axum::extract::ws::Utf8Bytes;
 use axum::serve::ListenerExt;
 use std::net::SocketAddr;
@@ -104,7 +106,8 @@ pub(crate) fn frame_text(frame: &wire::ServerFrame) -> Utf8Bytes {
 /// Shared state of one running region.
 pub struct Region {
     config: RegionConfig,
-    broker: SharedBroker,
+    /// The broker, straight or through the simulated link (use [`Region::broker`]).
+    route: Route,
     fanout: broadcast::Sender<Outgoing>,
     /// Offset of the newest event this region has read from the log. Updated *before* the
     /// event is sent to the fan-out, so a client that subscribes and then reads this value
@@ -126,11 +129,16 @@ impl Region {
         &self.config.name
     }
 
+    /// The broker for the next operation: through the simulated link only while it is on.
+    pub(crate) fn broker(&self) -> &SharedBroker {
+        self.route.broker()
+    }
+
     /// The health report served at `/health`.
     pub fn health(&self) -> wire::Health {
         wire::Health {
             region: self.config.name.clone(),
-            broker: self.broker.kind().as_str().into(),
+            broker: self.broker().kind().as_str().into(),
             connected: self.connected.load(Ordering::Relaxed),
             clients: self.clients.load(Ordering::Relaxed),
             offset: self.offset.load(Ordering::SeqCst),
@@ -147,9 +155,9 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let broker: SharedBroker = Arc::new(LinkedBroker::new(broker, config.link.clone()));
+    let route = Route::new(broker, config.link.clone());
     // Start from the log's current end: history is replayed per client, on request (`since`).
-    let (epoch, offset) = match broker.status().await {
+    let (epoch, offset) = match route.broker().status().await {
         Ok(s) => (s.epoch, s.latest),
         Err(e) => {
             tracing::warn!(region = %config.name, error = %e, "broker unreachable at start; will retry");
@@ -159,7 +167,7 @@ pub async fn run(
     let region = Arc::new(Region {
         fanout: broadcast::channel(config.client_queue.max(1)).0,
         replays: tokio::sync::Semaphore::new(config.concurrent_replays.max(1)),
-        broker,
+        route,
         offset: AtomicU64::new(offset),
         epoch: RwLock::new(epoch),
         connected: AtomicBool::new(true),
@@ -169,7 +177,7 @@ pub async fn run(
         tracker: TaskTracker::new(),
     });
     let addr: SocketAddr = listener.local_addr()?;
-    tracing::info!(region = %region.name(), %addr, broker = region.broker.kind().as_str(), "region listening");
+    tracing::info!(region = %region.name(), %addr, broker = region.broker().kind().as_str(), "region listening");
     region.tracker.spawn(feed::run(region.clone()));
     let app = router(region.clone());
     // No Nagle delay: fan-out frames are small and latency is the product.

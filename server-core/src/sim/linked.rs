@@ -1,57 +1,22 @@
-//! The network between one region and the broker, simulated in-process.
+//! A broker seen through one region's simulated link: latency and jitter on every
+//! crossing, cut-off, stall.
 //!
-//! Every region talks to the broker through its own [`LinkedBroker`], which applies that
-//! region's [`LinkSettings`] to both directions of its broker traffic: one-way latency (plus
-//! jitter) on publishes and history reads in each direction and on the live feed, and a
-//! "cut off" switch that makes every broker operation of that region fail as unavailable,
-//! exactly as if its connection to Redis were severed. The settings are off by default.
-//!
-//! The link never reorders anything: a region's feed reads sequentially, so delaying a batch
-//! delays everything behind it, and the log's order and exactly-once delivery hold under any
-//! settings. This is the fault-injection hook of the reliability tests and the engine of the
-//! WAN simulation alike.
+//! [`LinkedBroker`] applies the region's [`LinkSettings`](super::LinkSettings) to both
+//! directions of its broker traffic: one-way latency (plus jitter) on publishes and history
+//! reads in each direction and on the live feed, and a "cut off" switch that makes every broker
+//! operation of that region fail as unavailable, exactly as if its connection to Redis were
+//! severed. A region only goes through it while the link is active (see [`super::Route`]).
 
-use super::{Batch, Broker, BrokerKind, LogReader, LogStatus, Published, SharedBroker};
+use super::Link;
+use crate::broker::{Batch, Broker, BrokerKind, LogReader, LogStatus, Published, SharedBroker};
 use crate::error::{BrokerError, Result};
 use crate::event::{NewEvent, Offset};
 use async_trait::async_trait;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
-pub use wire::LinkSettings;
-
-/// A shared handle on one region's link settings.
-#[derive(Debug, Clone)]
-pub struct Link {
-    settings: Arc<watch::Sender<LinkSettings>>,
-}
-
-impl Default for Link {
-    fn default() -> Self {
-        Link {
-            settings: Arc::new(watch::channel(LinkSettings::default()).0),
-        }
-    }
-}
 
 impl Link {
-    /// The current settings.
-    pub fn settings(&self) -> LinkSettings {
-        self.settings.borrow().clone()
-    }
-
-    /// Replace the settings; they apply to the next crossing.
-    pub fn set(&self, settings: LinkSettings) {
-        self.settings.send_replace(settings);
-    }
-
-    /// Cut the region off from the broker, or heal it.
-    pub fn set_cut_off(&self, cut_off: bool) {
-        self.settings.send_modify(|s| s.cut_off = cut_off);
-    }
-
     fn check(&self) -> Result<()> {
-        if self.settings.borrow().cut_off {
+        if self.settings().cut_off {
             return Err(BrokerError::Unavailable(
                 "this region is cut off from the broker (simulated network partition)".into(),
             ));

@@ -1,0 +1,143 @@
+//! One WebSocket client: the session that runs its two roles side by side.
+//!
+//! A connection is a subscriber ([`subscriber`]: welcome, replay, live events) and a
+//! publisher ([`publisher`]: what the client sends, decoded, rate-limited, published,
+//! acked). Both share one socket; the session below takes turns between the live queue and
+//! the client's messages, so neither role can starve the other. Every frame either role sends
+//! is built in [`super::frames`].
+
+mod publisher;
+mod subscriber;
+
+use super::frames::Close;
+use super::rate_limit::TokenBucket;
+use super::{frame_text, Outgoing, Region};
+use crate::event::Offset;
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+use wire::ServerFrame;
+
+/// Why a connection ends.
+#[derive(Debug, PartialEq, Eq)]
+enum Closed {
+    /// The socket is gone or closed (by either side); nothing more to say.
+    Gone,
+    /// The client did not keep up: tell it why, if it reads again (see
+    /// [`Conn::slow_goodbye`]).
+    Slow,
+}
+
+type Result<T = ()> = std::result::Result<T, Closed>;
+
+/// One client's state, shared by its two roles.
+struct Conn {
+    region: Arc<Region>,
+    sink: SplitSink<WebSocket, Message>,
+    /// Offset of the newest event this client has been sent (live or replayed).
+    last_sent: Offset,
+    /// The publish budget of this connection.
+    bucket: TokenBucket,
+}
+
+/// Serve one client until it leaves, misbehaves beyond repair, or the region shuts down.
+///
+/// `resume` is `(since, epoch)` from `/ws?since=N&epoch=E`.
+pub(super) async fn serve(
+    region: Arc<Region>,
+    socket: WebSocket,
+    resume: Option<(Offset, Option<String>)>,
+) {
+    let _counted = ClientCount::new(&region);
+    // The subscribe-then-load seam, which makes a resume exactly-once: subscribe to the
+    // fan-out *before* reading the region's offset. The feed stores each offset before it
+    // sends the event, so every event after `last_sent` reaches this client live, and
+    // everything up to it is in the history the replay reads; `last_sent` drops the overlap.
+    let mut live = region.fanout.subscribe();
+    let (sink, mut stream) = socket.split();
+    let mut conn = Conn {
+        bucket: TokenBucket::new(region.config.publish_rate, region.config.publish_burst),
+        region: region.clone(),
+        sink,
+        last_sent: region.offset.load(Ordering::SeqCst),
+    };
+    tracing::debug!(region = %region.name(), ?resume, "client connected");
+    if conn.session(&mut live, &mut stream, resume).await == Err(Closed::Slow) {
+        conn.slow_goodbye().await;
+    }
+    tracing::debug!(region = %region.name(), "client left");
+}
+
+/// Counts a client in `/health` for as long as it lives, however its task ends.
+struct ClientCount(Arc<Region>);
+
+impl ClientCount {
+    fn new(region: &Arc<Region>) -> Self {
+        region.clients.fetch_add(1, Ordering::Relaxed);
+        ClientCount(region.clone())
+    }
+}
+
+impl Drop for ClientCount {
+    fn drop(&mut self) {
+        self.0.clients.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Conn {
+    /// Welcome (and replay), then serve both roles until the connection ends.
+    async fn session(
+        &mut self,
+        live: &mut broadcast::Receiver<Outgoing>,
+        stream: &mut SplitStream<WebSocket>,
+        resume: Option<(Offset, Option<String>)>,
+    ) -> Result {
+        self.start(resume).await?;
+        let shutdown = self.region.shutdown.clone();
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return self.close(Close::ShuttingDown).await,
+                out = live.recv() => self.on_live(out, live).await?,
+                msg = stream.next() => self.on_client(msg).await?,
+            }
+        }
+    }
+
+    async fn send_frame(&mut self, frame: &ServerFrame) -> Result {
+        self.send(Message::Text(frame_text(frame))).await
+    }
+
+    /// Send with a deadline: a client whose socket does not drain is a slow consumer.
+    async fn send(&mut self, msg: Message) -> Result {
+        deadline(&self.region, self.sink.send(msg)).await
+    }
+
+    /// Send a close frame (best effort, under the write deadline) and end the connection.
+    async fn close(&mut self, why: Close) -> Result {
+        let _ = tokio::time::timeout(
+            self.region.config.write_timeout,
+            self.sink.send(why.message()),
+        )
+        .await;
+        Err(Closed::Gone)
+    }
+}
+
+/// Run a socket write under the region's write deadline: a client whose socket does not
+/// drain in time is a slow consumer.
+async fn deadline(
+    region: &Region,
+    write: impl std::future::Future<Output = std::result::Result<(), axum::Error>>,
+) -> Result {
+    match tokio::time::timeout(region.config.write_timeout, write).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(Closed::Gone),
+        Err(_) => {
+            tracing::info!(region = %region.name(), "client did not drain its socket in time; disconnecting");
+            Err(Closed::Slow)
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! The subscriber role of a connection: welcome, the replay of a resume, then live events
+//! from the region's fan-out, written in batches; a client that cannot keep up is let go.
+//!
+//! # Delivery to one client
+//! - Welcome first, with the region's offset `W` and epoch at subscribe time.
+//! - With `since=N`: every event `N < offset ≤ W` still in the history, in order, marked
+//!   `replay` (a `gap` frame names offsets that fell out of it), then `caught_up`. Live
+//!   events follow; `last_sent` drops the ones the replay already sent.
+//! - The live queue is the region's broadcast ring ([`RegionConfig::client_queue`] items).
+//!   A client that falls further behind, or whose socket does not take a write within
+//!   [`RegionConfig::write_timeout`], is a slow consumer: it gets a `slow_consumer` error
+//!   (when it reads again, within [`SLOW_GRACE`]) and close 1008, and resumes with `since`.
+//!
+//! [`RegionConfig::client_queue`]: crate::region::RegionConfig::client_queue
+//! [`RegionConfig::write_timeout`]: crate::region::RegionConfig::write_timeout
+
+use super::{deadline, Closed, Conn, Result};
+use crate::event::{now_micros, Offset};
+use crate::region::frames::{self, Close};
+use crate::region::{frame_text, Outgoing};
+use axum::extract::ws::Message;
+use futures_util::SinkExt;
+use std::time::Duration;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::broadcast::Receiver;
+use wire::ServerFrame;
+
+/// Events read from history per round trip while replaying.
+const REPLAY_BATCH: usize = 500;
+
+/// Most fan-out frames written to a socket with one flush. Frames already waiting in the
+/// client's queue go out together: one write syscall instead of one per frame, which is what
+/// dominates the fan-out's CPU time under load. Bounded so one client's burst cannot hold
+/// its task (and the write deadline) for long.
+const WRITE_BATCH: usize = 64;
+
+/// How long a slow consumer gets to drain its socket and read why it is being disconnected.
+const SLOW_GRACE: Duration = Duration::from_secs(10);
+
+impl Conn {
+    /// Welcome the client and, when it resumes (`since`, `epoch`), replay what it missed.
+    pub(super) async fn start(&mut self, resume: Option<(Offset, Option<String>)>) -> Result {
+        let region = self.region.clone();
+        let epoch = region.epoch.read().unwrap().clone();
+        let broker = region.broker().kind().as_str();
+        self.send_frame(&frames::welcome(
+            region.name(),
+            self.last_sent,
+            &epoch,
+            broker,
+        ))
+        .await?;
+        if let Some((mut since, client_epoch)) = resume {
+            if client_epoch.is_some_and(|e| e != epoch) {
+                // The client's offsets belong to a log that no longer exists.
+                self.send_frame(&frames::stale_epoch(&epoch, self.last_sent))
+                    .await?;
+                since = 0;
+            }
+            self.replay(since).await?;
+        }
+        Ok(())
+    }
+
+    /// Send history after `since`, then remember where live delivery takes over.
+    async fn replay(&mut self, since: Offset) -> Result {
+        // Everything up to `target` went out on the fan-out before we subscribed, or will
+        // reach us live too; history covers the first part, `last_sent` drops the overlap.
+        let target = self.last_sent;
+        let mut after = since;
+        let region = self.region.clone();
+        let _permit = region.replays.acquire().await.map_err(|_| Closed::Gone)?;
+        while after < target {
+            let batch = match region.broker().read(after, REPLAY_BATCH).await {
+                Ok(b) => b,
+                Err(e) => {
+                    self.send_frame(&frames::history_unavailable(&e, after))
+                        .await?;
+                    return self.close(Close::HistoryUnavailable).await;
+                }
+            };
+            let Some(first) = batch.events.first() else {
+                break;
+            };
+            if first.offset > after + 1 {
+                self.send_frame(&frames::replay_gap(after + 1, first.offset - 1))
+                    .await?;
+            }
+            let now = now_micros();
+            for e in &batch.events {
+                self.send_frame(&ServerFrame::Event(e.to_frame(now, true)))
+                    .await?;
+                after = e.offset;
+            }
+        }
+        self.last_sent = after.max(since);
+        self.send_frame(&frames::caught_up(self.last_sent)).await
+    }
+
+    /// Handle the next item of the live queue.
+    pub(super) async fn on_live(
+        &mut self,
+        out: std::result::Result<Outgoing, RecvError>,
+        live: &mut Receiver<Outgoing>,
+    ) -> Result {
+        match out {
+            Ok(out) => self.forward(out, live).await,
+            Err(RecvError::Lagged(n)) => {
+                tracing::info!(region = %self.region.name(), behind = n, "client fell behind its queue; disconnecting");
+                Err(Closed::Slow)
+            }
+            Err(RecvError::Closed) => Err(Closed::Gone),
+        }
+    }
+
+    /// Send `first` and every frame already queued behind it (up to [`WRITE_BATCH`]) with one
+    /// flush, under one write deadline.
+    async fn forward(&mut self, first: Outgoing, live: &mut Receiver<Outgoing>) -> Result {
+        let mut next = Some(first);
+        let mut end = Ok(());
+        let mut batch = Vec::new();
+        while let Some(out) = next.take() {
+            batch.extend(self.message_for(out));
+            if batch.len() >= WRITE_BATCH {
+                break;
+            }
+            match live.try_recv() {
+                Ok(out) => next = Some(out),
+                Err(TryRecvError::Empty) => {}
+                Err(TryRecvError::Lagged(n)) => {
+                    tracing::info!(region = %self.region.name(), behind = n, "client fell behind its queue; disconnecting");
+                    end = Err(Closed::Slow);
+                }
+                Err(TryRecvError::Closed) => end = Err(Closed::Gone),
+            }
+        }
+        if !batch.is_empty() {
+            let sink = &mut self.sink;
+            let write = async move {
+                for msg in batch {
+                    sink.feed(msg).await?;
+                }
+                sink.flush().await
+            };
+            deadline(&self.region, write).await?;
+        }
+        end
+    }
+
+    /// The message for one fan-out item, or `None` if this client already has it.
+    fn message_for(&mut self, out: Outgoing) -> Option<Message> {
+        match out {
+            Outgoing::Event { offset, text } => {
+                if offset <= self.last_sent {
+                    return None;
+                }
+                self.last_sent = offset;
+                Some(Message::Text(text))
+            }
+            Outgoing::Gap { to, text } => {
+                if to <= self.last_sent {
+                    return None;
+                }
+                self.last_sent = to;
+                Some(Message::Text(text))
+            }
+            Outgoing::Epoch { text } => {
+                self.last_sent = 0;
+                Some(Message::Text(text))
+            }
+        }
+    }
+
+    /// Tell a slow consumer why it is disconnected and where to resume. Its socket may be
+    /// full: the frames wait (bounded: two frames) until it reads again or the grace ends.
+    pub(super) async fn slow_goodbye(&mut self) {
+        let config = &self.region.config;
+        let frame =
+            frames::slow_consumer(config.client_queue, config.write_timeout, self.last_sent);
+        let goodbye = async {
+            self.sink.send(Message::Text(frame_text(&frame))).await?;
+            self.sink.send(Close::SlowConsumer.message()).await
+        };
+        let _ = tokio::time::timeout(SLOW_GRACE, goodbye).await;
+    }
+}

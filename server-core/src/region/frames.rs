@@ -1,0 +1,190 @@
+//! Every frame a connection sends, built in one place: the error frames (codes from
+//! [`ErrorCode`], messages that say what to do), the replay frames, and the close codes.
+//!
+//! The fan-out's frames (live events, gaps and epochs the feed reads) are serialized once by
+//! the feed and shared by every client; everything here is one client's own.
+
+use crate::error::BrokerError;
+use crate::event::Offset;
+use axum::extract::ws::{CloseFrame, Message};
+use std::time::Duration;
+use wire::{ErrorCode, ServerFrame};
+
+/// Why the server closes a socket, as a WebSocket close code (RFC 6455) and reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Close {
+    /// 1001: the server is shutting down; reconnect with `since`.
+    ShuttingDown,
+    /// 1008: a slow consumer, after its `slow_consumer` error frame.
+    SlowConsumer,
+    /// 1009: a message over the limit, after its `frame_too_large` error frame.
+    TooBig,
+    /// 1011: history could not be read for a resume; reconnect with `since`.
+    HistoryUnavailable,
+}
+
+impl Close {
+    /// The close frame as a message.
+    pub(super) fn message(self) -> Message {
+        let (code, reason) = match self {
+            Close::ShuttingDown => (
+                1001,
+                "server shutting down; reconnect with since=<last offset>",
+            ),
+            Close::SlowConsumer => (1008, "slow consumer"),
+            Close::TooBig => (1009, "message too big"),
+            Close::HistoryUnavailable => (1011, "history unavailable"),
+        };
+        Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        }))
+    }
+}
+
+/// First frame of every connection.
+pub(super) fn welcome(region: &str, offset: Offset, epoch: &str, broker: &str) -> ServerFrame {
+    ServerFrame::Welcome {
+        region: region.into(),
+        offset,
+        epoch: epoch.into(),
+        broker: broker.into(),
+    }
+}
+
+/// The replay reached `offset`; live events follow.
+pub(super) fn caught_up(offset: Offset) -> ServerFrame {
+    ServerFrame::CaughtUp { offset }
+}
+
+/// Offsets `from..=to` fell out of the history before this client asked for them.
+pub(super) fn replay_gap(from: Offset, to: Offset) -> ServerFrame {
+    ServerFrame::Gap {
+        from,
+        to,
+        message: format!(
+            "events {from} to {to} are older than the history this server keeps; \
+             they cannot be replayed"
+        ),
+    }
+}
+
+/// The client's offsets belong to an earlier log (its `epoch` parameter names another one).
+pub(super) fn stale_epoch(epoch: &str, offset: Offset) -> ServerFrame {
+    epoch_frame(
+        epoch,
+        offset,
+        "your offsets belong to an earlier log (the broker lost its data or was switched); \
+         replaying the current log from its start",
+    )
+}
+
+fn epoch_frame(epoch: &str, offset: Offset, message: &str) -> ServerFrame {
+    ServerFrame::Epoch {
+        epoch: epoch.into(),
+        offset,
+        message: message.into(),
+    }
+}
+
+/// History could not be read to resume after `after`.
+pub(super) fn history_unavailable(e: &BrokerError, after: Offset) -> ServerFrame {
+    ServerFrame::error(
+        ErrorCode::BrokerUnavailable,
+        format!(
+            "could not read history to resume ({e}); reconnect with since={after} to try again"
+        ),
+    )
+}
+
+/// A frame the decoder refused.
+pub(super) fn invalid_input(e: crate::region::input::InputError) -> ServerFrame {
+    publish_error(e.code, e.message, e.id)
+}
+
+/// The publish `id` went over the connection's rate limit.
+pub(super) fn rate_limited(id: String, rate: u32, burst: u32) -> ServerFrame {
+    let message = format!(
+        "more than {rate} publishes/s (burst {burst}) on one connection; \
+         slow down and retry this id"
+    );
+    publish_error(ErrorCode::RateLimited, message, Some(id))
+}
+
+/// The publish `id` was not stored.
+pub(super) fn not_stored(id: String, e: &BrokerError) -> ServerFrame {
+    let message =
+        format!("the event was not stored ({e}); retry with the same id: it will be stored once");
+    publish_error(ErrorCode::BrokerUnavailable, message, Some(id))
+}
+
+/// A message of `len` bytes, over the limit.
+pub(super) fn frame_too_large(len: usize) -> ServerFrame {
+    let limit = wire::limits::MAX_FRAME_BYTES;
+    ServerFrame::error(
+        ErrorCode::FrameTooLarge,
+        format!("a message was {len} bytes; the limit is {limit}"),
+    )
+}
+
+/// A binary message.
+pub(super) fn binary_not_supported() -> ServerFrame {
+    ServerFrame::error(
+        ErrorCode::BinaryNotSupported,
+        "send JSON in text frames; binary frames are not part of the protocol",
+    )
+}
+
+/// Why a slow consumer is disconnected, and where it resumes.
+pub(super) fn slow_consumer(queue: usize, write_timeout: Duration, since: Offset) -> ServerFrame {
+    ServerFrame::error(
+        ErrorCode::SlowConsumer,
+        format!(
+            "you fell behind: more than {queue} events queued or a frame not taken within \
+             {write_timeout:?}; reconnect with since={since} to resume"
+        ),
+    )
+}
+
+fn publish_error(code: ErrorCode, message: String, id: Option<String>) -> ServerFrame {
+    ServerFrame::Error {
+        temporary: code.is_temporary(),
+        code,
+        message,
+        id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_frames_carry_their_codes_temporary_flag() {
+        let slow = slow_consumer(10, Duration::from_secs(5), 42);
+        assert!(matches!(
+            slow,
+            ServerFrame::Error {
+                code: ErrorCode::SlowConsumer,
+                temporary: true,
+                ..
+            }
+        ));
+        let limited = rate_limited("a".into(), 1, 2);
+        assert!(matches!(
+            limited,
+            ServerFrame::Error {
+                temporary: true,
+                id: Some(_),
+                ..
+            }
+        ));
+        assert!(matches!(
+            binary_not_supported(),
+            ServerFrame::Error {
+                temporary: false,
+                ..
+            }
+        ));
+    }
+}
