@@ -1,6 +1,6 @@
 // End-to-end: the browser UI in headless Chromium against three regions sharing one Redis.
 //
-//   ui/build.sh && cargo build -p server-core && npm ci --prefix e2e
+//   ui/build.sh && cargo build -p multiregion && npm ci --prefix e2e
 //   node --test e2e/browser.test.mjs
 //
 // Env: MULTIREGION_BIN (default target/debug/multiregion), REDIS_SERVER (default
@@ -37,7 +37,7 @@ describe('browser UI', () => {
 
   before(async () => {
     if (!existsSync(bin)) {
-      throw new Error(`${bin} is missing: build it with \`cargo build -p server-core\` (or set MULTIREGION_BIN)`);
+      throw new Error(`${bin} is missing: build it with \`cargo build -p multiregion\` (or set MULTIREGION_BIN)`);
     }
     if (!existsSync(path.join(uiDir, 'index.html'))) {
       throw new Error('ui/dist/index.html is missing: build the UI with `ui/build.sh`');

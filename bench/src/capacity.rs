@@ -9,9 +9,10 @@ use crate::procfs;
 use crate::publisher::{self, Acks};
 use crate::receiver;
 use crate::scenario::{write_json, Setup};
-use crate::servers::{BrokerChoice, Servers};
+use crate::servers::Servers;
 use futures_util::{stream, StreamExt};
 use serde::Serialize;
+use server_core::broker::BrokerKind;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -95,7 +96,7 @@ pub async fn capacity(
 ) -> anyhow::Result<Capacity> {
     let fd_limit = raise_fd_limit();
     let servers = match setup {
-        Setup::Own => Servers::child(BrokerChoice::Redis, regions)?,
+        Setup::Own => Servers::child(BrokerKind::Redis, regions)?,
         Setup::External { urls, pid, .. } => Servers::external(urls, *pid),
     };
     tokio::time::sleep(Duration::from_millis(500)).await;

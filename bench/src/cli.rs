@@ -131,7 +131,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Floor => {
-            let redis = crate::redis_server::RedisServer::start()?;
+            let redis = redis_process::RedisProcess::start(Default::default())?;
             let url = cli.floor_redis.unwrap_or_else(|| redis.url());
             let f = floor::measure(Some(&url), 2000).await?;
             println!("{}", serde_json::to_string_pretty(&f)?);

@@ -12,8 +12,8 @@
 //! - [`cli`]: commands and options; what each command runs.
 //! - [`clock`]: the one process clock every timestamp is read from.
 //! - [`procfs`]: CPU, RSS and file descriptors from `/proc`.
-//! - [`redis_server`]: a private `redis-server` on a free port.
-//! - [`servers`]: the regions under test (in-process, child process, or `--target`).
+//! - [`servers`]: the regions under test (in-process, child process, or `--target`), on the
+//!   broker `server_core::choice` picks (a private Redis from `redis_process`).
 //! - [`receiver`]: one receiving client: counts, checks order, records latency.
 //! - [`publisher`]: one publishing client, paced to a rate.
 //! - [`load`]: one load run (connect, publish, drain, merge) and its result.
@@ -33,7 +33,6 @@ pub mod plot;
 pub mod procfs;
 pub mod publisher;
 pub mod receiver;
-pub mod redis_server;
 pub mod scenario;
 pub mod servers;
 pub mod smoke;

@@ -4,9 +4,10 @@
 use crate::floor::{self, Floor};
 use crate::load::{self, LoadResult, LoadSpec};
 use crate::plot::{self, Series};
-use crate::servers::{BrokerChoice, Servers};
+use crate::servers::Servers;
 use anyhow::Context;
 use serde::Serialize;
+use server_core::broker::BrokerKind;
 use std::path::Path;
 use std::time::Duration;
 
@@ -32,7 +33,7 @@ pub enum Setup {
 
 impl Setup {
     /// Start (or point at) the regions for `broker`.
-    pub async fn servers(&self, broker: BrokerChoice) -> anyhow::Result<Servers> {
+    pub async fn servers(&self, broker: BrokerKind) -> anyhow::Result<Servers> {
         match self {
             Setup::Own => Servers::in_process(broker, 3)
                 .await
@@ -42,10 +43,10 @@ impl Setup {
     }
 
     /// The brokers to run with: both when the bench starts the regions, else the one given.
-    pub fn brokers(&self, own: &[BrokerChoice]) -> Vec<BrokerChoice> {
+    pub fn brokers(&self, own: &[BrokerKind]) -> Vec<BrokerKind> {
         match self {
             Setup::Own => own.to_vec(),
-            Setup::External { .. } => vec![BrokerChoice::Redis],
+            Setup::External { .. } => vec![BrokerKind::Redis],
         }
     }
 
@@ -144,7 +145,7 @@ pub async fn latency(
     publishers: usize,
 ) -> anyhow::Result<Vec<Measured>> {
     let mut runs = Vec::new();
-    for broker in setup.brokers(&[BrokerChoice::Embedded, BrokerChoice::Redis]) {
+    for broker in setup.brokers(&[BrokerKind::Embedded, BrokerKind::Redis]) {
         let servers = setup.servers(broker).await?;
         let floor = setup.floor(&servers).await?;
         let spec = LoadSpec {
@@ -208,7 +209,7 @@ pub async fn throughput(
     step: Duration,
     max_steps: usize,
 ) -> anyhow::Result<Throughput> {
-    let broker = setup.brokers(&[BrokerChoice::Redis])[0];
+    let broker = setup.brokers(&[BrokerKind::Redis])[0];
     let servers = setup.servers(broker).await?;
     let floor = setup.floor(&servers).await?;
     let (mut good, mut bad): (Option<f64>, Option<f64>) = (None, None);

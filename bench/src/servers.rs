@@ -5,29 +5,19 @@
 //! (`bench serve`) is used where the server's memory must be measured alone.
 
 use crate::procfs::{Probe, SERVER_THREAD};
-use crate::redis_server::RedisServer;
 use anyhow::{bail, Context};
-use server_core::broker::{MemoryBroker, RedisBroker, RedisConfig, SharedBroker};
+use redis_process::{RedisOptions, RedisProcess};
+use server_core::broker::BrokerKind;
+use server_core::choice::{self, ChosenBroker, LogSettings, Step};
 use server_core::region::RegionConfig;
 use server_core::serve::Cluster;
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// Region names, in order; more regions are called `r3`, `r4`, ….
 const NAMES: [&str; 3] = ["as", "us", "eu"];
-
-/// Which broker the regions share.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BrokerChoice {
-    /// The in-process log.
-    Embedded,
-    /// A private redis-server started by the bench.
-    Redis,
-}
 
 /// One region to connect to.
 #[derive(Debug, Clone)]
@@ -53,27 +43,33 @@ fn region_name(i: usize) -> String {
     NAMES.get(i).map_or(format!("r{i}"), |n| n.to_string())
 }
 
-/// Start `regions` regions on loopback ephemeral ports sharing `broker`.
+/// The broker chain for `kind`: the embedded log, or a private redis-server started for the
+/// run (no fallback: a Redis run that cannot start Redis fails).
+fn steps(kind: BrokerKind) -> Vec<Step> {
+    match kind {
+        BrokerKind::Embedded => vec![Step::Embedded],
+        BrokerKind::Redis => vec![Step::Private],
+    }
+}
+
+/// Start `regions` regions on loopback ephemeral ports sharing the broker `steps` choose
+/// (under a key prefix of this run's own).
 pub async fn start_cluster(
     regions: usize,
-    redis_url: Option<String>,
+    steps: &[Step],
     shutdown: CancellationToken,
-) -> anyhow::Result<Cluster> {
-    let broker: SharedBroker = match redis_url {
-        Some(url) => {
-            let config = RedisConfig {
-                prefix: format!("bench-{}-{:x}", std::process::id(), rand::random::<u32>()),
-                ..RedisConfig::new(url)
-            };
-            Arc::new(RedisBroker::connect(config).await?)
-        }
-        None => Arc::new(MemoryBroker::new(10_000)),
+) -> anyhow::Result<(Cluster, ChosenBroker)> {
+    let log = LogSettings {
+        prefix: format!("bench-{}-{:x}", std::process::id(), rand::random::<u32>()),
+        ..LogSettings::default()
     };
+    let chosen = choice::choose(steps, &log).await?;
     let mut list = Vec::new();
     for i in 0..regions {
         list.push((bench_config(&region_name(i)), listener()?));
     }
-    Ok(Cluster::start(list, broker, shutdown)?)
+    let cluster = Cluster::start(list, chosen.broker.clone(), shutdown)?;
+    Ok((cluster, chosen))
 }
 
 /// A loopback listener on a free port (the regions set TCP_NODELAY on what they accept).
@@ -93,7 +89,7 @@ pub struct Servers {
     pub broker: String,
     running: Running,
     // Dropped after the regions (field order): they must not see Redis vanish first.
-    redis: Option<RedisServer>,
+    redis: Option<RedisProcess>,
 }
 
 enum Running {
@@ -107,19 +103,21 @@ enum Running {
 }
 
 impl Servers {
-    /// Start regions in this process, on their own runtime (2 worker threads).
-    pub async fn in_process(broker: BrokerChoice, regions: usize) -> anyhow::Result<Self> {
-        let redis = start_redis(broker)?;
+    /// Start regions in this process, on their own runtime (2 worker threads); a Redis run
+    /// starts a private redis-server through the broker chain.
+    pub async fn in_process(broker: BrokerKind, regions: usize) -> anyhow::Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name(SERVER_THREAD)
             .enable_all()
             .build()?;
         let shutdown = CancellationToken::new();
-        let url = redis.as_ref().map(RedisServer::url);
-        let cluster = runtime
-            .spawn(start_cluster(regions, url, shutdown.clone()))
+        let steps = steps(broker);
+        let token = shutdown.clone();
+        let (cluster, mut chosen) = runtime
+            .spawn(async move { start_cluster(regions, &steps, token).await })
             .await??;
+        let redis = chosen.private.take();
         let targets = cluster
             .regions
             .iter()
@@ -132,9 +130,9 @@ impl Servers {
             targets,
             probe: Probe {
                 server_pid: None,
-                redis_pid: redis.as_ref().map(RedisServer::pid),
+                redis_pid: redis.as_ref().and_then(RedisProcess::pid),
             },
-            broker: format!("{broker:?}").to_lowercase(),
+            broker: chosen.status.kind.into(),
             running: Running::InProcess {
                 runtime,
                 shutdown,
@@ -145,8 +143,11 @@ impl Servers {
     }
 
     /// Start regions in a child process (`bench serve`), so its memory is the server's alone.
-    pub fn child(broker: BrokerChoice, regions: usize) -> anyhow::Result<Self> {
-        let redis = start_redis(broker)?;
+    pub fn child(broker: BrokerKind, regions: usize) -> anyhow::Result<Self> {
+        let redis = match broker {
+            BrokerKind::Redis => Some(RedisProcess::start(RedisOptions::default())?),
+            BrokerKind::Embedded => None,
+        };
         let mut cmd = Command::new(std::env::current_exe()?);
         cmd.args(["serve", "--regions", &regions.to_string()]);
         if let Some(r) = &redis {
@@ -168,9 +169,9 @@ impl Servers {
             targets,
             probe: Probe {
                 server_pid: Some(child.id()),
-                redis_pid: redis.as_ref().map(RedisServer::pid),
+                redis_pid: redis.as_ref().and_then(RedisProcess::pid),
             },
-            broker: format!("{broker:?}").to_lowercase(),
+            broker: broker.as_str().into(),
             running: Running::Child(child),
             redis,
         })
@@ -193,7 +194,7 @@ impl Servers {
 
     /// URL of the private redis-server, if the bench started one.
     pub fn redis_url(&self) -> Option<String> {
-        self.redis.as_ref().map(RedisServer::url)
+        self.redis.as_ref().map(RedisProcess::url)
     }
 
     /// Stop the regions (closing every socket) and then Redis.
@@ -230,13 +231,6 @@ impl Drop for Servers {
     }
 }
 
-fn start_redis(broker: BrokerChoice) -> anyhow::Result<Option<RedisServer>> {
-    Ok(match broker {
-        BrokerChoice::Redis => Some(RedisServer::start()?),
-        BrokerChoice::Embedded => None,
-    })
-}
-
 /// `http://h:p,…` or `ws://h:p/ws,…` into targets; `named` lists are `name=url`.
 fn parse_targets(list: &str, named: bool) -> Vec<Target> {
     list.split(',')
@@ -264,7 +258,11 @@ fn parse_targets(list: &str, named: bool) -> Vec<Target> {
 /// `ready name=ws://…,…` once they listen.
 pub async fn serve_child(regions: usize, redis_url: Option<String>) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
-    let cluster = start_cluster(regions, redis_url, shutdown.clone()).await?;
+    let steps = match redis_url {
+        Some(url) => vec![Step::Url(url)],
+        None => vec![Step::Embedded],
+    };
+    let (cluster, _chosen) = start_cluster(regions, &steps, shutdown.clone()).await?;
     let list: Vec<String> = cluster
         .regions
         .iter()

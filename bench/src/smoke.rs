@@ -4,7 +4,8 @@
 
 use crate::floor;
 use crate::load::{self, LoadSpec};
-use crate::servers::{BrokerChoice, Servers};
+use crate::servers::Servers;
+use server_core::broker::BrokerKind;
 use std::time::Duration;
 
 /// Run the smoke checks; true when all passed.
@@ -19,9 +20,9 @@ pub async fn run() -> anyhow::Result<bool> {
             println!("FAIL {name}: {detail}");
         }
     };
-    for broker in [BrokerChoice::Embedded, BrokerChoice::Redis] {
+    for broker in [BrokerKind::Embedded, BrokerKind::Redis] {
         let servers = Servers::in_process(broker, 3).await?;
-        let name = format!("{broker:?}").to_lowercase();
+        let name = broker.as_str();
         let floor = floor::measure(servers.redis_url().as_deref(), 50).await;
         check(
             format!("{name}: floor measured"),

@@ -11,12 +11,19 @@
 //! - [`broker`]: the `Broker` trait and its contract; `MemoryBroker`, `RedisBroker`.
 //! - [`region`]: the regional server: router, WebSocket connection loop, fan-out hub.
 //! - [`sim`]: the simulated WAN between a region and the broker (`/sim`); bypassed when off.
-//! - [`serve`]: running several regions in one process, and choosing a broker.
+//! - [`serve`]: running several regions in one process.
+//! - [`choice`]: choosing the broker (given Redis, local Redis, private redis-server,
+//!   embedded), one chain for the CLI, the desktop and the bench.
+//! - [`defaults`]: every default (ports, history, prefix, queues, timeouts) in one place.
+//! - [`shutdown`]: the signals that ask a process to stop cleanly.
 //! - [`error`]: errors at the broker boundary.
 
 pub mod broker;
+pub mod choice;
+pub mod defaults;
 pub mod error;
 pub mod event;
 pub mod region;
 pub mod serve;
+pub mod shutdown;
 pub mod sim;

@@ -1,84 +1,11 @@
-//! Running regions in one process, and choosing the broker they share.
+//! Running regions in one process (the broker they share is chosen by [`crate::choice`]).
 
-use crate::broker::{Link, MemoryBroker, RedisBroker, RedisConfig, SharedBroker};
-use crate::error::BrokerError;
+use crate::broker::{Link, SharedBroker};
 use crate::region::{self, RegionConfig};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-
-/// The default regions and their default ports.
-pub const DEFAULT_REGIONS: [(&str, u16); 3] = [("as", 4000), ("us", 4001), ("eu", 4002)];
-
-/// The Redis tried when none is configured.
-pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
-
-/// Default port of a region: its place in [`DEFAULT_REGIONS`], else after them.
-pub fn default_port(name: &str, base: u16, index: usize) -> u16 {
-    let i = DEFAULT_REGIONS
-        .iter()
-        .position(|(n, _)| *n == name)
-        .unwrap_or(DEFAULT_REGIONS.len() + index);
-    base.saturating_add(i as u16)
-}
-
-/// Which broker was chosen, and why, in words for the first log line and the UI.
-#[derive(Clone)]
-pub struct BrokerChoice {
-    /// The broker.
-    pub broker: SharedBroker,
-    /// e.g. `redis at redis://127.0.0.1:6379` or `embedded (no Redis answered at …)`.
-    pub description: String,
-}
-
-/// Pick the broker: `redis` if given (failing if it cannot be reached), else the Redis at
-/// `default_redis` (normally [`DEFAULT_REDIS_URL`]) if it answers within a second, else the
-/// embedded log.
-pub async fn choose_broker(
-    redis: Option<&str>,
-    default_redis: &str,
-    prefix: &str,
-    history: usize,
-) -> Result<BrokerChoice, BrokerError> {
-    let config = |url: &str| RedisConfig {
-        prefix: prefix.into(),
-        history,
-        ..RedisConfig::new(url)
-    };
-    if let Some(url) = redis {
-        let broker = RedisBroker::connect(config(url)).await.map_err(|e| {
-            BrokerError::Unavailable(format!(
-                "could not use Redis at {url} ({e}); start redis-server there, fix the URL, \
-                 or leave it out to use the embedded broker"
-            ))
-        })?;
-        return Ok(BrokerChoice {
-            broker: Arc::new(broker),
-            description: format!("redis at {url}"),
-        });
-    }
-    let probe = tokio::time::timeout(
-        Duration::from_secs(1),
-        RedisBroker::connect(config(default_redis)),
-    )
-    .await;
-    match probe {
-        Ok(Ok(broker)) => Ok(BrokerChoice {
-            broker: Arc::new(broker),
-            description: format!("redis at {default_redis}"),
-        }),
-        _ => Ok(BrokerChoice {
-            broker: Arc::new(MemoryBroker::new(history)),
-            description: format!(
-                "embedded (in-process, this process only): no Redis answered at \
-                 {default_redis}; pass --redis <url> to share events between machines"
-            ),
-        }),
-    }
-}
 
 /// Bind `ip:port`; with `fallback`, a taken port is replaced by a free one.
 pub async fn bind(ip: IpAddr, port: u16, fallback: bool) -> std::io::Result<TcpListener> {

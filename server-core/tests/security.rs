@@ -72,15 +72,10 @@ async fn foreign_origins_are_refused() {
 }
 
 async fn raw_get(addr: std::net::SocketAddr, path: &str, origin: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!(
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\nConnection: close\r\n\r\n"
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    out
+    let headers = [("Origin", origin)];
+    common::http::request(common::http::Method::GET, addr, path, &headers, None)
+        .await
+        .text()
 }
 
 /// `--allow-origin` adds an origin.

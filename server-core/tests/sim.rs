@@ -13,23 +13,16 @@ use wire::{LinkSettings, ServerFrame};
 const REGIONS: [&str; 3] = ["as", "us", "eu"];
 
 async fn put_sim(addr: SocketAddr, body: &str, origin: Option<&str>) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let origin = origin
-        .map(|o| format!("Origin: {o}\r\n"))
-        .unwrap_or_default();
-    let req = format!(
-        "PUT /sim HTTP/1.1\r\nHost: {addr}\r\n{origin}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let (head, body) = out.split_once("\r\n\r\n").unwrap();
-    (
-        head.split(' ').nth(1).unwrap().parse().unwrap(),
-        body.to_owned(),
+    let headers: Vec<(&str, &str)> = origin.map(|o| ("Origin", o)).into_iter().collect();
+    let r = common::http::request(
+        common::http::Method::PUT,
+        addr,
+        "/sim",
+        &headers,
+        Some(body),
     )
+    .await;
+    (r.status, r.body)
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

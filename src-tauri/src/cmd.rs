@@ -1,8 +1,8 @@
 //! Commands the UI invokes (`invoke("regions")`, …). Names and shapes are the UI's contract.
 
-use crate::choice::{self, BrokerStatus};
 use crate::error::Result;
 use crate::state::{AppRegions, Startup};
+use server_core::choice::{self, BrokerStatus, LogSettings, Step};
 use tauri::State;
 
 /// The regions to connect to, with their actual addresses:
@@ -29,11 +29,11 @@ pub async fn set_redis_url(
     let url = url.trim();
     tracing::info!(url, "broker change requested");
     let chosen = if url.is_empty() {
-        choice::choose(&startup.plan()).await
+        startup.choose().await
     } else {
-        choice::from_url(url).await.inspect_err(|e| {
-            tracing::warn!(url, error = %e, "broker change refused");
-        })?
+        choice::choose(&[Step::Url(url.into())], &LogSettings::default())
+            .await
+            .inspect_err(|e| tracing::warn!(url, error = %e, "broker change refused"))?
     };
     regions.0.lock().await.switch(chosen).await
 }

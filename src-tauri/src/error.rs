@@ -1,6 +1,7 @@
 //! Errors that commands return to the UI.
 
 use serde::{Serialize, Serializer};
+use server_core::choice::ChoiceError;
 
 /// What went wrong in a command. The UI receives the message only (see the `Serialize` impl).
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +23,15 @@ pub enum Error {
     /// A command came in while the app was shutting down.
     #[error("the regions are stopped (the app is shutting down)")]
     Stopped,
+}
+
+impl From<ChoiceError> for Error {
+    fn from(e: ChoiceError) -> Self {
+        match e {
+            ChoiceError::Redis { url, reason } => Error::Redis { url, reason },
+            ChoiceError::Private(reason) => Error::PrivateRedis(reason),
+        }
+    }
 }
 
 // Commands reject with a plain string: the UI shows it as is.

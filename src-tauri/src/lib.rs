@@ -1,24 +1,21 @@
 //! Multi-Region Servers desktop app: the three regional servers run inside the app, and the
 //! UI (`ui/dist`, bundled into the binary) shows them side by side in one window.
 //!
-//! On start the app chooses a broker ([`choice`]), starts the regions on the app's tokio
-//! runtime ([`regions`]), and serves the UI's commands ([`cmd`]). On exit (window closed,
+//! On start the app chooses a broker (`server_core::choice`, the chain `multiregion serve`
+//! uses too, plus a private redis-server from `redis_process`), starts the regions on the
+//! app's tokio runtime ([`regions`]), and serves the UI's commands ([`cmd`]). On exit (window closed,
 //! SIGINT/SIGTERM) it stops the regions and the private redis-server, if it started one.
 //!
 //! # Layout
 //! - [`cmd`]: the commands the UI invokes (`regions`, `broker_status`, `set_redis_url`).
-//! - [`choice`]: which broker, and why (`REDIS_URL`, local Redis, private, embedded).
-//! - [`private_redis`]: a `redis-server` the app starts on a free port and stops on exit.
 //! - [`regions`]: the running regions, switching their broker, stopping them.
-//! - [`state`]: the state items managed by Tauri.
+//! - [`state`]: the state items managed by Tauri; the broker settings read at start.
 //! - [`logging`]: `tracing` to stderr and the app's log file.
 //! - [`error`]: command errors, sent to the UI as their message.
 
-pub mod choice;
 pub mod cmd;
 pub mod error;
 pub mod logging;
-pub mod private_redis;
 pub mod regions;
 pub mod state;
 
@@ -57,7 +54,7 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             app.manage(regions);
             app.manage(startup.clone());
             tauri::async_runtime::spawn(async move {
-                let chosen = choice::choose(&startup.plan()).await;
+                let chosen = startup.choose().await;
                 tracing::info!(
                     kind = chosen.status.kind,
                     url = ?chosen.status.url,
@@ -70,7 +67,7 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             });
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
-                wait_for_signal().await;
+                server_core::shutdown::signal().await;
                 tracing::info!("signal received; exiting");
                 handle.exit(0);
             });
@@ -86,28 +83,5 @@ pub fn on_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
             tauri::async_runtime::block_on(async move { regions.0.lock().await.shutdown().await });
         }
         tracing::info!("multiregion-desktop exited cleanly");
-    }
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            return std::future::pending().await;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
     }
 }

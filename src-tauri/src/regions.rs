@@ -1,14 +1,11 @@
 //! The three regional servers running inside the app, and switching their broker.
 
-use crate::choice::{BrokerStatus, ChosenBroker};
 use crate::error::{Error, Result};
+use server_core::choice::{BrokerStatus, ChosenBroker};
+use server_core::defaults;
 use server_core::region::RegionConfig;
-use server_core::serve::{self, Cluster, DEFAULT_REGIONS};
-use std::net::{IpAddr, Ipv4Addr};
+use server_core::serve::{self, Cluster};
 use tokio_util::sync::CancellationToken;
-
-/// The regions listen on loopback only: the app is for this machine.
-const BIND: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 /// The running regions and the broker they share (none before start and after shutdown).
 #[derive(Default)]
@@ -28,7 +25,7 @@ impl Regions {
     /// taken (another instance, another program), so the app always opens.
     pub async fn start(&mut self, chosen: ChosenBroker) -> Result<()> {
         let ports: Vec<(String, u16)> = if self.ports.is_empty() {
-            DEFAULT_REGIONS
+            defaults::REGIONS
                 .iter()
                 .map(|(name, port)| (name.to_string(), *port))
                 .collect()
@@ -37,7 +34,8 @@ impl Regions {
         };
         let mut listeners = Vec::new();
         for (name, port) in &ports {
-            let listener = serve::bind(BIND, *port, true).await?;
+            // Loopback only (the default bind): the app is for this machine.
+            let listener = serve::bind(defaults::BIND, *port, true).await?;
             listeners.push((RegionConfig::new(name.clone()), listener));
         }
         let cluster = Cluster::start(listeners, chosen.broker.clone(), CancellationToken::new())?;
@@ -61,20 +59,20 @@ impl Regions {
         if let Some(old) = &old {
             tracing::info!(from = %old.chosen.status.description, to = %chosen.status.description, "switching broker");
         }
-        let old_private = match old {
+        let previous = match old {
             Some(Running {
                 cluster,
-                chosen: previous,
+                chosen: old_chosen,
             }) => {
                 cluster.stop().await;
-                previous.private
+                Some(old_chosen)
             }
             None => None,
         };
         let status = chosen.status.clone();
         let started = self.start(chosen).await;
-        if let Some(private) = old_private {
-            private.stop().await;
+        if let Some(previous) = previous {
+            previous.release().await;
         }
         started.map(|()| status)
     }
@@ -110,9 +108,7 @@ impl Regions {
         if let Some(Running { cluster, chosen }) = self.running.take() {
             tracing::info!("stopping the regions");
             cluster.stop().await;
-            if let Some(private) = chosen.private {
-                private.stop().await;
-            }
+            chosen.release().await;
             tracing::info!("regions stopped");
         }
     }
@@ -121,10 +117,12 @@ impl Regions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::choice::{choose, Step};
+    use server_core::choice::{choose, LogSettings, Step};
 
     async fn embedded() -> ChosenBroker {
-        choose(&[Step::Embedded]).await
+        choose(&[Step::Embedded], &LogSettings::default())
+            .await
+            .expect("embedded")
     }
 
     /// Taken default ports never stop the app from starting; the regions report real ports.

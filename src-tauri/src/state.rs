@@ -1,8 +1,7 @@
 //! State managed by Tauri: one newtype per item.
 
-use crate::choice::{self, BrokerMode, Step};
-use crate::private_redis::PrivateRedis;
 use crate::regions::Regions;
+use server_core::choice::{self, BrokerMode, ChosenBroker, LogSettings, Step};
 use std::sync::Arc;
 
 /// The running regions. A tokio mutex: a broker switch holds it across awaits, so commands
@@ -34,12 +33,16 @@ impl Startup {
         }
     }
 
-    /// The steps of the automatic choice, given what is on the `PATH` now.
+    /// The steps of the automatic choice (`REDIS_URL` or the local Redis, a private
+    /// redis-server, embedded; or the path `MULTIREGION_BROKER` forces).
     pub fn plan(&self) -> Vec<Step> {
-        choice::plan(
-            self.mode,
-            self.redis_url.as_deref(),
-            PrivateRedis::find().is_some(),
-        )
+        choice::plan(self.mode, self.redis_url.as_deref(), true)
+    }
+
+    /// Run the automatic choice. Never fails: every plan ends at the embedded broker.
+    pub async fn choose(&self) -> ChosenBroker {
+        choice::choose(&self.plan(), &LogSettings::default())
+            .await
+            .expect("every plan ends at the embedded broker, which cannot fail")
     }
 }

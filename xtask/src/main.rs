@@ -97,8 +97,6 @@ fn serve(extra: &[String]) -> Result<()> {
         "run",
         "--release",
         "-p",
-        "server-core",
-        "--bin",
         "multiregion",
         "--",
         "serve",

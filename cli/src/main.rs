@@ -2,8 +2,10 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use server_core::choice::{self, LogSettings};
+use server_core::defaults;
 use server_core::region::RegionConfig;
-use server_core::serve::{self, Cluster, DEFAULT_REGIONS};
+use server_core::serve::{self, Cluster};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
@@ -36,19 +38,19 @@ struct ServeArgs {
     redis: Option<String>,
     /// The Redis tried when --redis is not given; if it does not answer, the embedded broker
     /// is used.
-    #[arg(long, env = "MULTIREGION_DEFAULT_REDIS", default_value = serve::DEFAULT_REDIS_URL, value_name = "URL")]
+    #[arg(long, env = "MULTIREGION_DEFAULT_REDIS", default_value = defaults::REDIS_URL, value_name = "URL")]
     default_redis: String,
     /// Key prefix in Redis (separate logs can share one Redis).
-    #[arg(long, default_value = "mrs")]
+    #[arg(long, default_value = defaults::REDIS_PREFIX)]
     redis_prefix: String,
     /// Events kept in the log's history (and ids kept for deduplication).
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = defaults::HISTORY)]
     history: usize,
     /// Address to bind. Anything but loopback exposes the regions to the network: use --token.
-    #[arg(long, default_value = "127.0.0.1")]
+    #[arg(long, default_value_t = defaults::BIND)]
     bind: IpAddr,
     /// Port of the first default region (as); us and eu follow it.
-    #[arg(long, default_value_t = DEFAULT_REGIONS[0].1)]
+    #[arg(long, default_value_t = defaults::REGIONS[0].1)]
     port_base: u16,
     /// Port of the region, when exactly one --region is given.
     #[arg(long)]
@@ -85,20 +87,29 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve_cmd(args: ServeArgs) -> anyhow::Result<()> {
-    let choice = serve::choose_broker(
-        args.redis.as_deref(),
-        &args.default_redis,
-        &args.redis_prefix,
-        args.history,
-    )
-    .await?;
+    let log = LogSettings {
+        prefix: args.redis_prefix.clone(),
+        history: args.history,
+    };
+    let plan = choice::serve_plan(args.redis.as_deref(), &args.default_redis);
+    let chosen = choice::choose(&plan, &log).await.map_err(|e| {
+        anyhow::anyhow!(
+            "{e}; start redis-server there, fix the URL, or leave it out to use the embedded broker"
+        )
+    })?;
+    let mut description = chosen.status.description.clone();
+    if chosen.status.kind == "embedded" {
+        description.push_str("; pass --redis <url> to share events between machines");
+    }
     tracing::info!(
-        broker = choice.broker.kind().as_str(),
-        "broker: {}",
-        choice.description
+        broker = chosen.broker.kind().as_str(),
+        "broker: {description}"
     );
     let names: Vec<String> = if args.regions.is_empty() {
-        DEFAULT_REGIONS.iter().map(|(n, _)| n.to_string()).collect()
+        defaults::REGIONS
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect()
     } else {
         args.regions.clone()
     };
@@ -122,7 +133,7 @@ async fn serve_cmd(args: ServeArgs) -> anyhow::Result<()> {
     for (i, name) in names.iter().enumerate() {
         let port = args
             .port
-            .unwrap_or_else(|| serve::default_port(name, args.port_base, i));
+            .unwrap_or_else(|| defaults::port(name, args.port_base, i));
         let listener = serve::bind(args.bind, port, false)
             .await
             .with_context(|| format!("region {name}: cannot listen on {}:{port} (is another server using it? pick another with --port-base or --port)", args.bind))?;
@@ -142,30 +153,15 @@ async fn serve_cmd(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     let shutdown = CancellationToken::new();
-    let cluster = Cluster::start(regions, choice.broker, shutdown.clone())?;
+    let cluster = Cluster::start(regions, chosen.broker, shutdown.clone())?;
     for r in &cluster.regions {
         tracing::info!(region = %r.name, "open http://{}", r.addr);
     }
     tokio::spawn(async move {
-        wait_for_signal().await;
+        server_core::shutdown::signal().await;
         tracing::info!("shutting down");
         shutdown.cancel();
     });
     cluster.wait().await;
     Ok(())
-}
-
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("install SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }

@@ -1,11 +1,9 @@
 //! The `multiregion` binary, as a user runs it.
 
-mod common;
-
-use common::{free_port, Client, RedisServer};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use testkit::{free_port, Client, RedisServer};
 use wire::ServerFrame;
 
 struct Serve {
@@ -37,7 +35,7 @@ impl Serve {
             .arg("-TERM")
             .arg(self.child.id().to_string())
             .status();
-        let deadline = Instant::now() + common::PATIENCE;
+        let deadline = Instant::now() + testkit::PATIENCE;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
@@ -60,7 +58,7 @@ impl Drop for Serve {
 
 async fn wait_for_port(port: u16) -> std::net::SocketAddr {
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let deadline = Instant::now() + common::PATIENCE;
+    let deadline = Instant::now() + testkit::PATIENCE;
     while tokio::net::TcpStream::connect(addr).await.is_err() {
         assert!(Instant::now() < deadline, "server did not listen on {port}");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -131,7 +129,7 @@ fn listening_ip(port: u16) -> Option<String> {
 async fn two_processes_sharing_one_redis_sync() {
     let redis = RedisServer::start();
     let (p1, p2) = (free_port(), free_port());
-    let prefix = common::unique_prefix();
+    let prefix = testkit::unique_prefix();
     let one = Serve::start(&[
         "--region",
         "as",
@@ -203,7 +201,7 @@ async fn sim_preset_from_the_command_line() {
         &dead_redis,
     ]);
     let addr = wait_for_port(port).await;
-    let sim: wire::LinkSettings = common::http_get_json(addr, "/sim").await;
+    let sim: wire::LinkSettings = testkit::http_get_json(addr, "/sim").await;
     assert_eq!(sim, wire::presets::settings("global", "eu").unwrap());
     assert_eq!(sim.latency_ms, 45);
 }

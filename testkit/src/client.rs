@@ -1,0 +1,132 @@
+//! A protocol-level WebSocket client for tests, and an ordering assertion.
+
+use crate::PATIENCE;
+use futures_util::{SinkExt, StreamExt};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use wire::{EventFrame, ServerFrame};
+
+/// A protocol-level WebSocket client.
+pub struct Client {
+    /// The socket, for tests that send raw frames.
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// The `welcome` frame the server opened with.
+    pub welcome: ServerFrame,
+}
+
+impl Client {
+    /// Connect to `ws://addr/ws` and read the welcome frame.
+    pub async fn connect(addr: SocketAddr) -> Self {
+        Self::connect_query(addr, "").await
+    }
+
+    /// Connect resuming after offset `since`.
+    pub async fn connect_since(addr: SocketAddr, since: u64) -> Self {
+        Self::connect_query(addr, &format!("?since={since}")).await
+    }
+
+    /// Connect with a query string (`?since=…&token=…`); the first frame must be welcome.
+    pub async fn connect_query(addr: SocketAddr, query: &str) -> Self {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws{query}"))
+            .await
+            .expect("websocket connect");
+        let mut c = Client {
+            ws,
+            welcome: ServerFrame::error("none", ""),
+        };
+        c.welcome = c.next().await;
+        assert!(
+            matches!(c.welcome, ServerFrame::Welcome { .. }),
+            "first frame must be welcome: {:?}",
+            c.welcome
+        );
+        c
+    }
+
+    /// Send one text message as is.
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws.send(Message::Text(text.into())).await.unwrap();
+    }
+
+    /// Publish an event with id `id` (kind `test`), without waiting for the answer.
+    pub async fn publish(&mut self, id: &str) {
+        self.send_text(
+            &serde_json::json!({"type":"publish","id":id,"kind":"test","payload":{"id":id}})
+                .to_string(),
+        )
+        .await;
+    }
+
+    /// Publish and wait for the answer to it (ack or error), skipping events.
+    pub async fn publish_and_wait(&mut self, id: &str) -> ServerFrame {
+        self.publish(id).await;
+        loop {
+            let f = self.next().await;
+            match &f {
+                ServerFrame::Ack { id: i, .. } if i == id => return f,
+                ServerFrame::Error { id: Some(i), .. } if i == id => return f,
+                ServerFrame::Error { id: None, .. } => return f,
+                _ => {}
+            }
+        }
+    }
+
+    /// The next protocol frame (fails the test after [`PATIENCE`]).
+    pub async fn next(&mut self) -> ServerFrame {
+        self.try_next(PATIENCE)
+            .await
+            .expect("a frame within the patience window")
+    }
+
+    /// The next frame, or `None` if none comes within `wait` or the socket closed.
+    pub async fn try_next(&mut self, wait: Duration) -> Option<ServerFrame> {
+        loop {
+            let msg = tokio::time::timeout(wait, self.ws.next())
+                .await
+                .ok()??
+                .ok()?;
+            match msg {
+                Message::Text(t) => {
+                    return Some(serde_json::from_str(&t).expect("server frames are valid"))
+                }
+                Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// Collect `n` events, ignoring acks and other frames.
+    pub async fn events(&mut self, n: usize) -> Vec<EventFrame> {
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            if let ServerFrame::Event(e) = self.next().await {
+                out.push(e);
+            }
+        }
+        out
+    }
+
+    /// Assert that no further event arrives within `wait`.
+    pub async fn assert_quiet(&mut self, wait: Duration) {
+        while let Some(f) = self.try_next(wait).await {
+            assert!(
+                !matches!(f, ServerFrame::Event(_)),
+                "unexpected extra event: {f:?}"
+            );
+        }
+    }
+}
+
+/// Offsets strictly increase by one, starting after `after`.
+pub fn assert_dense_in_order(events: &[EventFrame], after: u64) {
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(
+            e.offset,
+            after + 1 + i as u64,
+            "offset out of order or missing at position {i}"
+        );
+    }
+}

@@ -1,0 +1,61 @@
+//! Regions on ephemeral loopback ports, stopped when dropped.
+
+use server_core::broker::SharedBroker;
+use server_core::region::RegionConfig;
+use server_core::serve::Cluster;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Regions running on ephemeral loopback ports.
+pub struct Regions {
+    /// The running regions (`None` after [`stop`](Self::stop)).
+    pub cluster: Option<Cluster>,
+    /// Cancelled on drop.
+    pub shutdown: CancellationToken,
+}
+
+impl Regions {
+    /// Start the regions `names` on `broker` with default settings.
+    pub async fn start(names: &[&str], broker: SharedBroker) -> Self {
+        Self::start_with(names, broker, |_| {}).await
+    }
+
+    /// Start the regions `names`, each config changed by `tweak` first.
+    pub async fn start_with(
+        names: &[&str],
+        broker: SharedBroker,
+        tweak: impl Fn(&mut RegionConfig),
+    ) -> Self {
+        let mut regions = Vec::new();
+        for name in names {
+            let mut config = RegionConfig::new(*name);
+            tweak(&mut config);
+            regions.push((config, TcpListener::bind("127.0.0.1:0").await.unwrap()));
+        }
+        let shutdown = CancellationToken::new();
+        let cluster = Cluster::start(regions, broker, shutdown.clone()).unwrap();
+        Regions {
+            cluster: Some(cluster),
+            shutdown,
+        }
+    }
+
+    /// Where the region called `name` listens.
+    pub fn addr(&self, name: &str) -> SocketAddr {
+        self.cluster.as_ref().unwrap().addr(name).unwrap()
+    }
+
+    /// Stop every region and wait for them.
+    pub async fn stop(&mut self) {
+        if let Some(c) = self.cluster.take() {
+            c.stop().await;
+        }
+    }
+}
+
+impl Drop for Regions {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
