@@ -28,8 +28,11 @@ const DESKTOP_PACKAGES: &[&str] = &[
     "redis-server",
 ];
 
-/// Extra packages for the tests: a virtual display, WebKit's WebDriver, Chromium, Node.
+/// Extra packages for the tests: a virtual display, WebKit's WebDriver, Chromium, Node, and
+/// for the network-namespace testbed `ip` and `iptables`.
 const TEST_PACKAGES: &[&str] = &[
+    "iproute2",
+    "iptables",
     "xvfb",
     "xauth",
     "imagemagick",
@@ -66,6 +69,11 @@ pub fn ensure(need: Need) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// Install what `cargo xtask testbed up` needs: `ip`, `iptables` and `redis-server`.
+pub fn ensure_testbed() -> Result<()> {
+    apt_install(&["iproute2", "iptables", "redis-server"])
 }
 
 fn installed(package: &str) -> bool {
