@@ -47,7 +47,12 @@ describe('browser UI across testbed hosts', { skip: optedOut && 'MULTIREGION_TES
     page.on('pageerror', (e) => console.error('page error:', e.message));
     await page.goto(`${AS_PAGE}/?token=${encodeURIComponent(TOKEN)}`);
     for (const r of REGIONS) {
-      await page.locator(`[data-testid="status-${r}"][data-state="connected"]`).waitFor({ timeout: WAIT });
+      await page.locator(`[data-testid="status-${r}"][data-state="connected"]`).waitFor({ timeout: WAIT })
+        .catch(async (e) => {
+          const states = await Promise.all(REGIONS.map(async (q) => `${q}: ${await page
+            .locator(`[data-testid="status-${q}"]`).getAttribute('data-state').catch(() => '?')}`));
+          throw new Error(`${e.message}\npane states (the page must send ?token= on every socket): ${states.join(', ')}`);
+        });
     }
   });
 
