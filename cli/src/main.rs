@@ -71,7 +71,40 @@ struct ServeArgs {
     /// Shared token clients must present (`?token=` or `Authorization: Bearer`).
     #[arg(long, env = "MULTIREGION_TOKEN")]
     token: Option<String>,
+    // --- regions across machines (issue 11): the URL a region is advertised at ---
+    /// The URL browsers reach this region at, advertised in `/regions` (default: the bound
+    /// address, with 0.0.0.0 shown as 127.0.0.1). `URL` with one --region, else `NAME=URL`
+    /// (repeatable). Pages served from it are accepted by every region that lists it.
+    #[arg(long = "public-url", value_name = "[NAME=]URL")]
+    public_urls: Vec<String>,
 }
+
+/// `--public-url` values as `/regions` entries; they override the bound address of a local
+/// region, as a `--peer` with the region's own name does.
+fn public_urls(args: &ServeArgs, names: &[String]) -> anyhow::Result<Vec<wire::RegionInfo>> {
+    let mut out = Vec::new();
+    for v in &args.public_urls {
+        let (name, url) = if v.starts_with("http://") || v.starts_with("https://") {
+            match names {
+                [one] => (one.clone(), v.clone()),
+                _ => anyhow::bail!(
+                    "--public-url {v:?} needs exactly one --region; with several use NAME=URL"
+                ),
+            }
+        } else {
+            let (n, u) = v
+                .split_once('=')
+                .with_context(|| format!("--public-url {v:?} is neither URL nor NAME=URL"))?;
+            (n.to_owned(), u.to_owned())
+        };
+        out.push(wire::RegionInfo {
+            name,
+            url: url.trim_end_matches('/').into(),
+        });
+    }
+    Ok(out)
+}
+// --- end of the issue-11 block ---
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -128,6 +161,10 @@ async fn serve_cmd(args: ServeArgs) -> anyhow::Result<()> {
             name: name.into(),
             url: url.trim_end_matches('/').into(),
         });
+    }
+    for p in public_urls(&args, &names)? {
+        peers.retain(|q| q.name != p.name);
+        peers.push(p);
     }
     let mut regions = Vec::new();
     for (i, name) in names.iter().enumerate() {

@@ -38,7 +38,9 @@ pub struct Cluster {
 
 impl Cluster {
     /// Start one region per `(config, listener)`. Each config's `peers` is filled with every
-    /// region started here (plus any peers it already names), so the UI finds them all.
+    /// region started here (plus any peers it already names), so the UI finds them all. A
+    /// peer named like a region started here sets the URL advertised for it (`--public-url`,
+    /// `--peer`); otherwise a local region is advertised at its listening address.
     pub fn start(
         regions: Vec<(RegionConfig, TcpListener)>,
         broker: SharedBroker,
@@ -55,7 +57,17 @@ impl Cluster {
         let handles = regions
             .into_iter()
             .map(|(mut config, listener)| {
-                let mut peers = local.clone();
+                let mut peers: Vec<wire::RegionInfo> = local
+                    .iter()
+                    .map(|l| {
+                        config
+                            .peers
+                            .iter()
+                            .find(|p| p.name == l.name)
+                            .unwrap_or(l)
+                            .clone()
+                    })
+                    .collect();
                 peers.extend(
                     config
                         .peers

@@ -6,10 +6,13 @@
 //! - `ui`: build the UI into `ui/dist`.
 //! - `setup [run|test]`: install system packages and tools, idempotently.
 //! - `test`: install everything the tests need, then run every check and test.
+//! - `testbed up [--token T] | down`: the README's multi-machine recipe on network namespaces
+//!   (root only), for a person to try; the testbed tests use the same code.
 //!
 //! Installs use `apt-get` (with `sudo` when not root) and only touch what is missing.
 
 mod setup;
+mod testbed;
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -36,8 +39,11 @@ fn main() -> Result<()> {
             _ => setup::ensure(setup::Need::Run),
         },
         Some("test") => test(),
+        Some("testbed") => testbed::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <run | serve [ARGS] | ui | setup [run|test] | test>");
+            eprintln!(
+                "usage: cargo xtask <run | serve [ARGS] | ui | setup [run|test] | test | testbed up|down>"
+            );
             std::process::exit(2)
         }
     }
@@ -64,11 +70,11 @@ pub(crate) fn sh(program: &str, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-fn cargo() -> String {
+pub(crate) fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
-fn build_ui() -> Result<()> {
+pub(crate) fn build_ui() -> Result<()> {
     sh("bash", &["ui/build.sh"])
 }
 
@@ -132,7 +138,11 @@ fn test() -> Result<()> {
     sh(&cargo, &["run", "-p", "bench", "--", "smoke"])?;
     sh("npm", &["ci", "--prefix", "e2e", "--no-audit", "--no-fund"])?;
     let mut e2e = vec!["--test", "--test-concurrency=1"];
-    for f in ["e2e/browser.test.mjs", "e2e/desktop.test.mjs"] {
+    for f in [
+        "e2e/browser.test.mjs",
+        "e2e/desktop.test.mjs",
+        "e2e/testbed.test.mjs",
+    ] {
         if Path::new(f).exists() {
             e2e.push(f);
         }

@@ -29,8 +29,11 @@ const DESKTOP_PACKAGES: &[&str] = &[
 ];
 
 /// Extra packages for the tests: a virtual display, WebKit's WebDriver, Chromium, Node, and
-/// docker-compose (validates docker-compose.yml; no engine is needed for that).
+/// docker-compose (validates docker-compose.yml; no engine is needed for that), and for the
+/// network-namespace testbed `ip` and `iptables`.
 const TEST_PACKAGES: &[&str] = &[
+    "iproute2",
+    "iptables",
     "xvfb",
     "xauth",
     "imagemagick",
@@ -68,6 +71,11 @@ pub fn ensure(need: Need) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// Install what `cargo xtask testbed up` needs: `ip`, `iptables` and `redis-server`.
+pub fn ensure_testbed() -> Result<()> {
+    apt_install(&["iproute2", "iptables", "redis-server"])
 }
 
 fn installed(package: &str) -> bool {

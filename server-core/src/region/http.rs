@@ -27,9 +27,26 @@ struct WsParams {
     token: Option<String>,
 }
 
+/// Query of `PUT /sim`.
+#[derive(Debug, Deserialize)]
+struct SimParams {
+    /// Shared token, when the region requires one.
+    token: Option<String>,
+}
+
+/// Origins allowed besides loopback and the desktop app: the pages of every region this one
+/// advertises in `/regions` (so a page served by any region of the deployment may drive all
+/// of them), plus `--allow-origin`.
+fn allowed_origins(region: &Region) -> Vec<String> {
+    origin::deployment_origins(
+        region.config.peers.iter().map(|p| p.url.as_str()),
+        &region.config.allowed_origins,
+    )
+}
+
 /// The region's router. Tests call it directly; [`super::run`] serves it.
 pub fn router(region: Arc<Region>) -> Router {
-    let extra = region.config.allowed_origins.clone();
+    let extra = allowed_origins(&region);
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(move |o: &HeaderValue, _| {
             origin::allowed(o.to_str().ok(), &extra)
@@ -82,13 +99,14 @@ fn guard(region: &Region, headers: &HeaderMap, query_token: Option<&str>) -> Opt
     let origin = headers
         .get(header::ORIGIN)
         .map(|o| o.to_str().unwrap_or("<invalid>"));
-    if !origin::allowed(origin, &region.config.allowed_origins) {
+    if !origin::allowed(origin, &allowed_origins(region)) {
         tracing::warn!(region = %region.name(), ?origin, "refused a request from a foreign origin");
         return Some(refuse(
             StatusCode::FORBIDDEN,
             ErrorCode::ForbiddenOrigin,
-            "this server accepts requests only from its own pages and the desktop app; \
-             start it with --allow-origin <origin> to allow another site",
+            "this server accepts requests only from the pages of its deployment's regions \
+             (its /regions list), loopback pages and the desktop app; start it with \
+             --allow-origin <origin> to allow another site",
         ));
     }
     if let Some(expected) = &region.config.token {
@@ -114,10 +132,11 @@ async fn get_sim(State(region): State<Arc<Region>>) -> Json<LinkSettings> {
 /// Replace this region's simulated link to the broker.
 async fn put_sim(
     State(region): State<Arc<Region>>,
+    Query(params): Query<SimParams>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Some(refused) = guard(&region, &headers, None) {
+    if let Some(refused) = guard(&region, &headers, params.token.as_deref()) {
         return refused;
     }
     let settings: LinkSettings = match serde_json::from_slice(&body) {
