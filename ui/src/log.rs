@@ -126,6 +126,18 @@ pub struct Log {
     pub dropped: u64,
 }
 
+/// Identity, not content: two logs are equal when they share their maps. Every change makes
+/// new maps, so for the states one reducer produces this is exact, and O(1): component props
+/// holding a log compare without walking it (two logs built apart compare unequal, which
+/// costs at most a render).
+impl PartialEq for Log {
+    fn eq(&self, other: &Self) -> bool {
+        self.rows.ptr_eq(&other.rows)
+            && self.gaps.ptr_eq(&other.gaps)
+            && self.dropped == other.dropped
+    }
+}
+
 impl Log {
     /// Number of rows held.
     pub fn len(&self) -> usize {

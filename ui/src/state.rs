@@ -2,7 +2,7 @@
 //!
 //! Nothing here touches the DOM or the network, so it is unit-tested natively. Per event the
 //! reducer does O(log n) work on persistent maps (see [`crate::log`]); sockets hand frames
-//! over in batches ([`Action::Frames`]), so a burst re-renders a few times, not per event.
+//! over in batches ([`Action::Batch`]), so a burst re-renders a few times, not per event.
 
 use crate::log::Log;
 use crate::platform::BrokerStatus;
@@ -53,7 +53,7 @@ pub struct Notice {
 }
 
 /// Everything one region's pane shows, except the events themselves (those are in [`Log`]).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Pane {
     /// Region name and base URL.
     pub region: RegionInfo,
@@ -82,6 +82,40 @@ pub struct Pane {
     /// Newest offset this region is known to have read from the log (its welcome, the events
     /// it sent, its `/health`), in the current epoch.
     pub head: Offset,
+}
+
+/// Field by field, with the offsets compared by identity first: an unchanged set is the same
+/// persistent set, so comparing an unchanged pane (component props) does not walk it.
+impl PartialEq for Pane {
+    fn eq(&self, o: &Self) -> bool {
+        let Pane {
+            region,
+            link,
+            broker,
+            health,
+            epoch,
+            start,
+            offsets,
+            duplicates,
+            sent,
+            acked,
+            notices,
+            sim,
+            head,
+        } = self;
+        (offsets.ptr_eq(&o.offsets) || *offsets == o.offsets)
+            && (region, link, broker, health, epoch, start)
+                == (&o.region, &o.link, &o.broker, &o.health, &o.epoch, &o.start)
+            && (duplicates, sent, acked, notices, sim, head)
+                == (
+                    &o.duplicates,
+                    &o.sent,
+                    &o.acked,
+                    &o.notices,
+                    &o.sim,
+                    &o.head,
+                )
+    }
 }
 
 impl Pane {
@@ -122,8 +156,6 @@ pub struct State {
     pub scenario: Option<Scenario>,
     /// Desktop only: which broker the app chose and why.
     pub broker_status: Option<BrokerStatus>,
-    /// Bumped on every change; cheap equality for props that hold the state.
-    pub rev: u64,
     next_notice: u64,
 }
 
@@ -136,8 +168,6 @@ pub enum Action {
     Link(usize, Link),
     /// Pane `pane`'s `/health` poll answered.
     Health(usize, Result<Health, String>),
-    /// Frames pane `pane` received, each with the browser's receive time (µs).
-    Frames(usize, Vec<(ServerFrame, Micros)>),
     /// Frames of several panes, in arrival order: `(pane, frame, receive time)`.
     Batch(Vec<(usize, ServerFrame, Micros)>),
     /// Pane `pane` sent this many publishes.
@@ -160,7 +190,6 @@ impl Reducible for State {
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut s = State::clone(&self);
         s.apply(action);
-        s.rev += 1;
         Rc::new(s)
     }
 }
@@ -174,7 +203,6 @@ impl State {
                 *self = State {
                     regions: Some(Ok(())),
                     panes: list.into_iter().map(Pane::new).collect(),
-                    rev: self.rev,
                     next_notice: self.next_notice,
                     broker_status: self.broker_status.take(),
                     ..State::default()
@@ -196,13 +224,6 @@ impl State {
                         }
                     }
                     pane.health = Some(h);
-                }
-            }
-            Action::Frames(p, frames) => {
-                if p < self.panes.len() {
-                    for (frame, at) in frames {
-                        self.frame(p, frame, at);
-                    }
                 }
             }
             Action::Batch(frames) => {

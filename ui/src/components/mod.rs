@@ -17,8 +17,8 @@ mod timeline_row;
 
 pub use event_item::EventItem;
 pub use event_list::EventList;
-pub use header::Header;
-pub use latency_summary::LatencySummary;
+pub use header::{broker_kinds, Header};
+pub use latency_summary::{latency_figures, LatencySummary};
 pub use notices::Notices;
 pub use pane_status::PaneStatus;
 pub use preset_picker::PresetPicker;
@@ -27,5 +27,5 @@ pub use region_pane::RegionPane;
 pub use scenario_bar::ScenarioBar;
 pub use settings_panel::SettingsPanel;
 pub use sim_controls::SimControls;
-pub use timeline::Timeline;
+pub use timeline::{timeline_regions, Timeline};
 pub use timeline_row::TimelineRow;

@@ -1,3 +1,5 @@
+//! A pane's publish form: one event or a burst, and what is pending.
+
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 

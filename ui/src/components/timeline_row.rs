@@ -1,3 +1,5 @@
+//! One event on the sync timeline, a marker per hop.
+
 use crate::axis::Axis;
 use crate::format;
 use crate::log::Row;

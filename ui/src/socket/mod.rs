@@ -1,4 +1,5 @@
-//! One region's WebSocket: connect, reconnect with backoff, resume, publish with pacing.
+//! One region's WebSocket connection: open, reconnect with backoff, resume with
+//! `since`/`epoch`, publish with pacing. What the frames say is decoded in [`frames`].
 //!
 //! - **Resume.** The socket remembers the last offset it saw and the epoch it belongs to, and
 //!   reconnects with `/ws?since=<offset>&epoch=<epoch>`: the server replays what was missed
@@ -11,6 +12,10 @@
 //!   server's limit. Unacknowledged publishes are sent again after a reconnect with the same
 //!   id, which the server stores once.
 
+pub mod frames;
+
+pub use frames::{decode, Cursor};
+
 use crate::inbox::Inbox;
 use crate::platform::{js_error, now_micros, random};
 use crate::state::{Action, Level, Link};
@@ -21,7 +26,7 @@ use std::rc::{Rc, Weak};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
-use wire::{Offset, ServerFrame};
+use wire::ServerFrame;
 use yew::Callback;
 
 /// Publishes sent per second at most (the server allows 1,000/s per connection).
@@ -45,8 +50,8 @@ struct Inner {
     /// while it runs, so old ones wait here until the next connect).
     handlers: Vec<Handlers>,
     attempt: u32,
-    /// Last offset seen and its epoch: where a reconnect resumes.
-    cursor: Option<(Offset, String)>,
+    /// Where a reconnect resumes.
+    cursor: Cursor,
     inbox: Inbox,
     outbox: VecDeque<(String, String)>,
     inflight: VecDeque<(String, String)>,
@@ -91,7 +96,7 @@ impl Socket {
             ws: None,
             handlers: Vec::new(),
             attempt: 0,
-            cursor: None,
+            cursor: Cursor::default(),
             inbox,
             outbox: VecDeque::new(),
             inflight: VecDeque::new(),
@@ -171,12 +176,8 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
     let mut i = rc.borrow_mut();
     // Closures of earlier sockets are not running now: free them.
     i.handlers.clear();
-    let url = match &i.cursor {
-        Some((offset, epoch)) => format!(
-            "{}?since={offset}&epoch={}",
-            i.url,
-            js_sys::encode_uri_component(epoch)
-        ),
+    let url = match i.cursor.query() {
+        Some(q) => format!("{}?{q}", i.url),
         None => i.url.clone(),
     };
     let ws = match WebSocket::new(&url) {
@@ -210,18 +211,15 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
         let Some(text) = e.data().as_string() else {
             return;
         };
-        let frame = serde_json::from_str::<ServerFrame>(&text);
+        let frame = decode(&text);
         with(&w, |i| match frame {
             Ok(frame) => {
-                i.on_frame(&frame);
+                i.cursor.on_frame(&frame);
+                i.on_reply(&frame);
                 i.inbox.push(i.pane, frame, at);
                 vec![]
             }
-            Err(err) => vec![Action::Notify(
-                i.pane,
-                Level::Error,
-                format!("unreadable frame from the server ({err})"),
-            )],
+            Err(err) => vec![Action::Notify(i.pane, Level::Error, err)],
         });
     });
     let w = weak.clone();
@@ -234,27 +232,12 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
 }
 
 impl Inner {
-    /// Keep the resume cursor and the unacknowledged publishes up to date.
-    fn on_frame(&mut self, frame: &ServerFrame) {
-        let advance = |cursor: &mut Option<(Offset, String)>, to: Offset| {
-            if let Some((o, _)) = cursor {
-                *o = (*o).max(to);
+    /// Keep the unacknowledged publishes up to date.
+    fn on_reply(&mut self, frame: &ServerFrame) {
+        if let ServerFrame::Ack { id, .. } | ServerFrame::Error { id: Some(id), .. } = frame {
+            if let Some(pos) = self.inflight.iter().position(|(i, _)| i == id) {
+                self.inflight.remove(pos);
             }
-        };
-        match frame {
-            ServerFrame::Welcome { offset, epoch, .. } => {
-                self.cursor.get_or_insert_with(|| (*offset, epoch.clone()));
-            }
-            ServerFrame::Epoch { epoch, .. } => self.cursor = Some((0, epoch.clone())),
-            ServerFrame::Event(ev) => advance(&mut self.cursor, ev.offset),
-            ServerFrame::Gap { to, .. } => advance(&mut self.cursor, *to),
-            ServerFrame::CaughtUp { offset } => advance(&mut self.cursor, *offset),
-            ServerFrame::Ack { id, .. } | ServerFrame::Error { id: Some(id), .. } => {
-                if let Some(pos) = self.inflight.iter().position(|(i, _)| i == id) {
-                    self.inflight.remove(pos);
-                }
-            }
-            ServerFrame::Error { .. } => {}
         }
     }
 }
