@@ -2,15 +2,17 @@
 //! and hands each component the part of the state it shows.
 
 use crate::components::{broker_kinds, latency_figures, timeline_regions};
-use crate::components::{Header, LatencySummary, RegionPane, ScenarioBar, SettingsPanel, Timeline};
+use crate::components::{Header, LatencySummary, RegionPane, ScenarioBar, SettingsPanel};
+use crate::components::{Timeline, TokenForm};
 use crate::context::AppContext;
 use crate::hooks::{use_broker_status, use_now, use_regions, use_scenario};
 use crate::inbox::Inbox;
-use crate::platform::in_tauri;
+use crate::platform::{in_tauri, Refusal};
 use crate::scenario::ScenarioEvent;
 use crate::sim_client;
 use crate::sockets::Sockets;
 use crate::state::{Action, State};
+use crate::token;
 use wire::RegionInfo;
 use yew::prelude::*;
 
@@ -20,6 +22,8 @@ pub fn App() -> Html {
     let state = use_reducer(State::default);
     // The dispatcher is the same for the app's lifetime, so the context is made once.
     let ctx = (*use_memo((), |_| {
+        // Before any socket opens (they open in effects, after this first render).
+        token::adopt_from_page();
         let dispatch: Callback<Action> = state.dispatcher().into();
         AppContext {
             inbox: Inbox::new(dispatch.clone()),
@@ -68,6 +72,10 @@ pub fn App() -> Html {
         };
         dispatch.emit(Action::Scenario(event));
     });
+    let refused: Vec<String> = (state.panes.iter())
+        .filter(|p| p.refused == Some(Refusal::Token))
+        .map(|p| p.region.name.to_uppercase())
+        .collect();
     let body = match &state.regions {
         None => html! { <p class="placeholder">{ "Loading the region list…" }</p> },
         Some(Err(e)) => html! {
@@ -96,6 +104,9 @@ pub fn App() -> Html {
                 <Header brokers={broker_kinds(&state)} broker_status={state.broker_status.clone()}
                     preset={state.preset()} {running} has_panes={!state.panes.is_empty()}
                     {ontogglesettings} {onpreset} {onscenario} />
+                if !refused.is_empty() {
+                    <TokenForm regions={refused} had_token={token::get().is_some()} />
+                }
                 if ctx.tauri && *settings_open {
                     <SettingsPanel />
                 }

@@ -10,7 +10,8 @@
 //! - [`scenario`]: the scripted demo's steps and state machine (pure).
 //! - [`axis`]: the timeline's time axis, fitted to the events shown (pure).
 //! - [`socket`]: one region's WebSocket: reconnect with backoff, resume, paced publishing;
-//!   `socket::frames` decodes what it receives and keeps the resume cursor.
+//!   `socket::frames` decodes what it receives and keeps the resume cursor; `socket::outbox`
+//!   holds every publish until acked (retries with the same id, bounded).
 //! - [`context`]: the dispatcher and shared handles every component reaches by context.
 //! - [`inbox`]: gathers the frames of all sockets so the reducer runs once per tick.
 //! - [`sockets`]: every pane's socket, for the scripted demo to publish on.
@@ -20,6 +21,7 @@
 //!   `use_scenario` (performs the demo's steps), `use_broker_status` (desktop).
 //! - [`components`]: one component per file; [`app::App`] is the root.
 //! - [`format`]: how durations, ages and broker kinds read.
+//! - [`token`]: the region token, from the page URL or the token form, kept for the tab.
 
 pub mod app;
 pub mod axis;
@@ -36,3 +38,4 @@ pub mod sim_client;
 pub mod socket;
 pub mod sockets;
 pub mod state;
+pub mod token;

@@ -63,20 +63,62 @@ pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, String> {
 }
 
 /// PUT `body` as JSON to `url` and decode the JSON answer. A refusal reads as the server's
-/// error frame says (`invalid_sim: …`), else as its HTTP status.
+/// error frame says (`invalid_sim: …`), else as its HTTP status. The tab's token, if any, goes
+/// as `Authorization: Bearer` and as `?token=` (a region accepts either).
 pub async fn put_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, String> {
+    let body = serde_json::to_string(body).map_err(|e| e.to_string())?;
+    let resp = put(url, &body).await?;
+    decode(url, resp).await
+}
+
+/// PUT `body` (JSON) to `url` with the tab's token; the raw answer.
+async fn put(url: &str, body: &str) -> Result<JsValue, String> {
     let window = web_sys::window().ok_or("no window")?;
+    let token = crate::token::get();
     let init = web_sys::RequestInit::new();
     init.set_method("PUT");
-    let body = serde_json::to_string(body).map_err(|e| e.to_string())?;
-    init.set_body(&JsValue::from_str(&body));
+    init.set_body(&JsValue::from_str(body));
     let headers = js_sys::Object::new();
     Reflect::set(&headers, &"content-type".into(), &"application/json".into()).map_err(js_error)?;
+    if let Some(t) = &token {
+        let bearer = JsValue::from_str(&format!("Bearer {t}"));
+        Reflect::set(&headers, &"authorization".into(), &bearer).map_err(js_error)?;
+    }
     init.set_headers(&headers);
-    let resp = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+    let url = crate::token::with_token(url, token.as_deref());
+    JsFuture::from(window.fetch_with_str_and_init(&url, &init))
         .await
-        .map_err(|e| format!("{url}: {}", js_error(e)))?;
-    decode(url, resp).await
+        .map_err(|e| format!("{url}: {}", js_error(e)))
+}
+
+/// Why a region refuses this page, as far as its guard says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// `401`: the region needs a token and this tab has none, or another one.
+    Token,
+    /// `403`: the region does not accept pages from this page's origin.
+    Origin,
+}
+
+/// Ask region `url` whether it refuses this page, and why; `Ok(None)` when it does not.
+///
+/// Why this probe: a refused WebSocket upgrade gives the page no HTTP status (the browser
+/// reports only a close, code 1006), and a plain `GET /ws` is refused for lacking the upgrade
+/// headers before the token is looked at (and sends no CORS headers, so the page could not
+/// read it anyway). `PUT /sim` is guarded exactly as `/ws` is (origin, then token;
+/// docs/protocol.md), answers with CORS headers, and a body that is not JSON is refused with
+/// `400 invalid_sim` only after the guard passed, changing nothing. So `401` means the token,
+/// `403` the origin, anything else that neither is the reason the socket closed.
+pub async fn refusal(url: &str) -> Result<Option<Refusal>, String> {
+    let resp: web_sys::Response = put(&format!("{url}/sim"), "not json: a probe of the guard")
+        .await?
+        .dyn_into()
+        .map_err(js_error)?;
+    Ok(match resp.status() {
+        401 => Some(Refusal::Token),
+        403 => Some(Refusal::Origin),
+        _ => None,
+    })
 }
 
 /// The JSON body of a fetch answer, or what went wrong.

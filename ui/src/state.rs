@@ -5,9 +5,10 @@
 //! over in batches ([`Action::Batch`]), so a burst re-renders a few times, not per event.
 
 use crate::log::Log;
-use crate::platform::BrokerStatus;
+use crate::platform::{BrokerStatus, Refusal};
 use crate::scenario::{Scenario, ScenarioEvent};
-use crate::sim::{SimEvent, SimView};
+use crate::sim::SimEvent;
+use crate::socket::Pending;
 use im_rc::OrdSet;
 use std::rc::Rc;
 use wire::{Health, Micros, Offset, RegionInfo, ServerFrame};
@@ -52,92 +53,6 @@ pub struct Notice {
     pub text: Rc<str>,
 }
 
-/// Everything one region's pane shows, except the events themselves (those are in [`Log`]).
-#[derive(Debug, Clone)]
-pub struct Pane {
-    /// Region name and base URL.
-    pub region: RegionInfo,
-    /// Socket state.
-    pub link: Link,
-    /// `"redis"` / `"embedded"` from the welcome frame, until health says otherwise.
-    pub broker: Option<String>,
-    /// Last `/health` answer, or why it failed.
-    pub health: Option<Result<Health, String>>,
-    /// Epoch of the log this pane follows.
-    pub epoch: Option<String>,
-    /// Offset the pane's first welcome named: older events were never this pane's to get.
-    pub start: Option<Offset>,
-    /// Offsets this pane got (bounded with the log: trimmed with it).
-    pub offsets: OrdSet<Offset>,
-    /// Events received a second time (should stay 0: resumes neither skip nor repeat).
-    pub duplicates: u64,
-    /// Publishes sent / acknowledged from this pane.
-    pub sent: u64,
-    /// Acks received.
-    pub acked: u64,
-    /// Newest last, at most [`MAX_NOTICES`].
-    pub notices: Vec<Notice>,
-    /// This region's simulated link to the broker.
-    pub sim: SimView,
-    /// Newest offset this region is known to have read from the log (its welcome, the events
-    /// it sent, its `/health`), in the current epoch.
-    pub head: Offset,
-}
-
-/// Field by field, with the offsets compared by identity first: an unchanged set is the same
-/// persistent set, so comparing an unchanged pane (component props) does not walk it.
-impl PartialEq for Pane {
-    fn eq(&self, o: &Self) -> bool {
-        let Pane {
-            region,
-            link,
-            broker,
-            health,
-            epoch,
-            start,
-            offsets,
-            duplicates,
-            sent,
-            acked,
-            notices,
-            sim,
-            head,
-        } = self;
-        (offsets.ptr_eq(&o.offsets) || *offsets == o.offsets)
-            && (region, link, broker, health, epoch, start)
-                == (&o.region, &o.link, &o.broker, &o.health, &o.epoch, &o.start)
-            && (duplicates, sent, acked, notices, sim, head)
-                == (
-                    &o.duplicates,
-                    &o.sent,
-                    &o.acked,
-                    &o.notices,
-                    &o.sim,
-                    &o.head,
-                )
-    }
-}
-
-impl Pane {
-    fn new(region: RegionInfo) -> Pane {
-        Pane {
-            region,
-            link: Link::Connecting,
-            broker: None,
-            health: None,
-            epoch: None,
-            start: None,
-            offsets: OrdSet::new(),
-            duplicates: 0,
-            sent: 0,
-            acked: 0,
-            notices: Vec::new(),
-            sim: SimView::default(),
-            head: 0,
-        }
-    }
-}
-
 /// The whole UI state.
 #[derive(Debug, Clone, Default)]
 pub struct State {
@@ -172,6 +87,11 @@ pub enum Action {
     Batch(Vec<(usize, ServerFrame, Micros)>),
     /// Pane `pane` sent this many publishes.
     Sent(usize, u64),
+    /// Pane `pane`'s outbox now holds this (the inbox hands the latest over with a batch).
+    Publishes(usize, Pending),
+    /// Pane `pane`'s region refused the page (`Some`, the socket could not open), or the
+    /// socket opened (`None`).
+    Refused(usize, Option<Refusal>),
     /// Show a notice in pane `pane`.
     Notify(usize, Level, String),
     /// Pane `pane`'s notice `id` was dismissed.
@@ -236,6 +156,16 @@ impl State {
             Action::Sent(p, n) => {
                 if let Some(pane) = self.panes.get_mut(p) {
                     pane.sent += n;
+                }
+            }
+            Action::Publishes(p, counts) => {
+                if let Some(pane) = self.panes.get_mut(p) {
+                    pane.publishes = counts;
+                }
+            }
+            Action::Refused(p, refusal) => {
+                if let Some(pane) = self.panes.get_mut(p) {
+                    pane.refused = refusal;
                 }
             }
             Action::Notify(p, level, text) => self.notify(p, level, text),
@@ -322,10 +252,24 @@ impl State {
                 );
             }
             ServerFrame::Error {
-                code, message, id, ..
+                code,
+                message,
+                id,
+                temporary,
             } => {
-                let about = id.map(|i| format!(" (publish {i})")).unwrap_or_default();
-                self.notify(p, Level::Error, format!("{code}{about}: {message}"));
+                let about = id
+                    .as_ref()
+                    .map(|i| format!(" (publish {i})"))
+                    .unwrap_or_default();
+                // The socket's outbox sends such a publish again with its id (see `socket`).
+                let then = if temporary && id.is_some() {
+                    " · retrying"
+                } else if id.is_some() {
+                    " · dropped"
+                } else {
+                    ""
+                };
+                self.notify(p, Level::Error, format!("{code}{about}: {message}{then}"));
             }
         }
     }
@@ -376,10 +320,13 @@ impl State {
         )
     }
 
+    /// Show `text` in pane `p`; a notice saying the same thing as one shown moves to the
+    /// front instead of being shown twice (a publish refused on every retry, say).
     fn notify(&mut self, p: usize, level: Level, text: String) {
         self.next_notice += 1;
         let id = self.next_notice;
         if let Some(pane) = self.panes.get_mut(p) {
+            pane.notices.retain(|n| *n.text != *text);
             pane.notices.push(Notice {
                 id,
                 level,
@@ -390,6 +337,10 @@ impl State {
         }
     }
 }
+
+mod pane;
+
+pub use pane::Pane;
 
 #[cfg(test)]
 mod tests;

@@ -14,6 +14,7 @@ mod settings_panel;
 mod sim_controls;
 mod timeline;
 mod timeline_row;
+mod token_form;
 
 pub use event_item::EventItem;
 pub use event_list::EventList;
@@ -29,3 +30,4 @@ pub use settings_panel::SettingsPanel;
 pub use sim_controls::SimControls;
 pub use timeline::{timeline_regions, Timeline};
 pub use timeline_row::TimelineRow;
+pub use token_form::TokenForm;

@@ -80,7 +80,8 @@ pub fn RegionPane(props: &RegionPaneProps) -> Html {
             <SimControls name={name.clone()} sim={pane.sim.clone()} backlog={props.backlog}
                 onchange={onsim} />
             <Notices notices={pane.notices.clone()} {ondismiss} />
-            <PublishForm region={name.clone()} {onpublish} sent={pane.sent} acked={pane.acked} />
+            <PublishForm region={name.clone()} {onpublish} sent={pane.sent} acked={pane.acked}
+                pending={pane.publishes.clone()} />
             <EventList index={props.index} region={name.clone()} offsets={pane.offsets.clone()}
                 log={props.log.clone()} now={props.now} />
         </article>

@@ -269,3 +269,59 @@ fn a_batch_applies_frames_of_several_panes_in_arrival_order() {
     assert_eq!(row.delivered[2], None, "pane 2 follows no log yet");
     assert_eq!(s.panes[0].offsets.len(), 1);
 }
+
+#[test]
+fn a_publish_refused_on_every_retry_shows_one_notice_and_its_pending_count() {
+    use crate::socket::Pending;
+    let mut s = connected();
+    let refused = ServerFrame::Error {
+        code: "broker_unavailable".into(),
+        message: "retry with the same id".into(),
+        id: Some("eu-1".into()),
+        temporary: true,
+    };
+    for at in 1..=3 {
+        s.apply(frames(2, vec![(refused.clone(), at)]));
+    }
+    let notices = &s.panes[2].notices;
+    assert_eq!(
+        notices.len(),
+        1,
+        "the same refusal is not listed three times"
+    );
+    assert!(notices[0].text.contains("· retrying"));
+    let waiting = Pending {
+        retrying: 1,
+        retry_reason: Some("broker_unavailable".into()),
+        ..Pending::default()
+    };
+    s.apply(Action::Publishes(2, waiting.clone()));
+    assert_eq!(s.panes[2].publishes.total(), 1);
+    s.apply(Action::Publishes(7, waiting));
+    s.apply(Action::Publishes(2, Pending::default()));
+    assert_eq!(s.panes[2].publishes.total(), 0);
+}
+
+#[test]
+fn a_permanent_refusal_says_it_is_not_retried() {
+    let mut s = connected();
+    let refused = ServerFrame::Error {
+        code: "payload_too_large".into(),
+        message: "too big".into(),
+        id: Some("us-9".into()),
+        temporary: false,
+    };
+    s.apply(frames(1, vec![(refused, 1)]));
+    assert!(s.panes[1].notices[0].text.contains("· dropped"));
+}
+
+#[test]
+fn a_refusal_for_the_token_is_held_until_the_socket_opens() {
+    use crate::platform::Refusal;
+    let mut s = connected();
+    s.apply(Action::Refused(0, Some(Refusal::Token)));
+    assert_eq!(s.panes[0].refused, Some(Refusal::Token));
+    assert_eq!(s.panes[1].refused, None);
+    s.apply(Action::Refused(0, None));
+    assert_eq!(s.panes[0].refused, None);
+}
