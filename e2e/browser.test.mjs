@@ -11,12 +11,12 @@
 // farther regions receive later. Screenshots: artifacts/ui-sim.png (the timeline under the
 // global preset), ui-sim-cut.png (EU cut off), ui-scenario.png (the scripted demo mid-way),
 // ui-pending.png (a publish waiting to be retried), ui-token-form.png (the page asking for
-// the token of regions started with --token).
+// the token of regions started with --token), ui-recording.png (a JSON export opened again).
 // The scripted scenario test takes about 30 s. Helpers are in browser-helpers.mjs.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -436,6 +436,55 @@ describe('browser UI', () => {
       for (const p of pages) await p.close().catch(() => {});
       await stop(guarded);
     }
+  });
+
+  test('the timeline exports as JSON and CSV with one click, and a JSON export opens to look at', async () => {
+    const id = await publishOne('us', `exported ${Date.now()}`);
+    await until('its timeline row to have every hop', () => timelineComplete(page, [id], REGIONS));
+    const dir = path.join(root, 'artifacts');
+    mkdirSync(dir, { recursive: true });
+    const save = async (button) => {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+      const file = path.join(dir, download.suggestedFilename());
+      await download.saveAs(file);
+      return file;
+    };
+    const jsonFile = await save('[data-testid="export-json"]');
+    assert.match(jsonFile, /timeline-\d+\.json$/);
+    const rec = JSON.parse(readFileSync(jsonFile, 'utf8'));
+    assert.equal(rec.format, 'multiregion-timeline');
+    assert.deepEqual(rec.regions, REGIONS);
+    const mine = rec.events.find((e) => e.id === id);
+    assert.ok(mine, 'the event is in the export');
+    assert.deepEqual(mine.deliveries.map((d) => d.region).sort(), [...REGIONS].sort());
+    for (const d of mine.deliveries) {
+      assert.ok(d.received_at >= mine.stored_at - 1_000_000 && d.delivered_at > 0, JSON.stringify(d));
+    }
+    const rows = await page.locator('[data-testid="timeline-row"]').count();
+
+    const csvFile = await save('[data-testid="export-csv"]');
+    const lines = readFileSync(csvFile, 'utf8').trim().split('\n');
+    assert.match(lines[0], /^offset,id,origin,kind,text,published_at_us,stored_at_us,region,received_at_us,delivered_at_us,replay$/);
+    assert.equal(lines.filter((l) => l.includes(`,${id},`)).length, 3, 'one line per region for the event');
+
+    // Open the JSON export: the timeline shows the recording until "Back to live".
+    await page.setInputFiles('[data-testid="open-export"]', jsonFile);
+    const banner = page.locator('[data-testid="recording"]');
+    await banner.waitFor({ timeout: WAIT });
+    assert.match(await banner.textContent(), new RegExp(`${rec.events.length} events?,`));
+    await page.locator(`[data-testid="timeline-row"][data-id="${id}"]`).waitFor({ timeout: WAIT });
+    assert.ok(await timelineComplete(page, [id], REGIONS), 'every hop of the event, from the file');
+    await page.locator('[data-testid="timeline"]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(dir, 'ui-recording.png') });
+    await page.click('[data-testid="back-to-live"]');
+    await banner.waitFor({ state: 'detached', timeout: WAIT });
+    assert.ok(await page.locator('[data-testid="timeline-row"]').count() >= Math.min(rows, 100));
+
+    // Not an export: refused, and said why.
+    const junk = path.join(dir, 'not-an-export.json');
+    writeFileSync(junk, '{"hello": 1}');
+    await page.setInputFiles('[data-testid="open-export"]', junk);
+    await page.locator('[data-testid="recording-error"]', { hasText: 'not a timeline export' }).waitFor({ timeout: WAIT });
   });
 
   test('in the desktop shell the broker chip says which Redis, and the settings explain the automatic order', async () => {

@@ -3,7 +3,7 @@
 
 use crate::components::{broker_kinds, latency_figures, timeline_regions};
 use crate::components::{Header, LatencySummary, RegionPane, ScenarioBar, SettingsPanel};
-use crate::components::{Timeline, TokenForm};
+use crate::components::{Timeline, TimelineFile, TokenForm};
 use crate::context::AppContext;
 use crate::hooks::{use_broker_status, use_now, use_regions, use_scenario};
 use crate::inbox::Inbox;
@@ -76,6 +76,18 @@ pub fn App() -> Html {
         .filter(|p| p.refused == Some(Refusal::Token))
         .map(|p| p.region.name.to_uppercase())
         .collect();
+    // The timeline shows an opened recording instead of the live log, while there is one.
+    let (shown_log, shown_regions) = match &state.recording {
+        Some(Ok(r)) => (
+            r.log.clone(),
+            r.regions
+                .iter()
+                .map(|n| (AttrValue::from(n.clone()), None))
+                .collect(),
+        ),
+        _ => (state.log.clone(), timeline_regions(&state)),
+    };
+    let names: Vec<String> = shown_regions.iter().map(|(n, _)| n.to_string()).collect();
     let body = match &state.regions {
         None => html! { <p class="placeholder">{ "Loading the region list…" }</p> },
         Some(Err(e)) => html! {
@@ -94,7 +106,9 @@ pub fn App() -> Html {
                     }) }
                 </section>
                 <LatencySummary figures={latency_figures(&state)} />
-                <Timeline log={state.log.clone()} regions={timeline_regions(&state)} />
+                <TimelineFile log={shown_log.clone()} regions={names}
+                    recording={state.recording.clone()} />
+                <Timeline log={shown_log} regions={shown_regions} />
             </>
         },
     };

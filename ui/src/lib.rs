@@ -21,12 +21,14 @@
 //!   `use_scenario` (performs the demo's steps), `use_broker_status` (desktop).
 //! - [`components`]: one component per file; [`app::App`] is the root.
 //! - [`format`]: how durations, ages and broker kinds read.
+//! - [`export`]: the timeline as a JSON or CSV file, and a JSON export read back (pure).
 //! - [`token`]: the region token, from the page URL or the token form, kept for the tab.
 
 pub mod app;
 pub mod axis;
 pub mod components;
 pub mod context;
+pub mod export;
 pub mod format;
 pub mod hooks;
 pub mod inbox;

@@ -154,6 +154,16 @@ impl Log {
         self.rows.get(&offset)
     }
 
+    /// Every row, oldest first.
+    pub fn rows(&self) -> impl Iterator<Item = &Rc<Row>> {
+        self.rows.values()
+    }
+
+    /// Put `row` in at its offset (replacing one there): for a recording read back.
+    pub fn insert(&mut self, row: Row) {
+        self.rows.insert(row.offset, Rc::new(row));
+    }
+
     /// Lowest offset held.
     pub fn first(&self) -> Option<Offset> {
         self.rows.get_min().map(|(o, _)| *o)

@@ -91,6 +91,33 @@ async fn put(url: &str, body: &str) -> Result<JsValue, String> {
         .map_err(|e| format!("{url}: {}", js_error(e)))
 }
 
+/// Offer `text` as a file download named `name` (a Blob behind a temporary link).
+pub fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let document = window.document().ok_or("no document")?;
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts).map_err(js_error)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(js_error)?;
+    let a: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(js_error)?
+        .dyn_into()
+        .map_err(|_| "not an anchor".to_owned())?;
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    web_sys::Url::revoke_object_url(&url).map_err(js_error)
+}
+
+/// The text of a file the person picked.
+pub async fn read_file(file: &web_sys::File) -> Result<String, String> {
+    let text = JsFuture::from(file.text()).await.map_err(js_error)?;
+    text.as_string()
+        .ok_or_else(|| "the file is not text".into())
+}
+
 /// Why a region refuses this page, as far as its guard says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {

@@ -4,6 +4,7 @@
 //! reducer does O(log n) work on persistent maps (see [`crate::log`]); sockets hand frames
 //! over in batches ([`Action::Batch`]), so a burst re-renders a few times, not per event.
 
+use crate::export::Opened;
 use crate::log::Log;
 use crate::platform::{BrokerStatus, Refusal};
 use crate::scenario::{Scenario, ScenarioEvent};
@@ -71,6 +72,9 @@ pub struct State {
     pub scenario: Option<Scenario>,
     /// Desktop only: which broker the app chose and why.
     pub broker_status: Option<BrokerStatus>,
+    /// A timeline export opened to look at (shown instead of the live timeline), or why the
+    /// file could not be opened.
+    pub recording: Option<Result<Rc<Opened>, String>>,
     next_notice: u64,
 }
 
@@ -102,6 +106,8 @@ pub enum Action {
     Scenario(ScenarioEvent),
     /// The desktop app said which broker it uses.
     BrokerStatus(BrokerStatus),
+    /// A timeline export was opened (or could not be); `None`: back to the live timeline.
+    Recording(Option<Result<Rc<Opened>, String>>),
 }
 
 impl Reducible for State {
@@ -125,6 +131,7 @@ impl State {
                     panes: list.into_iter().map(Pane::new).collect(),
                     next_notice: self.next_notice,
                     broker_status: self.broker_status.take(),
+                    recording: self.recording.take(),
                     ..State::default()
                 };
             }
@@ -183,6 +190,7 @@ impl State {
                 self.scenario = Scenario::apply(self.scenario.as_ref(), event);
             }
             Action::BrokerStatus(status) => self.broker_status = Some(status),
+            Action::Recording(r) => self.recording = r,
         }
     }
 

@@ -13,6 +13,7 @@ mod scenario_bar;
 mod settings_panel;
 mod sim_controls;
 mod timeline;
+mod timeline_file;
 mod timeline_row;
 mod token_form;
 
@@ -29,5 +30,6 @@ pub use scenario_bar::ScenarioBar;
 pub use settings_panel::SettingsPanel;
 pub use sim_controls::SimControls;
 pub use timeline::{timeline_regions, Timeline};
+pub use timeline_file::TimelineFile;
 pub use timeline_row::TimelineRow;
 pub use token_form::TokenForm;
