@@ -24,6 +24,23 @@ pub fn now_micros() -> Micros {
     })
 }
 
+/// The page clock's resolution, µs: the smallest step `performance.now()` takes (browsers
+/// coarsen it, from 5 µs to 1 ms, against timing attacks). Sampled for about 2 ms; `None`
+/// without a `performance` clock.
+pub fn clock_resolution() -> Option<f64> {
+    let perf = web_sys::window()?.performance()?;
+    let start = perf.now();
+    let (mut last, mut best) = (start, f64::MAX);
+    while last - start < 2.0 {
+        let t = perf.now();
+        if t > last {
+            best = best.min(t - last);
+            last = t;
+        }
+    }
+    (best < f64::MAX).then_some(best * 1000.0)
+}
+
 /// `Math.random()`.
 pub fn random() -> f64 {
     js_sys::Math::random()

@@ -36,6 +36,8 @@ pub struct TimelineProps {
 #[component]
 pub fn Timeline(props: &TimelineProps) -> Html {
     let limit = use_state(|| PAGE);
+    // Measured once: what the page's own stamps ("delivered") can resolve.
+    let resolution = *use_memo((), |_| crate::platform::clock_resolution());
     let log = &props.log;
     let items = log.items(*limit);
     let regions = Rc::new(props.regions.clone());
@@ -63,7 +65,14 @@ pub fn Timeline(props: &TimelineProps) -> Html {
                     <span><i class="hop published"></i>{ "published" }</span>
                     <span><i class="hop stored"></i>{ "stored in broker" }</span>
                     <span><i class="hop received"></i>{ "received by region" }</span>
-                    <span><i class="hop delivered"></i>{ "delivered to pane" }</span>
+                    <span title="When the pane's socket received the frame, by the page's clock; each hop is stamped by its own machine's clock, and a hop is never drawn before the one it depends on">
+                        <i class="hop delivered"></i>{ "delivered to pane" }
+                        if let Some(r) = resolution {
+                            <small class="muted" data-testid="clock-resolution" data-us={format!("{r:.0}")}>
+                                { format!(" (page clock ±{})", format::duration(r.round() as u64)) }
+                            </small>
+                        }
+                    </span>
                 </span>
             </div>
             <div class="timeline-axis" data-testid="timeline-axis" data-max-ms={(axis.max / 1000).to_string()}
