@@ -404,6 +404,7 @@ describe('browser UI', () => {
       for (const r of REGIONS) {
         await tp.locator(`[data-testid="status-${r}"][data-state="connected"]`).waitFor({ timeout: WAIT });
       }
+      assert.equal(new URL(tp.url()).search, '', 'the token is taken out of the address bar');
       const text = `with a token ${Date.now()}`;
       await tp.fill('[data-testid="text-eu"]', text);
       await tp.click('[data-testid="publish-eu"]');

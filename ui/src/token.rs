@@ -15,14 +15,38 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok()?
 }
 
-/// Keep the page URL's `?token=`, if it has one, for this tab. Called once, before the
-/// sockets open.
+/// Keep the page URL's `?token=`, if it has one, for this tab, and take it out of the
+/// address bar (so it is not copied along with the link, nor kept in the history; a reload
+/// finds it in the tab's storage). Called once, before the sockets open.
 pub fn adopt_from_page() {
-    let Some(search) = web_sys::window().and_then(|w| w.location().search().ok()) else {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let location = window.location();
+    let Ok(search) = location.search() else {
         return;
     };
     if let Some(token) = from_query(&search) {
         set(&token);
+        let rest = without_token(&search);
+        let path = location.pathname().unwrap_or_default();
+        let hash = location.hash().unwrap_or_default();
+        if let Ok(history) = window.history() {
+            let url = format!("{path}{rest}{hash}");
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+        }
+    }
+}
+
+/// A query string (`?a=1&token=x`) without its `token` parameter (`?a=1`, or empty).
+pub fn without_token(search: &str) -> String {
+    let kept: Vec<&str> = (search.trim_start_matches('?').split('&'))
+        .filter(|kv| !kv.is_empty() && !kv.starts_with("token="))
+        .collect();
+    if kept.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", kept.join("&"))
     }
 }
 
@@ -104,5 +128,7 @@ mod tests {
             "http://h/sim?token=t"
         );
         assert_eq!(with_token("http://h/sim", None), "http://h/sim");
+        assert_eq!(without_token("?a=1&token=x&b=2"), "?a=1&b=2");
+        assert_eq!(without_token("?token=x"), "");
     }
 }
