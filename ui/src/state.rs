@@ -89,7 +89,7 @@ pub enum Action {
     Health(usize, Result<Health, String>),
     /// Frames of several panes, in arrival order: `(pane, frame, receive time)`.
     Batch(Vec<(usize, ServerFrame, Micros)>),
-    /// Pane `pane` sent this many publishes.
+    /// Pane `pane` sent this many publish frames (retries included).
     Sent(usize, u64),
     /// Pane `pane`'s outbox now holds this (the inbox hands the latest over with a batch).
     Publishes(usize, Pending),

@@ -14,7 +14,7 @@ pub struct PublishFormProps {
     pub region: AttrValue,
     /// Publish `(kind, text, count)`.
     pub onpublish: Callback<(String, String, u32)>,
-    /// Publishes sent from this pane so far.
+    /// Publish frames sent from this pane so far (retries included).
     pub sent: u64,
     /// Of which acknowledged.
     pub acked: u64,

@@ -26,7 +26,7 @@ pub struct Pane {
     pub offsets: OrdSet<Offset>,
     /// Events received a second time (should stay 0: resumes neither skip nor repeat).
     pub duplicates: u64,
-    /// Publishes sent / acknowledged from this pane.
+    /// Publish frames sent from this pane (a retry counts again).
     pub sent: u64,
     /// Acks received.
     pub acked: u64,
