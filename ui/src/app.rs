@@ -1,74 +1,93 @@
-//! The root component: loads the region list, holds the state, lays out the page.
+//! The root component: loads the region list, holds the state, provides the app's context,
+//! and hands each component the part of the state it shows.
 
-use crate::components::{Header, LatencySummary, RegionPane, ScenarioBar, SettingsPanel, Timeline};
+use crate::components::{broker_kinds, latency_figures, timeline_regions};
+use crate::components::{Header, LatencySummary, RegionPane, ScenarioBar, SettingsPanel};
+use crate::components::{Timeline, TimelineFile, TokenForm};
+use crate::context::AppContext;
 use crate::hooks::{use_broker_status, use_now, use_regions, use_scenario};
 use crate::inbox::Inbox;
-use crate::platform::in_tauri;
+use crate::platform::{in_tauri, Refusal};
 use crate::scenario::ScenarioEvent;
 use crate::sim_client;
 use crate::sockets::Sockets;
 use crate::state::{Action, State};
+use crate::token;
+use wire::RegionInfo;
 use yew::prelude::*;
-
-/// Equal when the revision is: props holding the state re-render exactly when it changed.
-impl PartialEq for State {
-    fn eq(&self, other: &Self) -> bool {
-        self.rev == other.rev
-    }
-}
 
 /// The whole page.
 #[component]
 pub fn App() -> Html {
     let state = use_reducer(State::default);
-    let dispatch: Callback<Action> = state.dispatcher().into();
+    // The dispatcher is the same for the app's lifetime, so the context is made once.
+    let ctx = (*use_memo((), |_| {
+        // Before any socket opens (they open in effects, after this first render).
+        token::adopt_from_page();
+        let dispatch: Callback<Action> = state.dispatcher().into();
+        AppContext {
+            inbox: Inbox::new(dispatch.clone()),
+            dispatch,
+            sockets: Sockets::default(),
+            tauri: in_tauri(),
+        }
+    }))
+    .clone();
+    let dispatch = ctx.dispatch.clone();
     use_regions(dispatch.clone());
-    let inbox = use_memo((), |_| Inbox::new(dispatch.clone()));
-    let sockets = use_memo((), |_| Sockets::default());
     let now = use_now(1_000);
     let settings_open = use_state(|| false);
-    let tauri = use_memo((), |_| in_tauri());
-    use_broker_status(*tauri, state.epoch.clone(), dispatch.clone());
-    use_scenario(state.clone(), (*sockets).clone());
+    use_broker_status(ctx.tauri, state.epoch.clone(), dispatch.clone());
+    use_scenario(&state, ctx.sockets.clone(), dispatch.clone());
 
     let ontogglesettings = {
         let open = settings_open.clone();
-        Callback::from(move |_| open.set(!*open))
+        use_callback(*settings_open, move |(), shown| open.set(!*shown))
     };
-    let onpreset = {
-        let (dispatch, state) = (dispatch.clone(), state.clone());
-        Callback::from(move |name: String| {
-            let regions = state
-                .panes
+    let regions: Vec<RegionInfo> = state.panes.iter().map(|p| p.region.clone()).collect();
+    let onpreset = use_callback(
+        (regions, dispatch.clone()),
+        |name: String, (regions, dispatch)| {
+            let regions = regions
                 .iter()
                 .enumerate()
-                .map(|(i, p)| (i, p.region.name.clone(), p.region.url.clone()))
+                .map(|(i, r)| (i, r.name.clone(), r.url.clone()))
                 .collect();
             let dispatch = dispatch.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 // Each region's outcome, a refusal included, shows in its pane.
                 let _ = sim_client::preset(&name, regions, &dispatch).await;
             });
-        })
+        },
+    );
+    let running = state
+        .scenario
+        .as_ref()
+        .is_some_and(|s| s.current().is_some());
+    let onscenario = use_callback((running, dispatch.clone()), |(), (running, dispatch)| {
+        let event = if *running {
+            ScenarioEvent::Stop
+        } else {
+            ScenarioEvent::Start
+        };
+        dispatch.emit(Action::Scenario(event));
+    });
+    let refused: Vec<String> = (state.panes.iter())
+        .filter(|p| p.refused == Some(Refusal::Token))
+        .map(|p| p.region.name.to_uppercase())
+        .collect();
+    // The timeline shows an opened recording instead of the live log, while there is one.
+    let (shown_log, shown_regions) = match &state.recording {
+        Some(Ok(r)) => (
+            r.log.clone(),
+            r.regions
+                .iter()
+                .map(|n| (AttrValue::from(n.clone()), None))
+                .collect(),
+        ),
+        _ => (state.log.clone(), timeline_regions(&state)),
     };
-    let onscenario = {
-        let (dispatch, state) = (dispatch.clone(), state.clone());
-        Callback::from(move |()| {
-            let running = state
-                .scenario
-                .as_ref()
-                .is_some_and(|s| s.current().is_some());
-            let event = if running {
-                ScenarioEvent::Stop
-            } else {
-                ScenarioEvent::Start
-            };
-            dispatch.emit(Action::Scenario(event));
-        })
-    };
-    // One callback for good: a new one per render would re-render the settings panel with
-    // every state change.
-    let onstatus = (*use_memo((), |_| dispatch.reform(Action::BrokerStatus))).clone();
+    let names: Vec<String> = shown_regions.iter().map(|(n, _)| n.to_string()).collect();
     let body = match &state.regions {
         None => html! { <p class="placeholder">{ "Loading the region list…" }</p> },
         Some(Err(e)) => html! {
@@ -82,22 +101,31 @@ pub fn App() -> Html {
                 <section class="panes" style={format!("--panes: {}", state.panes.len().max(1))}>
                     { for (0..state.panes.len()).map(|i| html! {
                         <RegionPane key={state.panes[i].region.name.clone()} index={i}
-                            state={state.clone()} now={now} inbox={(*inbox).clone()}
-                            sockets={(*sockets).clone()} />
+                            pane={state.panes[i].clone()} backlog={state.backlog(i)}
+                            broker_status={state.broker_status.clone()} log={state.log.clone()} {now} />
                     }) }
                 </section>
-                <LatencySummary state={state.clone()} />
-                <Timeline state={state.clone()} />
+                <LatencySummary figures={latency_figures(&state)} />
+                <TimelineFile log={shown_log.clone()} regions={names}
+                    recording={state.recording.clone()} />
+                <Timeline log={shown_log} regions={shown_regions} />
             </>
         },
     };
     html! {
-        <div class="app">
-            <Header state={state.clone()} tauri={*tauri} {ontogglesettings} {onpreset} {onscenario} />
-            if *tauri && *settings_open {
-                <SettingsPanel {onstatus} />
-            }
-            { body }
-        </div>
+        <ContextProvider<AppContext> context={ctx.clone()}>
+            <div class="app">
+                <Header brokers={broker_kinds(&state)} broker_status={state.broker_status.clone()}
+                    preset={state.preset()} {running} has_panes={!state.panes.is_empty()}
+                    {ontogglesettings} {onpreset} {onscenario} />
+                if !refused.is_empty() {
+                    <TokenForm regions={refused} had_token={token::get().is_some()} />
+                }
+                if ctx.tauri && *settings_open {
+                    <SettingsPanel />
+                }
+                { body }
+            </div>
+        </ContextProvider<AppContext>>
     }
 }

@@ -3,11 +3,14 @@
 //! regions together, not once per frame.
 //!
 //! Each frame is stamped with the browser's clock when it arrives, so batching does not
-//! change the delivery times shown.
+//! change the delivery times shown. The sockets' outbox counts ride along: only the latest
+//! per pane is kept, handed over with the next batch.
 
+use crate::socket::Pending;
 use crate::state::Action;
 use gloo_timers::callback::Timeout;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 use wire::{Micros, ServerFrame};
 use yew::Callback;
@@ -25,6 +28,9 @@ pub const FLOOD: usize = 300;
 
 struct Inner {
     frames: Vec<(usize, ServerFrame, Micros)>,
+    /// Latest outbox counts per pane, and whether they changed since the last hand-over
+    /// (one entry per pane).
+    pending: BTreeMap<usize, (Pending, bool)>,
     timer: Option<Timeout>,
     dispatch: Callback<Action>,
     /// Size of the last batch handed over.
@@ -46,6 +52,7 @@ impl Inbox {
     pub fn new(dispatch: Callback<Action>) -> Inbox {
         Inbox(Rc::new(RefCell::new(Inner {
             frames: Vec::new(),
+            pending: BTreeMap::new(),
             timer: None,
             dispatch,
             last: 0,
@@ -54,8 +61,26 @@ impl Inbox {
 
     /// Add a frame pane `pane` received at `at`; it reaches the reducer within [`FLUSH_MS`].
     pub fn push(&self, pane: usize, frame: ServerFrame, at: Micros) {
+        self.0.borrow_mut().frames.push((pane, frame, at));
+        self.arm();
+    }
+
+    /// Pane `pane`'s outbox now holds `counts`; reaches the reducer with the next batch
+    /// (unchanged counts are not sent again).
+    pub fn pending(&self, pane: usize, counts: Pending) {
+        {
+            let mut i = self.0.borrow_mut();
+            if i.pending.get(&pane).is_some_and(|(c, _)| *c == counts) {
+                return;
+            }
+            i.pending.insert(pane, (counts, true));
+        }
+        self.arm();
+    }
+
+    /// Start the flush timer unless it runs.
+    fn arm(&self) {
         let mut i = self.0.borrow_mut();
-        i.frames.push((pane, frame, at));
         if i.timer.is_none() {
             let weak: Weak<RefCell<Inner>> = Rc::downgrade(&self.0);
             let wait = if i.last > FLOOD {
@@ -73,14 +98,24 @@ impl Inbox {
 
     /// Hand everything gathered to the reducer now.
     pub fn flush(&self) {
-        let (frames, dispatch) = {
+        let (frames, pending, dispatch) = {
             let mut i = self.0.borrow_mut();
             i.timer = None;
             i.last = i.frames.len();
-            (std::mem::take(&mut i.frames), i.dispatch.clone())
+            let pending: Vec<(usize, Pending)> = (i.pending.iter_mut())
+                .filter(|(_, (_, dirty))| *dirty)
+                .map(|(pane, (counts, dirty))| {
+                    *dirty = false;
+                    (*pane, counts.clone())
+                })
+                .collect();
+            (std::mem::take(&mut i.frames), pending, i.dispatch.clone())
         };
         if !frames.is_empty() {
             dispatch.emit(Action::Batch(frames));
+        }
+        for (pane, counts) in pending {
+            dispatch.emit(Action::Publishes(pane, counts));
         }
     }
 }

@@ -9,19 +9,26 @@
 //! - [`sim`]: each region's simulated WAN link as the UI knows it, presets (pure).
 //! - [`scenario`]: the scripted demo's steps and state machine (pure).
 //! - [`axis`]: the timeline's time axis, fitted to the events shown (pure).
-//! - [`socket`]: one region's WebSocket: reconnect with backoff, resume, paced publishing.
+//! - [`socket`]: one region's WebSocket: reconnect with backoff, resume, paced publishing;
+//!   `socket::frames` decodes what it receives and keeps the resume cursor; `socket::outbox`
+//!   holds every publish until acked (retries with the same id, bounded).
+//! - [`context`]: the dispatcher and shared handles every component reaches by context.
 //! - [`inbox`]: gathers the frames of all sockets so the reducer runs once per tick.
 //! - [`sockets`]: every pane's socket, for the scripted demo to publish on.
 //! - [`sim_client`]: `GET`/`PUT /sim` on a region, outcomes reported to its pane.
 //! - [`platform`]: the browser and the desktop shell (clock, fetch, Tauri commands).
-//! - [`hooks`]: `use_region_socket`, `use_health`, `use_sim`, `use_regions`, `use_now`,
+//! - [`hooks`]: `use_app` (the context), `use_region_socket`, `use_health`, `use_sim`, `use_regions`, `use_now`,
 //!   `use_scenario` (performs the demo's steps), `use_broker_status` (desktop).
 //! - [`components`]: one component per file; [`app::App`] is the root.
 //! - [`format`]: how durations, ages and broker kinds read.
+//! - [`export`]: the timeline as a JSON or CSV file, and a JSON export read back (pure).
+//! - [`token`]: the region token, from the page URL or the token form, kept for the tab.
 
 pub mod app;
 pub mod axis;
 pub mod components;
+pub mod context;
+pub mod export;
 pub mod format;
 pub mod hooks;
 pub mod inbox;
@@ -33,3 +40,4 @@ pub mod sim_client;
 pub mod socket;
 pub mod sockets;
 pub mod state;
+pub mod token;

@@ -80,6 +80,25 @@ impl Row {
             .unwrap_or(self.published_at)
     }
 
+    /// Where the timeline draws each hop, µs: never before the hop it depends on (stored
+    /// after published, a region's receipt after stored, a pane's delivery after its region's
+    /// receipt). The hops are stamped by different clocks (origin, broker, each region, the
+    /// page), so a raw time can fall before its predecessor by up to the clocks' offset;
+    /// drawing it there would show an impossible order. Returns the stored time and, per
+    /// pane, `(received, delivered)` as drawn; the raw figures stay in the row.
+    pub fn drawn(&self) -> (Micros, Vec<Option<(Micros, Micros)>>) {
+        let stored = self.stored_at.max(self.published_at);
+        let panes = (self.delivered.iter())
+            .map(|d| {
+                d.map(|d| {
+                    let received = d.received_at.max(stored);
+                    (received, d.at.max(received))
+                })
+            })
+            .collect();
+        (stored, panes)
+    }
+
     /// Delivery latency of pane `pane` (delivered minus published), µs, if live.
     pub fn latency(&self, pane: usize) -> Option<Micros> {
         match self.delivered.get(pane).copied().flatten() {
@@ -126,6 +145,18 @@ pub struct Log {
     pub dropped: u64,
 }
 
+/// Identity, not content: two logs are equal when they share their maps. Every change makes
+/// new maps, so for the states one reducer produces this is exact, and O(1): component props
+/// holding a log compare without walking it (two logs built apart compare unequal, which
+/// costs at most a render).
+impl PartialEq for Log {
+    fn eq(&self, other: &Self) -> bool {
+        self.rows.ptr_eq(&other.rows)
+            && self.gaps.ptr_eq(&other.gaps)
+            && self.dropped == other.dropped
+    }
+}
+
 impl Log {
     /// Number of rows held.
     pub fn len(&self) -> usize {
@@ -140,6 +171,16 @@ impl Log {
     /// The row at `offset`.
     pub fn get(&self, offset: Offset) -> Option<&Rc<Row>> {
         self.rows.get(&offset)
+    }
+
+    /// Every row, oldest first.
+    pub fn rows(&self) -> impl Iterator<Item = &Rc<Row>> {
+        self.rows.values()
+    }
+
+    /// Put `row` in at its offset (replacing one there): for a recording read back.
+    pub fn insert(&mut self, row: Row) {
+        self.rows.insert(row.offset, Rc::new(row));
     }
 
     /// Lowest offset held.
@@ -288,6 +329,26 @@ mod tests {
         assert_eq!(row.latency(1), Some(1_500));
         assert_eq!(row.latency(2), None);
         assert_eq!(&*row.text, "hi");
+    }
+
+    #[test]
+    fn no_hop_is_drawn_before_the_one_it_depends_on() {
+        let mut log = Log::default();
+        let mut skewed = ev(1);
+        skewed.stored_at = 900; // the broker's clock behind the origin's
+        skewed.received_at = 800; // the region's clock further behind
+        log.deliver(&skewed, 0, 2, 850); // the page's clock, behind too
+        log.deliver(&ev(1), 1, 2, 5_000);
+        let row = log.get(1).unwrap();
+        let (stored, panes) = row.drawn();
+        assert_eq!(stored, 1_000, "stored drawn at published");
+        assert_eq!(panes[0], Some((1_000, 1_000)));
+        assert_eq!(
+            panes[1],
+            Some((1_200, 5_000)),
+            "consistent hops are drawn as they are"
+        );
+        assert_eq!(row.stored_at, 900, "the raw figures stay");
     }
 
     #[test]

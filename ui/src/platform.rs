@@ -24,6 +24,23 @@ pub fn now_micros() -> Micros {
     })
 }
 
+/// The page clock's resolution, µs: the smallest step `performance.now()` takes (browsers
+/// coarsen it, from 5 µs to 1 ms, against timing attacks). Sampled for about 2 ms; `None`
+/// without a `performance` clock.
+pub fn clock_resolution() -> Option<f64> {
+    let perf = web_sys::window()?.performance()?;
+    let start = perf.now();
+    let (mut last, mut best) = (start, f64::MAX);
+    while last - start < 2.0 {
+        let t = perf.now();
+        if t > last {
+            best = best.min(t - last);
+            last = t;
+        }
+    }
+    (best < f64::MAX).then_some(best * 1000.0)
+}
+
 /// `Math.random()`.
 pub fn random() -> f64 {
     js_sys::Math::random()
@@ -63,20 +80,89 @@ pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, String> {
 }
 
 /// PUT `body` as JSON to `url` and decode the JSON answer. A refusal reads as the server's
-/// error frame says (`invalid_sim: …`), else as its HTTP status.
+/// error frame says (`invalid_sim: …`), else as its HTTP status. The tab's token, if any, goes
+/// as `Authorization: Bearer` and as `?token=` (a region accepts either).
 pub async fn put_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, String> {
+    let body = serde_json::to_string(body).map_err(|e| e.to_string())?;
+    let resp = put(url, &body).await?;
+    decode(url, resp).await
+}
+
+/// PUT `body` (JSON) to `url` with the tab's token; the raw answer.
+async fn put(url: &str, body: &str) -> Result<JsValue, String> {
     let window = web_sys::window().ok_or("no window")?;
+    let token = crate::token::get();
     let init = web_sys::RequestInit::new();
     init.set_method("PUT");
-    let body = serde_json::to_string(body).map_err(|e| e.to_string())?;
-    init.set_body(&JsValue::from_str(&body));
+    init.set_body(&JsValue::from_str(body));
     let headers = js_sys::Object::new();
     Reflect::set(&headers, &"content-type".into(), &"application/json".into()).map_err(js_error)?;
+    if let Some(t) = &token {
+        let bearer = JsValue::from_str(&format!("Bearer {t}"));
+        Reflect::set(&headers, &"authorization".into(), &bearer).map_err(js_error)?;
+    }
     init.set_headers(&headers);
-    let resp = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+    let url = crate::token::with_token(url, token.as_deref());
+    JsFuture::from(window.fetch_with_str_and_init(&url, &init))
         .await
-        .map_err(|e| format!("{url}: {}", js_error(e)))?;
-    decode(url, resp).await
+        .map_err(|e| format!("{url}: {}", js_error(e)))
+}
+
+/// Offer `text` as a file download named `name` (a Blob behind a temporary link).
+pub fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let document = window.document().ok_or("no document")?;
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts).map_err(js_error)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(js_error)?;
+    let a: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(js_error)?
+        .dyn_into()
+        .map_err(|_| "not an anchor".to_owned())?;
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    web_sys::Url::revoke_object_url(&url).map_err(js_error)
+}
+
+/// The text of a file the person picked.
+pub async fn read_file(file: &web_sys::File) -> Result<String, String> {
+    let text = JsFuture::from(file.text()).await.map_err(js_error)?;
+    text.as_string()
+        .ok_or_else(|| "the file is not text".into())
+}
+
+/// Why a region refuses this page, as far as its guard says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// `401`: the region needs a token and this tab has none, or another one.
+    Token,
+    /// `403`: the region does not accept pages from this page's origin.
+    Origin,
+}
+
+/// Ask region `url` whether it refuses this page, and why; `Ok(None)` when it does not.
+///
+/// Why this probe: a refused WebSocket upgrade gives the page no HTTP status (the browser
+/// reports only a close, code 1006), and a plain `GET /ws` is refused for lacking the upgrade
+/// headers before the token is looked at (and sends no CORS headers, so the page could not
+/// read it anyway). `PUT /sim` is guarded exactly as `/ws` is (origin, then token;
+/// docs/protocol.md), answers with CORS headers, and a body that is not JSON is refused with
+/// `400 invalid_sim` only after the guard passed, changing nothing. So `401` means the token,
+/// `403` the origin, anything else that neither is the reason the socket closed.
+pub async fn refusal(url: &str) -> Result<Option<Refusal>, String> {
+    let resp: web_sys::Response = put(&format!("{url}/sim"), "not json: a probe of the guard")
+        .await?
+        .dyn_into()
+        .map_err(js_error)?;
+    Ok(match resp.status() {
+        401 => Some(Refusal::Token),
+        403 => Some(Refusal::Origin),
+        _ => None,
+    })
 }
 
 /// The JSON body of a fetch answer, or what went wrong.

@@ -26,6 +26,14 @@ impl Sockets {
         };
     }
 
+    /// Connect every socket again now (the tab's token changed).
+    pub fn reconnect_all(&self) {
+        let all: Vec<Socket> = self.0.borrow().values().cloned().collect();
+        for s in all {
+            s.reconnect_now();
+        }
+    }
+
     /// Pane `pane`'s socket, if it has one.
     pub fn get(&self, pane: usize) -> Option<Socket> {
         self.0.borrow().get(&pane).cloned()

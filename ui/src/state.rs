@@ -2,12 +2,14 @@
 //!
 //! Nothing here touches the DOM or the network, so it is unit-tested natively. Per event the
 //! reducer does O(log n) work on persistent maps (see [`crate::log`]); sockets hand frames
-//! over in batches ([`Action::Frames`]), so a burst re-renders a few times, not per event.
+//! over in batches ([`Action::Batch`]), so a burst re-renders a few times, not per event.
 
+use crate::export::Opened;
 use crate::log::Log;
-use crate::platform::BrokerStatus;
+use crate::platform::{BrokerStatus, Refusal};
 use crate::scenario::{Scenario, ScenarioEvent};
-use crate::sim::{SimEvent, SimView};
+use crate::sim::SimEvent;
+use crate::socket::Pending;
 use im_rc::OrdSet;
 use std::rc::Rc;
 use wire::{Health, Micros, Offset, RegionInfo, ServerFrame};
@@ -52,58 +54,6 @@ pub struct Notice {
     pub text: Rc<str>,
 }
 
-/// Everything one region's pane shows, except the events themselves (those are in [`Log`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Pane {
-    /// Region name and base URL.
-    pub region: RegionInfo,
-    /// Socket state.
-    pub link: Link,
-    /// `"redis"` / `"embedded"` from the welcome frame, until health says otherwise.
-    pub broker: Option<String>,
-    /// Last `/health` answer, or why it failed.
-    pub health: Option<Result<Health, String>>,
-    /// Epoch of the log this pane follows.
-    pub epoch: Option<String>,
-    /// Offset the pane's first welcome named: older events were never this pane's to get.
-    pub start: Option<Offset>,
-    /// Offsets this pane got (bounded with the log: trimmed with it).
-    pub offsets: OrdSet<Offset>,
-    /// Events received a second time (should stay 0: resumes neither skip nor repeat).
-    pub duplicates: u64,
-    /// Publishes sent / acknowledged from this pane.
-    pub sent: u64,
-    /// Acks received.
-    pub acked: u64,
-    /// Newest last, at most [`MAX_NOTICES`].
-    pub notices: Vec<Notice>,
-    /// This region's simulated link to the broker.
-    pub sim: SimView,
-    /// Newest offset this region is known to have read from the log (its welcome, the events
-    /// it sent, its `/health`), in the current epoch.
-    pub head: Offset,
-}
-
-impl Pane {
-    fn new(region: RegionInfo) -> Pane {
-        Pane {
-            region,
-            link: Link::Connecting,
-            broker: None,
-            health: None,
-            epoch: None,
-            start: None,
-            offsets: OrdSet::new(),
-            duplicates: 0,
-            sent: 0,
-            acked: 0,
-            notices: Vec::new(),
-            sim: SimView::default(),
-            head: 0,
-        }
-    }
-}
-
 /// The whole UI state.
 #[derive(Debug, Clone, Default)]
 pub struct State {
@@ -122,8 +72,9 @@ pub struct State {
     pub scenario: Option<Scenario>,
     /// Desktop only: which broker the app chose and why.
     pub broker_status: Option<BrokerStatus>,
-    /// Bumped on every change; cheap equality for props that hold the state.
-    pub rev: u64,
+    /// A timeline export opened to look at (shown instead of the live timeline), or why the
+    /// file could not be opened.
+    pub recording: Option<Result<Rc<Opened>, String>>,
     next_notice: u64,
 }
 
@@ -136,12 +87,15 @@ pub enum Action {
     Link(usize, Link),
     /// Pane `pane`'s `/health` poll answered.
     Health(usize, Result<Health, String>),
-    /// Frames pane `pane` received, each with the browser's receive time (µs).
-    Frames(usize, Vec<(ServerFrame, Micros)>),
     /// Frames of several panes, in arrival order: `(pane, frame, receive time)`.
     Batch(Vec<(usize, ServerFrame, Micros)>),
-    /// Pane `pane` sent this many publishes.
+    /// Pane `pane` sent this many publish frames (retries included).
     Sent(usize, u64),
+    /// Pane `pane`'s outbox now holds this (the inbox hands the latest over with a batch).
+    Publishes(usize, Pending),
+    /// Pane `pane`'s region refused the page (`Some`, the socket could not open), or the
+    /// socket opened (`None`).
+    Refused(usize, Option<Refusal>),
     /// Show a notice in pane `pane`.
     Notify(usize, Level, String),
     /// Pane `pane`'s notice `id` was dismissed.
@@ -152,6 +106,8 @@ pub enum Action {
     Scenario(ScenarioEvent),
     /// The desktop app said which broker it uses.
     BrokerStatus(BrokerStatus),
+    /// A timeline export was opened (or could not be); `None`: back to the live timeline.
+    Recording(Option<Result<Rc<Opened>, String>>),
 }
 
 impl Reducible for State {
@@ -160,7 +116,6 @@ impl Reducible for State {
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut s = State::clone(&self);
         s.apply(action);
-        s.rev += 1;
         Rc::new(s)
     }
 }
@@ -174,9 +129,9 @@ impl State {
                 *self = State {
                     regions: Some(Ok(())),
                     panes: list.into_iter().map(Pane::new).collect(),
-                    rev: self.rev,
                     next_notice: self.next_notice,
                     broker_status: self.broker_status.take(),
+                    recording: self.recording.take(),
                     ..State::default()
                 };
             }
@@ -198,13 +153,6 @@ impl State {
                     pane.health = Some(h);
                 }
             }
-            Action::Frames(p, frames) => {
-                if p < self.panes.len() {
-                    for (frame, at) in frames {
-                        self.frame(p, frame, at);
-                    }
-                }
-            }
             Action::Batch(frames) => {
                 for (p, frame, at) in frames {
                     if p < self.panes.len() {
@@ -215,6 +163,16 @@ impl State {
             Action::Sent(p, n) => {
                 if let Some(pane) = self.panes.get_mut(p) {
                     pane.sent += n;
+                }
+            }
+            Action::Publishes(p, counts) => {
+                if let Some(pane) = self.panes.get_mut(p) {
+                    pane.publishes = counts;
+                }
+            }
+            Action::Refused(p, refusal) => {
+                if let Some(pane) = self.panes.get_mut(p) {
+                    pane.refused = refusal;
                 }
             }
             Action::Notify(p, level, text) => self.notify(p, level, text),
@@ -232,6 +190,7 @@ impl State {
                 self.scenario = Scenario::apply(self.scenario.as_ref(), event);
             }
             Action::BrokerStatus(status) => self.broker_status = Some(status),
+            Action::Recording(r) => self.recording = r,
         }
     }
 
@@ -301,10 +260,24 @@ impl State {
                 );
             }
             ServerFrame::Error {
-                code, message, id, ..
+                code,
+                message,
+                id,
+                temporary,
             } => {
-                let about = id.map(|i| format!(" (publish {i})")).unwrap_or_default();
-                self.notify(p, Level::Error, format!("{code}{about}: {message}"));
+                let about = id
+                    .as_ref()
+                    .map(|i| format!(" (publish {i})"))
+                    .unwrap_or_default();
+                // The socket's outbox sends such a publish again with its id (see `socket`).
+                let then = if temporary && id.is_some() {
+                    " · retrying"
+                } else if id.is_some() {
+                    " · dropped"
+                } else {
+                    ""
+                };
+                self.notify(p, Level::Error, format!("{code}{about}: {message}{then}"));
             }
         }
     }
@@ -355,10 +328,13 @@ impl State {
         )
     }
 
+    /// Show `text` in pane `p`; a notice saying the same thing as one shown moves to the
+    /// front instead of being shown twice (a publish refused on every retry, say).
     fn notify(&mut self, p: usize, level: Level, text: String) {
         self.next_notice += 1;
         let id = self.next_notice;
         if let Some(pane) = self.panes.get_mut(p) {
+            pane.notices.retain(|n| *n.text != *text);
             pane.notices.push(Notice {
                 id,
                 level,
@@ -369,6 +345,10 @@ impl State {
         }
     }
 }
+
+mod pane;
+
+pub use pane::Pane;
 
 #[cfg(test)]
 mod tests;

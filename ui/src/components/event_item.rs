@@ -1,3 +1,5 @@
+//! One received event in a pane's list.
+
 use crate::format;
 use crate::log::{Delivery, Row};
 use std::rc::Rc;

@@ -1,40 +1,58 @@
+//! A pane's received events, newest first, paged.
+
 use crate::components::event_item::Shown;
 use crate::components::EventItem;
-use crate::state::State;
-use wire::Micros;
+use crate::log::Log;
+use im_rc::OrdSet;
+use wire::{Micros, Offset};
 use yew::prelude::*;
 
 /// Events rendered per list before "show more".
 const PAGE: usize = 200;
 
 /// Props of [`EventList`].
-#[derive(Properties, PartialEq)]
+#[derive(Properties)]
 pub struct EventListProps {
     /// Which pane.
     pub index: usize,
-    /// The UI state.
-    pub state: UseReducerHandle<State>,
+    /// The pane's region.
+    pub region: AttrValue,
+    /// Offsets this pane got.
+    pub offsets: OrdSet<Offset>,
+    /// Every event seen (rows by offset).
+    pub log: Log,
     /// The browser's clock, for ages.
     pub now: Micros,
+}
+
+/// The offsets compare by identity first (an unchanged set is the same persistent set), so
+/// an unchanged list costs O(1) to compare, not a walk of up to `MAX_EVENTS` offsets.
+impl PartialEq for EventListProps {
+    fn eq(&self, other: &Self) -> bool {
+        self.index == other.index
+            && self.region == other.region
+            && self.now == other.now
+            && self.log == other.log
+            && (self.offsets.ptr_eq(&other.offsets) || self.offsets == other.offsets)
+    }
 }
 
 /// What one pane received, newest first; renders the newest [`PAGE`] and more on request.
 #[component]
 pub fn EventList(props: &EventListProps) -> Html {
     let limit = use_state(|| PAGE);
-    let state = &props.state;
-    let pane = &state.panes[props.index];
-    let total = pane.offsets.len();
-    let items = pane
+    let total = props.offsets.len();
+    let region = &props.region;
+    let items = props
         .offsets
         .iter()
         .rev()
         .take(*limit)
-        .filter_map(|o| state.log.get(*o))
+        .filter_map(|o| props.log.get(*o))
         .map(|row| {
             let delivered = row.delivered.get(props.index).copied().flatten();
             html! {
-                <EventItem key={row.offset} row={Shown::from(&**row)} region={pane.region.name.clone()}
+                <EventItem key={row.offset} row={Shown::from(&**row)} region={region.clone()}
                     delivered={delivered} now={props.now} />
             }
         });
@@ -46,7 +64,7 @@ pub fn EventList(props: &EventListProps) -> Html {
         <div class="events">
             <div class="events-head">
                 <span>{ "Received" }</span>
-                <span class="count" data-testid={format!("count-{}", pane.region.name)}>
+                <span class="count" data-testid={format!("count-{region}")}>
                     { format!("{total} event{}", if total == 1 { "" } else { "s" }) }
                 </span>
             </div>

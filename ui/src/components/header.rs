@@ -1,15 +1,37 @@
+//! The title bar: the network preset, the scripted demo, the broker, desktop settings.
+
 use crate::components::PresetPicker;
 use crate::format;
+use crate::hooks::use_app;
+use crate::platform::BrokerStatus;
 use crate::state::State;
 use yew::prelude::*;
+
+/// The broker kinds the panes report, sorted, each once: what [`HeaderProps::brokers`] takes.
+pub fn broker_kinds(state: &State) -> Vec<String> {
+    let mut kinds: Vec<String> = state
+        .panes
+        .iter()
+        .filter_map(|p| p.broker.clone())
+        .collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds
+}
 
 /// Props of [`Header`].
 #[derive(Properties, PartialEq)]
 pub struct HeaderProps {
-    /// The UI state.
-    pub state: UseReducerHandle<State>,
-    /// Running inside the desktop app (shows the settings button).
-    pub tauri: bool,
+    /// Broker kinds the regions report ([`broker_kinds`]).
+    pub brokers: Vec<String>,
+    /// Desktop only: which broker the app chose and why.
+    pub broker_status: Option<BrokerStatus>,
+    /// The preset every region is on, if one.
+    pub preset: Option<&'static str>,
+    /// The scripted demo is running.
+    pub running: bool,
+    /// The region list has loaded with at least one region.
+    pub has_panes: bool,
     /// The settings button was pressed.
     pub ontogglesettings: Callback<()>,
     /// A network preset was picked for every region.
@@ -22,15 +44,9 @@ pub struct HeaderProps {
 /// share, desktop settings.
 #[component]
 pub fn Header(props: &HeaderProps) -> Html {
-    let state = &props.state;
-    let mut kinds: Vec<&str> = state
-        .panes
-        .iter()
-        .filter_map(|p| p.broker.as_deref())
-        .collect();
-    kinds.sort_unstable();
-    kinds.dedup();
-    let status = state.broker_status.as_ref();
+    let tauri = use_app().tauri;
+    let kinds: Vec<&str> = props.brokers.iter().map(String::as_str).collect();
+    let status = props.broker_status.as_ref();
     let broker = match kinds.as_slice() {
         [] => html! { <span class="broker-label unknown">{ "broker: …" }</span> },
         [one] => html! {
@@ -41,10 +57,7 @@ pub fn Header(props: &HeaderProps) -> Html {
         },
         _ => html! { <span class="broker-label mixed">{ "regions use different brokers" }</span> },
     };
-    let running = state
-        .scenario
-        .as_ref()
-        .is_some_and(|s| s.current().is_some());
+    let running = props.running;
     let onsettings = props.ontogglesettings.reform(|_: MouseEvent| ());
     let onscenario = props.onscenario.reform(|_: MouseEvent| ());
     html! {
@@ -54,8 +67,8 @@ pub fn Header(props: &HeaderProps) -> Html {
                 <span class="subtitle">{ "publish in one region, watch it arrive in all" }</span>
             </div>
             <div class="header-right">
-                if !state.panes.is_empty() {
-                    <PresetPicker state={state.clone()} onpick={props.onpreset.clone()} />
+                if props.has_panes {
+                    <PresetPicker current={props.preset} onpick={props.onpreset.clone()} />
                     <button class={classes!(if running { "ghost" } else { "primary" }, "scenario-run")}
                         data-testid="scenario-run" data-running={running.to_string()} onclick={onscenario}
                         title="A 30-second scripted demo: distance, a partition, and its healing">
@@ -63,7 +76,7 @@ pub fn Header(props: &HeaderProps) -> Html {
                     </button>
                 }
                 { broker }
-                if props.tauri {
+                if tauri {
                     <button class="ghost" data-testid="settings-toggle" onclick={onsettings}>{ "Settings" }</button>
                 }
             </div>

@@ -1,31 +1,42 @@
+//! The delivery-latency summary: p50 and p99 per region.
+
 use crate::format;
 use crate::state::State;
+use wire::Micros;
 use yew::prelude::*;
 
 /// Events the percentiles look back over.
 pub const WINDOW: usize = 200;
 
+/// One region's figures: its name, and p50, p99 (µs) and how many events they cover.
+pub type RegionLatency = (String, Option<(Micros, Micros, usize)>);
+
+/// Every pane's figures over the newest [`WINDOW`] events: what [`LatencySummary`] shows.
+pub fn latency_figures(state: &State) -> Vec<RegionLatency> {
+    (state.panes.iter().enumerate())
+        .map(|(i, p)| (p.region.name.clone(), state.log.percentiles(i, WINDOW)))
+        .collect()
+}
+
 /// Props of [`LatencySummary`].
 #[derive(Properties, PartialEq)]
 pub struct LatencySummaryProps {
-    /// The UI state.
-    pub state: UseReducerHandle<State>,
+    /// Per region, in pane order ([`latency_figures`]).
+    pub figures: Vec<RegionLatency>,
 }
 
 /// p50 / p99 delivery latency (delivered to the pane minus published at the origin) per
 /// region over the newest [`WINDOW`] events, replays left out.
 #[component]
 pub fn LatencySummary(props: &LatencySummaryProps) -> Html {
-    let state = &props.state;
     html! {
         <section class="summary" data-testid="latency-summary">
             <span class="summary-title" title="Delivered = when this page's script handled the frame (browser clock), so it includes time the page was busy rendering. Published = the origin server's clock. Replayed events are left out.">
                 { "Delivery latency" }
                 <small>{ format!("publish → pane, newest {WINDOW} events") }</small>
             </span>
-            { for state.panes.iter().enumerate().map(|(i, pane)| {
-                let name = &pane.region.name;
-                let figures = match state.log.percentiles(i, WINDOW) {
+            { for props.figures.iter().map(|(name, figures)| {
+                let figures = match *figures {
                     Some((p50, p99, n)) => html! {
                         <>
                             <span class="fig"><small>{ "p50" }</small>{ format::duration(p50) }</span>

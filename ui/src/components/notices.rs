@@ -1,3 +1,5 @@
+//! A pane's dismissible notices.
+
 use crate::state::{Level, Notice};
 use yew::prelude::*;
 

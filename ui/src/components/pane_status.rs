@@ -1,3 +1,5 @@
+//! A pane's status line: connection, broker, client count.
+
 use crate::format;
 use crate::state::Link;
 use wire::Health;

@@ -1,4 +1,5 @@
-use crate::state::State;
+//! The network preset picker: every region's simulated distance at once.
+
 use web_sys::HtmlSelectElement;
 use wire::presets;
 use yew::prelude::*;
@@ -6,8 +7,8 @@ use yew::prelude::*;
 /// Props of [`PresetPicker`].
 #[derive(Properties, PartialEq)]
 pub struct PresetPickerProps {
-    /// The UI state (which preset the regions are on).
-    pub state: UseReducerHandle<State>,
+    /// The preset every region is on (`None`: they match none).
+    pub current: Option<&'static str>,
     /// Put every region on this preset.
     pub onpick: Callback<String>,
 }
@@ -25,7 +26,7 @@ fn describe(name: &str) -> String {
 /// match none (a slider moved, a region cut off).
 #[component]
 pub fn PresetPicker(props: &PresetPickerProps) -> Html {
-    let current = props.state.preset();
+    let current = props.current;
     let onchange = props
         .onpick
         .reform(|e: Event| e.target_unchecked_into::<HtmlSelectElement>().value());

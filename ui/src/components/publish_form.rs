@@ -1,3 +1,6 @@
+//! A pane's publish form: one event or a burst, and what is pending.
+
+use crate::socket::Pending;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -11,10 +14,12 @@ pub struct PublishFormProps {
     pub region: AttrValue,
     /// Publish `(kind, text, count)`.
     pub onpublish: Callback<(String, String, u32)>,
-    /// Publishes sent from this pane so far.
+    /// Publish frames sent from this pane so far (retries included).
     pub sent: u64,
     /// Of which acknowledged.
     pub acked: u64,
+    /// What the socket's outbox holds.
+    pub pending: Pending,
 }
 
 /// Kind + text, and "publish" one or a burst of N events in this region.
@@ -81,7 +86,13 @@ pub fn PublishForm(props: &PublishFormProps) -> Html {
         })
     };
     let onburst = Callback::from(move |_: MouseEvent| fire(true));
-    let pending = props.sent.saturating_sub(props.acked);
+    let p = &props.pending;
+    let waiting = match (p.total(), p.retrying, &p.retry_reason) {
+        (0, _, _) => String::new(),
+        (n, 0, _) => format!("{n} pending"),
+        (n, r, Some(why)) => format!("{n} pending · {r} to retry ({why})"),
+        (n, r, None) => format!("{n} pending · {r} to retry"),
+    };
     html! {
         <form class="publish" {onsubmit}>
             <div class="row">
@@ -103,7 +114,15 @@ pub fn PublishForm(props: &PublishFormProps) -> Html {
                 </button>
                 <span class="sent" data-testid={format!("sent-{r}")}>
                     { format!("sent {} · acked {}", props.sent, props.acked) }
-                    if pending > 0 { { format!(" · {pending} in flight") } }
+                    if p.dropped > 0 { { format!(" · {} refused", p.dropped) } }
+                </span>
+            </div>
+            <div class="row pending-row">
+                <span class={classes!("pending", (p.total() > 0).then_some("busy"))}
+                    data-testid={format!("pending-{r}")} data-count={p.total().to_string()}
+                    data-retrying={p.retrying.to_string()}
+                    title="Publishes not acknowledged yet: each keeps its id and is sent again after a temporary refusal or a reconnect">
+                    { waiting }
                 </span>
             </div>
         </form>

@@ -1,47 +1,44 @@
+//! One region's pane: its socket, health, link controls, publish form and events.
+
 use crate::components::{EventList, Notices, PaneStatus, PublishForm, SimControls};
 use crate::format;
-use crate::hooks::{use_health, use_region_socket, use_sim};
-use crate::inbox::Inbox;
+use crate::hooks::{use_app, use_health, use_region_socket, use_sim};
+use crate::log::Log;
+use crate::platform::BrokerStatus;
 use crate::sim_client;
-use crate::sockets::Sockets;
-use crate::state::{Action, Level, Link, State};
+use crate::state::{Action, Level, Link, Pane};
 use wire::{LinkSettings, Micros};
 use yew::prelude::*;
 
 /// Props of [`RegionPane`].
 #[derive(Properties, PartialEq)]
 pub struct RegionPaneProps {
-    /// Which pane of `state.panes`.
+    /// Which pane of the state's panes.
     pub index: usize,
-    /// The UI state.
-    pub state: UseReducerHandle<State>,
+    /// What the state holds of this pane.
+    pub pane: Pane,
+    /// Events the log has that this region has not read (`State::backlog`).
+    pub backlog: Option<u64>,
+    /// Desktop only: which broker the app chose, for the broker chip.
+    pub broker_status: Option<BrokerStatus>,
+    /// Every event seen (the pane lists its own).
+    pub log: Log,
     /// The browser's clock, for ages.
     pub now: Micros,
-    /// Where the socket drops its frames.
-    pub inbox: Inbox,
-    /// Where the socket is listed for the scripted demo.
-    pub sockets: Sockets,
 }
 
 /// One region: its connection, its clients, a form to publish there, what it received.
 /// Owns that region's socket and health poll.
 #[component]
 pub fn RegionPane(props: &RegionPaneProps) -> Html {
-    let dispatch: Callback<Action> = props.state.dispatcher().into();
-    let pane = &props.state.panes[props.index];
+    let dispatch = use_app().dispatch;
+    let pane = &props.pane;
     let name = AttrValue::from(pane.region.name.clone());
     let url = AttrValue::from(pane.region.url.clone());
-    let socket = use_region_socket(
-        props.index,
-        name.clone(),
-        url.clone(),
-        dispatch.clone(),
-        props.inbox.clone(),
-        props.sockets.clone(),
-    );
+    let socket = use_region_socket(props.index, name.clone(), url.clone());
     let connected = pane.link == Link::Connected;
-    use_health(props.index, url.clone(), connected, dispatch.clone());
-    use_sim(props.index, url.clone(), dispatch.clone());
+    use_health(props.index, url.clone(), connected);
+    use_sim(props.index, url.clone());
 
     let index = props.index;
     let onpublish = {
@@ -64,7 +61,7 @@ pub fn RegionPane(props: &RegionPaneProps) -> Html {
             });
         })
     };
-    let status = props.state.broker_status.as_ref();
+    let status = props.broker_status.as_ref();
     let broker_label = match pane.broker.as_deref() {
         Some(kind) => format::broker_label(kind, status),
         None => "broker: …",
@@ -80,11 +77,13 @@ pub fn RegionPane(props: &RegionPaneProps) -> Html {
             </header>
             <PaneStatus name={name.clone()} link={pane.link.clone()} broker={pane.broker.clone()}
                 {broker_label} {broker_title} health={pane.health.clone()} duplicates={pane.duplicates} cut_off={cut} />
-            <SimControls name={name.clone()} sim={pane.sim.clone()} backlog={props.state.backlog(index)}
+            <SimControls name={name.clone()} sim={pane.sim.clone()} backlog={props.backlog}
                 onchange={onsim} />
             <Notices notices={pane.notices.clone()} {ondismiss} />
-            <PublishForm region={name.clone()} {onpublish} sent={pane.sent} acked={pane.acked} />
-            <EventList index={props.index} state={props.state.clone()} now={props.now} />
+            <PublishForm region={name.clone()} {onpublish} sent={pane.sent} acked={pane.acked}
+                pending={pane.publishes.clone()} />
+            <EventList index={props.index} region={name.clone()} offsets={pane.offsets.clone()}
+                log={props.log.clone()} now={props.now} />
         </article>
     }
 }

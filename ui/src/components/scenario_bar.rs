@@ -1,3 +1,5 @@
+//! The scripted demo's progress bar.
+
 use crate::scenario::{Phase, Scenario, STEPS};
 use yew::prelude::*;
 

@@ -1,25 +1,24 @@
+//! Desktop settings: the broker in use and switching its Redis URL.
+
 use crate::format;
+use crate::hooks::use_app;
 use crate::platform::{invoke, BrokerStatus};
+use crate::state::Action;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
-
-/// Props of [`SettingsPanel`].
-#[derive(Properties, PartialEq)]
-pub struct SettingsPanelProps {
-    /// The app answered which broker it uses (on open and after a switch).
-    pub onstatus: Callback<BrokerStatus>,
-}
 
 /// Desktop only: the broker in use, and switching the Redis URL (empty = automatic choice).
 /// A refused switch leaves the app on its old broker and shows why.
 #[component]
-pub fn SettingsPanel(props: &SettingsPanelProps) -> Html {
+pub fn SettingsPanel() -> Html {
+    // What the app answered (on open and after a switch) goes to the shared state too.
+    let onstatus = use_app().dispatch.reform(Action::BrokerStatus);
     let status = use_state(|| None::<Result<BrokerStatus, String>>);
     let busy = use_state(|| false);
     let error = use_state(|| None::<String>);
     let input = use_node_ref();
     {
-        let (status, onstatus) = (status.clone(), props.onstatus.clone());
+        let (status, onstatus) = (status.clone(), onstatus.clone());
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 let answer = invoke::<BrokerStatus>("broker_status", None).await;
@@ -36,7 +35,7 @@ pub fn SettingsPanel(props: &SettingsPanelProps) -> Html {
             busy.clone(),
             error.clone(),
             input.clone(),
-            props.onstatus.clone(),
+            onstatus.clone(),
         );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();

@@ -1,3 +1,5 @@
+//! A pane's simulated-link controls: latency slider, cut-off switch, backlog.
+
 use crate::format;
 use crate::sim::{with_cut_off, with_latency, SimView, SLIDER_MAX_MS};
 use web_sys::HtmlInputElement;

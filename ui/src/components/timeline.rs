@@ -1,7 +1,9 @@
+//! The sync timeline: every event's hops on one time axis, newest first.
+
 use crate::axis::Axis;
 use crate::components::TimelineRow;
 use crate::format;
-use crate::log::{Item, MAX_EVENTS};
+use crate::log::{Item, Log, MAX_EVENTS};
 use crate::state::State;
 use std::rc::Rc;
 use wire::Offset;
@@ -10,11 +12,23 @@ use yew::prelude::*;
 /// Timeline rows rendered before "show more".
 const PAGE: usize = 100;
 
+/// Region names in pane order, with the offset each pane's feed started after.
+pub type TimelineRegions = Vec<(AttrValue, Option<Offset>)>;
+
+/// What [`TimelineProps::regions`] takes, from the state.
+pub fn timeline_regions(state: &State) -> TimelineRegions {
+    (state.panes.iter())
+        .map(|p| (AttrValue::from(p.region.name.clone()), p.start))
+        .collect()
+}
+
 /// Props of [`Timeline`].
 #[derive(Properties, PartialEq)]
 pub struct TimelineProps {
-    /// The UI state.
-    pub state: UseReducerHandle<State>,
+    /// Every event seen.
+    pub log: Log,
+    /// The panes ([`timeline_regions`]).
+    pub regions: TimelineRegions,
 }
 
 /// One row per event (by offset, newest first) with every hop on a shared time axis that
@@ -22,21 +36,17 @@ pub struct TimelineProps {
 #[component]
 pub fn Timeline(props: &TimelineProps) -> Html {
     let limit = use_state(|| PAGE);
-    let state = &props.state;
-    let items = state.log.items(*limit);
-    let regions: Rc<Vec<(AttrValue, Option<Offset>)>> = Rc::new(
-        state
-            .panes
-            .iter()
-            .map(|p| (AttrValue::from(p.region.name.clone()), p.start))
-            .collect(),
-    );
+    // Measured once: what the page's own stamps ("delivered") can resolve.
+    let resolution = *use_memo((), |_| crate::platform::clock_resolution());
+    let log = &props.log;
+    let items = log.items(*limit);
+    let regions = Rc::new(props.regions.clone());
     let axis = Axis::fit(items.iter().filter_map(|i| match i {
         Item::Row(r) => Some(&**r),
         Item::Gap(_) => None,
     }));
     let ticks = axis.ticks();
-    let total = state.log.len();
+    let total = log.len();
     let onmore = {
         let limit = limit.clone();
         Callback::from(move |_: MouseEvent| limit.set(*limit + PAGE))
@@ -47,15 +57,22 @@ pub fn Timeline(props: &TimelineProps) -> Html {
                 <h2>{ "Sync timeline" }</h2>
                 <span class="muted">
                     { format!("{total} events, newest first · time since the origin accepted each event") }
-                    if state.log.dropped > 0 {
-                        { format!(" · {} older events dropped (keeps the newest {MAX_EVENTS})", state.log.dropped) }
+                    if log.dropped > 0 {
+                        { format!(" · {} older events dropped (keeps the newest {MAX_EVENTS})", log.dropped) }
                     }
                 </span>
                 <span class="legend">
                     <span><i class="hop published"></i>{ "published" }</span>
                     <span><i class="hop stored"></i>{ "stored in broker" }</span>
                     <span><i class="hop received"></i>{ "received by region" }</span>
-                    <span><i class="hop delivered"></i>{ "delivered to pane" }</span>
+                    <span title="When the pane's socket received the frame, by the page's clock; each hop is stamped by its own machine's clock, and a hop is never drawn before the one it depends on">
+                        <i class="hop delivered"></i>{ "delivered to pane" }
+                        if let Some(r) = resolution {
+                            <small class="muted" data-testid="clock-resolution" data-us={format!("{r:.0}")}>
+                                { format!(" (page clock ±{})", format::duration(r.round() as u64)) }
+                            </small>
+                        }
+                    </span>
                 </span>
             </div>
             <div class="timeline-axis" data-testid="timeline-axis" data-max-ms={(axis.max / 1000).to_string()}

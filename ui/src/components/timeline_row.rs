@@ -1,3 +1,5 @@
+//! One event on the sync timeline, a marker per hop.
+
 use crate::axis::Axis;
 use crate::format;
 use crate::log::Row;
@@ -22,6 +24,8 @@ struct Hop {
     label: String,
     region: Option<AttrValue>,
     at: Option<Micros>,
+    /// Where it is drawn: not before the hop it depends on ([`Row::drawn`]).
+    drawn: Option<Micros>,
     /// The pane's feed started after this event: it was never due there.
     not_due: bool,
 }
@@ -33,12 +37,14 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
     let open = use_state(|| false);
     let row = &props.row;
     let t0 = row.published_at;
+    let (drawn_stored, drawn_panes) = row.drawn();
     let mut hops = vec![
         Hop {
             key: "published".into(),
             label: format!("published at {}", row.origin.to_uppercase()),
             region: None,
             at: Some(t0),
+            drawn: Some(t0),
             not_due: false,
         },
         Hop {
@@ -46,6 +52,7 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
             label: "stored in the broker".into(),
             region: None,
             at: Some(row.stored_at),
+            drawn: Some(drawn_stored),
             not_due: false,
         },
     ];
@@ -58,6 +65,7 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
             label: format!("received by the {up} server"),
             region: Some(name.clone()),
             at: d.map(|d| d.received_at),
+            drawn: drawn_panes.get(i).copied().flatten().map(|(r, _)| r),
             not_due,
         });
         hops.push(Hop {
@@ -65,6 +73,7 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
             label: format!("delivered to the {up} pane"),
             region: Some(name.clone()),
             at: d.map(|d| d.at),
+            drawn: drawn_panes.get(i).copied().flatten().map(|(_, d)| d),
             not_due,
         });
     }
@@ -76,13 +85,14 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
     let marker = |h: &Hop| {
         let kind = h.key.split('-').next().unwrap_or_default().to_owned();
         let region = h.region.as_ref().map(|r| format!("region-{r}"));
-        match h.at {
-            Some(at) => html! {
-                <span class={classes!("hop", kind, region)} data-hop={h.key.clone()} data-filled="true"
+        match (h.at, h.drawn) {
+            (Some(at), Some(drawn)) => html! {
+                <span class={classes!("hop", kind, region, (drawn > at).then_some("skewed"))}
+                    data-hop={h.key.clone()} data-filled="true"
                     data-ms={format!("{:.3}", (at as f64 - t0 as f64) / 1000.0)}
-                    style={format!("left: {:.2}%", props.axis.position(at.saturating_sub(t0)))}></span>
+                    style={format!("left: {:.2}%", props.axis.position(drawn.saturating_sub(t0)))}></span>
             },
-            None => html! {
+            _ => html! {
                 <span class={classes!("hop", "pending", kind, region)} data-hop={h.key.clone()} data-filled="false"></span>
             },
         }
@@ -102,6 +112,10 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
     };
     // One tooltip per row (not per marker: fewer strings to build for every new row).
     let figure = |h: &Hop| match h.at {
+        Some(at) if h.drawn.is_some_and(|d| d > at) => format!(
+            "{} (drawn at the hop before it: these clocks differ by more than the gap)",
+            format::offset_from(t0, at)
+        ),
         Some(at) => format::offset_from(t0, at),
         None if h.not_due => "not due (the pane connected later)".into(),
         None => "pending".into(),

@@ -1,3 +1,5 @@
+//! `use_broker_status`: the desktop app's account of its broker, kept current.
+
 use crate::platform::{invoke, BrokerStatus};
 use crate::state::Action;
 use yew::prelude::*;

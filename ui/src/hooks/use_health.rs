@@ -1,3 +1,6 @@
+//! `use_health`: a region's `/health`, polled for its pane.
+
+use crate::hooks::use_app;
 use crate::platform::get_json;
 use crate::state::Action;
 use gloo_timers::callback::Interval;
@@ -11,7 +14,8 @@ const POLL_MS: u32 = 2_000;
 /// Poll `GET <url>/health` now and every [`POLL_MS`], reporting to pane `pane`; polls again
 /// at once when the socket connects or drops (`connected`), so the client count is current.
 #[hook]
-pub fn use_health(pane: usize, url: AttrValue, connected: bool, dispatch: Callback<Action>) {
+pub fn use_health(pane: usize, url: AttrValue, connected: bool) {
+    let dispatch = use_app().dispatch;
     use_effect_with((pane, url, connected), move |(pane, url, _)| {
         let alive = Rc::new(Cell::new(true));
         let poll = {

@@ -1,3 +1,5 @@
+//! `use_now`: the browser's clock, refreshed on an interval for ages.
+
 use crate::platform::now_micros;
 use gloo_timers::callback::Interval;
 use wire::Micros;

@@ -1,3 +1,5 @@
+//! `use_regions`: the region list, loaded once.
+
 use crate::platform;
 use crate::state::Action;
 use yew::prelude::*;

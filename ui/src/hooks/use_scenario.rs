@@ -1,3 +1,5 @@
+//! `use_scenario`: performs the scripted demo's steps as the reducer enters them.
+
 use crate::platform::sleep;
 use crate::scenario::{Effect, ScenarioEvent, STEPS};
 use crate::sim::with_cut_off;
@@ -18,12 +20,11 @@ struct PaneRef {
 /// Run the scripted demo: whenever [`State::scenario`] enters a step, perform its effect,
 /// wait its dwell time, and report the step done (or failed, with why).
 #[hook]
-pub fn use_scenario(state: UseReducerHandle<State>, sockets: Sockets) {
+pub fn use_scenario(state: &State, sockets: Sockets, dispatch: Callback<Action>) {
     let current = state
         .scenario
         .as_ref()
         .and_then(|s| s.current().map(|(n, _)| (s.run, n)));
-    let dispatch: Callback<Action> = state.dispatcher().into();
     let panes: Vec<PaneRef> = state
         .panes
         .iter()

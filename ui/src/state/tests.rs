@@ -38,11 +38,16 @@ fn event(offset: Offset) -> ServerFrame {
     })
 }
 
+/// What the inbox dispatches for frames of one pane: [`Action::Batch`], as in production.
+fn frames(p: usize, frames: Vec<(ServerFrame, Micros)>) -> Action {
+    Action::Batch(frames.into_iter().map(|(f, at)| (p, f, at)).collect())
+}
+
 fn connected() -> State {
     let mut s = State::default();
     s.apply(Action::Regions(Ok(regions())));
     for p in 0..3 {
-        s.apply(Action::Frames(p, vec![(welcome("e1"), 1)]));
+        s.apply(frames(p, vec![(welcome("e1"), 1)]));
     }
     s
 }
@@ -51,7 +56,7 @@ fn connected() -> State {
 fn an_event_seen_by_every_pane_has_every_hop() {
     let mut s = connected();
     for p in 0..3 {
-        s.apply(Action::Frames(p, vec![(event(1), 100 + p as u64)]));
+        s.apply(frames(p, vec![(event(1), 100 + p as u64)]));
     }
     let row = s.log.get(1).unwrap();
     assert!(row.delivered.iter().all(Option::is_some));
@@ -62,7 +67,7 @@ fn an_event_seen_by_every_pane_has_every_hop() {
 #[test]
 fn a_repeated_event_is_counted_as_a_duplicate_not_shown_twice() {
     let mut s = connected();
-    s.apply(Action::Frames(0, vec![(event(1), 5), (event(1), 6)]));
+    s.apply(frames(0, vec![(event(1), 5), (event(1), 6)]));
     assert_eq!(s.panes[0].offsets.len(), 1);
     assert_eq!(s.panes[0].duplicates, 1);
 }
@@ -70,20 +75,20 @@ fn a_repeated_event_is_counted_as_a_duplicate_not_shown_twice() {
 #[test]
 fn an_epoch_frame_clears_the_log_and_says_so() {
     let mut s = connected();
-    s.apply(Action::Frames(0, vec![(event(1), 5)]));
-    s.apply(Action::Frames(1, vec![(event(1), 5)]));
+    s.apply(frames(0, vec![(event(1), 5)]));
+    s.apply(frames(1, vec![(event(1), 5)]));
     let reset = ServerFrame::Epoch {
         epoch: "e2".into(),
         offset: 0,
         message: "redis restarted".into(),
     };
-    s.apply(Action::Frames(0, vec![(reset, 9)]));
+    s.apply(frames(0, vec![(reset, 9)]));
     assert!(s.log.is_empty());
     assert!(s.panes.iter().all(|p| p.offsets.is_empty()));
     assert_eq!(s.epoch.as_deref(), Some("e2"));
     assert!(s.panes[0].notices[0].text.contains("redis restarted"));
     // A pane still on the old log drops its stale events until its own epoch frame.
-    s.apply(Action::Frames(1, vec![(event(2), 10)]));
+    s.apply(frames(1, vec![(event(2), 10)]));
     assert!(s.log.is_empty());
     // A resume that lands on the new log: welcome (new epoch) then the epoch frame.
     let again = ServerFrame::Epoch {
@@ -91,8 +96,8 @@ fn an_epoch_frame_clears_the_log_and_says_so() {
         offset: 0,
         message: "new log".into(),
     };
-    s.apply(Action::Frames(1, vec![(welcome("e2"), 11), (again, 11)]));
-    s.apply(Action::Frames(1, vec![(event(1), 12)]));
+    s.apply(frames(1, vec![(welcome("e2"), 11), (again, 11)]));
+    s.apply(frames(1, vec![(event(1), 12)]));
     assert_eq!(s.log.len(), 1);
     assert_eq!(s.panes[1].notices.len(), 1);
 }
@@ -107,7 +112,7 @@ fn error_frames_become_dismissible_notices_capped_per_pane() {
             id: Some("x".into()),
             temporary: true,
         };
-        s.apply(Action::Frames(2, vec![(e, 1)]));
+        s.apply(frames(2, vec![(e, 1)]));
     }
     let notices = &s.panes[2].notices;
     assert_eq!(notices.len(), MAX_NOTICES);
@@ -122,7 +127,7 @@ fn state_stays_bounded_over_a_long_run() {
     let mut s = connected();
     let n = MAX_EVENTS as u64 + 500;
     let batch: Vec<_> = (1..=n).map(|o| (event(o), o)).collect();
-    s.apply(Action::Frames(0, batch));
+    s.apply(frames(0, batch));
     assert_eq!(s.log.len(), MAX_EVENTS);
     assert_eq!(s.panes[0].offsets.len(), MAX_EVENTS);
     assert_eq!(s.panes[0].offsets.get_min(), Some(&501));
@@ -137,7 +142,7 @@ fn acks_and_sends_are_counted() {
         offset: 1,
         duplicate: false,
     };
-    s.apply(Action::Frames(1, vec![(ack, 1)]));
+    s.apply(frames(1, vec![(ack, 1)]));
     assert_eq!((s.panes[1].sent, s.panes[1].acked), (3, 1));
 }
 
@@ -157,8 +162,8 @@ fn a_region_that_misses_events_has_a_backlog_that_drains_when_they_arrive() {
     let mut s = connected();
     assert_eq!(s.backlog(2), Some(0));
     for o in 1..=5 {
-        s.apply(Action::Frames(0, vec![(event(o), o)]));
-        s.apply(Action::Frames(1, vec![(event(o), o)]));
+        s.apply(frames(0, vec![(event(o), o)]));
+        s.apply(frames(1, vec![(event(o), o)]));
     }
     assert_eq!((s.backlog(0), s.backlog(2)), (Some(0), Some(5)));
     // Another region's /health knows of more; an ack of a publish, too.
@@ -169,7 +174,7 @@ fn a_region_that_misses_events_has_a_backlog_that_drains_when_they_arrive() {
         offset: 8,
         duplicate: false,
     };
-    s.apply(Action::Frames(0, vec![(ack, 9)]));
+    s.apply(frames(0, vec![(ack, 9)]));
     assert_eq!((s.backlog(0), s.backlog(2)), (Some(3), Some(8)));
     // A /health of another log says nothing about this one.
     s.apply(Action::Health(1, Ok(health(99, "old"))));
@@ -178,7 +183,7 @@ fn a_region_that_misses_events_has_a_backlog_that_drains_when_they_arrive() {
     s.apply(Action::Health(2, Ok(health(6, "e1"))));
     assert_eq!(s.backlog(2), Some(2));
     let late: Vec<_> = (1..=8).map(|o| (event(o), 100 + o)).collect();
-    s.apply(Action::Frames(2, late));
+    s.apply(frames(2, late));
     assert_eq!(s.backlog(2), Some(0));
     assert_eq!(s.panes[2].duplicates, 0);
     assert_eq!(
@@ -198,15 +203,15 @@ fn a_welcome_tells_where_the_region_is_and_a_new_log_starts_the_count_again() {
         epoch: "e1".into(),
         broker: "redis".into(),
     };
-    s.apply(Action::Frames(0, vec![(at(40), 1)]));
-    s.apply(Action::Frames(1, vec![(at(42), 1)]));
+    s.apply(frames(0, vec![(at(40), 1)]));
+    s.apply(frames(1, vec![(at(42), 1)]));
     assert_eq!((s.backlog(0), s.backlog(1)), (Some(2), Some(0)));
     let reset = ServerFrame::Epoch {
         epoch: "e2".into(),
         offset: 0,
         message: "lost".into(),
     };
-    s.apply(Action::Frames(1, vec![(reset, 2)]));
+    s.apply(frames(1, vec![(reset, 2)]));
     assert_eq!((s.newest, s.backlog(1)), (0, Some(0)));
     assert_eq!(s.backlog(0), None, "pane 0 is still on the old log");
 }
@@ -242,4 +247,81 @@ fn the_scenario_runs_through_the_reducer() {
     // A new region list keeps nothing of the old panes, the demo included.
     s.apply(Action::Regions(Ok(regions())));
     assert_eq!(s.scenario, None);
+}
+
+#[test]
+fn a_batch_applies_frames_of_several_panes_in_arrival_order() {
+    let mut s = State::default();
+    s.apply(Action::Regions(Ok(regions())));
+    // As the inbox hands them over: pane 1's welcome, events interleaved, pane 0's welcome
+    // after an event of pane 1 (so pane 0 follows the log from its welcome on).
+    s.apply(Action::Batch(vec![
+        (1, welcome("e1"), 1),
+        (1, event(1), 2),
+        (0, welcome("e1"), 3),
+        (0, event(1), 4),
+        (2, event(1), 5),
+        (7, event(1), 6),
+    ]));
+    let row = s.log.get(1).unwrap();
+    assert_eq!(row.delivered[1].map(|d| d.at), Some(2));
+    assert_eq!(row.delivered[0].map(|d| d.at), Some(4));
+    assert_eq!(row.delivered[2], None, "pane 2 follows no log yet");
+    assert_eq!(s.panes[0].offsets.len(), 1);
+}
+
+#[test]
+fn a_publish_refused_on_every_retry_shows_one_notice_and_its_pending_count() {
+    use crate::socket::Pending;
+    let mut s = connected();
+    let refused = ServerFrame::Error {
+        code: "broker_unavailable".into(),
+        message: "retry with the same id".into(),
+        id: Some("eu-1".into()),
+        temporary: true,
+    };
+    for at in 1..=3 {
+        s.apply(frames(2, vec![(refused.clone(), at)]));
+    }
+    let notices = &s.panes[2].notices;
+    assert_eq!(
+        notices.len(),
+        1,
+        "the same refusal is not listed three times"
+    );
+    assert!(notices[0].text.contains("· retrying"));
+    let waiting = Pending {
+        retrying: 1,
+        retry_reason: Some("broker_unavailable".into()),
+        ..Pending::default()
+    };
+    s.apply(Action::Publishes(2, waiting.clone()));
+    assert_eq!(s.panes[2].publishes.total(), 1);
+    s.apply(Action::Publishes(7, waiting));
+    s.apply(Action::Publishes(2, Pending::default()));
+    assert_eq!(s.panes[2].publishes.total(), 0);
+}
+
+#[test]
+fn a_permanent_refusal_says_it_is_not_retried() {
+    let mut s = connected();
+    let refused = ServerFrame::Error {
+        code: "payload_too_large".into(),
+        message: "too big".into(),
+        id: Some("us-9".into()),
+        temporary: false,
+    };
+    s.apply(frames(1, vec![(refused, 1)]));
+    assert!(s.panes[1].notices[0].text.contains("· dropped"));
+}
+
+#[test]
+fn a_refusal_for_the_token_is_held_until_the_socket_opens() {
+    use crate::platform::Refusal;
+    let mut s = connected();
+    s.apply(Action::Refused(0, Some(Refusal::Token)));
+    assert_eq!(s.panes[0].refused, Some(Refusal::Token));
+    assert_eq!(s.panes[1].refused, None);
+    s.apply(Action::Refused(0, None));
+    assert_eq!(s.panes[0].refused, None);
 }

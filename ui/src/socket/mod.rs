@@ -1,33 +1,41 @@
-//! One region's WebSocket: connect, reconnect with backoff, resume, publish with pacing.
+//! One region's WebSocket connection: open, reconnect with backoff, resume with
+//! `since`/`epoch`, send publishes at a pace. What it receives is decoded in [`frames`];
+//! what it publishes waits in its [`outbox`] until acknowledged.
 //!
-//! - **Resume.** The socket remembers the last offset it saw and the epoch it belongs to, and
-//!   reconnects with `/ws?since=<offset>&epoch=<epoch>`: the server replays what was missed
-//!   (or says `epoch` when the log was reset), so nothing is lost or doubled.
+//! - **Resume.** The socket keeps a [`Cursor`] (last offset seen, its epoch) and reconnects
+//!   with `/ws?since=<offset>&epoch=<epoch>`: the server replays what was missed (or says
+//!   `epoch` when the log was reset), so nothing is lost or doubled.
 //! - **Backoff.** 250 ms doubling to 10 s, ±25 % jitter, reset once a connection opens.
+//! - **Token.** Every attempt carries the tab's token ([`crate::token`]) as `?token=`. When an
+//!   attempt closes without ever opening, the region is asked why ([`platform::refusal`]) and
+//!   a refusal for the token is reported to the pane, which asks the person for it.
 //! - **Batching.** Frames are stamped with the browser's clock on arrival and go to the shared
 //!   [`Inbox`], so a burst of events costs a few renders, not one each.
-//! - **Publishing.** Publishes queue in an outbox (at most [`MAX_PENDING`] unacknowledged;
-//!   beyond that `publish` refuses) and go out at most [`SEND_RATE`] per second, under the
-//!   server's limit. Unacknowledged publishes are sent again after a reconnect with the same
-//!   id, which the server stores once.
+//! - **Publishing.** Publishes go out at most [`SEND_RATE`] per second (under the server's
+//!   limit) and stay in the [`Outbox`] until acked: retried with the same id after a temporary
+//!   refusal or a reconnect, dropped (with the server's reason shown) after a permanent one.
+//!   The outbox is bounded ([`outbox::MAX_PENDING`]); the pane shows what it holds.
+
+pub mod frames;
+pub mod outbox;
+
+pub use frames::{decode, Cursor};
+pub use outbox::{Outbox, Pending};
 
 use crate::inbox::Inbox;
-use crate::platform::{js_error, now_micros, random};
+use crate::platform::{self, js_error, now_micros, random};
 use crate::state::{Action, Level, Link};
+use crate::token;
 use gloo_timers::callback::Timeout;
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
-use wire::{Offset, ServerFrame};
 use yew::Callback;
 
 /// Publishes sent per second at most (the server allows 1,000/s per connection).
 const SEND_RATE: f64 = 800.0;
-/// Publishes queued or awaiting their ack at most.
-pub const MAX_PENDING: usize = 20_000;
 
 type Handlers = (
     Closure<dyn FnMut()>,
@@ -37,24 +45,24 @@ type Handlers = (
 
 struct Inner {
     pane: usize,
-    name: String,
+    /// The region's base URL (`http://…`), for the refusal probe.
+    http_url: String,
+    /// Its `/ws` URL, without query.
     url: String,
     dispatch: Callback<Action>,
     ws: Option<WebSocket>,
+    /// The current socket opened (a close before that is a refused or failed attempt).
+    opened: bool,
     /// Handlers of the current socket, and of closed ones (a closure must not be dropped
     /// while it runs, so old ones wait here until the next connect).
     handlers: Vec<Handlers>,
     attempt: u32,
-    /// Last offset seen and its epoch: where a reconnect resumes.
-    cursor: Option<(Offset, String)>,
+    cursor: Cursor,
     inbox: Inbox,
-    outbox: VecDeque<(String, String)>,
-    inflight: VecDeque<(String, String)>,
+    outbox: Outbox,
     tokens: f64,
     tokens_at: f64,
     timers: Timers,
-    seq: u64,
-    session: u32,
     stopped: bool,
 }
 
@@ -83,23 +91,22 @@ impl Socket {
         dispatch: Callback<Action>,
         inbox: Inbox,
     ) -> Socket {
+        let session = (random() * 1e9) as u32;
         let inner = Inner {
             pane,
-            name: name.into(),
-            url: crate::platform::ws_url(http_url),
+            http_url: http_url.trim_end_matches('/').to_owned(),
+            url: platform::ws_url(http_url),
             dispatch,
             ws: None,
+            opened: false,
             handlers: Vec::new(),
             attempt: 0,
-            cursor: None,
+            cursor: Cursor::default(),
             inbox,
-            outbox: VecDeque::new(),
-            inflight: VecDeque::new(),
+            outbox: Outbox::new(format!("{name}-{session:08x}")),
             tokens: SEND_RATE,
             tokens_at: js_sys::Date::now(),
             timers: Timers::default(),
-            seq: 0,
-            session: (random() * 1e9) as u32,
             stopped: false,
         };
         let socket = Socket(Rc::new(RefCell::new(inner)));
@@ -107,46 +114,48 @@ impl Socket {
         socket
     }
 
-    /// Close for good (the pane went away).
+    /// Close for good (the pane went away). Publishes still pending are forgotten.
     pub fn stop(&self) {
         let mut i = self.0.borrow_mut();
         i.stopped = true;
         i.timers = Timers::default();
         if let Some(ws) = i.ws.take() {
-            ws.set_onopen(None);
-            ws.set_onmessage(None);
-            ws.set_onclose(None);
+            detach(&ws);
             let _ = ws.close();
         }
     }
 
-    /// Queue `count` publishes of `kind` with `text`; returns how many were queued.
-    pub fn publish(&self, kind: &str, text: &str, count: u32) -> Result<u64, String> {
-        let queued = {
+    /// Give up the current attempt (or wait) and connect again now: the token changed.
+    pub fn reconnect_now(&self) {
+        {
             let mut i = self.0.borrow_mut();
-            let room = MAX_PENDING.saturating_sub(i.outbox.len() + i.inflight.len());
-            if room < count as usize {
-                return Err(format!(
-                    "{} publishes are still waiting to be sent or acknowledged; at most {MAX_PENDING} may be",
-                    i.outbox.len() + i.inflight.len()
-                ));
+            if i.stopped {
+                return;
             }
-            for n in 1..=count {
-                i.seq += 1;
-                let id = format!("{}-{:08x}-{}", i.name, i.session, i.seq);
-                let payload = if count > 1 {
-                    serde_json::json!({"text": text, "burst": format!("{n}/{count}")})
-                } else {
-                    serde_json::json!({ "text": text })
-                };
-                let frame = serde_json::json!({"type": "publish", "id": id, "kind": kind, "payload": payload});
-                i.outbox.push_back((id, frame.to_string()));
+            i.timers.retry = None;
+            if let Some(ws) = i.ws.take() {
+                detach(&ws);
+                let _ = ws.close();
             }
-            count as u64
-        };
+            i.outbox.disconnected();
+        }
+        connect(&self.0);
+    }
+
+    /// Queue `count` publishes of `kind` with `text`; returns how many were queued, or why
+    /// none was (the outbox is full).
+    pub fn publish(&self, kind: &str, text: &str, count: u32) -> Result<u64, String> {
+        let queued = self.0.borrow_mut().outbox.push(kind, text, count)?;
         pump(&self.0);
         Ok(queued)
     }
+}
+
+/// Stop `ws` from calling back.
+fn detach(ws: &WebSocket) {
+    ws.set_onopen(None);
+    ws.set_onmessage(None);
+    ws.set_onclose(None);
 }
 
 /// Run `f` on the inner state if it is still alive, then dispatch what it returns (outside
@@ -171,18 +180,16 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
     let mut i = rc.borrow_mut();
     // Closures of earlier sockets are not running now: free them.
     i.handlers.clear();
-    let url = match &i.cursor {
-        Some((offset, epoch)) => format!(
-            "{}?since={offset}&epoch={}",
-            i.url,
-            js_sys::encode_uri_component(epoch)
-        ),
+    i.opened = false;
+    let url = match i.cursor.query() {
+        Some(q) => format!("{}?{q}", i.url),
         None => i.url.clone(),
     };
+    let url = token::with_token(&url, token::get().as_deref());
     let ws = match WebSocket::new(&url) {
         Ok(ws) => ws,
         Err(e) => {
-            let msg = format!("cannot open {url}: {}", js_error(e));
+            let msg = format!("cannot open {}: {}", i.url, js_error(e));
             let (pane, dispatch) = (i.pane, i.dispatch.clone());
             drop(i);
             dispatch.emit(Action::Notify(pane, Level::Error, msg));
@@ -194,11 +201,11 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
     let onopen = Closure::<dyn FnMut()>::new(move || {
         with(&w, |i| {
             i.attempt = 0;
-            // Publishes not acknowledged on the old socket go again, first, same ids.
-            while let Some(p) = i.inflight.pop_back() {
-                i.outbox.push_front(p);
-            }
-            vec![Action::Link(i.pane, Link::Connected)]
+            i.opened = true;
+            vec![
+                Action::Link(i.pane, Link::Connected),
+                Action::Refused(i.pane, None),
+            ]
         });
         if let Some(rc) = w.upgrade() {
             pump(&rc);
@@ -210,19 +217,26 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
         let Some(text) = e.data().as_string() else {
             return;
         };
-        let frame = serde_json::from_str::<ServerFrame>(&text);
+        let frame = decode(&text);
+        let mut retry = false;
         with(&w, |i| match frame {
             Ok(frame) => {
-                i.on_frame(&frame);
+                i.cursor.on_frame(&frame);
+                let reply = i.outbox.on_reply(&frame, js_sys::Date::now());
+                if reply != outbox::Reply::None {
+                    retry = matches!(reply, outbox::Reply::Retry(_));
+                    i.inbox.pending(i.pane, i.outbox.pending());
+                }
                 i.inbox.push(i.pane, frame, at);
                 vec![]
             }
-            Err(err) => vec![Action::Notify(
-                i.pane,
-                Level::Error,
-                format!("unreadable frame from the server ({err})"),
-            )],
+            Err(err) => vec![Action::Notify(i.pane, Level::Error, err)],
         });
+        if retry {
+            if let Some(rc) = w.upgrade() {
+                schedule_pump(&rc);
+            }
+        }
     });
     let w = weak.clone();
     let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| closed(&w));
@@ -233,41 +247,23 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
     i.ws = Some(ws);
 }
 
-impl Inner {
-    /// Keep the resume cursor and the unacknowledged publishes up to date.
-    fn on_frame(&mut self, frame: &ServerFrame) {
-        let advance = |cursor: &mut Option<(Offset, String)>, to: Offset| {
-            if let Some((o, _)) = cursor {
-                *o = (*o).max(to);
-            }
-        };
-        match frame {
-            ServerFrame::Welcome { offset, epoch, .. } => {
-                self.cursor.get_or_insert_with(|| (*offset, epoch.clone()));
-            }
-            ServerFrame::Epoch { epoch, .. } => self.cursor = Some((0, epoch.clone())),
-            ServerFrame::Event(ev) => advance(&mut self.cursor, ev.offset),
-            ServerFrame::Gap { to, .. } => advance(&mut self.cursor, *to),
-            ServerFrame::CaughtUp { offset } => advance(&mut self.cursor, *offset),
-            ServerFrame::Ack { id, .. } | ServerFrame::Error { id: Some(id), .. } => {
-                if let Some(pos) = self.inflight.iter().position(|(i, _)| i == id) {
-                    self.inflight.remove(pos);
-                }
-            }
-            ServerFrame::Error { .. } => {}
-        }
-    }
-}
-
-/// The socket closed (or could not open): hand over what arrived, then retry later.
+/// The socket closed (or could not open): hand over what arrived, then retry later. An
+/// attempt that never opened may have been refused: the region is asked why.
 fn closed(weak: &Weak<RefCell<Inner>>) {
     // What arrived before the close reaches the state before the link changes.
     let inbox = weak.upgrade().map(|rc| rc.borrow().inbox.clone());
     if let Some(inbox) = inbox {
         inbox.flush();
     }
+    let mut probe = None;
     with(weak, |i| {
         i.ws = None;
+        i.timers.pump = None;
+        i.outbox.disconnected();
+        i.inbox.pending(i.pane, i.outbox.pending());
+        if !i.opened {
+            probe = Some((i.pane, i.http_url.clone(), i.dispatch.clone()));
+        }
         i.attempt += 1;
         let base = (250u64 << (i.attempt - 1).min(6)).min(10_000) as f64;
         let retry_ms = (base * (0.75 + 0.5 * random())) as u32;
@@ -285,47 +281,76 @@ fn closed(weak: &Weak<RefCell<Inner>>) {
         };
         vec![Action::Link(i.pane, link)]
     });
+    if let Some((pane, url, dispatch)) = probe {
+        wasm_bindgen_futures::spawn_local(async move {
+            // A region that cannot be reached says nothing: the link state tells that story.
+            if let Ok(refusal) = platform::refusal(&url).await {
+                dispatch.emit(Action::Refused(pane, refusal));
+            }
+        });
+    }
 }
 
-/// Send queued publishes while the rate allows; come back later for the rest.
+/// Pump again when the next publish is due: now if some are queued, else when the earliest
+/// backoff ends.
+fn schedule_pump(rc: &Rc<RefCell<Inner>>) {
+    let mut i = rc.borrow_mut();
+    let wait = if i.outbox.has_queued() {
+        Some(50.0)
+    } else {
+        (i.outbox.next_due()).map(|at| (at - js_sys::Date::now()).max(0.0) + 1.0)
+    };
+    let Some(wait) = wait else {
+        i.timers.pump = None;
+        return;
+    };
+    let w = Rc::downgrade(rc);
+    i.timers.pump = Some(Timeout::new(wait as u32, move || {
+        if let Some(rc) = w.upgrade() {
+            pump(&rc);
+        }
+    }));
+}
+
+/// Send due publishes while the rate allows; come back later for the rest.
 fn pump(rc: &Rc<RefCell<Inner>>) {
     let weak = Rc::downgrade(rc);
+    let mut open = false;
     with(&weak, |i| {
         i.timers.pump = None;
         let Some(ws) =
             i.ws.clone()
                 .filter(|ws| ws.ready_state() == WebSocket::OPEN)
         else {
+            i.inbox.pending(i.pane, i.outbox.pending());
             return vec![];
         };
+        open = true;
         let now = js_sys::Date::now();
+        i.outbox.promote(now);
         i.tokens = (i.tokens + (now - i.tokens_at) / 1000.0 * SEND_RATE).min(SEND_RATE);
         i.tokens_at = now;
         let mut sent = 0;
         while i.tokens >= 1.0 {
-            let Some((id, frame)) = i.outbox.pop_front() else {
+            let Some(p) = i.outbox.take() else {
                 break;
             };
-            if ws.send_with_str(&frame).is_err() {
-                i.outbox.push_front((id, frame));
+            if ws.send_with_str(&p.frame).is_err() {
+                i.outbox.unsent(p);
                 break;
             }
-            i.inflight.push_back((id, frame));
+            i.outbox.sent(p);
             i.tokens -= 1.0;
             sent += 1;
         }
-        if !i.outbox.is_empty() {
-            let w = weak.clone();
-            i.timers.pump = Some(Timeout::new(50, move || {
-                if let Some(rc) = w.upgrade() {
-                    pump(&rc);
-                }
-            }));
-        }
+        i.inbox.pending(i.pane, i.outbox.pending());
         if sent > 0 {
             vec![Action::Sent(i.pane, sent)]
         } else {
             vec![]
         }
     });
+    if open {
+        schedule_pump(rc);
+    }
 }

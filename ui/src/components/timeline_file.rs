@@ -1,0 +1,105 @@
+//! The timeline's file bar: export it as JSON or CSV, open a JSON export to look at later.
+
+use crate::export::{self, Opened};
+use crate::hooks::use_app;
+use crate::log::Log;
+use crate::platform::{download, now_micros, read_file};
+use crate::state::Action;
+use std::rc::Rc;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+/// `at` (Unix µs) as an ISO 8601 time, by the browser's `Date`.
+fn iso(at: wire::Micros) -> String {
+    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64 / 1000.0))
+        .to_iso_string()
+        .into()
+}
+
+/// Props of [`TimelineFile`].
+#[derive(Properties, PartialEq)]
+pub struct TimelineFileProps {
+    /// The timeline shown (live, or the recording's).
+    pub log: Log,
+    /// Its regions, in pane order.
+    pub regions: Vec<String>,
+    /// The recording shown instead of the live timeline, or why a file did not open.
+    pub recording: Option<Result<Rc<Opened>, String>>,
+}
+
+/// "Export JSON", "Export CSV", "Open export…"; while a recording is shown, what it is and
+/// "Back to live".
+#[component]
+pub fn TimelineFile(props: &TimelineFileProps) -> Html {
+    let dispatch = use_app().dispatch;
+    let error = use_state(|| None::<String>);
+    let save = |csv: bool| {
+        let (log, regions, error) = (props.log.clone(), props.regions.clone(), error.clone());
+        Callback::from(move |_: MouseEvent| {
+            let rec = export::record(&log, &regions, now_micros());
+            let stamp = (rec.exported_at / 1_000_000).to_string();
+            let done = if csv {
+                download(
+                    &format!("timeline-{stamp}.csv"),
+                    "text/csv",
+                    &export::to_csv(&rec),
+                )
+            } else {
+                let json = export::to_json(&rec);
+                download(&format!("timeline-{stamp}.json"), "application/json", &json)
+            };
+            error.set(done.err());
+        })
+    };
+    let onopen = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |e: Event| {
+            let input = e.target_unchecked_into::<HtmlInputElement>();
+            let Some(file) = input.files().and_then(|f| f.get(0)) else {
+                return;
+            };
+            input.set_value(""); // the same file can be opened again
+            let dispatch = dispatch.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let opened = read_file(&file)
+                    .await
+                    .and_then(|text| export::from_json(&text))
+                    .map(|rec| Opened::new(file.name(), &rec))
+                    .map_err(|e| format!("{}: {e}", file.name()));
+                dispatch.emit(Action::Recording(Some(opened)));
+            });
+        })
+    };
+    let onlive = dispatch.reform(|_: MouseEvent| Action::Recording(None));
+    let shown = match &props.recording {
+        Some(Ok(r)) => html! {
+            <span class="recording" data-testid="recording">
+                { format!("Viewing {} · {} event{}, exported {}", r.name, r.log.len(),
+                    if r.log.len() == 1 { "" } else { "s" }, iso(r.exported_at)) }
+                <button type="button" class="ghost" data-testid="back-to-live" onclick={onlive}>{ "Back to live" }</button>
+            </span>
+        },
+        Some(Err(e)) => html! {
+            <span class="notice error" data-testid="recording-error">{ e.clone() }
+                <button type="button" class="dismiss" onclick={onlive}>{ "×" }</button>
+            </span>
+        },
+        None => html! {},
+    };
+    html! {
+        <div class="timeline-file">
+            { shown }
+            <button type="button" class="ghost" data-testid="export-json" onclick={save(false)}
+                title="Every event with every hop, to open here again later">{ "Export JSON" }</button>
+            <button type="button" class="ghost" data-testid="export-csv" onclick={save(true)}
+                title="One line per event and region, for a spreadsheet">{ "Export CSV" }</button>
+            <label class="ghost file-open" title="Open a JSON export to look at it">
+                { "Open export…" }
+                <input type="file" accept=".json,application/json" data-testid="open-export" onchange={onopen} />
+            </label>
+            if let Some(e) = &*error {
+                <span class="notice error">{ format!("not exported: {e}") }</span>
+            }
+        </div>
+    }
+}

@@ -1,0 +1,217 @@
+//! The sync timeline as a file: exported as JSON (to open again later, in this page or
+//! another) or CSV (one line per event and region, for a spreadsheet), and read back.
+//!
+//! Pure, so both directions are unit-tested natively; the download and the file picker are in
+//! [`crate::platform`].
+//!
+//! The JSON format (`"format": "multiregion-timeline"`, `"version": 1`) names the regions in
+//! pane order and gives every event with each hop it made: `published_at` (origin's clock),
+//! `stored_at` (broker's), and per region `received_at` (that region's clock) and
+//! `delivered_at` (the page's clock when the frame arrived), all Unix microseconds.
+
+use crate::log::{Delivery, Log, Row};
+use serde::{Deserialize, Serialize};
+use std::rc::Rc;
+use wire::{Micros, Offset};
+
+/// The `format` field of every export.
+pub const FORMAT: &str = "multiregion-timeline";
+
+/// A timeline as saved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recording {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// 1.
+    pub version: u32,
+    /// When it was exported (the page's clock), µs.
+    pub exported_at: Micros,
+    /// Region names, in pane order.
+    pub regions: Vec<String>,
+    /// Events, by offset (oldest first).
+    pub events: Vec<RecordedEvent>,
+}
+
+/// One event and its hops.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedEvent {
+    /// Position in the log.
+    pub offset: Offset,
+    /// Publisher's id.
+    pub id: String,
+    /// Region it was published in.
+    pub origin: String,
+    /// Event kind.
+    pub kind: String,
+    /// What the timeline showed of its payload.
+    pub text: String,
+    /// The origin accepted it (origin's clock), µs.
+    pub published_at: Micros,
+    /// The broker stored it (broker's clock), µs.
+    pub stored_at: Micros,
+    /// Its copies, one per region that got it.
+    pub deliveries: Vec<RecordedDelivery>,
+}
+
+/// One region's copy of an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedDelivery {
+    /// The region.
+    pub region: String,
+    /// Its server read the event from the broker (its clock), µs.
+    pub received_at: Micros,
+    /// The page's socket got the frame (the page's clock), µs.
+    pub delivered_at: Micros,
+    /// Sent from history on a resume rather than live.
+    pub replay: bool,
+}
+
+/// The timeline `log` of panes named `regions`, as a [`Recording`] taken at `now`.
+pub fn record(log: &Log, regions: &[String], now: Micros) -> Recording {
+    let events = log
+        .rows()
+        .map(|r| RecordedEvent {
+            offset: r.offset,
+            id: r.id.to_string(),
+            origin: r.origin.to_string(),
+            kind: r.kind.to_string(),
+            text: r.text.to_string(),
+            published_at: r.published_at,
+            stored_at: r.stored_at,
+            deliveries: (r.delivered.iter().enumerate())
+                .filter_map(|(i, d)| Some((regions.get(i)?, (*d)?)))
+                .map(|(region, d)| RecordedDelivery {
+                    region: region.clone(),
+                    received_at: d.received_at,
+                    delivered_at: d.at,
+                    replay: d.replay,
+                })
+                .collect(),
+        })
+        .collect();
+    Recording {
+        format: FORMAT.into(),
+        version: 1,
+        exported_at: now,
+        regions: regions.to_vec(),
+        events,
+    }
+}
+
+/// Pretty JSON of `rec`.
+pub fn to_json(rec: &Recording) -> String {
+    serde_json::to_string_pretty(rec).unwrap_or_default()
+}
+
+/// CSV of `rec`: a header, then one line per event and region that got it (an event no
+/// region got has one line with the region columns empty).
+pub fn to_csv(rec: &Recording) -> String {
+    let mut out = String::from(
+        "offset,id,origin,kind,text,published_at_us,stored_at_us,region,received_at_us,delivered_at_us,replay\n",
+    );
+    for e in &rec.events {
+        let head = [
+            e.offset.to_string(),
+            csv(&e.id),
+            csv(&e.origin),
+            csv(&e.kind),
+            csv(&e.text),
+            e.published_at.to_string(),
+            e.stored_at.to_string(),
+        ]
+        .join(",");
+        if e.deliveries.is_empty() {
+            out.push_str(&format!("{head},,,,\n"));
+        }
+        for d in &e.deliveries {
+            out.push_str(&format!(
+                "{head},{},{},{},{}\n",
+                csv(&d.region),
+                d.received_at,
+                d.delivered_at,
+                d.replay
+            ));
+        }
+    }
+    out
+}
+
+/// A CSV field: quoted when it holds a comma, quote or line break (quotes doubled).
+fn csv(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Read a JSON export back: the recording, or why it is not one.
+pub fn from_json(text: &str) -> Result<Recording, String> {
+    let rec: Recording =
+        serde_json::from_str(text).map_err(|e| format!("not a timeline export ({e})"))?;
+    if rec.format != FORMAT || rec.version != 1 {
+        return Err(format!(
+            "not a timeline export this page reads (format {:?}, version {})",
+            rec.format, rec.version
+        ));
+    }
+    Ok(rec)
+}
+
+/// The log a recording shows (events beyond [`crate::log::MAX_EVENTS`] are dropped, oldest
+/// first, as in a live page).
+pub fn to_log(rec: &Recording) -> Log {
+    let mut log = Log::default();
+    for e in &rec.events {
+        let delivered = (rec.regions.iter())
+            .map(|name| {
+                let d = e.deliveries.iter().find(|d| &d.region == name)?;
+                Some(Delivery {
+                    at: d.delivered_at,
+                    received_at: d.received_at,
+                    replay: d.replay,
+                })
+            })
+            .collect();
+        log.insert(Row {
+            offset: e.offset,
+            id: e.id.as_str().into(),
+            origin: e.origin.as_str().into(),
+            kind: e.kind.as_str().into(),
+            text: e.text.as_str().into(),
+            published_at: e.published_at,
+            stored_at: e.stored_at,
+            delivered,
+        });
+        log.trim();
+    }
+    log
+}
+
+/// A recording opened to look at, as the state holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Opened {
+    /// The file's name.
+    pub name: String,
+    /// When it was exported, µs.
+    pub exported_at: Micros,
+    /// Its regions, in pane order.
+    pub regions: Vec<String>,
+    /// Its events.
+    pub log: Log,
+}
+
+impl Opened {
+    /// `rec`, read from the file `name`.
+    pub fn new(name: String, rec: &Recording) -> Rc<Opened> {
+        Rc::new(Opened {
+            name,
+            exported_at: rec.exported_at,
+            regions: rec.regions.clone(),
+            log: to_log(rec),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

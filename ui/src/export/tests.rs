@@ -1,0 +1,75 @@
+//! Export tests: JSON there and back, CSV lines and quoting, refusing what is not an export.
+
+use super::*;
+use wire::EventFrame;
+
+fn ev(offset: Offset, text: &str) -> EventFrame {
+    EventFrame {
+        offset,
+        id: format!("as-{offset}"),
+        origin: "as".into(),
+        kind: "click".into(),
+        payload: serde_json::json!({ "text": text }),
+        published_at: 1_000,
+        stored_at: 1_150,
+        received_at: 1_300 + offset,
+        replay: false,
+    }
+}
+
+fn log() -> Log {
+    let mut log = Log::default();
+    log.deliver(&ev(1, "hi, \"you\""), 0, 3, 2_000);
+    log.deliver(&ev(1, "hi, \"you\""), 2, 3, 2_500);
+    log.deliver(&ev(2, "plain"), 1, 3, 3_000);
+    log
+}
+
+fn regions() -> Vec<String> {
+    ["as", "us", "eu"].map(String::from).to_vec()
+}
+
+#[test]
+fn a_json_export_opens_as_the_same_timeline() {
+    let rec = record(&log(), &regions(), 9_000);
+    let back = from_json(&to_json(&rec)).unwrap();
+    assert_eq!(back, rec);
+    let opened = to_log(&back);
+    assert_eq!(opened.len(), 2);
+    let row = opened.get(1).unwrap();
+    assert_eq!(
+        **row,
+        **log().get(1).unwrap(),
+        "every hop of the row, in pane order"
+    );
+    assert_eq!(row.delivered[1], None, "US never got offset 1");
+    assert_eq!(row.latency(2), Some(1_500));
+}
+
+#[test]
+fn the_csv_has_a_line_per_event_and_region_with_text_quoted() {
+    let csv = to_csv(&record(&log(), &regions(), 9_000));
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("offset,id,origin,kind,text,published_at_us"));
+    assert_eq!(lines.len(), 1 + 3);
+    assert_eq!(
+        lines[1],
+        "1,as-1,as,click,\"hi, \"\"you\"\"\",1000,1150,as,1301,2000,false"
+    );
+    assert!(lines[2].starts_with("1,as-1,") && lines[2].contains(",eu,1301,2500,"));
+    assert_eq!(
+        lines[3],
+        "2,as-2,as,click,plain,1000,1150,us,1302,3000,false"
+    );
+}
+
+#[test]
+fn what_is_not_an_export_is_refused_with_why() {
+    assert!(from_json("{}")
+        .unwrap_err()
+        .contains("not a timeline export"));
+    let mut rec = record(&log(), &regions(), 1);
+    rec.format = "something-else".into();
+    let err = from_json(&to_json(&rec)).unwrap_err();
+    assert!(err.contains("something-else"), "{err}");
+}

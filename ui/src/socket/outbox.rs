@@ -1,0 +1,230 @@
+//! A region socket's publishes, from the click until the server acknowledges them: the
+//! socket is a correct publisher (docs/protocol.md, "Publishing").
+//!
+//! - **Ids.** Every publish gets its id when queued (`<region>-<session>-<n>`) and keeps it
+//!   through every retry, so the server stores it once however often it is sent.
+//! - **Temporary refusals** (`"temporary":true`: `broker_unavailable`, `rate_limited`) are
+//!   sent again after a backoff: 250 ms doubling per refusal of that publish, at most 10 s.
+//! - **Reconnects.** What was sent on a socket that closed before the answer came goes again,
+//!   first, on the next one; publishes waiting out a backoff keep their time.
+//! - **Permanent refusals** drop the publish; the pane shows the server's reason (the error
+//!   frame becomes a notice in [`crate::state`]) and counts it in [`Pending::dropped`].
+//! - **Bound.** At most [`MAX_PENDING`] publishes are queued, in flight or waiting to be
+//!   retried. When a new publish (or burst) would exceed it, [`Outbox::push`] refuses it whole
+//!   and says why: a publish once accepted is never dropped for a temporary reason, so the
+//!   bound falls on new work, which the person can send again later.
+//!
+//! Pure (no timers, no socket): the socket calls it with the time, so it is unit-tested
+//! natively.
+
+use std::collections::VecDeque;
+use wire::ServerFrame;
+
+/// Publishes queued, in flight or waiting to be retried, at most.
+pub const MAX_PENDING: usize = 20_000;
+
+/// First retry delay after a temporary refusal, ms; doubles per refusal up to [`MAX_BACKOFF_MS`].
+pub const FIRST_BACKOFF_MS: f64 = 250.0;
+
+/// Longest retry delay, ms.
+pub const MAX_BACKOFF_MS: f64 = 10_000.0;
+
+/// One publish: its id, the frame that carries it, how often it was refused so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Publish {
+    /// The client-chosen id, the same on every send.
+    pub id: String,
+    /// The `publish` frame, serialized.
+    pub frame: String,
+    /// Temporary refusals so far.
+    pub refusals: u32,
+}
+
+/// What the pane shows of its outbox.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pending {
+    /// Waiting to be sent (new, or due for a retry).
+    pub queued: usize,
+    /// Sent, no answer yet.
+    pub inflight: usize,
+    /// Refused for now, waiting out a backoff.
+    pub retrying: usize,
+    /// Refused for good (over the session).
+    pub dropped: u64,
+    /// The code of the last temporary refusal, while any publish waits to be retried.
+    pub retry_reason: Option<String>,
+}
+
+impl Pending {
+    /// Publishes not acknowledged yet (and not dropped).
+    pub fn total(&self) -> usize {
+        self.queued + self.inflight + self.retrying
+    }
+}
+
+/// What an answer from the server did to the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// Not about one of our publishes in flight.
+    None,
+    /// Acknowledged: stored (or stored earlier, a duplicate).
+    Acked,
+    /// Refused for now; sent again in this many ms.
+    Retry(f64),
+    /// Refused for good.
+    Dropped,
+}
+
+/// The publishes of one socket.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    prefix: String,
+    seq: u64,
+    queue: VecDeque<Publish>,
+    inflight: VecDeque<Publish>,
+    /// Waiting out a backoff: `(due, publish)`, due in ms on the caller's clock.
+    waiting: Vec<(f64, Publish)>,
+    dropped: u64,
+    retry_reason: Option<String>,
+}
+
+impl Outbox {
+    /// An empty outbox whose ids start with `prefix` (unique per socket and session).
+    pub fn new(prefix: String) -> Outbox {
+        Outbox {
+            prefix,
+            ..Outbox::default()
+        }
+    }
+
+    /// Queue `count` publishes of `kind` with `text` (a burst when `count > 1`); refused whole,
+    /// with the reason, when it would take the outbox over [`MAX_PENDING`].
+    pub fn push(&mut self, kind: &str, text: &str, count: u32) -> Result<u64, String> {
+        let pending = self.pending().total();
+        if pending + count as usize > MAX_PENDING {
+            return Err(format!(
+                "{pending} publishes are still waiting to be sent or acknowledged; at most {MAX_PENDING} may be"
+            ));
+        }
+        for n in 1..=count {
+            self.seq += 1;
+            let id = format!("{}-{}", self.prefix, self.seq);
+            let payload = if count > 1 {
+                serde_json::json!({"text": text, "burst": format!("{n}/{count}")})
+            } else {
+                serde_json::json!({ "text": text })
+            };
+            let frame =
+                serde_json::json!({"type": "publish", "id": id, "kind": kind, "payload": payload});
+            self.queue.push_back(Publish {
+                id,
+                frame: frame.to_string(),
+                refusals: 0,
+            });
+        }
+        Ok(count as u64)
+    }
+
+    /// Move the publishes whose backoff ended by `now` to the front of the queue, oldest
+    /// refusal first.
+    pub fn promote(&mut self, now: f64) {
+        let mut due: Vec<(f64, Publish)> = Vec::new();
+        self.waiting.retain(|(at, p)| {
+            if *at <= now {
+                due.push((*at, p.clone()));
+                false
+            } else {
+                true
+            }
+        });
+        due.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (_, p) in due.into_iter().rev() {
+            self.queue.push_front(p);
+        }
+        if self.waiting.is_empty() {
+            self.retry_reason = None;
+        }
+    }
+
+    /// The next publish to send, taken off the queue; give it back with [`Outbox::sent`] or
+    /// [`Outbox::unsent`].
+    pub fn take(&mut self) -> Option<Publish> {
+        self.queue.pop_front()
+    }
+
+    /// `p` went out on the socket: it waits for its answer.
+    pub fn sent(&mut self, p: Publish) {
+        self.inflight.push_back(p);
+    }
+
+    /// `p` could not be sent: it goes first next time.
+    pub fn unsent(&mut self, p: Publish) {
+        self.queue.push_front(p);
+    }
+
+    /// The socket closed: what it carried without an answer goes again first, in order.
+    pub fn disconnected(&mut self) {
+        while let Some(p) = self.inflight.pop_back() {
+            self.queue.push_front(p);
+        }
+    }
+
+    /// Account for `frame` from the server at `now` (ms).
+    pub fn on_reply(&mut self, frame: &ServerFrame, now: f64) -> Reply {
+        let (id, refused) = match frame {
+            ServerFrame::Ack { id, .. } => (id, None),
+            ServerFrame::Error {
+                id: Some(id),
+                temporary,
+                code,
+                ..
+            } => (id, Some((*temporary, code))),
+            _ => return Reply::None,
+        };
+        let Some(pos) = self.inflight.iter().position(|p| &p.id == id) else {
+            return Reply::None;
+        };
+        let Some(mut p) = self.inflight.remove(pos) else {
+            return Reply::None;
+        };
+        match refused {
+            None => Reply::Acked,
+            Some((false, _)) => {
+                self.dropped += 1;
+                Reply::Dropped
+            }
+            Some((true, code)) => {
+                p.refusals += 1;
+                let wait =
+                    (FIRST_BACKOFF_MS * 2f64.powi(p.refusals as i32 - 1)).min(MAX_BACKOFF_MS);
+                self.waiting.push((now + wait, p));
+                self.retry_reason = Some(code.to_string());
+                Reply::Retry(wait)
+            }
+        }
+    }
+
+    /// True when publishes are queued to be sent now.
+    pub fn has_queued(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    /// When the earliest backoff ends (ms), if a publish waits.
+    pub fn next_due(&self) -> Option<f64> {
+        self.waiting.iter().map(|(at, _)| *at).reduce(f64::min)
+    }
+
+    /// The counts the pane shows.
+    pub fn pending(&self) -> Pending {
+        Pending {
+            queued: self.queue.len(),
+            inflight: self.inflight.len(),
+            retrying: self.waiting.len(),
+            dropped: self.dropped,
+            retry_reason: self.retry_reason.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
