@@ -79,6 +79,35 @@ pub(super) fn stale_epoch(epoch: &str, offset: Offset) -> ServerFrame {
     )
 }
 
+/// `since` is past the end of the log (whose newest offset is below it): the client's offsets
+/// cannot belong to this log.
+pub(super) fn past_the_end(
+    epoch: &str,
+    offset: Offset,
+    since: Offset,
+    latest: Offset,
+) -> ServerFrame {
+    epoch_frame(
+        epoch,
+        offset,
+        &format!(
+            "since={since} is past the end of this log (its newest offset is {latest}): your \
+             offsets belong to another log; replaying the current log from its start"
+        ),
+    )
+}
+
+/// The log was recreated while this client's replay was reading it: the replay stops; the
+/// new log's events follow live from offset 1.
+pub(super) fn recreated_during_replay(epoch: &str) -> ServerFrame {
+    epoch_frame(
+        epoch,
+        0,
+        "the event log was lost and a new one started while your history was being replayed; \
+         offsets restart from 0: forget the offsets you kept",
+    )
+}
+
 fn epoch_frame(epoch: &str, offset: Offset, message: &str) -> ServerFrame {
     ServerFrame::Epoch {
         epoch: epoch.into(),

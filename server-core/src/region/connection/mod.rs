@@ -41,6 +41,9 @@ struct Conn {
     last_sent: Offset,
     /// The publish budget of this connection.
     bucket: TokenBucket,
+    /// True after the log was recreated during this client's replay, until the fan-out's
+    /// own `epoch` frame: fan-out items until then belong to the old log.
+    old_log: bool,
 }
 
 /// Serve one client until it leaves, misbehaves beyond repair, or the region shuts down.
@@ -63,6 +66,7 @@ pub(super) async fn serve(
         region: region.clone(),
         sink,
         last_sent: region.offset.load(Ordering::SeqCst),
+        old_log: false,
     };
     tracing::debug!(region = %region.name(), ?resume, "client connected");
     if conn.session(&mut live, &mut stream, resume).await == Err(Closed::Slow) {
