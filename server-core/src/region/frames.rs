@@ -52,6 +52,20 @@ pub(super) fn welcome(region: &str, offset: Offset, epoch: &str, broker: &str) -
     }
 }
 
+/// The publish `id` is stored (or was already: `duplicate`).
+pub(super) fn ack(id: String, published: crate::broker::Published) -> ServerFrame {
+    ServerFrame::Ack {
+        id,
+        offset: published.offset,
+        duplicate: published.duplicate,
+    }
+}
+
+/// An event of the history, sent to a resuming client at `now`.
+pub(super) fn replayed(event: &crate::event::StoredEvent, now: wire::Micros) -> ServerFrame {
+    ServerFrame::Event(event.to_frame(now, true))
+}
+
 /// The replay reached `offset`; live events follow.
 pub(super) fn caught_up(offset: Offset) -> ServerFrame {
     ServerFrame::CaughtUp { offset }

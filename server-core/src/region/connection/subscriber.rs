@@ -23,7 +23,6 @@ use futures_util::SinkExt;
 use std::time::Duration;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::broadcast::Receiver;
-use wire::ServerFrame;
 
 /// Events read from history per round trip while replaying.
 const REPLAY_BATCH: usize = 500;
@@ -115,8 +114,7 @@ impl Conn {
             }
             let now = now_micros();
             for e in &batch.events {
-                self.send_frame(&ServerFrame::Event(e.to_frame(now, true)))
-                    .await?;
+                self.send_frame(&frames::replayed(e, now)).await?;
                 after = e.offset;
             }
         }
