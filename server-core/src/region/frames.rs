@@ -52,6 +52,20 @@ pub(super) fn welcome(region: &str, offset: Offset, epoch: &str, broker: &str) -
     }
 }
 
+/// The publish `id` is stored (or was already: `duplicate`).
+pub(super) fn ack(id: String, published: crate::broker::Published) -> ServerFrame {
+    ServerFrame::Ack {
+        id,
+        offset: published.offset,
+        duplicate: published.duplicate,
+    }
+}
+
+/// An event of the history, sent to a resuming client at `now`.
+pub(super) fn replayed(event: &crate::event::StoredEvent, now: wire::Micros) -> ServerFrame {
+    ServerFrame::Event(event.to_frame(now, true))
+}
+
 /// The replay reached `offset`; live events follow.
 pub(super) fn caught_up(offset: Offset) -> ServerFrame {
     ServerFrame::CaughtUp { offset }
@@ -76,6 +90,35 @@ pub(super) fn stale_epoch(epoch: &str, offset: Offset) -> ServerFrame {
         offset,
         "your offsets belong to an earlier log (the broker lost its data or was switched); \
          replaying the current log from its start",
+    )
+}
+
+/// `since` is past the end of the log (whose newest offset is below it): the client's offsets
+/// cannot belong to this log.
+pub(super) fn past_the_end(
+    epoch: &str,
+    offset: Offset,
+    since: Offset,
+    latest: Offset,
+) -> ServerFrame {
+    epoch_frame(
+        epoch,
+        offset,
+        &format!(
+            "since={since} is past the end of this log (its newest offset is {latest}): your \
+             offsets belong to another log; replaying the current log from its start"
+        ),
+    )
+}
+
+/// The log was recreated while this client's replay was reading it: the replay stops; the
+/// new log's events follow live from offset 1.
+pub(super) fn recreated_during_replay(epoch: &str) -> ServerFrame {
+    epoch_frame(
+        epoch,
+        0,
+        "the event log was lost and a new one started while your history was being replayed; \
+         offsets restart from 0: forget the offsets you kept",
     )
 }
 

@@ -13,6 +13,8 @@
 //! - If the log is lost and recreated (new epoch), clients get an `epoch` frame and offsets
 //!   restart; nothing from the old epoch is delivered as if it were new.
 //! - On shutdown every socket is closed with code 1001.
+//! - Every client is pinged each [`RegionConfig::ping_interval`]; one that sends nothing
+//!   (not even a pong) for two intervals is dropped, so dead peers do not hold slots.
 
 mod connection;
 mod feed;
@@ -64,6 +66,9 @@ pub struct RegionConfig {
     pub link: Link,
     /// Resumes that may read history at once; more wait their turn (reconnect storms).
     pub concurrent_replays: usize,
+    /// How often the server pings each client. A client that sends nothing (a pong counts)
+    /// for two intervals is dead: it is disconnected and its slot freed.
+    pub ping_interval: Duration,
 }
 
 impl RegionConfig {
@@ -81,6 +86,7 @@ impl RegionConfig {
             peers: Vec::new(),
             link: Link::default(),
             concurrent_replays: 16,
+            ping_interval: Duration::from_secs(10),
         }
     }
 }

@@ -18,8 +18,13 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::broadcast;
+use tokio::time::{Instant, MissedTickBehavior};
 use wire::ServerFrame;
+
+/// Ping intervals a client may stay silent (no frame, no pong) before it counts as dead.
+const DEAD_AFTER_TICKS: u32 = 2;
 
 /// Why a connection ends.
 #[derive(Debug, PartialEq, Eq)]
@@ -41,6 +46,9 @@ struct Conn {
     last_sent: Offset,
     /// The publish budget of this connection.
     bucket: TokenBucket,
+    /// True after the log was recreated during this client's replay, until the fan-out's
+    /// own `epoch` frame: fan-out items until then belong to the old log.
+    old_log: bool,
 }
 
 /// Serve one client until it leaves, misbehaves beyond repair, or the region shuts down.
@@ -63,6 +71,7 @@ pub(super) async fn serve(
         region: region.clone(),
         sink,
         last_sent: region.offset.load(Ordering::SeqCst),
+        old_log: false,
     };
     tracing::debug!(region = %region.name(), ?resume, "client connected");
     if conn.session(&mut live, &mut stream, resume).await == Err(Closed::Slow) {
@@ -97,13 +106,44 @@ impl Conn {
     ) -> Result {
         self.start(resume).await?;
         let shutdown = self.region.shutdown.clone();
+        // One timer per connection (not per event): the keepalive.
+        let period = self
+            .region
+            .config
+            .ping_interval
+            .max(Duration::from_millis(1));
+        let mut ping = tokio::time::interval_at(Instant::now() + period, period);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // Ping ticks since the client last sent anything.
+        let mut silent_ticks = 0u32;
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return self.close(Close::ShuttingDown).await,
                 out = live.recv() => self.on_live(out, live).await?,
-                msg = stream.next() => self.on_client(msg).await?,
+                msg = stream.next() => {
+                    silent_ticks = 0;
+                    self.on_client(msg).await?;
+                }
+                _ = ping.tick() => {
+                    silent_ticks += 1;
+                    self.keepalive(silent_ticks).await?;
+                }
             }
         }
+    }
+
+    /// Ping the client, or let it go if it has not answered the pings of two intervals: a
+    /// dead peer (a vanished laptop, a half-open TCP connection) must not hold its slot.
+    async fn keepalive(&mut self, silent_ticks: u32) -> Result {
+        if silent_ticks > DEAD_AFTER_TICKS {
+            tracing::info!(
+                region = %self.region.name(),
+                silent_for = ?self.region.config.ping_interval * DEAD_AFTER_TICKS,
+                "client answered no ping; dropping it"
+            );
+            return Err(Closed::Gone);
+        }
+        self.send(Message::Ping(Default::default())).await
     }
 
     async fn send_frame(&mut self, frame: &ServerFrame) -> Result {

@@ -11,7 +11,7 @@ use crate::region::frames::{self, Close};
 use crate::region::input;
 use axum::extract::ws::Message;
 use wire::limits::MAX_FRAME_BYTES;
-use wire::{ClientFrame, ServerFrame};
+use wire::ClientFrame;
 
 impl Conn {
     /// Handle the next thing the client sent (`None`: its stream ended).
@@ -56,11 +56,7 @@ impl Conn {
             published_at: now_micros(),
         };
         let reply = match self.region.broker().publish(event).await {
-            Ok(p) => ServerFrame::Ack {
-                id,
-                offset: p.offset,
-                duplicate: p.duplicate,
-            },
+            Ok(published) => frames::ack(id, published),
             Err(e) => frames::not_stored(id, &e),
         };
         self.send_frame(&reply).await

@@ -23,7 +23,6 @@ use futures_util::SinkExt;
 use std::time::Duration;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::broadcast::Receiver;
-use wire::ServerFrame;
 
 /// Events read from history per round trip while replaying.
 const REPLAY_BATCH: usize = 500;
@@ -50,28 +49,52 @@ impl Conn {
             broker,
         ))
         .await?;
-        if let Some((mut since, client_epoch)) = resume {
-            if client_epoch.is_some_and(|e| e != epoch) {
-                // The client's offsets belong to a log that no longer exists.
-                self.send_frame(&frames::stale_epoch(&epoch, self.last_sent))
-                    .await?;
+        let Some((mut since, client_epoch)) = resume else {
+            return Ok(());
+        };
+        if client_epoch.is_some_and(|e| e != epoch) {
+            // The client's offsets belong to a log that no longer exists.
+            self.send_frame(&frames::stale_epoch(&epoch, self.last_sent))
+                .await?;
+            since = 0;
+        } else if since > self.last_sent {
+            // Past what this region has read: either the region is behind the log (the
+            // client saw the event elsewhere; live delivery brings it), or `since` is past
+            // the log's end and cannot belong to it. Only the broker can tell.
+            let latest = match region.broker().status().await {
+                Ok(status) => status.latest,
+                Err(e) => {
+                    self.send_frame(&frames::history_unavailable(&e, since))
+                        .await?;
+                    return self.close(Close::HistoryUnavailable).await;
+                }
+            };
+            if since > latest {
+                let frame = frames::past_the_end(&epoch, self.last_sent, since, latest);
+                self.send_frame(&frame).await?;
                 since = 0;
             }
-            self.replay(since).await?;
         }
-        Ok(())
+        self.replay(since, &epoch).await
     }
 
-    /// Send history after `since`, then remember where live delivery takes over.
-    async fn replay(&mut self, since: Offset) -> Result {
+    /// Send history after `since` in the log `epoch`, then remember where live delivery
+    /// takes over.
+    async fn replay(&mut self, since: Offset, epoch: &str) -> Result {
         // Everything up to `target` went out on the fan-out before we subscribed, or will
         // reach us live too; history covers the first part, `last_sent` drops the overlap.
         let target = self.last_sent;
         let mut after = since;
         let region = self.region.clone();
-        let _permit = region.replays.acquire().await.map_err(|_| Closed::Gone)?;
         while after < target {
-            let batch = match region.broker().read(after, REPLAY_BATCH).await {
+            // The permit bounds concurrent history reads (a reconnect storm queues here). It
+            // is held for the read only, never while writing to this client's socket, so a
+            // resumer that does not drain cannot keep the others waiting.
+            let read = {
+                let _permit = region.replays.acquire().await.map_err(|_| Closed::Gone)?;
+                region.broker().read(after, REPLAY_BATCH).await
+            };
+            let batch = match read {
                 Ok(b) => b,
                 Err(e) => {
                     self.send_frame(&frames::history_unavailable(&e, after))
@@ -79,6 +102,9 @@ impl Conn {
                     return self.close(Close::HistoryUnavailable).await;
                 }
             };
+            if !batch.epoch.is_empty() && batch.epoch != epoch {
+                return self.recreated_during_replay(&batch.epoch).await;
+            }
             let Some(first) = batch.events.first() else {
                 break;
             };
@@ -88,13 +114,26 @@ impl Conn {
             }
             let now = now_micros();
             for e in &batch.events {
-                self.send_frame(&ServerFrame::Event(e.to_frame(now, true)))
-                    .await?;
+                self.send_frame(&frames::replayed(e, now)).await?;
                 after = e.offset;
             }
         }
         self.last_sent = after.max(since);
         self.send_frame(&frames::caught_up(self.last_sent)).await
+    }
+
+    /// The log was recreated while the replay read it: its offsets mean nothing in the log
+    /// this client was welcomed to, so none of its events go out as replay. Announce the new
+    /// log and hand over to live delivery: the region's feed sees the new epoch too, sends
+    /// its own `epoch` frame through the fan-out and then the new log from offset 1. Until
+    /// that frame, what the fan-out carries belongs to the old log and is dropped.
+    async fn recreated_during_replay(&mut self, epoch: &str) -> Result {
+        tracing::info!(region = %self.region.name(), new = epoch, "log recreated during a replay");
+        self.send_frame(&frames::recreated_during_replay(epoch))
+            .await?;
+        self.last_sent = 0;
+        self.old_log = true;
+        self.send_frame(&frames::caught_up(0)).await
     }
 
     /// Handle the next item of the live queue.
@@ -150,6 +189,7 @@ impl Conn {
     /// The message for one fan-out item, or `None` if this client already has it.
     fn message_for(&mut self, out: Outgoing) -> Option<Message> {
         match out {
+            Outgoing::Event { .. } | Outgoing::Gap { .. } if self.old_log => None,
             Outgoing::Event { offset, text } => {
                 if offset <= self.last_sent {
                     return None;
@@ -165,6 +205,9 @@ impl Conn {
                 Some(Message::Text(text))
             }
             Outgoing::Epoch { text } => {
+                // After `recreated_during_replay` this repeats the announcement; a second
+                // "forget your offsets" before any event of the new log is harmless.
+                self.old_log = false;
                 self.last_sent = 0;
                 Some(Message::Text(text))
             }
