@@ -66,7 +66,7 @@ struct ServeArgs {
     allowed_origins: Vec<String>,
     /// Simulated WAN between each region and the broker: `off`, or `global` (US 20 ms,
     /// EU 45 ms, AS 90 ms one way). Changeable at run time with `PUT /sim`.
-    #[arg(long, default_value = "off", value_parser = wire::presets::NAMES)]
+    #[arg(long, default_value = "off", value_parser = wire::sim::presets::NAMES)]
     sim: String,
     /// Shared token clients must present (`?token=` or `Authorization: Bearer`).
     #[arg(long, env = "MULTIREGION_TOKEN")]
@@ -181,7 +181,7 @@ async fn serve_cmd(args: ServeArgs) -> anyhow::Result<()> {
         config.peers = peers.clone();
         config
             .link
-            .set(wire::presets::settings(&args.sim, name).expect("clap checked the preset"));
+            .set(wire::sim::presets::settings(&args.sim, name).expect("clap checked the preset"));
         regions.push((config, listener));
     }
     if let Some(dir) = &args.ui_dir {

@@ -201,7 +201,7 @@ async fn sim_preset_from_the_command_line() {
         &dead_redis,
     ]);
     let addr = wait_for_port(port).await;
-    let sim: wire::LinkSettings = testkit::http_get_json(addr, "/sim").await;
-    assert_eq!(sim, wire::presets::settings("global", "eu").unwrap());
+    let sim: wire::sim::LinkSettings = testkit::http_get_json(addr, "/sim").await;
+    assert_eq!(sim, wire::sim::presets::settings("global", "eu").unwrap());
     assert_eq!(sim.latency_ms, 45);
 }

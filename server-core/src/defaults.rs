@@ -47,6 +47,10 @@ pub const PUBLISH_BURST: u32 = 2000;
 /// Resumes that may read history at once; more wait their turn.
 pub const CONCURRENT_REPLAYS: usize = 16;
 
+/// How often a region pings each WebSocket client; one that answers nothing for two intervals
+/// is dropped as dead.
+pub const PING_INTERVAL: Duration = Duration::from_secs(10);
+
 /// Default port of a region: its place in [`REGIONS`] counted from `base`; a region not in
 /// [`REGIONS`] gets the port after them, by its `index` on the command line.
 pub fn port(name: &str, base: u16, index: usize) -> u16 {

@@ -1,7 +1,8 @@
 //! Running regions in one process (the broker they share is chosen by [`crate::choice`]).
 
-use crate::broker::{Link, SharedBroker};
+use crate::broker::SharedBroker;
 use crate::region::{self, RegionConfig};
+use crate::sim::Link;
 use std::net::{IpAddr, SocketAddr};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;

@@ -161,14 +161,14 @@ async fn sim_accepts_the_token_in_the_query_or_the_header() {
         put_sim(addr, "", &[("Authorization", "Bearer wrong")]).await,
         401
     );
-    let sim: wire::LinkSettings = common::http_get_json(addr, "/sim").await;
+    let sim: wire::sim::LinkSettings = common::http_get_json(addr, "/sim").await;
     assert_eq!(sim.latency_ms, 0, "refused PUTs changed nothing");
     assert_eq!(put_sim(addr, "?token=s3cret", &[]).await, 200);
     assert_eq!(
         put_sim(addr, "", &[("Authorization", "Bearer s3cret")]).await,
         200
     );
-    let sim: wire::LinkSettings = common::http_get_json(addr, "/sim").await;
+    let sim: wire::sim::LinkSettings = common::http_get_json(addr, "/sim").await;
     assert_eq!(sim.latency_ms, 5);
 }
 

@@ -8,7 +8,8 @@ use common::{assert_dense_in_order, Client, Regions};
 use server_core::broker::SharedBroker;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use wire::{LinkSettings, ServerFrame};
+use wire::sim::LinkSettings;
+use wire::ServerFrame;
 
 const REGIONS: [&str; 3] = ["as", "us", "eu"];
 

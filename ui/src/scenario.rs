@@ -8,7 +8,7 @@
 /// What a step does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
-    /// Put every region on this preset (`wire::presets`).
+    /// Put every region on this preset (`wire::sim::presets`).
     Preset(&'static str),
     /// Publish a burst of `count` in `region`, or in every region when `None`.
     Burst {

@@ -3,7 +3,7 @@
 //!
 //! Pure: the requests themselves are in [`crate::sim_client`].
 
-use wire::{presets, LinkSettings};
+use wire::sim::{presets, LinkSettings};
 
 /// Largest latency the pane's slider offers, ms (the server accepts up to
 /// [`LinkSettings::MAX_MS`]).

@@ -4,7 +4,7 @@
 use crate::platform::{get_json, put_json};
 use crate::sim::SimEvent;
 use crate::state::Action;
-use wire::LinkSettings;
+use wire::sim::LinkSettings;
 use yew::Callback;
 
 /// Read region `url`'s link settings into pane `pane`.
@@ -40,7 +40,7 @@ pub async fn preset(
 ) -> Result<(), String> {
     let mut first_error = None;
     for (pane, region, url) in regions {
-        let result = match wire::presets::settings(name, &region) {
+        let result = match wire::sim::presets::settings(name, &region) {
             Some(settings) => change(pane, &url, settings, dispatch).await,
             None => Err(format!("unknown preset {name:?}")),
         };

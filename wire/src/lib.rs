@@ -18,10 +18,6 @@ mod error_code;
 pub mod sim;
 
 pub use self::error_code::ErrorCode;
-// Kept at the root for callers written before `sim` had its own module; new code names
-// `wire::sim::…`. Hidden from the docs so the client-facing surface reads without them.
-#[doc(hidden)]
-pub use self::sim::{presets, LinkSettings};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

@@ -31,10 +31,6 @@ mod redis;
 
 pub use self::memory::MemoryBroker;
 pub use self::redis::{RedisBroker, RedisConfig};
-// The simulated link moved to [`crate::sim`]; these names stay for callers that still import
-// them from here.
-#[doc(hidden)]
-pub use crate::sim::{Link, LinkSettings, LinkedBroker};
 
 use crate::error::Result;
 use crate::event::{NewEvent, Offset, StoredEvent};

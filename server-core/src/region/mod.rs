@@ -27,6 +27,7 @@ mod rate_limit;
 pub use self::http::router;
 
 use crate::broker::SharedBroker;
+use crate::defaults;
 use crate::event::Offset;
 use crate::sim::{Link, Route};
 use axum::extract::ws::Utf8Bytes;
@@ -76,17 +77,17 @@ impl RegionConfig {
     pub fn new(name: impl Into<String>) -> Self {
         RegionConfig {
             name: name.into(),
-            client_queue: 4096,
-            write_timeout: Duration::from_secs(5),
-            publish_rate: 1000,
-            publish_burst: 2000,
+            client_queue: defaults::CLIENT_QUEUE,
+            write_timeout: defaults::WRITE_TIMEOUT,
+            publish_rate: defaults::PUBLISH_RATE,
+            publish_burst: defaults::PUBLISH_BURST,
             ui_dir: None,
             allowed_origins: Vec::new(),
             token: None,
             peers: Vec::new(),
             link: Link::default(),
-            concurrent_replays: 16,
-            ping_interval: Duration::from_secs(10),
+            concurrent_replays: defaults::CONCURRENT_REPLAYS,
+            ping_interval: defaults::PING_INTERVAL,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The network preset picker: every region's simulated distance at once.
 
 use web_sys::HtmlSelectElement;
-use wire::presets;
+use wire::sim::presets;
 use yew::prelude::*;
 
 /// Props of [`PresetPicker`].

@@ -7,7 +7,8 @@ use crate::log::Log;
 use crate::platform::BrokerStatus;
 use crate::sim_client;
 use crate::state::{Action, Level, Link, Pane};
-use wire::{LinkSettings, Micros};
+use wire::sim::LinkSettings;
+use wire::Micros;
 use yew::prelude::*;
 
 /// Props of [`RegionPane`].

@@ -3,7 +3,7 @@
 use crate::format;
 use crate::sim::{with_cut_off, with_latency, SimView, SLIDER_MAX_MS};
 use web_sys::HtmlInputElement;
-use wire::LinkSettings;
+use wire::sim::LinkSettings;
 use yew::prelude::*;
 
 /// Props of [`SimControls`].

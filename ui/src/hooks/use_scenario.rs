@@ -6,7 +6,7 @@ use crate::sim::with_cut_off;
 use crate::sim_client;
 use crate::sockets::Sockets;
 use crate::state::{Action, State};
-use wire::LinkSettings;
+use wire::sim::LinkSettings;
 use yew::prelude::*;
 
 /// What a step needs to know of a pane when it starts.

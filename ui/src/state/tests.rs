@@ -222,7 +222,7 @@ fn link_settings_reach_their_pane_and_name_the_preset() {
     let mut s = connected();
     assert_eq!(s.preset(), None, "unknown until every region answered");
     for (p, r) in ["as", "us", "eu"].iter().enumerate() {
-        let g = wire::presets::settings("global", r).unwrap();
+        let g = wire::sim::presets::settings("global", r).unwrap();
         s.apply(Action::Sim(p, SimEvent::Loaded(Ok(g))));
     }
     assert_eq!(s.preset(), Some("global"));
