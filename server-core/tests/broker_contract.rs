@@ -5,7 +5,7 @@
 mod common;
 
 use common::RedisServer;
-use server_core::broker::{Broker, SharedBroker};
+use server_core::broker::{Broker, Cursor, SharedBroker};
 use server_core::event::{now_micros, NewEvent};
 use std::time::Duration;
 
@@ -123,7 +123,7 @@ async fn history_is_bounded(b: SharedBroker) {
 async fn reader_waits_for_new_events(b: SharedBroker) {
     let mut reader = b.reader().await.unwrap();
     let empty = reader
-        .next(0, 10, Duration::from_millis(200))
+        .next(&Cursor::after(0), 10, Duration::from_millis(200))
         .await
         .unwrap();
     assert!(empty.events.is_empty());
@@ -133,7 +133,10 @@ async fn reader_waits_for_new_events(b: SharedBroker) {
         tokio::time::sleep(Duration::from_millis(300)).await;
         publisher.publish(event("late")).await.unwrap();
     });
-    let batch = reader.next(0, 10, Duration::from_secs(10)).await.unwrap();
+    let batch = reader
+        .next(&Cursor::after(0), 10, Duration::from_secs(10))
+        .await
+        .unwrap();
     assert_eq!(batch.events.len(), 1);
     assert_eq!(batch.events[0].event.id, "late");
 }
@@ -142,7 +145,10 @@ async fn reader_waits_for_new_events(b: SharedBroker) {
 async fn reader_catches_up_from_its_last_offset(b: SharedBroker) {
     let mut reader = b.reader().await.unwrap();
     b.publish(event("x1")).await.unwrap();
-    let first = reader.next(0, 10, Duration::from_secs(5)).await.unwrap();
+    let first = reader
+        .next(&Cursor::after(0), 10, Duration::from_secs(5))
+        .await
+        .unwrap();
     assert_eq!(first.events.len(), 1);
     for i in 2..=30 {
         b.publish(event(&format!("x{i}"))).await.unwrap();
@@ -150,7 +156,10 @@ async fn reader_catches_up_from_its_last_offset(b: SharedBroker) {
     let mut got = Vec::new();
     let mut after = 1;
     while got.len() < 29 {
-        let batch = reader.next(after, 7, Duration::from_secs(5)).await.unwrap();
+        let batch = reader
+            .next(&Cursor::after(after), 7, Duration::from_secs(5))
+            .await
+            .unwrap();
         for e in batch.events {
             after = e.offset;
             got.push(e.offset);

@@ -114,6 +114,7 @@ impl Conn {
                 let frame = ServerFrame::Epoch {
                     epoch,
                     offset: self.last_sent,
+                    lost_after: since,
                     message: "your offsets belong to an earlier log (the broker lost its data or \
                               was switched); replaying the current log from its start"
                         .into(),
