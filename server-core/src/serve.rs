@@ -43,21 +43,39 @@ pub async fn choose_broker(
     prefix: &str,
     history: usize,
 ) -> Result<BrokerChoice, BrokerError> {
-    let config = |url: &str| RedisConfig {
+    let base = RedisConfig {
         prefix: prefix.into(),
         history,
-        ..RedisConfig::new(url)
+        ..RedisConfig::new(default_redis)
+    };
+    choose_broker_with(redis, default_redis, base).await
+}
+
+/// [`choose_broker`] with every Redis setting but the URL taken from `base` (acks, CA, …).
+pub async fn choose_broker_with(
+    redis: Option<&str>,
+    default_redis: &str,
+    base: RedisConfig,
+) -> Result<BrokerChoice, BrokerError> {
+    let history = base.history;
+    let config = |url: &str| RedisConfig {
+        url: url.into(),
+        ..base.clone()
     };
     if let Some(url) = redis {
-        let broker = RedisBroker::connect(config(url)).await.map_err(|e| {
-            BrokerError::Unavailable(format!(
-                "could not use Redis at {url} ({e}); start redis-server there, fix the URL, \
+        let broker = RedisBroker::connect(config(url))
+            .await
+            .map_err(|e| match e {
+                // A setting to change: the message says which.
+                BrokerError::Config(_) => e,
+                e => BrokerError::Unavailable(format!(
+                    "could not use Redis at {url} ({e}); start redis-server there, fix the URL, \
                  or leave it out to use the embedded broker"
-            ))
-        })?;
+                )),
+            })?;
         return Ok(BrokerChoice {
+            description: describe(url, &broker),
             broker: Arc::new(broker),
-            description: format!("redis at {url}"),
         });
     }
     let probe = tokio::time::timeout(
@@ -67,8 +85,8 @@ pub async fn choose_broker(
     .await;
     match probe {
         Ok(Ok(broker)) => Ok(BrokerChoice {
+            description: describe(default_redis, &broker),
             broker: Arc::new(broker),
-            description: format!("redis at {default_redis}"),
         }),
         _ => Ok(BrokerChoice {
             broker: Arc::new(MemoryBroker::new(history)),
@@ -78,6 +96,15 @@ pub async fn choose_broker(
             ),
         }),
     }
+}
+
+/// `redis at URL`, with what weakens the log, if anything (so the first log line says it).
+fn describe(url: &str, broker: &RedisBroker) -> String {
+    let mut text = format!("redis at {url}");
+    for warning in broker.warnings() {
+        text.push_str(&format!(" (warning: {warning})"));
+    }
+    text
 }
 
 /// Bind `ip:port`; with `fallback`, a taken port is replaced by a free one.

@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use server_core::broker::{Acks, RedisConfig};
 use server_core::region::RegionConfig;
 use server_core::serve::{self, Cluster, DEFAULT_REGIONS};
 use std::net::IpAddr;
@@ -69,7 +70,45 @@ struct ServeArgs {
     /// Shared token clients must present (`?token=` or `Authorization: Bearer`).
     #[arg(long, env = "MULTIREGION_TOKEN")]
     token: Option<String>,
+    #[command(flatten)]
+    redis_options: RedisOptions,
 }
+
+// ---- Redis deployment options (durable acks, TLS trust). Self-contained: `RedisOptions` is
+// flattened into `ServeArgs` and turned into a `RedisConfig` by `RedisOptions::config`. ----
+
+/// How the regions use Redis beyond its URL.
+#[derive(clap::Args)]
+struct RedisOptions {
+    /// When a publish is acked: `primary` (once the Redis primary stored it) or `replicas:N`
+    /// (only once `WAIT` confirms N replicas hold it; otherwise the client gets a temporary
+    /// error and retries by id, which never stores it twice).
+    #[arg(long, default_value = "primary", value_name = "primary|replicas:N")]
+    acks: Acks,
+    /// How long a publish waits for its replicas with `--acks replicas:N`, in milliseconds.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    acks_timeout_ms: u64,
+    /// PEM file of the CA that signed the Redis server's certificate (`rediss://`), when it
+    /// is not in the system's trust store.
+    #[arg(long, env = "MULTIREGION_REDIS_CA", value_name = "FILE")]
+    redis_ca: Option<PathBuf>,
+}
+
+impl RedisOptions {
+    /// The Redis settings for every URL tried.
+    fn config(&self, prefix: &str, history: usize, default_url: &str) -> RedisConfig {
+        RedisConfig {
+            prefix: prefix.into(),
+            history,
+            acks: self.acks,
+            ack_timeout: std::time::Duration::from_millis(self.acks_timeout_ms),
+            ca_file: self.redis_ca.clone(),
+            ..RedisConfig::new(default_url)
+        }
+    }
+}
+
+// ---- end of the Redis deployment options ----
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -85,13 +124,11 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve_cmd(args: ServeArgs) -> anyhow::Result<()> {
-    let choice = serve::choose_broker(
-        args.redis.as_deref(),
-        &args.default_redis,
-        &args.redis_prefix,
-        args.history,
-    )
-    .await?;
+    let base = args
+        .redis_options
+        .config(&args.redis_prefix, args.history, &args.default_redis);
+    let choice =
+        serve::choose_broker_with(args.redis.as_deref(), &args.default_redis, base).await?;
     tracing::info!(
         broker = choice.broker.kind().as_str(),
         "broker: {}",
