@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod common;
+mod redis_topology;
 
 use common::RedisServer;
 use server_core::broker::{Broker, Cursor, SharedBroker};
@@ -210,4 +211,30 @@ async fn redis_brokers_with_one_prefix_share_one_log() {
         b.status().await.unwrap().epoch
     );
     assert_eq!(other.publish(event("one")).await.unwrap().offset, 1);
+}
+
+/// The whole contract on a Redis Cluster of 3 primaries with a replica each (every key of a
+/// log shares one hash tag, so the log lives in one slot and its Lua scripts run there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_cluster_passes_the_contract() {
+    let cluster = redis_topology::Cluster::start();
+    let broker = || async {
+        let config = server_core::broker::RedisConfig {
+            prefix: common::unique_prefix(),
+            history: HISTORY,
+            ..server_core::broker::RedisConfig::new(cluster.url())
+        };
+        let broker = server_core::broker::RedisBroker::connect(config)
+            .await
+            .expect("connect to the test's cluster");
+        std::sync::Arc::new(broker) as SharedBroker
+    };
+    offsets_are_dense_and_reads_are_ordered(broker().await).await;
+    publish_is_idempotent_by_id(broker().await).await;
+    concurrent_duplicates_are_stored_once(broker().await).await;
+    concurrent_publishes_get_distinct_dense_offsets(broker().await).await;
+    history_is_bounded(broker().await).await;
+    reader_waits_for_new_events(broker().await).await;
+    reader_catches_up_from_its_last_offset(broker().await).await;
+    status_reports_epoch_and_ends(broker().await).await;
 }

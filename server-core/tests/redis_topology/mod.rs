@@ -151,8 +151,19 @@ impl Node {
         }
     }
 
+    /// Start again as it was (same port, directory and arguments).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+        self.wait_ping();
+    }
+
     /// Start again on the same port and directory, with `extra` arguments instead of the
     /// ones it was started with after the common ones (e.g. `--replicaof`).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
     pub fn restart_with(&mut self, extra: &[&str]) {
         self.kill();
         self.args.truncate(self.common);
@@ -277,12 +288,18 @@ impl Cluster {
 
     /// Index in `nodes` of the primary that holds `key`'s slot, as a live node sees it.
     pub fn primary_of(&self, key: &str) -> usize {
+        self.try_primary_of(key)
+            .unwrap_or_else(|| panic!("no live primary holds the slot of {key}"))
+    }
+
+    /// [`Self::primary_of`], or `None` while no live primary holds it.
+    pub fn try_primary_of(&self, key: &str) -> Option<usize> {
         let live = self
             .nodes
             .iter()
             .find(|n| n.child.is_some())
             .expect("a live node");
-        let slot: u16 = live.cli(&["CLUSTER", "KEYSLOT", key]).parse().unwrap();
+        let slot: u16 = live.cli(&["CLUSTER", "KEYSLOT", key]).parse().ok()?;
         let table = live.cli(&["CLUSTER", "NODES"]);
         for line in table.lines() {
             let f: Vec<&str> = line.split_whitespace().collect();
@@ -293,8 +310,7 @@ impl Cluster {
                 .split('@')
                 .next()
                 .and_then(|a| a.rsplit(':').next())
-                .and_then(|p| p.parse().ok())
-                .unwrap();
+                .and_then(|p| p.parse().ok())?;
             let holds = f[8..].iter().any(|range| {
                 let (a, b) = range.split_once('-').unwrap_or((range, range));
                 match (a.parse::<u16>(), b.parse::<u16>()) {
@@ -303,10 +319,10 @@ impl Cluster {
                 }
             });
             if holds {
-                return self.nodes.iter().position(|n| n.port == port).unwrap();
+                return self.nodes.iter().position(|n| n.port == port);
             }
         }
-        panic!("no primary holds slot {slot}:\n{table}");
+        None
     }
 }
 
