@@ -301,8 +301,7 @@ mod tests {
     /// The private path starts redis-server, and the status carries its URL.
     #[tokio::test]
     async fn private_path_starts_redis_server() {
-        if PrivateRedis::find().is_none() {
-            eprintln!("redis-server not on PATH; skipping");
+        if crate::private_redis::redis_missing() {
             return;
         }
         let chosen = choose(&plan(BrokerMode::Private, None, true)).await;
