@@ -1,4 +1,5 @@
-//! Reaching Redis: one server (`redis://`, `rediss://`), the primary a set of Sentinels names
+//! Reaching Redis: one server (`redis://`, or `rediss://` over TLS, trusting the system's CAs
+//! or the one in [`RedisConfig::ca_file`]), the primary a set of Sentinels names
 //! (`redis+sentinel://`), or a Cluster (`redis+cluster://`); and [`SharedConn`], the one
 //! reconnecting connection a broker shares for publishes and history reads.
 //!
@@ -56,6 +57,12 @@ pub(super) enum Target {
     /// A Redis Cluster: the client follows slot moves and failovers itself. Also kept: the
     /// URL of the first node, to tell a node without cluster mode apart from one that is down.
     Cluster(ClusterClient, String),
+}
+
+/// rustls needs one process-wide crypto provider; redis-rs does not pick one.
+fn install_crypto() {
+    // Fails only when one is installed already, which is as good.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 fn bad_url(url: &str, why: impl std::fmt::Display) -> BrokerError {
@@ -121,9 +128,27 @@ impl Target {
             .into_connection_info()
             .map_err(|e| bad_url(url, e))?
             .set_tcp_settings(tcp_settings());
-        Ok(Target::Single(
-            Client::open(info).map_err(|e| bad_url(url, e))?,
-        ))
+        let client = match &config.ca_file {
+            // `rediss://` trusting one CA (a private one): the system's CAs are not used.
+            Some(ca) => {
+                install_crypto();
+                let pem = std::fs::read(ca).map_err(|e| {
+                    BrokerError::Config(format!("cannot read the Redis CA {}: {e}", ca.display()))
+                })?;
+                let certs = redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem),
+                };
+                Client::build_with_tls(info, certs)
+            }
+            None => {
+                if url.starts_with("rediss://") {
+                    install_crypto();
+                }
+                Client::open(info)
+            }
+        };
+        Ok(Target::Single(client.map_err(|e| bad_url(url, e))?))
     }
 
     /// A new connection whose every request fails after `response` without an answer.
