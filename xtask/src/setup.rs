@@ -28,8 +28,11 @@ const DESKTOP_PACKAGES: &[&str] = &[
     "redis-server",
 ];
 
-/// Extra packages for the tests: a virtual display, WebKit's WebDriver, Chromium, Node.
+/// Extra packages for the tests: a virtual display, WebKit's WebDriver, Chromium, Node;
+/// `redis-cli` (cluster creation, Sentinel queries) and `openssl` (a throwaway CA for TLS).
 const TEST_PACKAGES: &[&str] = &[
+    "redis-tools",
+    "openssl",
     "xvfb",
     "xauth",
     "imagemagick",
