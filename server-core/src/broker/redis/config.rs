@@ -69,3 +69,19 @@ impl RedisConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Acks;
+
+    /// `--acks` takes `primary` or `replicas:N` with N ≥ 1, and says what it expects otherwise.
+    #[test]
+    fn acks_parse_primary_and_replicas() {
+        assert_eq!("primary".parse::<Acks>(), Ok(Acks::Primary));
+        assert_eq!("replicas:2".parse::<Acks>(), Ok(Acks::Replicas(2)));
+        for bad in ["replicas:0", "replicas:", "replicas:x", "all", ""] {
+            let err = bad.parse::<Acks>().unwrap_err();
+            assert!(err.contains("replicas:N"), "{bad}: {err}");
+        }
+    }
+}
