@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use server_core::broker::Acks;
 use server_core::choice::{self, LogSettings};
 use server_core::defaults;
 use server_core::region::RegionConfig;
@@ -77,6 +78,8 @@ struct ServeArgs {
     /// (repeatable). Pages served from it are accepted by every region that lists it.
     #[arg(long = "public-url", value_name = "[NAME=]URL")]
     public_urls: Vec<String>,
+    #[command(flatten)]
+    redis_options: RedisOptions,
 }
 
 /// `--public-url` values as `/regions` entries; they override the bound address of a local
@@ -106,6 +109,41 @@ fn public_urls(args: &ServeArgs, names: &[String]) -> anyhow::Result<Vec<wire::R
 }
 // --- end of the issue-11 block ---
 
+// ---- Redis deployment options (durable acks, TLS trust). Self-contained: `RedisOptions` is
+// flattened into `ServeArgs` and turned into a `RedisConfig` by `RedisOptions::config`. ----
+
+/// How the regions use Redis beyond its URL.
+#[derive(clap::Args)]
+struct RedisOptions {
+    /// When a publish is acked: `primary` (once the Redis primary stored it) or `replicas:N`
+    /// (only once `WAIT` confirms N replicas hold it; otherwise the client gets a temporary
+    /// error and retries by id, which never stores it twice).
+    #[arg(long, default_value = "primary", value_name = "primary|replicas:N")]
+    acks: Acks,
+    /// How long a publish waits for its replicas with `--acks replicas:N`, in milliseconds.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    acks_timeout_ms: u64,
+    /// PEM file of the CA that signed the Redis server's certificate (`rediss://`), when it
+    /// is not in the system's trust store.
+    #[arg(long, env = "MULTIREGION_REDIS_CA", value_name = "FILE")]
+    redis_ca: Option<PathBuf>,
+}
+
+impl RedisOptions {
+    /// The log's settings for every Redis tried.
+    fn log(&self, prefix: &str, history: usize) -> LogSettings {
+        LogSettings {
+            prefix: prefix.into(),
+            history,
+            acks: self.acks,
+            ack_timeout: std::time::Duration::from_millis(self.acks_timeout_ms),
+            ca_file: self.redis_ca.clone(),
+        }
+    }
+}
+
+// ---- end of the Redis deployment options ----
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -120,10 +158,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve_cmd(args: ServeArgs) -> anyhow::Result<()> {
-    let log = LogSettings {
-        prefix: args.redis_prefix.clone(),
-        history: args.history,
-    };
+    let log = args.redis_options.log(&args.redis_prefix, args.history);
     let plan = choice::serve_plan(args.redis.as_deref(), &args.default_redis);
     let chosen = choice::choose(&plan, &log).await.map_err(|e| {
         anyhow::anyhow!(

@@ -8,10 +8,11 @@
 //! `redis-server` (only when the caller asks for that step) → the embedded broker, which
 //! cannot fail. [`serve_plan`] and [`plan`] build the lists the CLI and the desktop use.
 
-use crate::broker::{MemoryBroker, RedisBroker, RedisConfig, SharedBroker};
+use crate::broker::{Acks, MemoryBroker, RedisBroker, RedisConfig, SharedBroker};
 use crate::defaults;
 use redis_process::{RedisOptions, RedisProcess};
 use serde::Serialize;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -86,20 +87,31 @@ pub fn serve_plan(redis: Option<&str>, local: &str) -> Vec<Step> {
     }
 }
 
-/// How the log is laid out in Redis, and how much history either broker keeps.
+/// How the log is laid out in Redis, how much history either broker keeps, and how a Redis
+/// log acks and trusts (every [`RedisConfig`] setting but the URL).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogSettings {
     /// Key prefix in Redis.
     pub prefix: String,
     /// Events kept in history (and ids kept for deduplication).
     pub history: usize,
+    /// When a Redis log acks a publish (`--acks`).
+    pub acks: Acks,
+    /// With [`Acks::Replicas`], how long `WAIT` waits for the replicas.
+    pub ack_timeout: Duration,
+    /// CA of a `rediss://` server, when not in the system's trust store (`--redis-ca`).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for LogSettings {
     fn default() -> Self {
+        let redis = RedisConfig::new("");
         LogSettings {
-            prefix: defaults::REDIS_PREFIX.into(),
-            history: defaults::HISTORY,
+            prefix: redis.prefix,
+            history: redis.history,
+            acks: redis.acks,
+            ack_timeout: redis.ack_timeout,
+            ca_file: redis.ca_file,
         }
     }
 }
@@ -198,15 +210,20 @@ pub async fn choose(steps: &[Step], log: &LogSettings) -> Result<ChosenBroker, C
     }
 }
 
-/// Connect to the Redis at `url` within `timeout`.
+/// Connect to the Redis at `url` within `timeout`. A setting of that Redis that would break
+/// the log (an evicting `maxmemory-policy`, a cluster URL on a plain Redis) fails here with
+/// what to change.
 async fn connect(
     url: &str,
     log: &LogSettings,
     timeout: Duration,
-) -> Result<SharedBroker, ChoiceError> {
+) -> Result<RedisBroker, ChoiceError> {
     let config = RedisConfig {
         prefix: log.prefix.clone(),
         history: log.history,
+        acks: log.acks,
+        ack_timeout: log.ack_timeout,
+        ca_file: log.ca_file.clone(),
         ..RedisConfig::new(url)
     };
     let failed = |reason: String| ChoiceError::Redis {
@@ -214,7 +231,7 @@ async fn connect(
         reason,
     };
     match tokio::time::timeout(timeout, RedisBroker::connect(config)).await {
-        Ok(Ok(broker)) => Ok(Arc::new(broker)),
+        Ok(Ok(broker)) => Ok(broker),
         Ok(Err(e)) => Err(failed(e.to_string())),
         Err(_) => Err(failed(format!("no answer within {} s", timeout.as_secs()))),
     }
@@ -247,9 +264,14 @@ async fn start_private(log: &LogSettings) -> Result<ChosenBroker, ChoiceError> {
     Ok(chosen)
 }
 
-fn redis_choice(broker: SharedBroker, url: &str, description: String) -> ChosenBroker {
+/// A Redis choice; what weakens the log (no persistence with acks by the primary only) is
+/// added to the description, so the first log line and the desktop say it.
+fn redis_choice(broker: RedisBroker, url: &str, mut description: String) -> ChosenBroker {
+    for warning in broker.warnings() {
+        description.push_str(&format!(" (warning: {warning})"));
+    }
     ChosenBroker {
-        broker,
+        broker: Arc::new(broker),
         status: BrokerStatus {
             kind: "redis",
             description,

@@ -9,6 +9,14 @@ pub enum BrokerError {
     /// The broker answered with something this version does not understand.
     #[error("broker protocol error: {0}")]
     Protocol(String),
+    /// The broker is set up in a way the log cannot work with; the message says what to
+    /// change. Retrying does not help.
+    #[error("broker misconfigured: {0}")]
+    Config(String),
+    /// The event was stored, but not confirmed as durable as configured (`--acks
+    /// replicas:N`); retrying with the same id stores nothing twice and may succeed.
+    #[error("not durable yet: {0}")]
+    NotDurable(String),
 }
 
 impl From<redis::RedisError> for BrokerError {

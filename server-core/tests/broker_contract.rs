@@ -3,9 +3,10 @@
 
 #[macro_use]
 mod common;
+mod redis_topology;
 
 use common::RedisServer;
-use server_core::broker::{Broker, SharedBroker};
+use server_core::broker::{Broker, Cursor, SharedBroker};
 use server_core::event::{now_micros, NewEvent};
 use std::time::Duration;
 
@@ -123,7 +124,7 @@ async fn history_is_bounded(b: SharedBroker) {
 async fn reader_waits_for_new_events(b: SharedBroker) {
     let mut reader = b.reader().await.unwrap();
     let empty = reader
-        .next(0, 10, Duration::from_millis(200))
+        .next(&Cursor::after(0), 10, Duration::from_millis(200))
         .await
         .unwrap();
     assert!(empty.events.is_empty());
@@ -133,7 +134,10 @@ async fn reader_waits_for_new_events(b: SharedBroker) {
         tokio::time::sleep(Duration::from_millis(300)).await;
         publisher.publish(event("late")).await.unwrap();
     });
-    let batch = reader.next(0, 10, Duration::from_secs(10)).await.unwrap();
+    let batch = reader
+        .next(&Cursor::after(0), 10, Duration::from_secs(10))
+        .await
+        .unwrap();
     assert_eq!(batch.events.len(), 1);
     assert_eq!(batch.events[0].event.id, "late");
 }
@@ -142,7 +146,10 @@ async fn reader_waits_for_new_events(b: SharedBroker) {
 async fn reader_catches_up_from_its_last_offset(b: SharedBroker) {
     let mut reader = b.reader().await.unwrap();
     b.publish(event("x1")).await.unwrap();
-    let first = reader.next(0, 10, Duration::from_secs(5)).await.unwrap();
+    let first = reader
+        .next(&Cursor::after(0), 10, Duration::from_secs(5))
+        .await
+        .unwrap();
     assert_eq!(first.events.len(), 1);
     for i in 2..=30 {
         b.publish(event(&format!("x{i}"))).await.unwrap();
@@ -150,7 +157,10 @@ async fn reader_catches_up_from_its_last_offset(b: SharedBroker) {
     let mut got = Vec::new();
     let mut after = 1;
     while got.len() < 29 {
-        let batch = reader.next(after, 7, Duration::from_secs(5)).await.unwrap();
+        let batch = reader
+            .next(&Cursor::after(after), 7, Duration::from_secs(5))
+            .await
+            .unwrap();
         for e in batch.events {
             after = e.offset;
             got.push(e.offset);
@@ -201,4 +211,30 @@ async fn redis_brokers_with_one_prefix_share_one_log() {
         b.status().await.unwrap().epoch
     );
     assert_eq!(other.publish(event("one")).await.unwrap().offset, 1);
+}
+
+/// The whole contract on a Redis Cluster of 3 primaries with a replica each (every key of a
+/// log shares one hash tag, so the log lives in one slot and its Lua scripts run there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_cluster_passes_the_contract() {
+    let cluster = redis_topology::Cluster::start();
+    let broker = || async {
+        let config = server_core::broker::RedisConfig {
+            prefix: common::unique_prefix(),
+            history: HISTORY,
+            ..server_core::broker::RedisConfig::new(cluster.url())
+        };
+        let broker = server_core::broker::RedisBroker::connect(config)
+            .await
+            .expect("connect to the test's cluster");
+        std::sync::Arc::new(broker) as SharedBroker
+    };
+    offsets_are_dense_and_reads_are_ordered(broker().await).await;
+    publish_is_idempotent_by_id(broker().await).await;
+    concurrent_duplicates_are_stored_once(broker().await).await;
+    concurrent_publishes_get_distinct_dense_offsets(broker().await).await;
+    history_is_bounded(broker().await).await;
+    reader_waits_for_new_events(broker().await).await;
+    reader_catches_up_from_its_last_offset(broker().await).await;
+    status_reports_epoch_and_ends(broker().await).await;
 }

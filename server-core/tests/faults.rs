@@ -100,6 +100,14 @@ async fn acked_events_survive_a_redis_restart_mid_stream() {
     redis.kill();
     let down = wait_health(regions.addr("eu"), |h| !h.connected).await;
     assert!(!down.connected);
+    // While it cannot reach the broker a region is not ready (503), and still healthy (200).
+    let (ready, body) = common::http_get(regions.addr("eu"), "/ready", &[]).await;
+    assert_eq!(ready, 503, "{body}");
+    assert!(body.contains("\"ready\":false"), "{body}");
+    assert_eq!(
+        common::http_get(regions.addr("eu"), "/health", &[]).await.0,
+        200
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     redis.restart();
     let mut acked = Vec::new();
@@ -110,9 +118,13 @@ async fn acked_events_survive_a_redis_restart_mid_stream() {
         failures += f;
     }
     assert_eq!(acked.len(), 3 * per_region);
-    // The outage was real (`/health` said so above). A publish caught in it either failed
-    // with a temporary error and was retried by id (`failures` counts those), or waited in
-    // the broker client's own reconnect until Redis was back: both end acked exactly once.
+    // The outage was real (`/health` said so above), and publishes did not wait it out: a
+    // publish caught in it failed at once with a temporary error and was retried by id
+    // (`failures` counts those), which ends acked exactly once.
+    assert!(
+        failures > 0,
+        "publishes during the outage get a temporary error (none did)"
+    );
     let offsets: HashSet<u64> = acked.iter().map(|(_, o)| *o).collect();
     assert_eq!(
         offsets.len(),
@@ -128,6 +140,8 @@ async fn acked_events_survive_a_redis_restart_mid_stream() {
         w.assert_quiet(Duration::from_millis(200)).await;
     }
     wait_health(regions.addr("us"), |h| h.connected).await;
+    let (ready, body) = common::http_get(regions.addr("us"), "/ready", &[]).await;
+    assert_eq!(ready, 200, "{body}");
     eprintln!(
         "redis restart: published {} ids, acked {}, failed attempts {failures}, delivered {} to each of {} clients, lost 0, duplicated 0",
         acked.len(), acked.len(), acked.len(), watchers.len()
@@ -187,6 +201,10 @@ async fn cut_off_region_catches_up_on_heal(broker: SharedBroker) {
     let link = regions.cluster.as_ref().unwrap().link("eu").unwrap();
     link.set_cut_off(true);
     wait_health(regions.addr("eu"), |h| !h.connected).await;
+    assert_eq!(
+        common::http_get(regions.addr("eu"), "/ready", &[]).await.0,
+        503
+    );
     let (acked, _) = publish_until_acked(
         regions.addr("as"),
         (0..30).map(|i| format!("cut-{i}")).collect(),
@@ -216,6 +234,10 @@ async fn cut_off_region_catches_up_on_heal(broker: SharedBroker) {
     );
     eu.assert_quiet(Duration::from_millis(300)).await;
     wait_health(regions.addr("eu"), |h| h.connected && h.offset == 30).await;
+    assert_eq!(
+        common::http_get(regions.addr("eu"), "/ready", &[]).await.0,
+        200
+    );
     eprintln!(
         "cut off: published 30, acked 30, delivered to eu after heal 30, lost 0, duplicated 0"
     );

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use common::{Client, Regions, PATIENCE};
 use futures_util::StreamExt;
 use server_core::broker::{
-    Batch, Broker, BrokerKind, LogReader, LogStatus, MemoryBroker, Published, SharedBroker,
+    Batch, Broker, BrokerKind, Cursor, LogReader, LogStatus, MemoryBroker, Published, SharedBroker,
 };
 use server_core::error::Result;
 use server_core::event::{NewEvent, Offset};
@@ -89,11 +89,11 @@ struct SwitchingReader {
 
 #[async_trait]
 impl LogReader for SwitchingReader {
-    async fn next(&mut self, after: Offset, max: usize, wait: Duration) -> Result<Batch> {
+    async fn next(&mut self, from: &Cursor, max: usize, wait: Duration) -> Result<Batch> {
         if self.recreated.load(Ordering::SeqCst) {
-            self.new.next(after, max, wait).await
+            self.new.next(from, max, wait).await
         } else {
-            self.old.next(after, max, wait).await
+            self.old.next(from, max, wait).await
         }
     }
 }

@@ -128,13 +128,20 @@ pub enum ServerFrame {
         /// What happened and what to do.
         message: String,
     },
-    /// The log was lost (e.g. Redis restarted without persistence) and a new one started.
+    /// The log was lost or went back in time (Redis restarted without its data or from an
+    /// older snapshot, or failed over to a replica that lagged) and a new one started.
     /// Offsets from the old epoch mean nothing in the new one: clients must drop them.
     Epoch {
         /// The new epoch.
         epoch: String,
         /// Latest offset in the new log.
         offset: Offset,
+        /// The last offset of the previous epoch this connection was given (delivered live or
+        /// replayed, or the `since` it resumed from). Any event of the previous epoch that the
+        /// client had not received by then, including acked ones at offsets after this, may be
+        /// lost: republish it (same id) if it matters. 0 when unknown (older servers).
+        #[serde(default)]
+        lost_after: Offset,
         /// What happened and what to do.
         message: String,
     },

@@ -28,12 +28,15 @@ const DESKTOP_PACKAGES: &[&str] = &[
     "redis-server",
 ];
 
-/// Extra packages for the tests: a virtual display, WebKit's WebDriver, Chromium, Node, and
-/// docker-compose (validates docker-compose.yml; no engine is needed for that), and for the
-/// network-namespace testbed `ip` and `iptables`.
+/// Extra packages for the tests: a virtual display, WebKit's WebDriver, Chromium, Node;
+/// docker-compose (validates docker-compose.yml; no engine is needed for that); `ip` and
+/// `iptables` for the network-namespace testbed; `redis-cli` (cluster creation, Sentinel
+/// queries) and `openssl` (a throwaway CA for TLS).
 const TEST_PACKAGES: &[&str] = &[
     "iproute2",
     "iptables",
+    "redis-tools",
+    "openssl",
     "xvfb",
     "xauth",
     "imagemagick",

@@ -1,6 +1,6 @@
 //! The embedded broker: the log in this process's memory.
 
-use super::{Batch, Broker, BrokerKind, LogReader, LogStatus, Published};
+use super::{Batch, Broker, BrokerKind, Cursor, LogReader, LogStatus, Published};
 use crate::error::Result;
 use crate::event::{new_epoch, now_micros, NewEvent, Offset, StoredEvent};
 use async_trait::async_trait;
@@ -124,7 +124,9 @@ struct MemoryReader {
 
 #[async_trait]
 impl LogReader for MemoryReader {
-    async fn next(&mut self, after: Offset, max: usize, wait: Duration) -> Result<Batch> {
+    async fn next(&mut self, from: &Cursor, max: usize, wait: Duration) -> Result<Batch> {
+        // This log never loses anything nor changes its epoch: only the offset matters.
+        let after = from.offset;
         // Waiting on the watch (not polling) wakes us as soon as a newer offset is stored.
         let _ = tokio::time::timeout(wait, self.latest.wait_for(|&latest| latest > after)).await;
         Ok(self.broker.read_now(after, max))

@@ -22,6 +22,16 @@
 //! - **Epoch.** A log has a random epoch set when it is created. If the backing store loses
 //!   the log (Redis restarted without persistence), a new log with a new epoch starts and
 //!   readers see the new epoch on their next read; offsets of different epochs are unrelated.
+//! - **Never back in time silently.** If the store comes back older than it was (Redis
+//!   restarted from an older snapshot, a failover to a replica that lagged), the broker
+//!   notices on its next publish (the log no longer holds the newest event this broker saw
+//!   stored) or live read (the log no longer holds the reader's cursor), and starts a new
+//!   epoch atomically, once for all the processes that notice. The new epoch keeps what the
+//!   log still holds, at the same offsets, and new events continue after it; offsets that
+//!   were handed out before and lost are handed out again only in the new epoch. No publish
+//!   is acked into a log known to have gone back. Each region then works out how much of
+//!   what it delivered the new epoch still holds, continues from there, and announces the
+//!   rest as possibly lost (`epoch` frame with `lost_after`).
 //! - **Disconnects.** Operations fail with [`BrokerError::Unavailable`] while the store is
 //!   unreachable and succeed again once it is back; nothing is retried silently inside
 //!   `publish` (the caller decides, and may retry with the same id safely).
@@ -30,7 +40,10 @@ mod memory;
 mod redis;
 
 pub use self::memory::MemoryBroker;
-pub use self::redis::{RedisBroker, RedisConfig};
+pub use self::redis::{
+    Acks, RedisBroker, RedisConfig, KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_PROBES,
+    TCP_USER_TIMEOUT,
+};
 
 use crate::error::Result;
 use crate::event::{NewEvent, Offset, StoredEvent};
@@ -106,12 +119,41 @@ pub trait Broker: Send + Sync + 'static {
     async fn reader(&self) -> Result<Box<dyn LogReader>>;
 }
 
-/// A consumer's cursor-less view of the log: it asks from its own last offset each time.
+/// Where a consumer stands in the log: the last event it took, and of which log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cursor {
+    /// Epoch of the log `offset` belongs to (empty: not known, any epoch).
+    pub epoch: String,
+    /// Offset of the last event taken (0: none yet).
+    pub offset: Offset,
+    /// Id of the event at `offset`, when the consumer took it (`None` when it started at
+    /// the log's end without taking one).
+    pub id: Option<String>,
+}
+
+impl Cursor {
+    /// A cursor after `offset` of any epoch, with nothing to check.
+    pub fn after(offset: Offset) -> Self {
+        Cursor {
+            offset,
+            ..Cursor::default()
+        }
+    }
+}
+
+/// A consumer's view of the log: it asks from its own cursor each time.
 #[async_trait]
 pub trait LogReader: Send {
-    /// Up to `max` events with offset > `after`; waits up to `wait` for the first one and
-    /// returns an empty batch (with the current epoch) when none came.
-    async fn next(&mut self, after: Offset, max: usize, wait: Duration) -> Result<Batch>;
+    /// Up to `max` events after `from`; waits up to `wait` for the first one and returns an
+    /// empty batch (with the current epoch) when none came.
+    ///
+    /// When `from.epoch` is set and the log has another epoch, returns at once an empty
+    /// batch of that epoch. When the log still has `from.epoch` but no longer holds what the
+    /// cursor says was read (its newest offset is below `from.offset`, or `from.offset`
+    /// holds another id than `from.id`), the log went back in time: the reader starts a new
+    /// epoch that keeps what the log still holds (see the contract), and returns an empty
+    /// batch of it.
+    async fn next(&mut self, from: &Cursor, max: usize, wait: Duration) -> Result<Batch>;
 }
 
 /// A shared, type-erased broker.

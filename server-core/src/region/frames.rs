@@ -84,10 +84,12 @@ pub(super) fn replay_gap(from: Offset, to: Offset) -> ServerFrame {
 }
 
 /// The client's offsets belong to an earlier log (its `epoch` parameter names another one).
-pub(super) fn stale_epoch(epoch: &str, offset: Offset) -> ServerFrame {
+/// `lost_after` is the client's `since`: what it had of the old log after that may be lost.
+pub(super) fn stale_epoch(epoch: &str, offset: Offset, since: Offset) -> ServerFrame {
     epoch_frame(
         epoch,
         offset,
+        since,
         "your offsets belong to an earlier log (the broker lost its data or was switched); \
          replaying the current log from its start",
     )
@@ -104,6 +106,7 @@ pub(super) fn past_the_end(
     epoch_frame(
         epoch,
         offset,
+        since,
         &format!(
             "since={since} is past the end of this log (its newest offset is {latest}): your \
              offsets belong to another log; replaying the current log from its start"
@@ -113,19 +116,22 @@ pub(super) fn past_the_end(
 
 /// The log was recreated while this client's replay was reading it: the replay stops; the
 /// new log's events follow live from offset 1.
-pub(super) fn recreated_during_replay(epoch: &str) -> ServerFrame {
+/// `lost_after` is the last offset of the old log this client was sent.
+pub(super) fn recreated_during_replay(epoch: &str, lost_after: Offset) -> ServerFrame {
     epoch_frame(
         epoch,
         0,
+        lost_after,
         "the event log was lost and a new one started while your history was being replayed; \
          offsets restart from 0: forget the offsets you kept",
     )
 }
 
-fn epoch_frame(epoch: &str, offset: Offset, message: &str) -> ServerFrame {
+fn epoch_frame(epoch: &str, offset: Offset, lost_after: Offset, message: &str) -> ServerFrame {
     ServerFrame::Epoch {
         epoch: epoch.into(),
         offset,
+        lost_after,
         message: message.into(),
     }
 }

@@ -1,4 +1,4 @@
-//! HTTP surface of a region: `/ws`, `/health`, `/regions`, and the UI at `/`.
+//! HTTP surface of a region: `/ws`, `/health`, `/ready`, `/regions`, and the UI at `/`.
 
 use super::{connection, origin, Region};
 use crate::event::Offset;
@@ -55,6 +55,7 @@ pub fn router(region: Arc<Region>) -> Router {
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]);
     let api = Router::new()
         .route("/health", get(health))
+        .route("/ready", get(ready))
         .route("/regions", get(regions))
         .route("/sim", get(get_sim).put(put_sim))
         .layer(cors)
@@ -70,6 +71,24 @@ pub fn router(region: Arc<Region>) -> Router {
 
 async fn health(State(region): State<Arc<Region>>) -> Json<wire::Health> {
     Json(region.health())
+}
+
+/// `GET /ready`: 200 while the region reaches its broker (it can store publishes and
+/// deliver events), 503 while it cannot, for load balancers and orchestrators to route
+/// clients elsewhere. `/health` answers 200 either way, with the details.
+async fn ready(State(region): State<Arc<Region>>) -> Response {
+    let health = region.health();
+    if health.connected && !health.epoch.is_empty() {
+        Json(serde_json::json!({ "ready": true, "region": health.region })).into_response()
+    } else {
+        let body = serde_json::json!({
+            "ready": false,
+            "region": health.region,
+            "message": "this region cannot reach its broker: publishes fail with a temporary \
+                        error and no events arrive until it is back",
+        });
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    }
 }
 
 async fn regions(State(region): State<Arc<Region>>) -> Json<Vec<wire::RegionInfo>> {

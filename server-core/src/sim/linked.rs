@@ -8,7 +8,9 @@
 //! severed. A region only goes through it while the link is active (see [`super::Route`]).
 
 use super::Link;
-use crate::broker::{Batch, Broker, BrokerKind, LogReader, LogStatus, Published, SharedBroker};
+use crate::broker::{
+    Batch, Broker, BrokerKind, Cursor, LogReader, LogStatus, Published, SharedBroker,
+};
 use crate::error::{BrokerError, Result};
 use crate::event::{NewEvent, Offset};
 use async_trait::async_trait;
@@ -99,13 +101,13 @@ struct LinkedReader {
 
 #[async_trait]
 impl LogReader for LinkedReader {
-    async fn next(&mut self, after: Offset, max: usize, wait: Duration) -> Result<Batch> {
+    async fn next(&mut self, from: &Cursor, max: usize, wait: Duration) -> Result<Batch> {
         self.link.check()?;
         if self.link.settings().stalled {
             // A connection that stopped answering: never returns on its own.
             std::future::pending::<()>().await;
         }
-        let batch = self.inner.next(after, max, wait).await?;
+        let batch = self.inner.next(from, max, wait).await?;
         // Events come down the link: they arrive one crossing later.
         if !batch.events.is_empty() {
             self.link.cross().await;

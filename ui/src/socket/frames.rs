@@ -82,6 +82,7 @@ mod tests {
         c.on_frame(&ServerFrame::Epoch {
             epoch: "e2".into(),
             offset: 0,
+            lost_after: 0,
             message: "reset".into(),
         });
         assert_eq!(c.query().as_deref(), Some("since=0&epoch=e2"));

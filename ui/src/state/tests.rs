@@ -80,6 +80,7 @@ fn an_epoch_frame_clears_the_log_and_says_so() {
     let reset = ServerFrame::Epoch {
         epoch: "e2".into(),
         offset: 0,
+        lost_after: 0,
         message: "redis restarted".into(),
     };
     s.apply(frames(0, vec![(reset, 9)]));
@@ -94,6 +95,7 @@ fn an_epoch_frame_clears_the_log_and_says_so() {
     let again = ServerFrame::Epoch {
         epoch: "e2".into(),
         offset: 0,
+        lost_after: 0,
         message: "new log".into(),
     };
     s.apply(frames(1, vec![(welcome("e2"), 11), (again, 11)]));
@@ -209,6 +211,7 @@ fn a_welcome_tells_where_the_region_is_and_a_new_log_starts_the_count_again() {
     let reset = ServerFrame::Epoch {
         epoch: "e2".into(),
         offset: 0,
+        lost_after: 0,
         message: "lost".into(),
     };
     s.apply(frames(1, vec![(reset, 2)]));

@@ -54,7 +54,7 @@ impl Conn {
         };
         if client_epoch.is_some_and(|e| e != epoch) {
             // The client's offsets belong to a log that no longer exists.
-            self.send_frame(&frames::stale_epoch(&epoch, self.last_sent))
+            self.send_frame(&frames::stale_epoch(&epoch, self.last_sent, since))
                 .await?;
             since = 0;
         } else if since > self.last_sent {
@@ -129,7 +129,8 @@ impl Conn {
     /// that frame, what the fan-out carries belongs to the old log and is dropped.
     async fn recreated_during_replay(&mut self, epoch: &str) -> Result {
         tracing::info!(region = %self.region.name(), new = epoch, "log recreated during a replay");
-        self.send_frame(&frames::recreated_during_replay(epoch))
+        let lost_after = self.last_sent;
+        self.send_frame(&frames::recreated_during_replay(epoch, lost_after))
             .await?;
         self.last_sent = 0;
         self.old_log = true;

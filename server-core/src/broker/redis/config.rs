@@ -1,0 +1,88 @@
+//! How to reach and lay out the Redis log ([`RedisConfig`]), and when publishes are acked
+//! ([`Acks`]).
+
+use crate::defaults;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// When a publish is acknowledged to its client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Acks {
+    /// As soon as the primary stored it: as durable as the primary's persistence.
+    #[default]
+    Primary,
+    /// Only once `WAIT` confirms that this many replicas hold it too; otherwise the publish
+    /// fails with a temporary error (the client retries by id, which stores nothing twice).
+    Replicas(u32),
+}
+
+impl std::str::FromStr for Acks {
+    type Err = String;
+
+    /// `primary` or `replicas:N` (N ≥ 1).
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        if s == "primary" {
+            return Ok(Acks::Primary);
+        }
+        match s.strip_prefix("replicas:").map(str::parse::<u32>) {
+            Some(Ok(n)) if n >= 1 => Ok(Acks::Replicas(n)),
+            _ => Err(format!(
+                "{s:?}: expected `primary` or `replicas:N` with N ≥ 1"
+            )),
+        }
+    }
+}
+
+/// How to reach and lay out the Redis log.
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    /// `redis://host:port[/db]`, `rediss://…` (TLS), `redis+sentinel://h1:p1,h2:p2/MASTER`,
+    /// or `redis+cluster://h1:p1,h2:p2`.
+    pub url: String,
+    /// Key prefix, so several independent logs can share one Redis.
+    pub prefix: String,
+    /// Events kept in the stream (and ids kept for deduplication).
+    pub history: usize,
+    /// How long a connect or a request may wait for an answer before it fails as
+    /// unavailable (and the connection is replaced).
+    pub response_timeout: Duration,
+    /// When publishes are acked.
+    pub acks: Acks,
+    /// With [`Acks::Replicas`], how long `WAIT` waits for the replicas.
+    pub ack_timeout: Duration,
+    /// PEM file of the CA that signed the server's certificate (`rediss://`), when it is not
+    /// in the system's trust store.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl RedisConfig {
+    /// Defaults for `url`: prefix `mrs`, history 10,000, 2 s response timeout, acks by the
+    /// primary (1 s `WAIT` when replicas are asked for), the system's CAs.
+    pub fn new(url: impl Into<String>) -> Self {
+        RedisConfig {
+            url: url.into(),
+            prefix: defaults::REDIS_PREFIX.into(),
+            history: defaults::HISTORY,
+            response_timeout: defaults::REDIS_RESPONSE_TIMEOUT,
+            acks: Acks::Primary,
+            ack_timeout: Duration::from_secs(1),
+            ca_file: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Acks;
+
+    /// `--acks` takes `primary` or `replicas:N` with N ≥ 1, and says what it expects otherwise.
+    #[test]
+    fn acks_parse_primary_and_replicas() {
+        assert_eq!("primary".parse::<Acks>(), Ok(Acks::Primary));
+        assert_eq!("replicas:2".parse::<Acks>(), Ok(Acks::Replicas(2)));
+        for bad in ["replicas:0", "replicas:", "replicas:x", "all", ""] {
+            let err = bad.parse::<Acks>().unwrap_err();
+            assert!(err.contains("replicas:N"), "{bad}: {err}");
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! Settings of Redis that break the log, refused at connect with what to change; and the
+//! ones that only weaken it, warned about.
+//!
+//! - `maxmemory-policy` other than `noeviction`: Redis may evict the offset counter, the
+//!   epoch or the id index, which breaks offsets and deduplication. Refused.
+//! - A `redis+cluster://` URL pointed at a Redis without cluster mode (and a `redis://` URL
+//!   pointed at a cluster node, where every command of another slot fails). Refused.
+//! - No persistence at all (no RDB snapshots, no AOF) while acks do not wait for replicas: a
+//!   restart loses the log (announced to clients with a new epoch, but lost). Warned.
+//!
+//! A Redis that refuses `CONFIG` (managed services often do) is not checked, with a warning.
+
+use super::connect::Target;
+use super::{Acks, RedisBroker};
+use crate::error::{BrokerError, Result};
+use redis::{InfoDict, Value};
+
+/// Check the settings of the Redis behind `broker`: an error says what to change; the
+/// warnings returned say what weakens the log.
+pub(super) async fn check(broker: &RedisBroker) -> Result<Vec<String>> {
+    let url = broker.inner.config.url.clone();
+    let config = match &broker.inner.target {
+        Target::Cluster(_, first) => {
+            if cluster_enabled(first).await == Some(false) {
+                return Err(BrokerError::Config(format!(
+                    "{url} names a Redis Cluster, but {first} runs without cluster mode: use \
+                     --redis redis://HOST:PORT for a single Redis (or start the nodes with \
+                     cluster-enabled yes)"
+                )));
+            }
+            broker
+                .with_conn(
+                    |mut c| async move { redis::cmd("PING").query_async::<()>(&mut c).await },
+                )
+                .await?;
+            // The nodes of one cluster share their settings: ask the first one directly
+            // (through the cluster client, CONFIG would go to every node).
+            match plain(first).await {
+                Some(mut conn) => config_get().query_async::<Value>(&mut conn).await,
+                None => Err(redis::RedisError::from((
+                    redis::ErrorKind::Io,
+                    "cannot reach the first node",
+                ))),
+            }
+        }
+        _ => {
+            let info: InfoDict = broker
+                .with_conn(|mut c| async move {
+                    redis::cmd("INFO").arg("cluster").query_async(&mut c).await
+                })
+                .await?;
+            if info.get::<i64>("cluster_enabled") == Some(1) {
+                return Err(BrokerError::Config(format!(
+                    "{url} is a node of a Redis Cluster: use --redis \
+                     redis+cluster://HOST:PORT,… so that commands reach the node that holds \
+                     the log"
+                )));
+            }
+            let (generation, mut conn) = broker
+                .inner
+                .conn
+                .get(&broker.inner.target, &broker.inner.config)
+                .await?;
+            let _ = generation;
+            config_get().query_async::<Value>(&mut conn).await
+        }
+    };
+    let config = match config {
+        Ok(v) => pairs(&v),
+        Err(e) => {
+            return Ok(vec![format!(
+                "Redis refused CONFIG GET ({e}): maxmemory-policy and persistence are not \
+                 checked; make sure maxmemory-policy is noeviction"
+            )]);
+        }
+    };
+    let get = |name: &str| {
+        config
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if let Some(policy) = get("maxmemory-policy") {
+        if policy != "noeviction" {
+            return Err(BrokerError::Config(format!(
+                "Redis at {url} has maxmemory-policy {policy}: it may evict the log's keys, \
+                 which breaks its offsets. Set maxmemory-policy noeviction (in redis.conf, or \
+                 CONFIG SET maxmemory-policy noeviction); when memory is full, publishes then \
+                 fail with a temporary error instead of corrupting the log"
+            )));
+        }
+    }
+    let persists =
+        get("save").is_some_and(|s| !s.trim().is_empty()) || get("appendonly") == Some("yes");
+    let mut warnings = Vec::new();
+    if !persists && broker.inner.config.acks == Acks::Primary {
+        warnings.push(
+            "Redis persists nothing (no save points, appendonly no) and acks do not wait for \
+             replicas: a Redis restart loses the whole log (clients are told with an epoch \
+             frame). Enable appendonly yes, or use --acks replicas:N with a replica"
+                .to_string(),
+        );
+    }
+    Ok(warnings)
+}
+
+/// `CONFIG GET` answers a flat array (RESP2) or a map (RESP3).
+fn pairs(v: &Value) -> Vec<(String, String)> {
+    let text = |v: &Value| match v {
+        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::SimpleString(s) => s.clone(),
+        _ => String::new(),
+    };
+    match v {
+        Value::Array(items) => items
+            .chunks(2)
+            .filter_map(|kv| match kv {
+                [k, v] => Some((text(k), text(v))),
+                _ => None,
+            })
+            .collect(),
+        Value::Map(items) => items.iter().map(|(k, v)| (text(k), text(v))).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn config_get() -> redis::Cmd {
+    let mut cmd = redis::cmd("CONFIG");
+    cmd.arg("GET")
+        .arg("maxmemory-policy")
+        .arg("save")
+        .arg("appendonly");
+    cmd
+}
+
+/// A plain connection to one server, or `None` if it cannot be had within 2 s.
+async fn plain(url: &str) -> Option<redis::aio::MultiplexedConnection> {
+    let client = redis::Client::open(url).ok()?;
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(std::time::Duration::from_secs(2)))
+        .set_response_timeout(Some(std::time::Duration::from_secs(2)));
+    client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .ok()
+}
+
+/// Whether the Redis at `url` runs in cluster mode (`None` when it cannot be asked).
+async fn cluster_enabled(url: &str) -> Option<bool> {
+    let mut conn = plain(url).await?;
+    let info: InfoDict = redis::cmd("INFO")
+        .arg("cluster")
+        .query_async(&mut conn)
+        .await
+        .ok()?;
+    Some(info.get::<i64>("cluster_enabled") == Some(1))
+}
