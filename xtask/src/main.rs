@@ -132,7 +132,11 @@ fn test() -> Result<()> {
     sh(&cargo, &["run", "-p", "bench", "--", "smoke"])?;
     sh("npm", &["ci", "--prefix", "e2e", "--no-audit", "--no-fund"])?;
     let mut e2e = vec!["--test", "--test-concurrency=1"];
-    for f in ["e2e/browser.test.mjs", "e2e/desktop.test.mjs"] {
+    for f in [
+        "e2e/browser.test.mjs",
+        "e2e/socketio.test.mjs",
+        "e2e/desktop.test.mjs",
+    ] {
         if Path::new(f).exists() {
             e2e.push(f);
         }
