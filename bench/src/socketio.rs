@@ -10,6 +10,7 @@
 //! `"[From AS] <tag><seq> <µs>"`; `event` packets are skipped unparsed.
 
 use crate::clock::now_us;
+use crate::procfs::CpuUse;
 use crate::receiver::{Sample, Ws};
 use crate::scenario::write_json;
 use crate::servers::{BrokerChoice, Servers};
@@ -52,6 +53,10 @@ pub struct SioStep {
     pub latency: Latency,
     /// Unique deliveries per second, first emit to last delivery.
     pub deliveries_per_s: f64,
+    /// CPU used while emitting and draining.
+    pub cpu: CpuUse,
+    /// `/proc/loadavg` (1 min) at the end: how busy the machine was, others included.
+    pub load_1m: f64,
 }
 
 impl SioStep {
@@ -93,9 +98,10 @@ pub const BROKER: BrokerChoice = BrokerChoice::Redis;
 
 fn print(s: &SioStep) {
     println!(
-        "socketio {:>6.0} msg/s  {:>9}/{:<9} lost {} dup {} closed {}  p50 {:.2} p99 {:.2} max {:.2} ms  {:.0} deliveries/s",
+        "socketio {:>6.0} msg/s  {:>9}/{:<9} lost {} dup {} closed {}  p50 {:.2} p99 {:.2} max {:.2} ms  {:.0} deliveries/s  cpu server {:.2} redis {:.2} generator {:.2}  load {:.1}",
         s.rate, s.delivered, s.expected, s.lost, s.duplicated, s.closed_early,
         s.latency.p50_ms, s.latency.p99_ms, s.latency.max_ms, s.deliveries_per_s,
+        s.cpu.server_cores, s.cpu.redis_cores, s.cpu.generator_cores, s.load_1m,
     );
 }
 
@@ -261,6 +267,7 @@ pub async fn run_step(
     let receivers = tasks.len();
     let emitter = connect(&servers.targets[0].url).await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
+    let cpu_start = servers.probe.mark();
     let start_us = now_us();
     let (sent, stored) = emit(emitter, &tag, rate, duration).await?;
     let expected = stored * receivers as u64;
@@ -268,6 +275,7 @@ pub async fn run_step(
     while progress.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let cpu = cpu_start.until(&servers.probe.mark());
     stop.cancel();
     let mut seen = Vec::new();
     for t in tasks {
@@ -293,7 +301,17 @@ pub async fn run_step(
         closed_early: seen.iter().filter(|s| s.closed).count(),
         latency: stats::summarize(&sorted),
         deliveries_per_s: delivered as f64 / span_s,
+        cpu,
+        load_1m: load_1m(),
     })
+}
+
+fn load_1m() -> f64 {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split(' ')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
 }
 
 #[cfg(test)]

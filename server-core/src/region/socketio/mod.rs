@@ -81,13 +81,12 @@ pub(super) fn routes(region: Arc<Region>) -> Router<Arc<Region>> {
         region: region.clone(),
         relay: broadcast::channel(region.config.client_queue.max(1)).0,
         started: OnceLock::new(),
-        io: io.clone(),
     });
     let admit = {
         let hub = hub.clone();
-        move |s: SocketRef, TryData(auth): TryData<serde_json::Value>| {
+        move |s: SocketRef, io: SocketIo, TryData(auth): TryData<serde_json::Value>| {
             let hub = hub.clone();
-            async move { hub.admit(s, auth.ok()) }
+            async move { hub.admit(s, io, auth.ok()) }
         }
     };
     let connected = {
@@ -137,7 +136,6 @@ struct Hub {
     relay: broadcast::Sender<Relayed>,
     /// Set once the relay and the shutdown watcher run.
     started: OnceLock<()>,
-    io: SocketIo,
 }
 
 /// A new client's queues, made when it is admitted, taken when its session starts.
@@ -168,7 +166,12 @@ impl Hub {
     /// register its handlers, all before socketioxide acknowledges the connect. So every
     /// event stored after the client saw `connect` reaches it, and no message it sends after
     /// `connect` finds no handler.
-    fn admit(&self, s: SocketRef, auth: Option<serde_json::Value>) -> Result<(), Unauthorized> {
+    fn admit(
+        &self,
+        s: SocketRef,
+        io: SocketIo,
+        auth: Option<serde_json::Value>,
+    ) -> Result<(), Unauthorized> {
         let config = &self.region.config;
         if let Some(expected) = &config.token {
             let parts = s.req_parts();
@@ -191,7 +194,7 @@ impl Hub {
                 return Err(Unauthorized);
             }
         }
-        self.start_once();
+        self.start_once(io);
         let live = self.relay.subscribe();
         let (tx, inbox) = mpsc::channel(INBOX);
         let (overflow_tx, overflow) = mpsc::channel(OVERFLOW);
@@ -239,7 +242,8 @@ impl Hub {
     }
 
     /// Start the relay and the shutdown watcher, once, with the first client.
-    fn start_once(&self) {
+    /// (`io` is handed in rather than kept in the hub: the hub lives in `io`'s handlers.)
+    fn start_once(&self, io: SocketIo) {
         self.started.get_or_init(|| {
             let region = self.region.clone();
             // Subscribed here, before any client subscribes to the relay.
@@ -247,7 +251,6 @@ impl Hub {
             region
                 .tracker
                 .spawn(relay::run(region.clone(), fanout, self.relay.clone()));
-            let io = self.io.clone();
             let tracker = region.tracker.clone();
             tracker.spawn(async move {
                 region.shutdown.cancelled().await;
