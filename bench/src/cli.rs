@@ -90,6 +90,9 @@ pub enum Command {
         /// Socket.IO clients per region.
         #[arg(long, default_value_t = 20)]
         clients: usize,
+        /// Emitting Socket.IO clients in AS (the rate is split between them).
+        #[arg(long, default_value_t = 10)]
+        emitters: usize,
         /// First rate, messages/s.
         #[arg(long, default_value_t = 1000.0)]
         start_rate: f64,
@@ -180,13 +183,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Socketio {
             clients,
+            emitters,
             start_rate,
             secs,
             steps,
         } => {
             let servers = setup.servers(socketio::BROKER).await?;
             let step = Duration::from_secs(secs);
-            socketio::scenario(servers, out, clients, start_rate, step, steps).await?;
+            socketio::scenario(servers, out, clients, emitters, start_rate, step, steps).await?;
         }
         Command::All => {
             scenario::latency(&setup, out, 100, 1000.0, Duration::from_secs(10), 10).await?;

@@ -1,13 +1,15 @@
 //! The Socket.IO scenario: the original system's traffic on our regions. `clients` Socket.IO
-//! clients per region over WebSocket, one client in the first region (AS) that emits
-//! `message`s at a rate, then faster (doubling) until a step is no longer clean (something
-//! lost, duplicated, or a client disconnected).
+//! clients per region over WebSocket, `emitters` clients in the first region (AS) that emit
+//! `message`s at a rate (split between them), then faster (doubling) until a step is no
+//! longer clean (something refused, lost, duplicated, or a client disconnected). A
+//! connection's messages are stored one at a time, in order, so one emitter's rate is bounded
+//! by the broker round trip; several emitters are how a page population drives a region.
 //!
 //! The client speaks the small part of Engine.IO 4 / Socket.IO 5 the scenario needs over
 //! the WebSocket transport (open, connect to `/`, ping/pong, `42` events, `43` acks); the
 //! server side is socketioxide. Each message's text carries its sequence number and send
-//! instant (`<tag><seq> <µs>`, process clock), read back from the `broadcast` text
-//! `"[From AS] <tag><seq> <µs>"`; `event` packets are skipped unparsed.
+//! instant (`<tag><emitter>-<seq> <µs>`, process clock), read back from the `broadcast`
+//! text `"[From AS] <tag><emitter>-<seq> <µs>"`; `event` packets are skipped unparsed.
 
 use crate::clock::now_us;
 use crate::procfs::CpuUse;
@@ -35,9 +37,12 @@ pub struct SioStep {
     pub rate: f64,
     /// Receiving Socket.IO clients (all regions).
     pub receivers: usize,
+    /// Emitting clients in AS (the rate is split between them).
+    pub emitters: usize,
     /// Messages emitted.
     pub sent: u64,
-    /// Messages acknowledged as stored.
+    /// Messages acknowledged as stored (the rest were refused, e.g. `rate_limited` when a
+    /// connection's messages queue up faster than they are stored one at a time).
     pub stored: u64,
     /// `broadcast`s expected: stored × receivers.
     pub expected: u64,
@@ -47,7 +52,7 @@ pub struct SioStep {
     pub lost: u64,
     /// Received again (a sequence number not above the last one seen).
     pub duplicated: u64,
-    /// Clients the server disconnected before the end.
+    /// Clients (receivers and emitters) the server disconnected before the end.
     pub closed_early: usize,
     /// End-to-end latency, emit → `broadcast` received.
     pub latency: Latency,
@@ -62,7 +67,7 @@ pub struct SioStep {
 impl SioStep {
     /// Nothing lost, nothing duplicated, nobody disconnected.
     pub fn clean(&self) -> bool {
-        self.lost == 0 && self.duplicated == 0 && self.closed_early == 0 && self.stored > 0
+        self.lost == 0 && self.duplicated == 0 && self.closed_early == 0 && self.stored == self.sent
     }
 }
 
@@ -72,6 +77,7 @@ pub async fn scenario(
     servers: Servers,
     out: &Path,
     clients: usize,
+    emitters: usize,
     start_rate: f64,
     step: Duration,
     max_steps: usize,
@@ -79,7 +85,7 @@ pub async fn scenario(
     let mut steps = Vec::new();
     let mut rate = start_rate;
     for _ in 0..max_steps.max(1) {
-        let s = run_step(&servers, clients, rate, step).await?;
+        let s = run_step(&servers, clients, emitters, rate, step).await?;
         print(&s);
         let clean = s.clean();
         steps.push(s);
@@ -98,8 +104,8 @@ pub const BROKER: BrokerChoice = BrokerChoice::Redis;
 
 fn print(s: &SioStep) {
     println!(
-        "socketio {:>6.0} msg/s  {:>9}/{:<9} lost {} dup {} closed {}  p50 {:.2} p99 {:.2} max {:.2} ms  {:.0} deliveries/s  cpu server {:.2} redis {:.2} generator {:.2}  load {:.1}",
-        s.rate, s.delivered, s.expected, s.lost, s.duplicated, s.closed_early,
+        "socketio {:>6.0} msg/s  stored {}/{}  {:>9}/{:<9} lost {} dup {} closed {}  p50 {:.2} p99 {:.2} max {:.2} ms  {:.0} deliveries/s  cpu server {:.2} redis {:.2} generator {:.2}  load {:.1}",
+        s.rate, s.stored, s.sent, s.delivered, s.expected, s.lost, s.duplicated, s.closed_early,
         s.latency.p50_ms, s.latency.p99_ms, s.latency.max_ms, s.deliveries_per_s,
         s.cpu.server_cores, s.cpu.redis_cores, s.cpu.generator_cores, s.load_1m,
     );
@@ -135,14 +141,16 @@ pub async fn connect(ws_url: &str) -> anyhow::Result<Ws> {
     }
 }
 
-/// `(seq, sent_us)` from a `broadcast` packet carrying one of this run's messages.
-fn parse_broadcast(packet: &str, tag: &str) -> Option<(u64, u64)> {
+/// `(emitter, seq, sent_us)` from a `broadcast` packet carrying one of this run's messages
+/// (text `<tag><emitter>-<seq> <µs>`).
+fn parse_broadcast(packet: &str, tag: &str) -> Option<(usize, u64, u64)> {
     let rest = packet.strip_prefix(r#"42["broadcast","[From "#)?;
     let rest = &rest[rest.find("] ")? + 2..];
     let rest = rest.strip_prefix(tag)?;
+    let (emitter, rest) = rest.split_once('-')?;
     let (seq, rest) = rest.split_once(' ')?;
     let sent = rest.strip_suffix(r#""]"#)?;
-    Some((seq.parse().ok()?, sent.parse().ok()?))
+    Some((emitter.parse().ok()?, seq.parse().ok()?, sent.parse().ok()?))
 }
 
 /// What one receiving client saw.
@@ -162,7 +170,9 @@ async fn receive(
     stop: CancellationToken,
 ) -> Seen {
     let mut seen = Seen::default();
-    let mut last: Option<u64> = None;
+    // Each emitter's messages are stored in the order it sent them: per emitter, a sequence
+    // number not above the last one seen is a duplicate.
+    let mut last: Vec<Option<u64>> = Vec::new();
     loop {
         let msg = tokio::select! {
             biased;
@@ -182,12 +192,15 @@ async fn receive(
         } else if t.starts_with("41") {
             seen.closed = true;
             break;
-        } else if let Some((seq, sent_us)) = parse_broadcast(&t, &tag) {
-            if last.is_some_and(|l| seq <= l) {
+        } else if let Some((emitter, seq, sent_us)) = parse_broadcast(&t, &tag) {
+            if last.len() <= emitter {
+                last.resize(emitter + 1, None);
+            }
+            if last[emitter].is_some_and(|l| seq <= l) {
                 seen.duplicated += 1;
                 continue;
             }
-            last = Some(seq);
+            last[emitter] = Some(seq);
             let now = now_us();
             seen.unique += 1;
             seen.last_us = now;
@@ -201,9 +214,15 @@ async fn receive(
     seen
 }
 
-/// Emit `rate` messages/s for `duration` with acks; returns `(sent, stored)` once every ack
-/// is in (or after [`DRAIN`]).
-async fn emit(mut ws: Ws, tag: &str, rate: f64, duration: Duration) -> anyhow::Result<(u64, u64)> {
+/// Emit `rate` messages/s for `duration` with acks; returns `(sent, stored, disconnected)`
+/// once every ack is in (or after [`DRAIN`]), or when the server disconnects the emitter.
+/// `tag` ends with the emitter's number and `-`.
+async fn emit(
+    mut ws: Ws,
+    tag: &str,
+    rate: f64,
+    duration: Duration,
+) -> anyhow::Result<(u64, u64, bool)> {
     let total = (rate * duration.as_secs_f64()).round() as u64;
     let start = Instant::now();
     let (mut sent, mut answered, mut stored) = (0u64, 0u64, 0u64);
@@ -212,7 +231,7 @@ async fn emit(mut ws: Ws, tag: &str, rate: f64, duration: Duration) -> anyhow::R
         if sent == total {
             let d = *deadline.get_or_insert_with(|| Instant::now() + DRAIN);
             if answered >= sent || Instant::now() >= d {
-                return Ok((sent, stored));
+                return Ok((sent, stored, false));
             }
         }
         let next = start + Duration::from_secs_f64(sent as f64 / rate);
@@ -221,10 +240,14 @@ async fn emit(mut ws: Ws, tag: &str, rate: f64, duration: Duration) -> anyhow::R
                 let due = ((start.elapsed().as_secs_f64() * rate) as u64 + 1).min(total);
                 while sent < due {
                     let packet = format!(r#"42{sent}["message","{tag}{sent} {}"]"#, now_us());
-                    ws.feed(Message::text(packet)).await?;
+                    if ws.feed(Message::text(packet)).await.is_err() {
+                        return Ok((sent, stored, true));
+                    }
                     sent += 1;
                 }
-                ws.flush().await?;
+                if ws.flush().await.is_err() {
+                    return Ok((sent, stored, true));
+                }
             }
             msg = ws.next() => match msg {
                 Some(Ok(Message::Text(t))) if t.starts_with("43") => {
@@ -235,7 +258,7 @@ async fn emit(mut ws: Ws, tag: &str, rate: f64, duration: Duration) -> anyhow::R
                 }
                 Some(Ok(Message::Text(t))) if t.as_str() == "2" => ws.send(Message::text("3")).await?,
                 Some(Ok(_)) => {}
-                _ => bail!("the emitting client was disconnected after {sent} messages"),
+                _ => return Ok((sent, stored, true)),
             },
             _ = tokio::time::sleep(Duration::from_millis(50)), if sent == total => {}
         }
@@ -246,6 +269,7 @@ async fn emit(mut ws: Ws, tag: &str, rate: f64, duration: Duration) -> anyhow::R
 pub async fn run_step(
     servers: &Servers,
     clients: usize,
+    emitters: usize,
     rate: f64,
     duration: Duration,
 ) -> anyhow::Result<SioStep> {
@@ -265,11 +289,28 @@ pub async fn run_step(
         }
     }
     let receivers = tasks.len();
-    let emitter = connect(&servers.targets[0].url).await?;
+    let mut emitting = Vec::new();
+    for e in 0..emitters.max(1) {
+        emitting.push((
+            connect(&servers.targets[0].url).await?,
+            format!("{tag}{e}-"),
+        ));
+    }
+    let per_emitter = rate / emitting.len() as f64;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let cpu_start = servers.probe.mark();
     let start_us = now_us();
-    let (sent, stored) = emit(emitter, &tag, rate, duration).await?;
+    let runs: Vec<_> = emitting
+        .into_iter()
+        .map(|(ws, tag)| tokio::spawn(async move { emit(ws, &tag, per_emitter, duration).await }))
+        .collect();
+    let (mut sent, mut stored, mut broken) = (0, 0, 0);
+    for r in runs {
+        let (s, st, b) = r.await??;
+        sent += s;
+        stored += st;
+        broken += usize::from(b);
+    }
     let expected = stored * receivers as u64;
     let deadline = Instant::now() + DRAIN;
     while progress.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
@@ -292,13 +333,14 @@ pub async fn run_step(
     Ok(SioStep {
         rate,
         receivers,
+        emitters: emitters.max(1),
         sent,
         stored,
         expected,
         delivered,
         lost: expected.saturating_sub(delivered),
         duplicated: seen.iter().map(|s| s.duplicated).sum(),
-        closed_early: seen.iter().filter(|s| s.closed).count(),
+        closed_early: seen.iter().filter(|s| s.closed).count() + broken,
         latency: stats::summarize(&sorted),
         deliveries_per_s: delivered as f64 / span_s,
         cpu,
@@ -320,8 +362,8 @@ mod tests {
 
     #[test]
     fn reads_the_broadcast_packet_socketioxide_sends() {
-        let packet = r#"42["broadcast","[From AS] sab-17 123456"]"#;
-        assert_eq!(parse_broadcast(packet, "sab-"), Some((17, 123456)));
+        let packet = r#"42["broadcast","[From AS] sab-3-17 123456"]"#;
+        assert_eq!(parse_broadcast(packet, "sab-"), Some((3, 17, 123456)));
         assert_eq!(parse_broadcast(packet, "other-"), None);
         assert_eq!(parse_broadcast(r#"42["event",{"offset":1}]"#, "sab-"), None);
         assert_eq!(
