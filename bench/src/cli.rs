@@ -2,7 +2,7 @@
 
 use crate::procfs::SERVER_THREAD;
 use crate::scenario::{self, Setup};
-use crate::{capacity, floor, servers, smoke};
+use crate::{capacity, floor, servers, smoke, socketio};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -84,6 +84,25 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         regions: usize,
     },
+    /// Socket.IO: clients per region over WebSocket, messages/s emitted in AS, doubling
+    /// until a step is not clean (Redis).
+    Socketio {
+        /// Socket.IO clients per region.
+        #[arg(long, default_value_t = 20)]
+        clients: usize,
+        /// Emitting Socket.IO clients in AS (the rate is split between them).
+        #[arg(long, default_value_t = 10)]
+        emitters: usize,
+        /// First rate, messages/s.
+        #[arg(long, default_value_t = 1000.0)]
+        start_rate: f64,
+        /// Seconds of emitting per step.
+        #[arg(long, default_value_t = 5)]
+        secs: u64,
+        /// Most steps tried.
+        #[arg(long, default_value_t = 6)]
+        steps: usize,
+    },
     /// (a), (b) and (c) with their defaults.
     All,
     /// Internal: run regions in this process until stdin closes (used by `capacity`).
@@ -161,6 +180,17 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             regions,
         } => {
             capacity::capacity(&setup, out, per_region, step, regions).await?;
+        }
+        Command::Socketio {
+            clients,
+            emitters,
+            start_rate,
+            secs,
+            steps,
+        } => {
+            let servers = setup.servers(socketio::BROKER).await?;
+            let step = Duration::from_secs(secs);
+            socketio::scenario(servers, out, clients, emitters, start_rate, step, steps).await?;
         }
         Command::All => {
             scenario::latency(&setup, out, 100, 1000.0, Duration::from_secs(10), 10).await?;

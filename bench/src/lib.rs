@@ -22,6 +22,7 @@
 //! - [`scenario`]: latency and the throughput search, next to the floor.
 //! - [`capacity`]: idle connections until memory or descriptors run out.
 //! - [`smoke`]: the CI check (lost = 0, duplicated = 0).
+//! - [`socketio`]: the Socket.IO scenario (the original system's clients on our regions).
 //! - [`plot`]: SVG plots (latency over time, CDF).
 
 pub mod capacity;
@@ -36,4 +37,5 @@ pub mod receiver;
 pub mod scenario;
 pub mod servers;
 pub mod smoke;
+pub mod socketio;
 pub mod stats;

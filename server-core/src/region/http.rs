@@ -1,4 +1,5 @@
-//! HTTP surface of a region: `/ws`, `/health`, `/ready`, `/regions`, and the UI at `/`.
+//! HTTP surface of a region: `/ws`, `/socket.io/`, `/health`, `/ready`, `/regions`, and the UI
+//! at `/`.
 
 use super::{connection, origin, Region};
 use crate::event::Offset;
@@ -59,7 +60,8 @@ pub fn router(region: Arc<Region>) -> Router {
         .route("/regions", get(regions))
         .route("/sim", get(get_sim).put(put_sim))
         .layer(cors)
-        .route("/ws", get(ws));
+        .route("/ws", get(ws))
+        .merge(super::socketio::routes(region.clone()));
     let api = match &region.config.ui_dir {
         Some(dir) if dir.join("index.html").is_file() => api.fallback_service(
             ServeDir::new(dir).not_found_service(ServeFile::new(dir.join("index.html"))),

@@ -23,6 +23,7 @@ mod http;
 pub mod input;
 pub mod origin;
 mod rate_limit;
+mod socketio;
 
 pub use self::http::router;
 

@@ -1,0 +1,375 @@
+//! The Socket.IO scenario: the original system's traffic on our regions. `clients` Socket.IO
+//! clients per region over WebSocket, `emitters` clients in the first region (AS) that emit
+//! `message`s at a rate (split between them), then faster (doubling) until a step is no
+//! longer clean (something refused, lost, duplicated, or a client disconnected). A
+//! connection's messages are stored one at a time, in order, so one emitter's rate is bounded
+//! by the broker round trip; several emitters are how a page population drives a region.
+//!
+//! The client speaks the small part of Engine.IO 4 / Socket.IO 5 the scenario needs over
+//! the WebSocket transport (open, connect to `/`, ping/pong, `42` events, `43` acks); the
+//! server side is socketioxide. Each message's text carries its sequence number and send
+//! instant (`<tag><emitter>-<seq> <µs>`, process clock), read back from the `broadcast`
+//! text `"[From AS] <tag><emitter>-<seq> <µs>"`; `event` packets are skipped unparsed.
+
+use crate::clock::now_us;
+use crate::procfs::CpuUse;
+use crate::receiver::{Sample, Ws};
+use crate::scenario::write_json;
+use crate::servers::Servers;
+use crate::stats::{self, Latency};
+use anyhow::{bail, Context};
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use server_core::broker::BrokerKind;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+/// How long to wait after the last emit for deliveries to finish.
+const DRAIN: Duration = Duration::from_secs(20);
+
+/// One step of the scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct SioStep {
+    /// Messages per second emitted in AS.
+    pub rate: f64,
+    /// Receiving Socket.IO clients (all regions).
+    pub receivers: usize,
+    /// Emitting clients in AS (the rate is split between them).
+    pub emitters: usize,
+    /// Messages emitted.
+    pub sent: u64,
+    /// Messages acknowledged as stored (the rest were refused, e.g. `rate_limited` when a
+    /// connection's messages queue up faster than they are stored one at a time).
+    pub stored: u64,
+    /// `broadcast`s expected: stored × receivers.
+    pub expected: u64,
+    /// Unique `broadcast`s received.
+    pub delivered: u64,
+    /// Expected but never received.
+    pub lost: u64,
+    /// Received again (a sequence number not above the last one seen).
+    pub duplicated: u64,
+    /// Clients (receivers and emitters) the server disconnected before the end.
+    pub closed_early: usize,
+    /// End-to-end latency, emit → `broadcast` received.
+    pub latency: Latency,
+    /// Unique deliveries per second, first emit to last delivery.
+    pub deliveries_per_s: f64,
+    /// CPU used while emitting and draining.
+    pub cpu: CpuUse,
+    /// `/proc/loadavg` (1 min) at the end: how busy the machine was, others included.
+    pub load_1m: f64,
+}
+
+impl SioStep {
+    /// Nothing lost, nothing duplicated, nobody disconnected.
+    pub fn clean(&self) -> bool {
+        self.lost == 0 && self.duplicated == 0 && self.closed_early == 0 && self.stored == self.sent
+    }
+}
+
+/// Run the scenario on regions the bench starts (Redis), from `start_rate`, doubling, at most
+/// `max_steps` steps of `step` each, until one is not clean. Writes `socketio.json`.
+pub async fn scenario(
+    servers: Servers,
+    out: &Path,
+    clients: usize,
+    emitters: usize,
+    start_rate: f64,
+    step: Duration,
+    max_steps: usize,
+) -> anyhow::Result<Vec<SioStep>> {
+    let mut steps = Vec::new();
+    let mut rate = start_rate;
+    for _ in 0..max_steps.max(1) {
+        let s = run_step(&servers, clients, emitters, rate, step).await?;
+        print(&s);
+        let clean = s.clean();
+        steps.push(s);
+        if !clean {
+            break;
+        }
+        rate *= 2.0;
+    }
+    servers.stop().await;
+    write_json(out, "socketio.json", &steps)?;
+    Ok(steps)
+}
+
+/// The broker the scenario runs on.
+pub const BROKER: BrokerKind = BrokerKind::Redis;
+
+fn print(s: &SioStep) {
+    println!(
+        "socketio {:>6.0} msg/s  stored {}/{}  {:>9}/{:<9} lost {} dup {} closed {}  p50 {:.2} p99 {:.2} max {:.2} ms  {:.0} deliveries/s  cpu server {:.2} redis {:.2} generator {:.2}  load {:.1}",
+        s.rate, s.stored, s.sent, s.delivered, s.expected, s.lost, s.duplicated, s.closed_early,
+        s.latency.p50_ms, s.latency.p99_ms, s.latency.max_ms, s.deliveries_per_s,
+        s.cpu.server_cores, s.cpu.redis_cores, s.cpu.generator_cores, s.load_1m,
+    );
+}
+
+/// The Socket.IO WebSocket URL of a region whose `/ws` URL is `ws_url`.
+fn sio_url(ws_url: &str) -> String {
+    format!(
+        "{}/socket.io/?EIO=4&transport=websocket",
+        ws_url.trim_end_matches("/ws")
+    )
+}
+
+/// Open a Socket.IO session on the default namespace over WebSocket.
+pub async fn connect(ws_url: &str) -> anyhow::Result<Ws> {
+    let url = sio_url(ws_url);
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url)
+        .await
+        .with_context(|| format!("connect {url}"))?;
+    match ws.next().await {
+        Some(Ok(Message::Text(t))) if t.starts_with("0{") => {}
+        other => bail!("expected an Engine.IO open packet from {url}, got {other:?}"),
+    }
+    ws.send(Message::text("40")).await?;
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) if t.starts_with("40") => return Ok(ws),
+            Some(Ok(Message::Text(t))) if t.starts_with("44") => bail!("connect refused: {t}"),
+            Some(Ok(Message::Text(t))) if t.as_str() == "2" => ws.send(Message::text("3")).await?,
+            Some(Ok(_)) => {}
+            other => bail!("expected a Socket.IO connect from {url}, got {other:?}"),
+        }
+    }
+}
+
+/// `(emitter, seq, sent_us)` from a `broadcast` packet carrying one of this run's messages
+/// (text `<tag><emitter>-<seq> <µs>`).
+fn parse_broadcast(packet: &str, tag: &str) -> Option<(usize, u64, u64)> {
+    let rest = packet.strip_prefix(r#"42["broadcast","[From "#)?;
+    let rest = &rest[rest.find("] ")? + 2..];
+    let rest = rest.strip_prefix(tag)?;
+    let (emitter, rest) = rest.split_once('-')?;
+    let (seq, rest) = rest.split_once(' ')?;
+    let sent = rest.strip_suffix(r#""]"#)?;
+    Some((emitter.parse().ok()?, seq.parse().ok()?, sent.parse().ok()?))
+}
+
+/// What one receiving client saw.
+#[derive(Debug, Default)]
+struct Seen {
+    unique: u64,
+    duplicated: u64,
+    samples: Vec<Sample>,
+    last_us: u64,
+    closed: bool,
+}
+
+async fn receive(
+    mut ws: Ws,
+    tag: Arc<str>,
+    progress: Arc<AtomicU64>,
+    stop: CancellationToken,
+) -> Seen {
+    let mut seen = Seen::default();
+    // Each emitter's messages are stored in the order it sent them: per emitter, a sequence
+    // number not above the last one seen is a duplicate.
+    let mut last: Vec<Option<u64>> = Vec::new();
+    loop {
+        let msg = tokio::select! {
+            biased;
+            m = ws.next() => m,
+            _ = stop.cancelled() => break,
+        };
+        let t = match msg {
+            Some(Ok(Message::Text(t))) => t,
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
+                seen.closed = true;
+                break;
+            }
+            Some(Ok(_)) => continue,
+        };
+        if t.as_str() == "2" {
+            let _ = ws.send(Message::text("3")).await;
+        } else if t.starts_with("41") {
+            seen.closed = true;
+            break;
+        } else if let Some((emitter, seq, sent_us)) = parse_broadcast(&t, &tag) {
+            if last.len() <= emitter {
+                last.resize(emitter + 1, None);
+            }
+            if last[emitter].is_some_and(|l| seq <= l) {
+                seen.duplicated += 1;
+                continue;
+            }
+            last[emitter] = Some(seq);
+            let now = now_us();
+            seen.unique += 1;
+            seen.last_us = now;
+            seen.samples.push(Sample {
+                sent_ms: (sent_us / 1000) as u32,
+                latency_us: now.saturating_sub(sent_us).min(u32::MAX as u64) as u32,
+            });
+            progress.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    seen
+}
+
+/// Emit `rate` messages/s for `duration` with acks; returns `(sent, stored, disconnected)`
+/// once every ack is in (or after [`DRAIN`]), or when the server disconnects the emitter.
+/// `tag` ends with the emitter's number and `-`.
+async fn emit(
+    mut ws: Ws,
+    tag: &str,
+    rate: f64,
+    duration: Duration,
+) -> anyhow::Result<(u64, u64, bool)> {
+    let total = (rate * duration.as_secs_f64()).round() as u64;
+    let start = Instant::now();
+    let (mut sent, mut answered, mut stored) = (0u64, 0u64, 0u64);
+    let mut deadline: Option<Instant> = None;
+    loop {
+        if sent == total {
+            let d = *deadline.get_or_insert_with(|| Instant::now() + DRAIN);
+            if answered >= sent || Instant::now() >= d {
+                return Ok((sent, stored, false));
+            }
+        }
+        let next = start + Duration::from_secs_f64(sent as f64 / rate);
+        tokio::select! {
+            _ = tokio::time::sleep_until(next.into()), if sent < total => {
+                let due = ((start.elapsed().as_secs_f64() * rate) as u64 + 1).min(total);
+                while sent < due {
+                    let packet = format!(r#"42{sent}["message","{tag}{sent} {}"]"#, now_us());
+                    if ws.feed(Message::text(packet)).await.is_err() {
+                        return Ok((sent, stored, true));
+                    }
+                    sent += 1;
+                }
+                if ws.flush().await.is_err() {
+                    return Ok((sent, stored, true));
+                }
+            }
+            msg = ws.next() => match msg {
+                Some(Ok(Message::Text(t))) if t.starts_with("43") => {
+                    answered += 1;
+                    if t.contains(r#""ok":true"#) {
+                        stored += 1;
+                    }
+                }
+                Some(Ok(Message::Text(t))) if t.as_str() == "2" => ws.send(Message::text("3")).await?,
+                Some(Ok(_)) => {}
+                _ => return Ok((sent, stored, true)),
+            },
+            _ = tokio::time::sleep(Duration::from_millis(50)), if sent == total => {}
+        }
+    }
+}
+
+/// One step: connect, emit at `rate` for `duration`, drain, count.
+pub async fn run_step(
+    servers: &Servers,
+    clients: usize,
+    emitters: usize,
+    rate: f64,
+    duration: Duration,
+) -> anyhow::Result<SioStep> {
+    let tag: Arc<str> = format!("s{:x}-", rand::random::<u32>()).into();
+    let progress = Arc::new(AtomicU64::new(0));
+    let stop = CancellationToken::new();
+    let mut tasks = Vec::new();
+    for target in &servers.targets {
+        for _ in 0..clients {
+            let ws = connect(&target.url).await?;
+            tasks.push(tokio::spawn(receive(
+                ws,
+                tag.clone(),
+                progress.clone(),
+                stop.clone(),
+            )));
+        }
+    }
+    let receivers = tasks.len();
+    let mut emitting = Vec::new();
+    for e in 0..emitters.max(1) {
+        emitting.push((
+            connect(&servers.targets[0].url).await?,
+            format!("{tag}{e}-"),
+        ));
+    }
+    let per_emitter = rate / emitting.len() as f64;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cpu_start = servers.probe.mark();
+    let start_us = now_us();
+    let runs: Vec<_> = emitting
+        .into_iter()
+        .map(|(ws, tag)| tokio::spawn(async move { emit(ws, &tag, per_emitter, duration).await }))
+        .collect();
+    let (mut sent, mut stored, mut broken) = (0, 0, 0);
+    for r in runs {
+        let (s, st, b) = r.await??;
+        sent += s;
+        stored += st;
+        broken += usize::from(b);
+    }
+    let expected = stored * receivers as u64;
+    let deadline = Instant::now() + DRAIN;
+    while progress.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let cpu = cpu_start.until(&servers.probe.mark());
+    stop.cancel();
+    let mut seen = Vec::new();
+    for t in tasks {
+        seen.push(t.await?);
+    }
+    let delivered: u64 = seen.iter().map(|s| s.unique).sum();
+    let last_us = seen.iter().map(|s| s.last_us).max().unwrap_or(start_us);
+    let mut sorted: Vec<u32> = seen
+        .iter()
+        .flat_map(|s| s.samples.iter().map(|x| x.latency_us))
+        .collect();
+    sorted.sort_unstable();
+    let span_s = (last_us.saturating_sub(start_us) as f64 / 1e6).max(1e-3);
+    Ok(SioStep {
+        rate,
+        receivers,
+        emitters: emitters.max(1),
+        sent,
+        stored,
+        expected,
+        delivered,
+        lost: expected.saturating_sub(delivered),
+        duplicated: seen.iter().map(|s| s.duplicated).sum(),
+        closed_early: seen.iter().filter(|s| s.closed).count() + broken,
+        latency: stats::summarize(&sorted),
+        deliveries_per_s: delivered as f64 / span_s,
+        cpu,
+        load_1m: load_1m(),
+    })
+}
+
+fn load_1m() -> f64 {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split(' ')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_broadcast_packet_socketioxide_sends() {
+        let packet = r#"42["broadcast","[From AS] sab-3-17 123456"]"#;
+        assert_eq!(parse_broadcast(packet, "sab-"), Some((3, 17, 123456)));
+        assert_eq!(parse_broadcast(packet, "other-"), None);
+        assert_eq!(parse_broadcast(r#"42["event",{"offset":1}]"#, "sab-"), None);
+        assert_eq!(
+            sio_url("ws://127.0.0.1:4000/ws"),
+            "ws://127.0.0.1:4000/socket.io/?EIO=4&transport=websocket"
+        );
+    }
+}

@@ -1,0 +1,269 @@
+//! Socket.IO on every region: `/socket.io/` on the region's own port, for the clients of the
+//! system this project reimplements (socket.io-client 3.x and 4.x: Engine.IO 4, Socket.IO 5,
+//! HTTP long-polling, WebSocket and the upgrade between them, the default namespace).
+//! socketioxide speaks the protocol; this module maps it onto the log (docs/protocol.md,
+//! "Socket.IO").
+//!
+//! # Contract
+//! - **Input.** A `message` event with one string is stored like a `publish`: kind `message`,
+//!   payload `{"text": …}`, origin this region, an id made by the server
+//!   (`sio-<socket id>-<n>`). A client's messages are stored one at a time, in the order it
+//!   sent them ([`intake`]). Anything else (another event, a non-string, binary attachments,
+//!   a payload over 16 KiB, over the rate limit) gets an `error` event and stores nothing.
+//! - **Delivery.** Every event the region reads from the log after a client's connect was
+//!   acknowledged (and possibly a few read just before) reaches the client exactly once, in
+//!   log order, as `broadcast` (`"[From AS] text"`) and then `event` (the whole event). The
+//!   items come from the region's fan-out, the same ordered stream `/ws` clients get,
+//!   through one [`relay`] per region that renders each event once.
+//! - **Queues.** Per client: its share of the relay's ring ([`super::RegionConfig::client_queue`]
+//!   items), then socketioxide's packet buffer ([`SOCKET_BUFFER`] packets, two per event).
+//!   A client more than `client_queue` items behind, or whose buffer stays full for the
+//!   region's `write_timeout`, gets a `slow_consumer` `error` event (if its buffer has room)
+//!   and is disconnected by the server (socket.io-client does not reconnect by itself after
+//!   that). Messages waiting to be stored: [`INBOX`] per client, beyond that `rate_limited`
+//!   (answered from a queue of [`OVERFLOW`] refusals; past it, dropped unanswered).
+//! - **Disconnect.** Nothing is replayed on reconnect: socketioxide has no connection state
+//!   recovery, so a client misses what was stored while it was away (docs/protocol.md says
+//!   how to get it from `/ws?since=N`).
+//! - **Admission.** The same origin policy as `/ws` on every HTTP request of the transport
+//!   (403 otherwise); with `--token`, the token in the `auth` payload (`{token}`), the
+//!   `?token=` query or `Authorization: Bearer`, or the connect is refused (`connect_error`).
+//! - **Shutdown.** Every transport is closed when the region shuts down; socket.io-client
+//!   then reconnects by itself.
+
+mod intake;
+mod mapping;
+mod relay;
+mod session;
+
+use self::intake::{Ack, Incoming, Intake};
+use self::relay::Relayed;
+use self::session::Session;
+use super::{origin, Region};
+use axum::extract::{Query, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use serde::Deserialize;
+use socketioxide::extract::{SocketRef, TryData};
+use socketioxide::handler::ConnectHandler;
+use socketioxide::socket::DisconnectReason;
+use socketioxide::SocketIo;
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use wire::limits::MAX_FRAME_BYTES;
+
+/// Packets socketioxide buffers per client before an emit is refused (then retried until
+/// the write deadline).
+pub(crate) const SOCKET_BUFFER: usize = 1024;
+/// Messages of one client waiting to be stored (each at most 16 KiB of text: larger ones are
+/// refused before they are queued); more are refused with `rate_limited`.
+pub(crate) const INBOX: usize = 1024;
+/// Refusals of one client waiting to be answered because its inbox was full; past these a
+/// packet is dropped unanswered (and nothing is stored).
+pub(crate) const OVERFLOW: usize = 4096;
+/// Path of the Socket.IO endpoint (socket.io-client's default).
+const PATH: &str = "/socket.io/";
+
+/// The Socket.IO endpoint of one region, as routes to merge into its router.
+pub(super) fn routes(region: Arc<Region>) -> Router<Arc<Region>> {
+    let (svc, io) = SocketIo::builder()
+        .req_path("/socket.io")
+        .max_buffer_size(SOCKET_BUFFER)
+        // A polling request body up to twice the frame limit is read and its messages
+        // refused one by one with a clear error; a larger body closes the session.
+        .max_payload(2 * MAX_FRAME_BYTES as u64)
+        .build_svc();
+    let hub = Arc::new(Hub {
+        region: region.clone(),
+        relay: broadcast::channel(region.config.client_queue.max(1)).0,
+        started: OnceLock::new(),
+    });
+    let admit = {
+        let hub = hub.clone();
+        move |s: SocketRef, io: SocketIo, TryData(auth): TryData<serde_json::Value>| {
+            let hub = hub.clone();
+            async move { hub.admit(s, io, auth.ok()) }
+        }
+    };
+    let connected = {
+        let hub = hub.clone();
+        move |s: SocketRef| {
+            let hub = hub.clone();
+            async move { hub.connected(s) }
+        }
+    };
+    io.ns("/", connected.with(admit));
+    let extra = region.config.allowed_origins.clone();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |o: &HeaderValue, _| {
+            origin::allowed(o.to_str().ok(), &extra)
+        }))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]);
+    Router::new()
+        .route_service(PATH, svc.clone())
+        .route_service("/socket.io", svc)
+        .layer(cors)
+        .layer(axum::middleware::from_fn_with_state(region, same_origin))
+}
+
+/// Refuse every transport request from a foreign web origin, as `/ws` does.
+async fn same_origin(State(region): State<Arc<Region>>, req: Request, next: Next) -> Response {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .map(|o| o.to_str().unwrap_or("<invalid>"));
+    if origin::allowed(origin, &region.config.allowed_origins) {
+        return next.run(req).await;
+    }
+    tracing::warn!(region = %region.name(), ?origin, "refused a socket.io request from a foreign origin");
+    let body = wire::ServerFrame::error(
+        "forbidden_origin",
+        "this server accepts requests only from its own pages and the desktop app; \
+         start it with --allow-origin <origin> to allow another site",
+    );
+    (StatusCode::FORBIDDEN, Json(body)).into_response()
+}
+
+/// What the Socket.IO endpoint of a region shares across its clients.
+struct Hub {
+    region: Arc<Region>,
+    /// The rendered fan-out; each session holds a receiver.
+    relay: broadcast::Sender<Relayed>,
+    /// Set once the relay and the shutdown watcher run.
+    started: OnceLock<()>,
+}
+
+/// A new client's queues, made when it is admitted, taken when its session starts.
+type Pending = Arc<Mutex<Option<Queues>>>;
+
+/// A client's receiving ends: relay items, its messages, its overflow refusals.
+type Queues = (
+    broadcast::Receiver<Relayed>,
+    mpsc::Receiver<Incoming>,
+    mpsc::Receiver<Option<Ack>>,
+);
+
+/// Refused connect: the text socket.io-client gets as `connect_error`'s message.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "unauthorized: this region requires a token: connect with auth {{token}} or ?token=<token>"
+)]
+struct Unauthorized;
+
+/// Token of the handshake's query string.
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+impl Hub {
+    /// Connect middleware: check the token, then subscribe the client to the relay and
+    /// register its handlers, all before socketioxide acknowledges the connect. So every
+    /// event stored after the client saw `connect` reaches it, and no message it sends after
+    /// `connect` finds no handler.
+    fn admit(
+        &self,
+        s: SocketRef,
+        io: SocketIo,
+        auth: Option<serde_json::Value>,
+    ) -> Result<(), Unauthorized> {
+        let config = &self.region.config;
+        if let Some(expected) = &config.token {
+            let parts = s.req_parts();
+            let in_auth = auth
+                .as_ref()
+                .and_then(|a| a.get("token"))
+                .and_then(|t| t.as_str())
+                .map(str::to_owned);
+            let in_query = Query::<TokenQuery>::try_from_uri(&parts.uri)
+                .ok()
+                .and_then(|q| q.0.token);
+            let bearer = parts
+                .headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::to_owned);
+            if ![in_auth, in_query, bearer].contains(&Some(expected.clone())) {
+                tracing::info!(region = %self.region.name(), sid = %s.id, "socket.io connect without the token refused");
+                return Err(Unauthorized);
+            }
+        }
+        self.start_once(io);
+        let live = self.relay.subscribe();
+        let (tx, inbox) = mpsc::channel(INBOX);
+        let (overflow_tx, overflow) = mpsc::channel(OVERFLOW);
+        let intake = Intake {
+            inbox: tx,
+            overflow: overflow_tx,
+        };
+        s.on("message", intake.clone());
+        s.on_fallback(intake);
+        let gone = CancellationToken::new();
+        s.extensions.insert(gone.clone());
+        s.on_disconnect(move |_: DisconnectReason| {
+            let gone = gone.clone();
+            async move { gone.cancel() }
+        });
+        let pending: Pending = Arc::new(Mutex::new(Some((live, inbox, overflow))));
+        s.extensions.insert(pending);
+        Ok(())
+    }
+
+    /// Connect handler: start the client's session.
+    fn connected(&self, s: SocketRef) {
+        let (Some(pending), Some(gone)) = (
+            s.extensions.get::<Pending>(),
+            s.extensions.get::<CancellationToken>(),
+        ) else {
+            return;
+        };
+        let Some((live, inbox, overflow)) = pending.lock().unwrap().take() else {
+            return;
+        };
+        s.extensions.remove::<Pending>();
+        if !s.connected() {
+            gone.cancel();
+        }
+        let session = Session {
+            region: self.region.clone(),
+            socket: s,
+            live,
+            inbox,
+            overflow,
+            gone,
+        };
+        self.region.tracker.spawn(session.run());
+    }
+
+    /// Start the relay and the shutdown watcher, once, with the first client.
+    /// (`io` is handed in rather than kept in the hub: the hub lives in `io`'s handlers.)
+    fn start_once(&self, io: SocketIo) {
+        self.started.get_or_init(|| {
+            let region = self.region.clone();
+            // Subscribed here, before any client subscribes to the relay.
+            let fanout = region.fanout.subscribe();
+            region
+                .tracker
+                .spawn(relay::run(region.clone(), fanout, self.relay.clone()));
+            let tracker = region.tracker.clone();
+            tracker.spawn(async move {
+                region.shutdown.cancelled().await;
+                // Closes every transport (clients reconnect by themselves) and ends every
+                // pending long-poll, so the HTTP server can finish its graceful shutdown.
+                let closing = io.close();
+                if tokio::time::timeout(region.config.write_timeout, closing)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(region = %region.name(), "socket.io transports did not close in time");
+                }
+            });
+        });
+    }
+}
