@@ -6,7 +6,7 @@ use crate::event::{now_micros, NewEvent};
 use serde_json::value::RawValue;
 use std::sync::Arc;
 use wire::limits::{MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES};
-use wire::{EventFrame, ServerFrame};
+use wire::{ErrorCode, EventFrame, ServerFrame};
 
 /// The kind of every event a Socket.IO `message` stores.
 pub(crate) const MESSAGE_KIND: &str = "message";
@@ -48,35 +48,23 @@ pub(crate) enum Refused {
 }
 
 impl Refused {
-    /// The code of the native protocol's error table this refusal reports as.
-    pub(crate) fn code(&self) -> &'static str {
+    /// The code of the native protocol's error table this refusal reports as (whether it is
+    /// temporary comes with it).
+    pub(crate) fn code(&self) -> ErrorCode {
         match self {
-            Refused::NotAString => "invalid_frame",
-            Refused::Binary => "binary_not_supported",
-            Refused::TooLarge(_) => "payload_too_large",
-            Refused::TooDeep => "too_deep",
-            Refused::UnknownEvent(_) => "unknown_type",
-            Refused::RateLimited { .. } => "rate_limited",
-            Refused::BrokerUnavailable(_) => "broker_unavailable",
+            Refused::NotAString => ErrorCode::InvalidFrame,
+            Refused::Binary => ErrorCode::BinaryNotSupported,
+            Refused::TooLarge(_) => ErrorCode::PayloadTooLarge,
+            Refused::TooDeep => ErrorCode::TooDeep,
+            Refused::UnknownEvent(_) => ErrorCode::UnknownType,
+            Refused::RateLimited { .. } => ErrorCode::RateLimited,
+            Refused::BrokerUnavailable(_) => ErrorCode::BrokerUnavailable,
         }
-    }
-
-    /// Whether sending the same thing again later may succeed.
-    pub(crate) fn temporary(&self) -> bool {
-        matches!(
-            self,
-            Refused::RateLimited { .. } | Refused::BrokerUnavailable(_)
-        )
     }
 
     /// The body of the `error` event: the native protocol's error frame.
     pub(crate) fn frame(&self) -> ServerFrame {
-        ServerFrame::Error {
-            code: self.code().into(),
-            message: self.to_string(),
-            id: None,
-            temporary: self.temporary(),
-        }
+        ServerFrame::error(self.code(), self.to_string())
     }
 }
 
@@ -241,10 +229,13 @@ mod tests {
 
     #[test]
     fn refusals_use_the_native_codes() {
-        assert_eq!(Refused::NotAString.code(), "invalid_frame");
-        assert_eq!(Refused::UnknownEvent("x".into()).code(), "unknown_type");
+        assert_eq!(Refused::NotAString.code(), ErrorCode::InvalidFrame);
+        assert_eq!(
+            Refused::UnknownEvent("x".into()).code(),
+            ErrorCode::UnknownType
+        );
         let limited = Refused::RateLimited { rate: 1, burst: 2 };
-        assert!(limited.temporary() && !Refused::Binary.temporary());
+        assert!(limited.code().is_temporary() && !Refused::Binary.code().is_temporary());
         let ServerFrame::Error {
             code, temporary, ..
         } = limited.frame()

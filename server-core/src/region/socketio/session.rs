@@ -152,7 +152,7 @@ impl Session {
 
     /// Report a refusal: an `error` event, and the ack if the client asked for one.
     async fn refuse(&self, refused: &Refused, ack: Option<Ack>) -> Result<(), Ended> {
-        tracing::debug!(region = %self.region.name(), sid = %self.socket.id, code = refused.code(), "socket.io message refused");
+        tracing::debug!(region = %self.region.name(), sid = %self.socket.id, code = refused.code().as_str(), "socket.io message refused");
         self.emit("error", &refused.frame()).await?;
         match ack {
             Some(ack) => {
