@@ -2,8 +2,8 @@
 //! them from here.
 //!
 //! [`RegionConfig::new`](crate::region::RegionConfig::new) and
-//! [`RedisConfig::new`](crate::broker::RedisConfig::new) must agree with these; a unit test
-//! below checks that they do.
+//! [`RedisConfig::new`](crate::broker::RedisConfig::new) are built from these; a unit test
+//! below keeps them so.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -50,6 +50,9 @@ pub const CONCURRENT_REPLAYS: usize = 16;
 /// How often a region pings each WebSocket client; one that answers nothing for two intervals
 /// is dropped as dead.
 pub const PING_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How long a slow consumer gets to read why it is being disconnected.
+pub const SLOW_GRACE: Duration = Duration::from_secs(10);
 
 /// Default port of a region: its place in [`REGIONS`] counted from `base`; a region not in
 /// [`REGIONS`] gets the port after them, by its `index` on the command line.

@@ -299,6 +299,9 @@ async fn slow_client_is_cut_loose_with_a_reason_and_can_resume(broker: SharedBro
     let regions = Regions::start_with(&REGIONS, broker, |c| {
         c.client_queue = 64;
         c.write_timeout = Duration::from_millis(500);
+        // The slow client reads only after all 1,000 publishes: on a loaded machine that can
+        // take longer than the default grace, after which its goodbye would be dropped.
+        c.slow_grace = Duration::from_secs(120);
     })
     .await;
     let mut slow = Client::connect(regions.addr("eu")).await;

@@ -71,6 +71,9 @@ pub struct RegionConfig {
     /// How often the server pings each client. A client that sends nothing (a pong counts)
     /// for two intervals is dead: it is disconnected and its slot freed.
     pub ping_interval: Duration,
+    /// How long a slow consumer gets to drain its socket and read why it is disconnected
+    /// (the `slow_consumer` frame and close 1008 wait that long, then the socket is dropped).
+    pub slow_grace: Duration,
 }
 
 impl RegionConfig {
@@ -89,6 +92,7 @@ impl RegionConfig {
             link: Link::default(),
             concurrent_replays: defaults::CONCURRENT_REPLAYS,
             ping_interval: defaults::PING_INTERVAL,
+            slow_grace: defaults::SLOW_GRACE,
         }
     }
 }

@@ -9,7 +9,7 @@
 //! - The live queue is the region's broadcast ring ([`RegionConfig::client_queue`] items).
 //!   A client that falls further behind, or whose socket does not take a write within
 //!   [`RegionConfig::write_timeout`], is a slow consumer: it gets a `slow_consumer` error
-//!   (when it reads again, within [`SLOW_GRACE`]) and close 1008, and resumes with `since`.
+//!   (when it reads again, within `RegionConfig::slow_grace`) and close 1008, and resumes with `since`.
 //!
 //! [`RegionConfig::client_queue`]: crate::region::RegionConfig::client_queue
 //! [`RegionConfig::write_timeout`]: crate::region::RegionConfig::write_timeout
@@ -20,7 +20,6 @@ use crate::region::frames::{self, Close};
 use crate::region::{frame_text, Outgoing};
 use axum::extract::ws::Message;
 use futures_util::SinkExt;
-use std::time::Duration;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::broadcast::Receiver;
 
@@ -32,9 +31,6 @@ const REPLAY_BATCH: usize = 500;
 /// dominates the fan-out's CPU time under load. Bounded so one client's burst cannot hold
 /// its task (and the write deadline) for long.
 const WRITE_BATCH: usize = 64;
-
-/// How long a slow consumer gets to drain its socket and read why it is being disconnected.
-const SLOW_GRACE: Duration = Duration::from_secs(10);
 
 impl Conn {
     /// Welcome the client and, when it resumes (`since`, `epoch`), replay what it missed.
@@ -225,6 +221,6 @@ impl Conn {
             self.sink.send(Message::Text(frame_text(&frame))).await?;
             self.sink.send(Close::SlowConsumer.message()).await
         };
-        let _ = tokio::time::timeout(SLOW_GRACE, goodbye).await;
+        let _ = tokio::time::timeout(self.region.config.slow_grace, goodbye).await;
     }
 }
