@@ -5,10 +5,14 @@
 //! in CI); a test that cannot start them fails.
 #![allow(dead_code, missing_docs)]
 
+mod tls;
+
 use redis_process::{RedisOptions, RedisProcess};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+#[allow(unused_imports)] // Only the TLS test uses it.
+pub use tls::make_certificates;
 
 /// How long a topology may take to come up or fail over before the test fails.
 pub const SETUP_PATIENCE: Duration = Duration::from_secs(30);
@@ -343,75 +347,4 @@ impl Cluster {
         }
         None
     }
-}
-
-/// A throwaway CA and a server certificate for `localhost`/`127.0.0.1` signed by it, made
-/// with openssl in `dir`: `(ca.crt, server.crt, server.key)`.
-pub fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl must be installed");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    std::fs::write(
-        dir.join("san.ext"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=mrs test CA",
-    ]);
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=localhost",
-    ]);
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.crt",
-        "-days",
-        "1",
-        "-extfile",
-        "san.ext",
-    ]);
-    (
-        dir.join("ca.crt"),
-        dir.join("server.crt"),
-        dir.join("server.key"),
-    )
 }
