@@ -1,10 +1,11 @@
-// Helpers of the browser end-to-end test (e2e/browser.test.mjs): processes, ports, waiting,
-// and reading the page's data attributes.
+// Helpers of the end-to-end tests (e2e/*.test.mjs): processes, ports, waiting, a private
+// redis-server, a headless Chromium on the UI, and reading the page's data attributes.
 
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
 
 /** The repository root: child processes run there. */
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -65,6 +66,59 @@ export async function stop(child) {
   const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
   await gone;
   clearTimeout(timer);
+}
+
+/**
+ * Start a private, non-persistent redis-server (REDIS_SERVER, default `redis-server`) on a
+ * free loopback port and wait until it accepts connections. Returns the child process, with
+ * its port as `.port`; stop it with `stop()`. On failure the error carries the server's log.
+ */
+export async function startRedis() {
+  const port = await freePorts(1);
+  const redis = start(process.env.REDIS_SERVER ?? 'redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+  ]);
+  redis.port = port;
+  await until('redis-server', () => new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
+    s.once('error', () => resolve(false));
+  }), 20_000).catch(async (e) => {
+    await stop(redis);
+    throw new Error(`${e.message}\n${redis.log}`);
+  });
+  return redis;
+}
+
+/**
+ * Launch headless Chromium (CHROMIUM, default /usr/bin/chromium), open `url` in a 1280x800
+ * page (page errors go to stderr) and wait until the status of every region of `regions`
+ * says connected. Returns `{ browser, page }`; the caller closes `browser`. If the page never
+ * gets there, the browser is closed and the error thrown, with every pane's state and `hint`.
+ */
+export async function openUi(url, regions, hint = '') {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('pageerror', (e) => console.error('page error:', e.message));
+    await page.goto(url);
+    for (const r of regions) {
+      await page.locator(`[data-testid="status-${r}"][data-state="connected"]`).waitFor({ timeout: WAIT })
+        .catch(async (e) => {
+          const states = await Promise.all(regions.map(async (q) => `${q}: ${await page
+            .locator(`[data-testid="status-${q}"]`).getAttribute('data-state').catch(() => '?')}`));
+          throw new Error(`${e.message}\npane states${hint}: ${states.join(', ')}`);
+        });
+    }
+    return { browser, page };
+  } catch (e) {
+    await browser.close().catch(() => {});
+    throw e;
+  }
 }
 
 /** Distinct and total `data-id`s of a pane's event list. */

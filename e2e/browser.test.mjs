@@ -17,11 +17,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import {
-  WAIT, backlog, freePorts, paneEvents, paneIds, root, start, stop, timelineComplete, until,
+  WAIT, backlog, freePorts, openUi, paneEvents, paneIds, root, start, startRedis, stop,
+  timelineComplete, until,
 } from './browser-helpers.mjs';
 
 const bin = path.resolve(root, process.env.MULTIREGION_BIN ?? 'target/debug/multiregion');
@@ -45,14 +44,8 @@ describe('browser UI', () => {
     if (!existsSync(path.join(uiDir, 'index.html'))) {
       throw new Error('ui/dist/index.html is missing: build the UI with `ui/build.sh`');
     }
-    redisPort = await freePorts(1);
-    redis = start(process.env.REDIS_SERVER ?? 'redis-server', [
-      '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    ]);
-    await until('redis-server', () => new Promise((resolve) => {
-      const s = net.connect(redisPort, '127.0.0.1', () => { s.end(); resolve(true); });
-      s.once('error', () => resolve(false));
-    }), 20_000).catch((e) => { throw new Error(`${e.message}\n${redis.log}`); });
+    redis = await startRedis();
+    redisPort = redis.port;
 
     base = await freePorts(3);
     server = start(bin, [
@@ -65,18 +58,7 @@ describe('browser UI', () => {
       return answers.every(Boolean);
     }, 30_000).catch((e) => { throw new Error(`${e.message}\nserver log:\n${server.log}`); });
 
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('pageerror', (e) => console.error('page error:', e.message));
-    await page.goto(`http://127.0.0.1:${base}/`);
-    for (const r of REGIONS) {
-      await page.locator(`[data-testid="status-${r}"][data-state="connected"]`).waitFor({ timeout: WAIT });
-    }
+    ({ browser, page } = await openUi(`http://127.0.0.1:${base}/`, REGIONS));
   });
 
   after(async () => {

@@ -12,11 +12,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
-import { WAIT, freePorts, root, start, stop, until } from './browser-helpers.mjs';
+import { WAIT, freePorts, root, start, startRedis, stop, until } from './browser-helpers.mjs';
 
 const bin = path.resolve(root, process.env.MULTIREGION_BIN ?? 'target/debug/multiregion');
 const REGIONS = ['as', 'us', 'eu'];
@@ -88,15 +87,8 @@ describe('Socket.IO on every region', () => {
     if (!existsSync(bin)) {
       throw new Error(`${bin} is missing: build it with \`cargo build -p server-core\` (or set MULTIREGION_BIN)`);
     }
-    const redisPort = await freePorts(1);
-    redis = start(process.env.REDIS_SERVER ?? 'redis-server', [
-      '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    ]);
-    await until('redis-server', () => new Promise((resolve) => {
-      const s = net.connect(redisPort, '127.0.0.1', () => { s.end(); resolve(true); });
-      s.once('error', () => resolve(false));
-    }), 20_000).catch((e) => { throw new Error(`${e.message}\n${redis.log}`); });
-    const redisUrl = `redis://127.0.0.1:${redisPort}`;
+    redis = await startRedis();
+    const redisUrl = `redis://127.0.0.1:${redis.port}`;
     base = await freePorts(3);
     server = start(bin, ['serve', '--redis', redisUrl, '--redis-prefix', `sio-${process.pid}`,
       '--port-base', String(base)]);

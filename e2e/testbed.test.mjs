@@ -13,8 +13,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
-import { WAIT, root } from './browser-helpers.mjs';
+import { WAIT, openUi, root } from './browser-helpers.mjs';
 
 const REGIONS = ['as', 'us', 'eu'];
 const TOKEN = `e2e-${process.pid}-${Date.now()}`;
@@ -37,23 +36,8 @@ describe('browser UI across testbed hosts', { skip: optedOut && 'MULTIREGION_TES
       throw new Error('the testbed needs root (ip netns, iptables); set MULTIREGION_TESTBED=skip to skip it on purpose');
     }
     xtask('testbed', 'up', '--token', TOKEN);
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('pageerror', (e) => console.error('page error:', e.message));
-    await page.goto(`${AS_PAGE}/?token=${encodeURIComponent(TOKEN)}`);
-    for (const r of REGIONS) {
-      await page.locator(`[data-testid="status-${r}"][data-state="connected"]`).waitFor({ timeout: WAIT })
-        .catch(async (e) => {
-          const states = await Promise.all(REGIONS.map(async (q) => `${q}: ${await page
-            .locator(`[data-testid="status-${q}"]`).getAttribute('data-state').catch(() => '?')}`));
-          throw new Error(`${e.message}\npane states (the page must send ?token= on every socket): ${states.join(', ')}`);
-        });
-    }
+    ({ browser, page } = await openUi(`${AS_PAGE}/?token=${encodeURIComponent(TOKEN)}`, REGIONS,
+      ' (the page must send ?token= on every socket)'));
   });
 
   after(async () => {

@@ -15,34 +15,14 @@ use wire::ServerFrame;
 
 const REGIONS: [&str; 3] = ["as", "us", "eu"];
 
-/// Publish `ids` one by one at a steady pace, retrying each id (same id) until it is acked.
-/// Returns the acked `(id, offset)` pairs and how many publish attempts failed.
+/// [`common::publish_until_acked`] as `(acked (id, offset) pairs, failed attempts)`.
 async fn publish_until_acked(
     addr: SocketAddr,
     ids: Vec<String>,
     pace: Duration,
 ) -> (Vec<(String, u64)>, usize) {
-    let mut client = Client::connect(addr).await;
-    let (mut acked, mut failures) = (Vec::new(), 0);
-    for id in ids {
-        loop {
-            match client.publish_and_wait(&id).await {
-                ServerFrame::Ack { offset, .. } => {
-                    acked.push((id.clone(), offset));
-                    break;
-                }
-                ServerFrame::Error {
-                    temporary: true, ..
-                } => {
-                    failures += 1;
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                other => panic!("unexpected answer to a publish: {other:?}"),
-            }
-        }
-        tokio::time::sleep(pace).await;
-    }
-    (acked, failures)
+    let published = common::publish_until_acked(addr, ids, pace).await;
+    (published.pairs(), published.refused)
 }
 
 async fn health(addr: SocketAddr) -> wire::Health {
@@ -79,23 +59,15 @@ async fn acked_events_survive_a_redis_restart_mid_stream() {
     let mut redis = RedisServer::start_persistent();
     let broker = common::redis_broker(&redis, 10_000).await;
     let regions = Regions::start(&REGIONS, Arc::new(broker)).await;
-    let mut watchers = Vec::new();
-    for r in REGIONS {
-        watchers.push(Client::connect(regions.addr(r)).await);
-        watchers.push(Client::connect(regions.addr(r)).await);
-    }
+    let mut watchers = regions.clients(&REGIONS, 2).await;
     let per_region = 60;
-    let publishers: Vec<_> = REGIONS
-        .iter()
-        .map(|r| {
-            let ids = (0..per_region).map(|i| format!("{r}-{i}")).collect();
-            tokio::spawn(publish_until_acked(
-                regions.addr(r),
-                ids,
-                Duration::from_millis(15),
-            ))
-        })
-        .collect();
+    let publishers = common::spawn_publishers(
+        &regions,
+        &REGIONS,
+        per_region,
+        "",
+        Duration::from_millis(15),
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     redis.kill();
     let down = wait_health(regions.addr("eu"), |h| !h.connected).await;
@@ -110,13 +82,8 @@ async fn acked_events_survive_a_redis_restart_mid_stream() {
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
     redis.restart();
-    let mut acked = Vec::new();
-    let mut failures = 0;
-    for p in publishers {
-        let (a, f) = p.await.unwrap();
-        acked.extend(a);
-        failures += f;
-    }
+    let published = common::join_publishers(publishers).await;
+    let (acked, failures) = (published.pairs(), published.refused);
     assert_eq!(acked.len(), 3 * per_region);
     // The outage was real (`/health` said so above), and publishes did not wait it out: a
     // publish caught in it failed at once with a temporary error and was retried by id

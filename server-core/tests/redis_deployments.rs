@@ -7,29 +7,18 @@
 mod common;
 mod redis_topology;
 
-use common::{Client, RedisServer, Regions, PATIENCE};
+use common::{event, Client, Published, RedisServer, Regions};
 use redis_topology::{primary_and_replica, sentinel_primary, sentinels, wait_until, Cluster, Node};
 use server_core::broker::{Acks, Broker, RedisBroker, RedisConfig};
 use server_core::error::BrokerError;
-use server_core::event::{now_micros, NewEvent};
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
 use wire::ServerFrame;
 
 const REGIONS: [&str; 3] = ["as", "us", "eu"];
-
-fn event(id: &str) -> NewEvent {
-    NewEvent {
-        id: id.into(),
-        origin: "test".into(),
-        kind: "test".into(),
-        payload: serde_json::json!({ "id": id }),
-        published_at: now_micros(),
-    }
-}
 
 fn durable(url: String) -> RedisConfig {
     RedisConfig {
@@ -114,31 +103,58 @@ async fn durable_acks_are_all_on_the_promoted_replica() {
     );
 }
 
-/// Publish `ids` through `addr` one by one, retrying each (same id) until acked; returns
-/// `(id, offset, when acked)`.
-async fn publish_until_acked(addr: SocketAddr, ids: Vec<String>) -> Vec<(String, u64, Instant)> {
-    let mut client = Client::connect(addr).await;
-    let mut acked = Vec::new();
-    for id in ids {
-        let deadline = Instant::now() + 3 * PATIENCE;
-        loop {
-            match client.publish_and_wait(&id).await {
-                ServerFrame::Ack { offset, .. } => {
-                    acked.push((id.clone(), offset, Instant::now()));
-                    break;
-                }
-                ServerFrame::Error {
-                    temporary: true, ..
-                } => {
-                    assert!(Instant::now() < deadline, "{id} never acked");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                other => panic!("unexpected answer to a publish: {other:?}"),
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+/// Ids each region publishes in a failover scenario.
+const PER_REGION: usize = 60;
+
+/// The three regions on a broker for `config`, one watcher on each, and one publisher per
+/// region ([`PER_REGION`] ids, 10 ms apart, retried by id until acked), under way for 400 ms.
+async fn start_publishing(
+    config: RedisConfig,
+) -> (Regions, Vec<Client>, Vec<JoinHandle<Published>>) {
+    let broker = RedisBroker::connect(config).await.unwrap();
+    let regions = Regions::start(&REGIONS, Arc::new(broker)).await;
+    let watchers = regions.clients(&REGIONS, 1).await;
+    let publishers = common::spawn_publishers(
+        &regions,
+        &REGIONS,
+        PER_REGION,
+        "",
+        Duration::from_millis(10),
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    (regions, watchers, publishers)
+}
+
+/// Wait for the publishers: the ids acked (every one of them), and the time to recover, the
+/// longest pause in acks (all publishers together) after `killed`.
+async fn finish_publishing(
+    publishers: Vec<JoinHandle<Published>>,
+    killed: Instant,
+) -> (HashSet<String>, Duration) {
+    let acked = common::join_publishers(publishers).await.acked;
+    let mut times: Vec<Instant> = acked.iter().map(|a| a.at).collect();
+    times.push(killed);
+    times.sort();
+    let recovered = times
+        .windows(2)
+        .filter(|w| w[1] > killed)
+        .map(|w| w[1] - w[0])
+        .max()
+        .unwrap_or_default();
+    let ids: HashSet<String> = acked.into_iter().map(|a| a.id).collect();
+    assert_eq!(ids.len(), 3 * PER_REGION);
+    (ids, recovered)
+}
+
+/// What watcher `i` got (`(epoch, id)`) holds no id twice in one epoch.
+fn assert_once_per_epoch(i: usize, got: &[(String, String)]) {
+    let mut once = HashSet::new();
+    for (epoch, id) in got {
+        assert!(
+            once.insert((epoch, id)),
+            "watcher {i}: {id} twice in one epoch"
+        );
     }
-    acked
 }
 
 /// Events (with their epoch) and announcements, until every id of `ids` arrived, or, once an
@@ -203,21 +219,7 @@ async fn sentinel_failover(acks: Acks) {
         acks,
         ..durable(url)
     };
-    let broker = RedisBroker::connect(config).await.unwrap();
-    let regions = Regions::start(&REGIONS, Arc::new(broker)).await;
-    let mut watchers = Vec::new();
-    for r in REGIONS {
-        watchers.push(Client::connect(regions.addr(r)).await);
-    }
-    let per_region = 60;
-    let publishers: Vec<_> = REGIONS
-        .iter()
-        .map(|r| {
-            let ids = (0..per_region).map(|i| format!("{r}-{i}")).collect();
-            tokio::spawn(publish_until_acked(regions.addr(r), ids))
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (_regions, mut watchers, publishers) = start_publishing(config).await;
     let killed = Instant::now();
     primary.kill();
     let promoted = replica.addr();
@@ -227,33 +229,12 @@ async fn sentinel_failover(acks: Acks) {
     let failed_over = killed.elapsed();
     // The operator brings the old primary back as a replica, so acks can be durable again.
     primary.restart_with(&["--replicaof", "127.0.0.1", &replica.port.to_string()]);
-    let mut acked = Vec::new();
-    for p in publishers {
-        acked.extend(p.await.unwrap());
-    }
-    // Time to recover: the longest pause in acks (all publishers together) after the kill.
-    let mut times: Vec<Instant> = acked.iter().map(|(_, _, at)| *at).collect();
-    times.push(killed);
-    times.sort();
-    let recovered = times
-        .windows(2)
-        .filter(|w| w[1] > killed)
-        .map(|w| w[1] - w[0])
-        .max()
-        .unwrap_or_default();
-    let ids: HashSet<String> = acked.iter().map(|(id, _, _)| id.clone()).collect();
-    assert_eq!(ids.len(), 3 * per_region);
+    let (ids, recovered) = finish_publishing(publishers, killed).await;
     let (mut announced, mut lost) = (0, 0);
     for (i, w) in watchers.iter_mut().enumerate() {
         let (got, announcements) = watch_ids(w, &ids).await;
         announced += announcements;
-        let mut once = HashSet::new();
-        for (epoch, id) in &got {
-            assert!(
-                once.insert((epoch, id)),
-                "watcher {i}: {id} twice in one epoch"
-            );
-        }
+        assert_once_per_epoch(i, &got);
         let delivered: HashSet<&String> = got.iter().map(|(_, id)| id).collect();
         let missing = ids.iter().filter(|id| !delivered.contains(id)).count();
         if acks != Acks::Primary {
@@ -282,21 +263,7 @@ async fn cluster_failover_with_durable_acks_loses_nothing_acked() {
     let mut cluster = Cluster::start();
     let config = durable(cluster.url());
     let key = format!("{{{}}}:log", config.prefix);
-    let broker = RedisBroker::connect(config).await.unwrap();
-    let regions = Regions::start(&REGIONS, Arc::new(broker)).await;
-    let mut watchers = Vec::new();
-    for r in REGIONS {
-        watchers.push(Client::connect(regions.addr(r)).await);
-    }
-    let per_region = 60;
-    let publishers: Vec<_> = REGIONS
-        .iter()
-        .map(|r| {
-            let ids = (0..per_region).map(|i| format!("{r}-{i}")).collect();
-            tokio::spawn(publish_until_acked(regions.addr(r), ids))
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (_regions, mut watchers, publishers) = start_publishing(config).await;
     let victim = cluster.primary_of(&key);
     let killed = Instant::now();
     cluster.nodes[victim].kill();
@@ -306,32 +273,12 @@ async fn cluster_failover_with_durable_acks_loses_nothing_acked() {
     let failed_over = killed.elapsed();
     // The operator restarts the lost node: it rejoins as a replica of the new primary.
     cluster.nodes[victim].restart();
-    let mut acked = Vec::new();
-    for p in publishers {
-        acked.extend(p.await.unwrap());
-    }
-    let mut times: Vec<Instant> = acked.iter().map(|(_, _, at)| *at).collect();
-    times.push(killed);
-    times.sort();
-    let recovered = times
-        .windows(2)
-        .filter(|w| w[1] > killed)
-        .map(|w| w[1] - w[0])
-        .max()
-        .unwrap_or_default();
-    let ids: HashSet<String> = acked.iter().map(|(id, _, _)| id.clone()).collect();
-    assert_eq!(ids.len(), 3 * per_region);
+    let (ids, recovered) = finish_publishing(publishers, killed).await;
     let mut announced = 0;
     for (i, w) in watchers.iter_mut().enumerate() {
         let (got, announcements) = watch_ids(w, &ids).await;
         announced += announcements;
-        let mut once = HashSet::new();
-        for (epoch, id) in &got {
-            assert!(
-                once.insert((epoch, id)),
-                "watcher {i}: {id} twice in one epoch"
-            );
-        }
+        assert_once_per_epoch(i, &got);
     }
     eprintln!(
         "cluster failover (acks replicas:1): published {}, acked {}, delivered to each of 3 clients {}, lost 0, duplicated 0 within an epoch, announcements {announced}; replica took the slot after {failed_over:?}, longest pause in acks {recovered:?}",

@@ -5,9 +5,8 @@
 #[macro_use]
 mod common;
 
-use common::{Client, RedisServer, Regions, PATIENCE};
+use common::{event, Client, RedisServer, Regions, PATIENCE};
 use server_core::broker::{Broker, RedisBroker, RedisConfig};
-use server_core::event::{now_micros, NewEvent};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -74,16 +73,6 @@ async fn pump(
         if !dead && to.write_all(&buf[..n]).await.is_err() {
             return;
         }
-    }
-}
-
-fn event(id: &str) -> NewEvent {
-    NewEvent {
-        id: id.into(),
-        origin: "test".into(),
-        kind: "test".into(),
-        payload: serde_json::json!({ "id": id }),
-        published_at: now_micros(),
     }
 }
 

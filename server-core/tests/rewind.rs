@@ -5,9 +5,8 @@
 #[macro_use]
 mod common;
 
-use common::{assert_dense_in_order, Client, RedisServer, Regions, PATIENCE};
+use common::{assert_dense_in_order, event, Client, RedisServer, Regions, PATIENCE};
 use server_core::broker::Broker;
-use server_core::event::{now_micros, NewEvent};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,16 +14,6 @@ use std::time::Duration;
 use wire::ServerFrame;
 
 const REGIONS: [&str; 3] = ["as", "us", "eu"];
-
-fn event(id: &str) -> NewEvent {
-    NewEvent {
-        id: id.into(),
-        origin: "test".into(),
-        kind: "test".into(),
-        payload: serde_json::json!({ "id": id }),
-        published_at: now_micros(),
-    }
-}
 
 /// `SAVE` on the test's Redis: the snapshot it restarts from.
 async fn snapshot(redis: &RedisServer) {
@@ -35,23 +24,9 @@ async fn snapshot(redis: &RedisServer) {
 
 /// Publish each id until it is acked (retrying the same id after a temporary error).
 async fn publish_until_acked(addr: SocketAddr, ids: Vec<String>) -> Vec<(String, u64)> {
-    let mut client = Client::connect(addr).await;
-    let mut acked = Vec::new();
-    for id in ids {
-        loop {
-            match client.publish_and_wait(&id).await {
-                ServerFrame::Ack { offset, .. } => {
-                    acked.push((id.clone(), offset));
-                    break;
-                }
-                ServerFrame::Error {
-                    temporary: true, ..
-                } => tokio::time::sleep(Duration::from_millis(50)).await,
-                other => panic!("unexpected answer to a publish: {other:?}"),
-            }
-        }
-    }
-    acked
+    common::publish_until_acked(addr, ids, Duration::ZERO)
+        .await
+        .pairs()
 }
 
 /// What one client saw: events by epoch, and the announcements `(new epoch, lost_after)`.
@@ -117,11 +92,7 @@ async fn a_log_restored_from_an_older_snapshot_is_announced_and_publishing_goes_
     let mut redis = RedisServer::start();
     let broker = common::redis_broker(&redis, 10_000).await;
     let regions = Regions::start(&REGIONS, Arc::new(broker)).await;
-    let mut watchers = Vec::new();
-    for r in REGIONS {
-        watchers.push(Client::connect(regions.addr(r)).await);
-        watchers.push(Client::connect(regions.addr(r)).await);
-    }
+    let mut watchers = regions.clients(&REGIONS, 2).await;
     let ServerFrame::Welcome { epoch: old, .. } = watchers[0].welcome.clone() else {
         unreachable!()
     };
@@ -139,17 +110,9 @@ async fn a_log_restored_from_an_older_snapshot_is_announced_and_publishing_goes_
 
     redis.restart();
     let per_region = 30;
-    let publishers: Vec<_> = REGIONS
-        .iter()
-        .map(|r| {
-            let ids = (0..per_region).map(|i| format!("new-{r}-{i}")).collect();
-            tokio::spawn(publish_until_acked(regions.addr(r), ids))
-        })
-        .collect();
-    let mut after = Vec::new();
-    for p in publishers {
-        after.extend(p.await.unwrap());
-    }
+    let publishers =
+        common::spawn_publishers(&regions, &REGIONS, per_region, "new-", Duration::ZERO);
+    let after = common::join_publishers(publishers).await.pairs();
     let n = after.len();
     let offsets: HashSet<u64> = after.iter().map(|(_, o)| *o).collect();
     assert_eq!(

@@ -6,6 +6,8 @@
 //!   panicking face over [`redis_process::RedisProcess`]), and brokers on it.
 //! - [`Regions`]: regions on ephemeral loopback ports.
 //! - [`Client`]: a protocol-level WebSocket client; [`assert_dense_in_order`].
+//! - [`publish_until_acked`] and [`spawn_publishers`]: publishing as a client, retrying by
+//!   id; [`event`]: the plain test event.
 //! - [`http`]: requests to a region's HTTP API through `reqwest`.
 //! - [`with_both_brokers!`]: run one scenario on the embedded broker and on Redis.
 
@@ -13,6 +15,7 @@ mod brokers;
 mod client;
 pub mod http;
 mod macros;
+mod publish;
 mod regions;
 
 pub use brokers::{
@@ -20,6 +23,9 @@ pub use brokers::{
 };
 pub use client::{assert_dense_in_order, Client};
 pub use http::{http_get, http_get_json};
+pub use publish::{
+    event, join_publishers, publish_until_acked, spawn_publishers, Acked, Published,
+};
 pub use regions::Regions;
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
 //! Regions on ephemeral loopback ports, stopped when dropped.
 
+use crate::Client;
 use server_core::broker::SharedBroker;
 use server_core::region::RegionConfig;
 use server_core::serve::Cluster;
@@ -44,6 +45,17 @@ impl Regions {
     /// Where the region called `name` listens.
     pub fn addr(&self, name: &str) -> SocketAddr {
         self.cluster.as_ref().unwrap().addr(name).unwrap()
+    }
+
+    /// `each` connected clients (welcome read) on every region of `names`, region by region.
+    pub async fn clients(&self, names: &[&str], each: usize) -> Vec<Client> {
+        let mut clients = Vec::new();
+        for name in names {
+            for _ in 0..each {
+                clients.push(Client::connect(self.addr(name)).await);
+            }
+        }
+        clients
     }
 
     /// Stop every region and wait for them.

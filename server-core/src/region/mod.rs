@@ -16,6 +16,7 @@
 //! - Every client is pinged each [`RegionConfig::ping_interval`]; one that sends nothing
 //!   (not even a pong) for two intervals is dropped, so dead peers do not hold slots.
 
+mod client_count;
 mod connection;
 mod feed;
 mod frames;

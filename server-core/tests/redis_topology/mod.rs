@@ -1,23 +1,24 @@
 //! Redis deployments for the tests, as people run them in production: a primary with a
 //! replica, three Sentinels, a 3-primary/3-replica Cluster, a TLS-only server. Every process is
 //! a `redis-server` of the test's own on free loopback ports, in its own temp directory, and is
-//! SIGKILLed when its handle drops. `redis-server` and `redis-cli` must be installed (they are
+//! SIGKILLed when its handle drops; data nodes are launched by `redis_process::RedisProcess`. `redis-server` and `redis-cli` must be installed (they are
 //! in CI); a test that cannot start them fails.
 #![allow(dead_code, missing_docs)]
 
-use std::path::{Path, PathBuf};
+mod tls;
+
+use redis_process::{RedisOptions, RedisProcess};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+#[allow(unused_imports)] // Only the TLS test uses it.
+pub use tls::make_certificates;
 
 /// How long a topology may take to come up or fail over before the test fails.
 pub const SETUP_PATIENCE: Duration = Duration::from_secs(30);
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    redis_process::free_port().expect("a free loopback port")
 }
 
 /// Wait until `ready()` holds, failing the test with `what` after [`SETUP_PATIENCE`].
@@ -43,45 +44,45 @@ pub fn cli(port: u16, args: &[&str]) -> String {
 /// One `redis-server` process (a data node or a Sentinel).
 pub struct Node {
     pub port: u16,
-    pub dir: PathBuf,
-    args: Vec<String>,
-    /// How many of `args` are kept on a restart.
-    common: usize,
-    child: Option<Child>,
+    server: Server,
+}
+
+/// How a [`Node`] runs: data nodes through [`RedisProcess`] (the one launcher of private
+/// Redis servers); a Sentinel from its config file, which must come first on its command
+/// line (so not through `RedisProcess`, which puts its own arguments first).
+enum Server {
+    Data {
+        process: RedisProcess,
+        /// What it was started with (its port fixed), before any `restart_with`.
+        options: RedisOptions,
+    },
+    Sentinel {
+        dir: PathBuf,
+        conf: PathBuf,
+        child: Option<Child>,
+    },
 }
 
 impl Node {
     /// A data node without persistence, plus `extra` arguments.
     pub fn start(extra: &[&str]) -> Node {
-        let port = free_port();
-        let dir = temp_dir(port);
-        let mut args: Vec<String> = vec![
-            "--port".into(),
-            port.to_string(),
-            "--bind".into(),
-            "127.0.0.1".into(),
-            "--dir".into(),
-            dir.display().to_string(),
-            "--save".into(),
-            String::new(),
-            "--appendonly".into(),
-            "no".into(),
+        let mut options = RedisOptions {
             // A replica that (re)joins syncs at once, not after the default 5 s wait for others.
-            "--repl-diskless-sync-delay".into(),
-            "0".into(),
-        ];
-        let common = args.len();
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let mut node = Node {
-            port,
-            dir,
-            args,
-            common,
-            child: None,
+            extra_args: vec!["--repl-diskless-sync-delay".into(), "0".into()],
+            start_timeout: SETUP_PATIENCE,
+            ..RedisOptions::default()
         };
-        node.spawn();
-        node.wait_ping();
-        node
+        options
+            .extra_args
+            .extend(extra.iter().map(|s| s.to_string()));
+        let process = RedisProcess::start(options.clone())
+            .expect("redis-server must be installed (apt-get install redis-server)");
+        let port = process.port();
+        options.port = Some(port);
+        Node {
+            port,
+            server: Server::Data { process, options },
+        }
     }
 
     /// A Sentinel watching the primary at `primary_port` under the name `master`, that
@@ -104,27 +105,28 @@ impl Node {
         .unwrap();
         let mut node = Node {
             port,
-            dir,
-            args: vec![conf.display().to_string(), "--sentinel".into()],
-            common: 2,
-            child: None,
+            server: Server::Sentinel {
+                dir,
+                conf,
+                child: None,
+            },
         };
-        node.spawn();
-        node.wait_ping();
+        node.start_sentinel();
         node
     }
 
-    fn spawn(&mut self) {
-        let child = Command::new("redis-server")
-            .args(&self.args)
+    fn start_sentinel(&mut self) {
+        let Server::Sentinel { conf, child, .. } = &mut self.server else {
+            unreachable!("only a Sentinel is started from its config file")
+        };
+        let spawned = Command::new("redis-server")
+            .arg(&*conf)
+            .arg("--sentinel")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server must be installed (apt-get install redis-server)");
-        self.child = Some(child);
-    }
-
-    fn wait_ping(&self) {
+        *child = Some(spawned);
         let port = self.port;
         wait_until(&format!("redis-server on {port}"), || {
             cli(port, &["PING"]) == "PONG"
@@ -145,38 +147,59 @@ impl Node {
 
     /// SIGKILL: no chance to save or hand anything over.
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
+        match &mut self.server {
+            Server::Data { process, .. } => process.kill(),
+            Server::Sentinel { child, .. } => {
+                if let Some(mut c) = child.take() {
+                    let _ = c.kill();
+                    let _ = c.wait();
+                }
+            }
         }
     }
 
     /// Start again as it was (same port, directory and arguments).
     pub fn restart(&mut self) {
-        self.kill();
-        self.spawn();
-        self.wait_ping();
+        match &mut self.server {
+            Server::Data { process, .. } => process.restart().expect("redis-server restarts"),
+            Server::Sentinel { .. } => {
+                self.kill();
+                self.start_sentinel();
+            }
+        }
     }
 
-    /// Start again on the same port and directory, with `extra` arguments instead of the
-    /// ones it was started with after the common ones (e.g. `--replicaof`).
     pub fn is_running(&self) -> bool {
-        self.child.is_some()
+        match &self.server {
+            Server::Data { process, .. } => process.pid().is_some(),
+            Server::Sentinel { child, .. } => child.is_some(),
+        }
     }
 
+    /// Start a data node again on the same port (with a new, empty directory), with `extra`
+    /// arguments instead of the ones it was started with (e.g. `--replicaof`).
     pub fn restart_with(&mut self, extra: &[&str]) {
-        self.kill();
-        self.args.truncate(self.common);
-        self.args.extend(extra.iter().map(|s| s.to_string()));
-        self.spawn();
-        self.wait_ping();
+        let Server::Data { process, options } = &mut self.server else {
+            panic!("restart_with is for data nodes");
+        };
+        process.kill();
+        let mut options = RedisOptions {
+            extra_args: options.extra_args[..2].to_vec(),
+            ..options.clone()
+        };
+        options
+            .extra_args
+            .extend(extra.iter().map(|s| s.to_string()));
+        *process = RedisProcess::start(options).expect("redis-server restarts");
     }
 }
 
 impl Drop for Node {
     fn drop(&mut self) {
         self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Server::Sentinel { dir, .. } = &self.server {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -272,7 +295,7 @@ impl Cluster {
 
     /// Wait until every live node says the cluster is ok and every slot has a primary.
     pub fn wait_ok(&self) {
-        for n in self.nodes.iter().filter(|n| n.child.is_some()) {
+        for n in self.nodes.iter().filter(|n| n.is_running()) {
             wait_until("cluster_state:ok", || {
                 let info = n.cli(&["CLUSTER", "INFO"]);
                 info.contains("cluster_state:ok") && info.contains("cluster_slots_ok:16384")
@@ -297,7 +320,7 @@ impl Cluster {
         let live = self
             .nodes
             .iter()
-            .find(|n| n.child.is_some())
+            .find(|n| n.is_running())
             .expect("a live node");
         let slot: u16 = live.cli(&["CLUSTER", "KEYSLOT", key]).parse().ok()?;
         let table = live.cli(&["CLUSTER", "NODES"]);
@@ -324,75 +347,4 @@ impl Cluster {
         }
         None
     }
-}
-
-/// A throwaway CA and a server certificate for `localhost`/`127.0.0.1` signed by it, made
-/// with openssl in `dir`: `(ca.crt, server.crt, server.key)`.
-pub fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl must be installed");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    std::fs::write(
-        dir.join("san.ext"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=mrs test CA",
-    ]);
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=localhost",
-    ]);
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.crt",
-        "-days",
-        "1",
-        "-extfile",
-        "san.ext",
-    ]);
-    (
-        dir.join("ca.crt"),
-        dir.join("server.crt"),
-        dir.join("server.key"),
-    )
 }

@@ -9,6 +9,7 @@
 mod publisher;
 mod subscriber;
 
+use super::client_count::ClientCount;
 use super::frames::Close;
 use super::rate_limit::TokenBucket;
 use super::{frame_text, Outgoing, Region};
@@ -78,22 +79,6 @@ pub(super) async fn serve(
         conn.slow_goodbye().await;
     }
     tracing::debug!(region = %region.name(), "client left");
-}
-
-/// Counts a client in `/health` for as long as it lives, however its task ends.
-struct ClientCount(Arc<Region>);
-
-impl ClientCount {
-    fn new(region: &Arc<Region>) -> Self {
-        region.clients.fetch_add(1, Ordering::Relaxed);
-        ClientCount(region.clone())
-    }
-}
-
-impl Drop for ClientCount {
-    fn drop(&mut self) {
-        self.0.clients.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 impl Conn {

@@ -7,12 +7,12 @@
 use super::intake::{Ack, Incoming};
 use super::mapping::{self, Refused};
 use super::relay::Relayed;
+use crate::region::client_count::ClientCount;
 use crate::region::rate_limit::TokenBucket;
 use crate::region::Region;
 use serde::Serialize;
 use socketioxide::extract::SocketRef;
 use socketioxide::{SendError, SocketError};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -199,21 +199,5 @@ pub(super) fn ack_body(result: Result<(&str, u64), &Refused>) -> serde_json::Val
     match result {
         Ok((id, offset)) => serde_json::json!({ "ok": true, "id": id, "offset": offset }),
         Err(refused) => serde_json::json!({ "ok": false, "error": refused.frame() }),
-    }
-}
-
-/// Counts a Socket.IO client in `/health` for as long as its session lives.
-struct ClientCount(Arc<Region>);
-
-impl ClientCount {
-    fn new(region: &Arc<Region>) -> Self {
-        region.clients.fetch_add(1, Ordering::Relaxed);
-        ClientCount(region.clone())
-    }
-}
-
-impl Drop for ClientCount {
-    fn drop(&mut self) {
-        self.0.clients.fetch_sub(1, Ordering::Relaxed);
     }
 }
