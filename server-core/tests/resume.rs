@@ -148,6 +148,8 @@ async fn since_past_the_log_end_is_announced_and_live_events_flow(broker: Shared
     for i in 0..5 {
         publisher.publish_and_wait(&format!("before-{i}")).await;
     }
+    // Acked is not yet read by the region's feed: wait, so the replay covers all five.
+    regions.wait_for_offset("us", 5).await;
     let mut client = Client::connect_since(regions.addr("us"), 1000).await;
     assert!(
         matches!(client.next().await, ServerFrame::Epoch { .. }),

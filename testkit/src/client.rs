@@ -81,10 +81,12 @@ impl Client {
             .expect("a frame within the patience window")
     }
 
-    /// The next frame, or `None` if none comes within `wait` or the socket closed.
+    /// The next frame, or `None` if none comes within `wait` or the socket closed. Pings
+    /// (the server sends one every ping interval) do not extend the wait.
     pub async fn try_next(&mut self, wait: Duration) -> Option<ServerFrame> {
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let msg = tokio::time::timeout(wait, self.ws.next())
+            let msg = tokio::time::timeout_at(deadline, self.ws.next())
                 .await
                 .ok()??
                 .ok()?;

@@ -1,10 +1,11 @@
 //! Regions on ephemeral loopback ports, stopped when dropped.
 
-use crate::Client;
+use crate::{Client, PATIENCE};
 use server_core::broker::SharedBroker;
 use server_core::region::RegionConfig;
 use server_core::serve::Cluster;
 use std::net::SocketAddr;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -39,6 +40,24 @@ impl Regions {
         Regions {
             cluster: Some(cluster),
             shutdown,
+        }
+    }
+
+    /// Wait until region `name` has read the log up to `offset` (its `/health`), so a client
+    /// that connects next is welcomed at that offset. Fails the test after [`PATIENCE`].
+    pub async fn wait_for_offset(&self, name: &str, offset: u64) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let health: wire::Health = crate::http_get_json(self.addr(name), "/health").await;
+            if health.offset >= offset {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "region {name} did not read up to offset {offset} (it is at {})",
+                health.offset
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
