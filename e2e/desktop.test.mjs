@@ -161,7 +161,7 @@ async function switchBrokers(wd, app, regions, privateStatus) {
   await waitFor('the replaced private redis-server to stop', () => redisChildren(app).length === 0);
   await waitConnected(wd, regions);
   const marker = await publishFromEu(wd, 'switched');
-  assert.ok(tryRedisCli(port, 'XRANGE', 'mrs:log', '-', '+').includes(marker), 'the event is in our Redis');
+  assert.ok(tryRedisCli(port, 'XRANGE', '{mrs}:log', '-', '+').includes(marker), 'the event is in our Redis');
 
   await submitRedisUrl(wd, '');
   const back = await waitFor('the automatic choice again', async () => {
