@@ -2,6 +2,7 @@
 // redis-server, a headless Chromium on the UI, and reading the page's data attributes.
 
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -154,4 +155,50 @@ export async function paneEvents(page, region) {
 /** A pane's backlog counter (NaN while unknown). */
 export async function backlog(page, region) {
   return page.$eval(`[data-testid="backlog-${region}"]`, (e) => parseInt(e.dataset.count, 10));
+}
+
+/** Redis, `multiregion serve` (three regions on free ports, serving the built UI) and the UI
+ * open in Chromium on region AS's page. `stopStack` stops all of it, also after a failure. */
+export async function startStack(bin, uiDir, regions, prefix) {
+  if (!existsSync(bin)) {
+    throw new Error(`${bin} is missing: build it with \`cargo build -p multiregion\` (or set MULTIREGION_BIN)`);
+  }
+  if (!existsSync(path.join(uiDir, 'index.html'))) {
+    throw new Error('ui/dist/index.html is missing: build the UI with `ui/build.sh`');
+  }
+  const stack = { redis: await startRedis() };
+  stack.redisPort = stack.redis.port;
+  stack.base = await freePorts(3);
+  stack.server = start(bin, [
+    'serve', '--redis', `redis://127.0.0.1:${stack.redisPort}`, '--redis-prefix', `${prefix}-${process.pid}`,
+    '--port-base', String(stack.base), '--ui-dir', uiDir,
+  ]);
+  try {
+    await until('all three regions to answer /health', async () => {
+      const answers = await Promise.all(regions.map((_, i) =>
+        fetch(`http://127.0.0.1:${stack.base + i}/health`).then((r) => r.ok)));
+      return answers.every(Boolean);
+    }, 30_000).catch((e) => { throw new Error(`${e.message}\nserver log:\n${stack.server.log}`); });
+    ({ browser: stack.browser, page: stack.page } = await openUi(`http://127.0.0.1:${stack.base}/`, regions));
+  } catch (e) {
+    await stopStack(stack);
+    throw e;
+  }
+  return stack;
+}
+
+/** Stop what `startStack` started. */
+export async function stopStack(stack) {
+  await stack?.browser?.close().catch(() => {});
+  await stop(stack?.server);
+  await stop(stack?.redis);
+}
+
+/** Publish one event in region `r` from its pane; wait until that pane has it; its id. */
+export async function publishOne(page, r, text) {
+  await page.fill(`[data-testid="text-${r}"]`, text);
+  await page.click(`[data-testid="publish-${r}"]`);
+  const mine = page.locator(`[data-testid="event-${r}"]`, { hasText: text });
+  await mine.waitFor({ timeout: WAIT });
+  return mine.getAttribute('data-id');
 }

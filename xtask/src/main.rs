@@ -140,6 +140,7 @@ fn test() -> Result<()> {
     let mut e2e = vec!["--test", "--test-concurrency=1"];
     for f in [
         "e2e/browser.test.mjs",
+        "e2e/browser-publishing.test.mjs",
         "e2e/socketio.test.mjs",
         "e2e/desktop.test.mjs",
         "e2e/testbed.test.mjs",

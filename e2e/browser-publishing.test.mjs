@@ -1,0 +1,222 @@
+// End-to-end, continued: the browser UI as a publisher and a tool (pending publishes retried
+// by id, regions started with --token, timeline export, the desktop shell's broker label),
+// in headless Chromium against three regions sharing one Redis. Same setup and environment as
+// browser.test.mjs; screenshots: artifacts/ui-pending.png, ui-token-form.png, ui-recording.png.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  WAIT, freePorts, publishOne as publishIn, root, start, startStack, stop, stopStack,
+  timelineComplete, until,
+} from './browser-helpers.mjs';
+
+const bin = path.resolve(root, process.env.MULTIREGION_BIN ?? 'target/debug/multiregion');
+const uiDir = path.join(root, 'ui/dist');
+const REGIONS = ['as', 'us', 'eu'];
+// wire::sim::presets "global": one-way ms to the broker.
+const GLOBAL = { us: 20, eu: 45, as: 90 };
+
+describe('browser UI: publishing, token, export, desktop shell', () => {
+  let stack;
+  let browser;
+  let page;
+  let base;
+  let redisPort;
+
+  before(async () => {
+    stack = await startStack(bin, uiDir, REGIONS, 'e2e-more');
+    ({ browser, page, base, redisPort } = stack);
+  });
+
+  after(async () => {
+    await stopStack(stack);
+  });
+
+  const publishOne = (r, text) => publishIn(page, r, text);
+
+  /** Set region `r`'s simulated link (as a native client: no Origin, no token needed here). */
+  async function putSim(r, settings) {
+    const res = await fetch(`http://127.0.0.1:${base + REGIONS.indexOf(r)}/sim`, {
+      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(settings),
+    });
+    assert.equal(res.status, 200, await res.text());
+  }
+
+  /** A pane's pending-publish counter: `{ count, retrying }`. */
+  async function pending(p, r) {
+    return p.$eval(`[data-testid="pending-${r}"]`, (e) => ({
+      count: Number(e.dataset.count), retrying: Number(e.dataset.retrying), text: e.textContent,
+    }));
+  }
+
+  test('a publish refused while its region is cut off stays pending and is retried with its id until stored', async () => {
+    const text = `retried until stored ${Date.now()}`;
+    await putSim('eu', { cut_off: true });
+    try {
+      await page.fill('[data-testid="text-eu"]', text);
+      await page.click('[data-testid="publish-eu"]');
+      await until('the publish to wait for a retry', async () => (await pending(page, 'eu')).retrying >= 1);
+      const shown = await pending(page, 'eu');
+      assert.equal(shown.count, 1, `one publish pending: ${shown.text}`);
+      assert.match(shown.text, /broker_unavailable/);
+      mkdirSync(path.join(root, 'artifacts'), { recursive: true });
+      await page.screenshot({ path: path.join(root, 'artifacts/ui-pending.png'), fullPage: true });
+      assert.equal(await page.locator('[data-testid="event-as"]', { hasText: text }).count(), 0,
+        'not stored while EU is cut off');
+    } finally {
+      await putSim('eu', { cut_off: false });
+    }
+    for (const r of REGIONS) {
+      await page.locator(`[data-testid="event-${r}"]`, { hasText: text }).waitFor({ timeout: WAIT });
+    }
+    await until('nothing pending in EU', async () => (await pending(page, 'eu')).count === 0);
+    for (const r of REGIONS) {
+      assert.equal(await page.locator(`[data-testid="event-${r}"]`, { hasText: text }).count(), 1, `${r}: once`);
+    }
+  });
+
+  test('with --token: the token in the page URL opens every socket and drives /sim; without it the page asks', async () => {
+    const token = 's3cret to/ken';
+    const tbase = await freePorts(3);
+    const guarded = start(bin, [
+      'serve', '--redis', `redis://127.0.0.1:${redisPort}`, '--redis-prefix', `e2e-token-${process.pid}`,
+      '--port-base', String(tbase), '--ui-dir', uiDir, '--token', token,
+    ]);
+    const pages = [];
+    const open = async (url) => {
+      const p = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      pages.push(p);
+      p.on('pageerror', (e) => console.error('page error:', e.message));
+      await p.goto(url);
+      return p;
+    };
+    const simOf = async (i) => (await fetch(`http://127.0.0.1:${tbase + i}/sim`)).json();
+    try {
+      await until('the guarded regions to answer /health', async () => {
+        const answers = await Promise.all(REGIONS.map((_, i) =>
+          fetch(`http://127.0.0.1:${tbase + i}/health`).then((r) => r.ok)));
+        return answers.every(Boolean);
+      }, 30_000).catch((e) => { throw new Error(`${e.message}\nserver log:\n${guarded.log}`); });
+
+      const tp = await open(`http://127.0.0.1:${tbase}/?token=${encodeURIComponent(token)}`);
+      for (const r of REGIONS) {
+        await tp.locator(`[data-testid="status-${r}"][data-state="connected"]`).waitFor({ timeout: WAIT });
+      }
+      assert.equal(new URL(tp.url()).search, '', 'the token is taken out of the address bar');
+      const text = `with a token ${Date.now()}`;
+      await tp.fill('[data-testid="text-eu"]', text);
+      await tp.click('[data-testid="publish-eu"]');
+      for (const r of REGIONS) {
+        await tp.locator(`[data-testid="event-${r}"]`, { hasText: text }).waitFor({ timeout: WAIT });
+      }
+      // PUT /sim from the page carries the token too.
+      await tp.selectOption('[data-testid="sim-preset"]', 'global');
+      await until('EU on the global preset', async () => (await simOf(2)).latency_ms === GLOBAL.eu);
+      await tp.selectOption('[data-testid="sim-preset"]', 'off');
+      await until('EU back to 0 ms', async () => (await simOf(2)).latency_ms === 0);
+      assert.equal(await tp.locator('[data-testid="token-form"]').count(), 0);
+
+      // A new tab without the token in its URL holds none (sessionStorage is per tab): asked for it.
+      const ask = await open(`http://127.0.0.1:${tbase}/`);
+      const form = ask.locator('[data-testid="token-form"]');
+      await form.filter({ hasText: 'AS, US, EU need a token' }).waitFor({ timeout: WAIT });
+      await ask.screenshot({ path: path.join(root, 'artifacts/ui-token-form.png') });
+      await ask.fill('[data-testid="token-input"]', 'wrong');
+      await ask.click('[data-testid="token-submit"]');
+      await form.filter({ hasText: 'refused the token this tab holds' }).waitFor({ timeout: WAIT });
+      await ask.fill('[data-testid="token-input"]', token);
+      await ask.click('[data-testid="token-submit"]');
+      for (const r of REGIONS) {
+        await ask.locator(`[data-testid="status-${r}"][data-state="connected"]`).waitFor({ timeout: WAIT });
+      }
+      await form.waitFor({ state: 'detached', timeout: WAIT });
+      assert.equal(await ask.evaluate(() => window.sessionStorage.getItem('multiregion.token')), token);
+    } finally {
+      for (const p of pages) await p.close().catch(() => {});
+      await stop(guarded);
+    }
+  });
+
+  test('the timeline exports as JSON and CSV with one click, and a JSON export opens to look at', async () => {
+    const id = await publishOne('us', `exported ${Date.now()}`);
+    await until('its timeline row to have every hop', () => timelineComplete(page, [id], REGIONS));
+    const dir = path.join(root, 'artifacts');
+    mkdirSync(dir, { recursive: true });
+    const save = async (button) => {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+      const file = path.join(dir, download.suggestedFilename());
+      await download.saveAs(file);
+      return file;
+    };
+    const jsonFile = await save('[data-testid="export-json"]');
+    assert.match(jsonFile, /timeline-\d+\.json$/);
+    const rec = JSON.parse(readFileSync(jsonFile, 'utf8'));
+    assert.equal(rec.format, 'multiregion-timeline');
+    assert.deepEqual(rec.regions, REGIONS);
+    const mine = rec.events.find((e) => e.id === id);
+    assert.ok(mine, 'the event is in the export');
+    assert.deepEqual(mine.deliveries.map((d) => d.region).sort(), [...REGIONS].sort());
+    for (const d of mine.deliveries) {
+      assert.ok(d.received_at >= mine.stored_at - 1_000_000 && d.delivered_at > 0, JSON.stringify(d));
+    }
+    const rows = await page.locator('[data-testid="timeline-row"]').count();
+
+    const csvFile = await save('[data-testid="export-csv"]');
+    const lines = readFileSync(csvFile, 'utf8').trim().split('\n');
+    assert.match(lines[0], /^offset,id,origin,kind,text,published_at_us,stored_at_us,region,received_at_us,delivered_at_us,replay$/);
+    assert.equal(lines.filter((l) => l.includes(`,${id},`)).length, 3, 'one line per region for the event');
+
+    // Open the JSON export: the timeline shows the recording until "Back to live".
+    await page.setInputFiles('[data-testid="open-export"]', jsonFile);
+    const banner = page.locator('[data-testid="recording"]');
+    await banner.waitFor({ timeout: WAIT });
+    assert.match(await banner.textContent(), new RegExp(`${rec.events.length} events?,`));
+    await page.locator(`[data-testid="timeline-row"][data-id="${id}"]`).waitFor({ timeout: WAIT });
+    assert.ok(await timelineComplete(page, [id], REGIONS), 'every hop of the event, from the file');
+    await page.locator('[data-testid="timeline"]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(dir, 'ui-recording.png') });
+    await page.click('[data-testid="back-to-live"]');
+    await banner.waitFor({ state: 'detached', timeout: WAIT });
+    assert.ok(await page.locator('[data-testid="timeline-row"]').count() >= Math.min(rows, 100));
+
+    // Not an export: refused, and said why.
+    const junk = path.join(dir, 'not-an-export.json');
+    writeFileSync(junk, '{"hello": 1}');
+    await page.setInputFiles('[data-testid="open-export"]', junk);
+    await page.locator('[data-testid="recording-error"]', { hasText: 'not a timeline export' }).waitFor({ timeout: WAIT });
+  });
+
+  test('in the desktop shell the broker chip says which Redis, and the settings explain the automatic order', async () => {
+    const regions = REGIONS.map((name, i) => ({ name, url: `http://127.0.0.1:${base + i}` }));
+    const status = {
+      kind: 'redis',
+      description: 'private redis-server started by the app at redis://127.0.0.1:1234 (stopped on exit)',
+      url: 'redis://127.0.0.1:1234',
+      private: true,
+    };
+    // The desktop app's command bridge, as the UI sees it (src-tauri/src/cmd.rs).
+    const shell = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    try {
+      await shell.addInitScript(({ regions, status }) => {
+        window.__TAURI_INTERNALS__ = {
+          invoke: async (cmd) => ({ regions, broker_status: status })[cmd],
+        };
+      }, { regions, status });
+      await shell.goto(`http://127.0.0.1:${base}/`);
+      const chip = shell.locator('[data-testid="broker-kind"]');
+      await chip.filter({ hasText: 'Redis (private, this app)' }).waitFor({ timeout: WAIT });
+      assert.equal(await chip.getAttribute('title'), status.description);
+      await shell.click('[data-testid="settings-toggle"]');
+      const help = await shell.textContent('[data-testid="settings-help"]');
+      const order = ['REDIS_URL', '127.0.0.1:6379', 'private redis-server', 'embedded broker'];
+      const at = order.map((w) => help.indexOf(w));
+      assert.ok(at.every((i, k) => i >= 0 && (k === 0 || i > at[k - 1])), `help text in order: ${help}`);
+    } finally {
+      await shell.close();
+    }
+    // In the browser the chip stays generic.
+    assert.equal(await page.textContent('[data-testid="broker-kind"]'), 'Redis — shared log');
+  });
+});
