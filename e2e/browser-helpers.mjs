@@ -13,6 +13,15 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 
 export const WAIT = 60_000;
 
+/** The server binary the tests run (MULTIREGION_BIN, else the debug build). */
+export const BIN = path.resolve(root, process.env.MULTIREGION_BIN ?? 'target/debug/multiregion');
+/** The built UI the regions serve. */
+export const UI_DIR = path.join(root, 'ui/dist');
+/** The three regions, in pane order. */
+export const REGIONS = ['as', 'us', 'eu'];
+/** wire::sim::presets "global": one-way ms from each region to the broker (jitter 10 %). */
+export const GLOBAL = { us: 20, eu: 45, as: 90 };
+
 /** A free TCP port, or `count` consecutive free ports (the first is returned). */
 export async function freePorts(count = 1) {
   for (let tries = 0; tries < 200; tries++) {

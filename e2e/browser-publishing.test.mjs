@@ -8,15 +8,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  WAIT, freePorts, publishOne as publishIn, root, start, startStack, stop, stopStack,
+  BIN, GLOBAL, REGIONS, UI_DIR, WAIT, freePorts, publishOne as publishIn, root, start,
+  startStack, stop, stopStack,
   timelineComplete, until,
 } from './browser-helpers.mjs';
 
-const bin = path.resolve(root, process.env.MULTIREGION_BIN ?? 'target/debug/multiregion');
-const uiDir = path.join(root, 'ui/dist');
-const REGIONS = ['as', 'us', 'eu'];
-// wire::sim::presets "global": one-way ms to the broker.
-const GLOBAL = { us: 20, eu: 45, as: 90 };
+const bin = BIN;
+const uiDir = UI_DIR;
 
 describe('browser UI: publishing, token, export, desktop shell', () => {
   let stack;

@@ -18,15 +18,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import {
-  WAIT, backlog, paneEvents, paneIds, publishOne as publishIn, root, startStack, stopStack,
+  BIN, GLOBAL, REGIONS, UI_DIR, WAIT, backlog, paneEvents, paneIds, publishOne as publishIn,
+  root, startStack, stopStack,
   timelineComplete, until,
 } from './browser-helpers.mjs';
 
-const bin = path.resolve(root, process.env.MULTIREGION_BIN ?? 'target/debug/multiregion');
-const uiDir = path.join(root, 'ui/dist');
-const REGIONS = ['as', 'us', 'eu'];
-// wire::presets "global": one-way ms to the broker, jitter 10 %.
-const GLOBAL = { us: 20, eu: 45, as: 90 };
+const bin = BIN;
+const uiDir = UI_DIR;
 
 describe('browser UI', () => {
   let stack;
