@@ -4,9 +4,9 @@
 
 mod common;
 
+use common::http::Method;
 use common::Regions;
 use std::net::SocketAddr;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
@@ -44,23 +44,11 @@ async fn upgrade(addr: SocketAddr, query: &str, origin: &str) -> u16 {
 
 /// `PUT /sim` with a body and headers; the status code.
 async fn put_sim(addr: SocketAddr, query: &str, headers: &[(&str, &str)]) -> u16 {
-    let body = r#"{"latency_ms":5}"#;
-    let mut req = format!(
-        "PUT /sim{query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await.unwrap();
-    let text = String::from_utf8_lossy(&buf);
-    text.split(' ').nth(1).unwrap().parse().unwrap()
+    let path = format!("/sim{query}");
+    let body = Some(r#"{"latency_ms":5}"#);
+    common::http::request(Method::PUT, addr, &path, headers, body)
+        .await
+        .status
 }
 
 /// A page served by any region the deployment advertises (its own URL or a peer's, default
@@ -172,16 +160,31 @@ async fn sim_accepts_the_token_in_the_query_or_the_header() {
     assert_eq!(sim.latency_ms, 5);
 }
 
+/// The headers of `GET path` with an `Origin` (which must answer 200), as `name: value` lines.
 async fn raw_head(addr: SocketAddr, path: &str, origin: &str) -> String {
-    let (status, _) = common::http_get(addr, path, &[("Origin", origin)]).await;
-    assert_eq!(status, 200);
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!(
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\nConnection: close\r\n\r\n"
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await.unwrap();
-    let text = String::from_utf8_lossy(&buf).into_owned();
+    let resp = common::http::request(Method::GET, addr, path, &[("Origin", origin)], None).await;
+    assert_eq!(resp.status, 200);
+    let text = resp.text();
     text.split("\r\n\r\n").next().unwrap_or_default().to_owned()
+}
+
+/// Socket.IO admits exactly the pages `/ws` admits: a page of a deployment region opens a
+/// polling session; a foreign page gets 403.
+#[tokio::test]
+async fn socket_io_admits_the_pages_of_the_deployment_like_ws() {
+    let regions = Regions::start_with(&["as"], common::memory_broker(), peers).await;
+    let addr = regions.addr("as");
+    let handshake = "/socket.io/?EIO=4&transport=polling";
+    for (origin, status) in [
+        ("http://10.9.8.2:4001", 200),
+        ("http://127.0.0.1:4000", 200),
+        ("http://evil.example", 403),
+    ] {
+        let (got, body) = common::http_get(addr, handshake, &[("Origin", origin)]).await;
+        assert_eq!(got, status, "{origin}: {body}");
+        assert_eq!(
+            upgrade(addr, "", origin).await,
+            if status == 200 { 101 } else { 403 }
+        );
+    }
 }

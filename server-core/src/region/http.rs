@@ -1,17 +1,17 @@
 //! HTTP surface of a region: `/ws`, `/socket.io/`, `/health`, `/ready`, `/regions`, and the UI
 //! at `/`.
 
-use super::{connection, origin, Region};
+use super::access::refuse;
+use super::{connection, Region};
 use crate::event::Offset;
 use crate::sim::LinkSettings;
 use axum::extract::{Query, State, WebSocketUpgrade};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use std::sync::Arc;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use wire::limits::MAX_FRAME_BYTES;
 use wire::ErrorCode;
@@ -35,25 +35,11 @@ struct SimParams {
     token: Option<String>,
 }
 
-/// Origins allowed besides loopback and the desktop app: the pages of every region this one
-/// advertises in `/regions` (so a page served by any region of the deployment may drive all
-/// of them), plus `--allow-origin`.
-fn allowed_origins(region: &Region) -> Vec<String> {
-    origin::deployment_origins(
-        region.config.peers.iter().map(|p| p.url.as_str()),
-        &region.config.allowed_origins,
-    )
-}
-
 /// The region's router. Tests call it directly; [`super::run`] serves it.
 pub fn router(region: Arc<Region>) -> Router {
-    let extra = allowed_origins(&region);
-    let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::predicate(move |o: &HeaderValue, _| {
-            origin::allowed(o.to_str().ok(), &extra)
-        }))
-        .allow_methods([axum::http::Method::GET, axum::http::Method::PUT])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]);
+    let cors = region
+        .access
+        .cors([axum::http::Method::GET, axum::http::Method::PUT]);
     let api = Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
@@ -109,43 +95,6 @@ async fn no_ui() -> (StatusCode, Html<&'static str>) {
     )
 }
 
-fn refuse(status: StatusCode, code: ErrorCode, message: &str) -> Response {
-    let body = wire::ServerFrame::error(code, message);
-    (status, Json(body)).into_response()
-}
-
-/// Refuse requests from foreign web origins, and without the token when one is set.
-/// Guards everything that acts (`/ws`, `PUT /sim`); read-only JSON is guarded by CORS.
-fn guard(region: &Region, headers: &HeaderMap, query_token: Option<&str>) -> Option<Response> {
-    let origin = headers
-        .get(header::ORIGIN)
-        .map(|o| o.to_str().unwrap_or("<invalid>"));
-    if !origin::allowed(origin, &allowed_origins(region)) {
-        tracing::warn!(region = %region.name(), ?origin, "refused a request from a foreign origin");
-        return Some(refuse(
-            StatusCode::FORBIDDEN,
-            ErrorCode::ForbiddenOrigin,
-            "this server accepts requests only from the pages of its deployment's regions \
-             (its /regions list), loopback pages and the desktop app; start it with \
-             --allow-origin <origin> to allow another site",
-        ));
-    }
-    if let Some(expected) = &region.config.token {
-        let bearer = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if query_token.or(bearer) != Some(expected.as_str()) {
-            return Some(refuse(
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::Unauthorized,
-                "this region requires a token: add ?token=<token> or send Authorization: Bearer <token>",
-            ));
-        }
-    }
-    None
-}
-
 async fn get_sim(State(region): State<Arc<Region>>) -> Json<LinkSettings> {
     Json(region.config.link.settings())
 }
@@ -157,7 +106,10 @@ async fn put_sim(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Some(refused) = guard(&region, &headers, params.token.as_deref()) {
+    if let Some(refused) = region
+        .access
+        .refusal(region.name(), &headers, params.token.as_deref())
+    {
         return refused;
     }
     let settings: LinkSettings = match serde_json::from_slice(&body) {
@@ -183,7 +135,10 @@ async fn ws(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if let Some(refused) = guard(&region, &headers, params.token.as_deref()) {
+    if let Some(refused) = region
+        .access
+        .refusal(region.name(), &headers, params.token.as_deref())
+    {
         return refused;
     }
     let resume = params.since.map(|since| (since, params.epoch));

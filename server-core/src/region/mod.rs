@@ -16,6 +16,7 @@
 //! - Every client is pinged each [`RegionConfig::ping_interval`]; one that sends nothing
 //!   (not even a pong) for two intervals is dropped, so dead peers do not hold slots.
 
+mod access;
 mod client_count;
 mod connection;
 mod feed;
@@ -28,6 +29,7 @@ mod socketio;
 
 pub use self::http::router;
 
+use self::access::Access;
 use crate::broker::SharedBroker;
 use crate::defaults;
 use crate::event::Offset;
@@ -119,6 +121,8 @@ pub(crate) fn frame_text(frame: &wire::ServerFrame) -> Utf8Bytes {
 /// Shared state of one running region.
 pub struct Region {
     config: RegionConfig,
+    /// Who may act on it (origins, token), from `config`.
+    access: Access,
     /// The broker, straight or through the simulated link (use [`Region::broker`]).
     route: Route,
     fanout: broadcast::Sender<Outgoing>,
@@ -185,6 +189,7 @@ pub async fn run(
         epoch: RwLock::new(epoch),
         connected: AtomicBool::new(true),
         clients: AtomicUsize::new(0),
+        access: Access::new(&config),
         config,
         shutdown: shutdown.clone(),
         tracker: TaskTracker::new(),

@@ -7,8 +7,8 @@
 //!
 //! Across machines, a page served by any region of the deployment (a URL in its `/regions`
 //! list: the regions of this process, `--peer`s, `--public-url`) is one of "our own pages":
-//! [`deployment_origins`] turns that list into origins, which the router adds to the allowed
-//! ones.
+//! [`deployment_origins`] turns that list into origins, which a region's admission rules
+//! (`region::access`) add to the allowed ones, for `/ws`, `PUT /sim` and Socket.IO alike.
 
 /// The origins of the deployment's pages: each region URL reduced to `scheme://host[:port]`
 /// (as a browser sends it in `Origin`: lower case, no path, no default port), plus `extra`.

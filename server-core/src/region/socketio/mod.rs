@@ -39,12 +39,12 @@ mod session;
 use self::intake::{Ack, Incoming, Intake};
 use self::relay::Relayed;
 use self::session::Session;
-use super::{origin, Region};
+use super::Region;
 use axum::extract::{Query, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::Method;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
+use axum::response::Response;
+use axum::Router;
 use serde::Deserialize;
 use socketioxide::extract::{SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
@@ -53,7 +53,6 @@ use socketioxide::SocketIo;
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 use wire::limits::MAX_FRAME_BYTES;
 
 /// Packets socketioxide buffers per client before an emit is refused (then retried until
@@ -97,13 +96,7 @@ pub(super) fn routes(region: Arc<Region>) -> Router<Arc<Region>> {
         }
     };
     io.ns("/", connected.with(admit));
-    let extra = region.config.allowed_origins.clone();
-    let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::predicate(move |o: &HeaderValue, _| {
-            origin::allowed(o.to_str().ok(), &extra)
-        }))
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]);
+    let cors = region.access.cors([Method::GET, Method::POST]);
     Router::new()
         .route_service(PATH, svc.clone())
         .route_service("/socket.io", svc)
@@ -113,20 +106,10 @@ pub(super) fn routes(region: Arc<Region>) -> Router<Arc<Region>> {
 
 /// Refuse every transport request from a foreign web origin, as `/ws` does.
 async fn same_origin(State(region): State<Arc<Region>>, req: Request, next: Next) -> Response {
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .map(|o| o.to_str().unwrap_or("<invalid>"));
-    if origin::allowed(origin, &region.config.allowed_origins) {
-        return next.run(req).await;
+    match region.access.origin_refusal(region.name(), req.headers()) {
+        Some(refused) => refused,
+        None => next.run(req).await,
     }
-    tracing::warn!(region = %region.name(), ?origin, "refused a socket.io request from a foreign origin");
-    let body = wire::ServerFrame::error(
-        "forbidden_origin",
-        "this server accepts requests only from its own pages and the desktop app; \
-         start it with --allow-origin <origin> to allow another site",
-    );
-    (StatusCode::FORBIDDEN, Json(body)).into_response()
 }
 
 /// What the Socket.IO endpoint of a region shares across its clients.
@@ -172,27 +155,21 @@ impl Hub {
         io: SocketIo,
         auth: Option<serde_json::Value>,
     ) -> Result<(), Unauthorized> {
-        let config = &self.region.config;
-        if let Some(expected) = &config.token {
-            let parts = s.req_parts();
-            let in_auth = auth
-                .as_ref()
-                .and_then(|a| a.get("token"))
-                .and_then(|t| t.as_str())
-                .map(str::to_owned);
-            let in_query = Query::<TokenQuery>::try_from_uri(&parts.uri)
-                .ok()
-                .and_then(|q| q.0.token);
-            let bearer = parts
-                .headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::to_owned);
-            if ![in_auth, in_query, bearer].contains(&Some(expected.clone())) {
-                tracing::info!(region = %self.region.name(), sid = %s.id, "socket.io connect without the token refused");
-                return Err(Unauthorized);
-            }
+        let parts = s.req_parts();
+        let in_auth = auth
+            .as_ref()
+            .and_then(|a| a.get("token"))
+            .and_then(|t| t.as_str());
+        let in_query = Query::<TokenQuery>::try_from_uri(&parts.uri)
+            .ok()
+            .and_then(|q| q.0.token);
+        if !self
+            .region
+            .access
+            .token_presented(&parts.headers, [in_auth, in_query.as_deref()])
+        {
+            tracing::info!(region = %self.region.name(), sid = %s.id, "socket.io connect without the token refused");
+            return Err(Unauthorized);
         }
         self.start_once(io);
         let live = self.relay.subscribe();
