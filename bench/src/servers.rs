@@ -7,8 +7,8 @@
 use crate::procfs::{Probe, SERVER_THREAD};
 use anyhow::{bail, Context};
 use redis_process::{RedisOptions, RedisProcess};
-use server_core::broker::BrokerKind;
-use server_core::choice::{self, ChosenBroker, LogSettings, Step};
+use server_core::broker::{BrokerKind, RedisConfig};
+use server_core::choice::{self, ChosenBroker, Step};
 use server_core::region::RegionConfig;
 use server_core::serve::Cluster;
 use std::io::BufRead;
@@ -59,9 +59,9 @@ pub async fn start_cluster(
     steps: &[Step],
     shutdown: CancellationToken,
 ) -> anyhow::Result<(Cluster, ChosenBroker)> {
-    let log = LogSettings {
+    let log = RedisConfig {
         prefix: format!("bench-{}-{:x}", std::process::id(), rand::random::<u32>()),
-        ..LogSettings::default()
+        ..RedisConfig::default()
     };
     let chosen = choice::choose(steps, &log).await?;
     let mut list = Vec::new();

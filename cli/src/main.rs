@@ -2,8 +2,8 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use server_core::broker::Acks;
-use server_core::choice::{self, LogSettings};
+use server_core::broker::{Acks, RedisConfig};
+use server_core::choice;
 use server_core::defaults;
 use server_core::region::RegionConfig;
 use server_core::serve::{self, Cluster};
@@ -130,14 +130,15 @@ struct RedisOptions {
 }
 
 impl RedisOptions {
-    /// The log's settings for every Redis tried.
-    fn log(&self, prefix: &str, history: usize) -> LogSettings {
-        LogSettings {
+    /// The log's settings for every Redis tried (each step of the choice sets the URL).
+    fn log(&self, prefix: &str, history: usize) -> RedisConfig {
+        RedisConfig {
             prefix: prefix.into(),
             history,
             acks: self.acks,
             ack_timeout: std::time::Duration::from_millis(self.acks_timeout_ms),
             ca_file: self.redis_ca.clone(),
+            ..RedisConfig::default()
         }
     }
 }

@@ -8,11 +8,10 @@
 //! `redis-server` (only when the caller asks for that step) → the embedded broker, which
 //! cannot fail. [`serve_plan`] and [`plan`] build the lists the CLI and the desktop use.
 
-use crate::broker::{Acks, MemoryBroker, RedisBroker, RedisConfig, SharedBroker};
+use crate::broker::{MemoryBroker, RedisBroker, RedisConfig, SharedBroker};
 use crate::defaults;
 use redis_process::{RedisOptions, RedisProcess};
 use serde::Serialize;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -87,35 +86,6 @@ pub fn serve_plan(redis: Option<&str>, local: &str) -> Vec<Step> {
     }
 }
 
-/// How the log is laid out in Redis, how much history either broker keeps, and how a Redis
-/// log acks and trusts (every [`RedisConfig`] setting but the URL).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogSettings {
-    /// Key prefix in Redis.
-    pub prefix: String,
-    /// Events kept in history (and ids kept for deduplication).
-    pub history: usize,
-    /// When a Redis log acks a publish (`--acks`).
-    pub acks: Acks,
-    /// With [`Acks::Replicas`], how long `WAIT` waits for the replicas.
-    pub ack_timeout: Duration,
-    /// CA of a `rediss://` server, when not in the system's trust store (`--redis-ca`).
-    pub ca_file: Option<PathBuf>,
-}
-
-impl Default for LogSettings {
-    fn default() -> Self {
-        let redis = RedisConfig::new("");
-        LogSettings {
-            prefix: redis.prefix,
-            history: redis.history,
-            acks: redis.acks,
-            ack_timeout: redis.ack_timeout,
-            ca_file: redis.ca_file,
-        }
-    }
-}
-
 /// What is said about the chosen broker: the first log line, the desktop's `broker_status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BrokerStatus {
@@ -169,7 +139,10 @@ pub enum ChoiceError {
 /// Try `steps` in order and return the first broker that works, its description saying
 /// which and why earlier steps were skipped. If every step fails, the last step's error; an
 /// empty plan chooses the embedded broker.
-pub async fn choose(steps: &[Step], log: &LogSettings) -> Result<ChosenBroker, ChoiceError> {
+///
+/// `log` holds the log's settings for every Redis tried (each step replaces its `url`: prefix,
+/// history, acks, CA, timeouts); its `history` is also what the embedded broker keeps.
+pub async fn choose(steps: &[Step], log: &RedisConfig) -> Result<ChosenBroker, ChoiceError> {
     let mut skipped: Vec<String> = Vec::new();
     let mut last = None;
     for step in steps {
@@ -215,16 +188,12 @@ pub async fn choose(steps: &[Step], log: &LogSettings) -> Result<ChosenBroker, C
 /// what to change.
 async fn connect(
     url: &str,
-    log: &LogSettings,
+    log: &RedisConfig,
     timeout: Duration,
 ) -> Result<RedisBroker, ChoiceError> {
     let config = RedisConfig {
-        prefix: log.prefix.clone(),
-        history: log.history,
-        acks: log.acks,
-        ack_timeout: log.ack_timeout,
-        ca_file: log.ca_file.clone(),
-        ..RedisConfig::new(url)
+        url: url.into(),
+        ..log.clone()
     };
     let failed = |reason: String| ChoiceError::Redis {
         url: url.into(),
@@ -237,7 +206,7 @@ async fn connect(
     }
 }
 
-async fn start_private(log: &LogSettings) -> Result<ChosenBroker, ChoiceError> {
+async fn start_private(log: &RedisConfig) -> Result<ChosenBroker, ChoiceError> {
     let options = RedisOptions {
         start_timeout: Duration::from_secs(5),
         ..RedisOptions::default()

@@ -2,7 +2,8 @@
 
 use crate::error::Result;
 use crate::state::{AppRegions, Startup};
-use server_core::choice::{self, BrokerStatus, LogSettings, Step};
+use server_core::broker::RedisConfig;
+use server_core::choice::{self, BrokerStatus, Step};
 use tauri::State;
 
 /// The regions to connect to, with their actual addresses:
@@ -31,7 +32,7 @@ pub async fn set_redis_url(
     let chosen = if url.is_empty() {
         startup.choose().await
     } else {
-        choice::choose(&[Step::Url(url.into())], &LogSettings::default())
+        choice::choose(&[Step::Url(url.into())], &RedisConfig::default())
             .await
             .inspect_err(|e| tracing::warn!(url, error = %e, "broker change refused"))?
     };

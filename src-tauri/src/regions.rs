@@ -117,10 +117,11 @@ impl Regions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use server_core::choice::{choose, LogSettings, Step};
+    use server_core::broker::RedisConfig;
+    use server_core::choice::{choose, Step};
 
     async fn embedded() -> ChosenBroker {
-        choose(&[Step::Embedded], &LogSettings::default())
+        choose(&[Step::Embedded], &RedisConfig::default())
             .await
             .expect("embedded")
     }

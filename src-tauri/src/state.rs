@@ -1,7 +1,8 @@
 //! State managed by Tauri: one newtype per item.
 
 use crate::regions::Regions;
-use server_core::choice::{self, BrokerMode, ChosenBroker, LogSettings, Step};
+use server_core::broker::RedisConfig;
+use server_core::choice::{self, BrokerMode, ChosenBroker, Step};
 use std::sync::Arc;
 
 /// The running regions. A tokio mutex: a broker switch holds it across awaits, so commands
@@ -41,7 +42,7 @@ impl Startup {
 
     /// Run the automatic choice. Never fails: every plan ends at the embedded broker.
     pub async fn choose(&self) -> ChosenBroker {
-        choice::choose(&self.plan(), &LogSettings::default())
+        choice::choose(&self.plan(), &RedisConfig::default())
             .await
             .expect("every plan ends at the embedded broker, which cannot fail")
     }

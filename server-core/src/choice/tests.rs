@@ -73,7 +73,7 @@ fn parses_the_mode() {
 async fn embedded_is_labelled() {
     let chosen = choose(
         &plan(BrokerMode::Embedded, None, false),
-        &LogSettings::default(),
+        &RedisConfig::default(),
     )
     .await
     .unwrap();
@@ -87,7 +87,7 @@ async fn embedded_is_labelled() {
 #[tokio::test]
 async fn unreachable_url_falls_through_with_reason() {
     let steps = [Step::Url("redis://127.0.0.1:1".into()), Step::Embedded];
-    let chosen = choose(&steps, &LogSettings::default()).await.unwrap();
+    let chosen = choose(&steps, &RedisConfig::default()).await.unwrap();
     assert_eq!(chosen.status.kind, "embedded");
     assert!(chosen.status.description.contains("redis://127.0.0.1:1"));
 }
@@ -96,7 +96,7 @@ async fn unreachable_url_falls_through_with_reason() {
 #[tokio::test]
 async fn bad_url_is_an_error() {
     let steps = [Step::Url("not a url".into())];
-    let err = choose(&steps, &LogSettings::default())
+    let err = choose(&steps, &RedisConfig::default())
         .await
         .err()
         .expect("error");
@@ -108,7 +108,7 @@ async fn bad_url_is_an_error() {
 async fn private_path_starts_redis_server() {
     let chosen = choose(
         &plan(BrokerMode::Private, None, true),
-        &LogSettings::default(),
+        &RedisConfig::default(),
     )
     .await
     .unwrap();

@@ -71,6 +71,13 @@ impl RedisConfig {
     }
 }
 
+impl Default for RedisConfig {
+    /// The defaults, at [`defaults::REDIS_URL`].
+    fn default() -> Self {
+        RedisConfig::new(defaults::REDIS_URL)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Acks;
