@@ -51,6 +51,9 @@ pub const CONCURRENT_REPLAYS: usize = 16;
 /// is dropped as dead.
 pub const PING_INTERVAL: Duration = Duration::from_secs(10);
 
+/// Frames one connection may have unanswered (publishes in flight, replies not yet sent).
+pub const PUBLISH_PIPELINE: usize = 256;
+
 /// How long a slow consumer gets to read why it is being disconnected.
 pub const SLOW_GRACE: Duration = Duration::from_secs(10);
 

@@ -15,7 +15,9 @@ fn event(id: &str) -> NewEvent {
         id: id.into(),
         origin: "us".into(),
         kind: "test".into(),
-        payload: serde_json::json!({"n": id, "nested": [1, {"a": null}]}),
+        payload: server_core::event::payload(
+            &serde_json::json!({"n": id, "nested": [1, {"a": null}]}),
+        ),
         published_at: now_micros(),
     }
 }
@@ -180,6 +182,45 @@ async fn status_reports_epoch_and_ends(b: SharedBroker) {
     assert_eq!(b.read(0, 1).await.unwrap().epoch, s1.epoch);
 }
 
+/// A batch is stored in its order, one result per event in the same order; a duplicate in
+/// it (of an earlier event, or of one earlier in the batch) is answered with the first
+/// offset and stores nothing.
+async fn a_batch_is_stored_in_its_order(b: SharedBroker) {
+    b.publish(event("before")).await.unwrap();
+    let ids = ["p0", "p1", "before", "p2", "p1", "p3"];
+    let results = b
+        .publish_all(ids.iter().map(|id| event(id)).collect())
+        .await;
+    let got: Vec<(u64, bool)> = results
+        .into_iter()
+        .map(|r| {
+            let p = r.unwrap();
+            (p.offset, p.duplicate)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (2, false),
+            (3, false),
+            (1, true),
+            (4, false),
+            (3, true),
+            (5, false)
+        ]
+    );
+    let stored: Vec<String> = b
+        .read(0, 10)
+        .await
+        .unwrap()
+        .events
+        .into_iter()
+        .map(|e| e.event.id)
+        .collect();
+    assert_eq!(stored, ["before", "p0", "p1", "p2", "p3"]);
+    assert!(b.publish_all(Vec::new()).await.is_empty());
+}
+
 const HISTORY: usize = 100;
 
 with_both_brokers!(
@@ -192,6 +233,7 @@ with_both_brokers!(
     reader_waits_for_new_events,
     reader_catches_up_from_its_last_offset,
     status_reports_epoch_and_ends,
+    a_batch_is_stored_in_its_order,
 );
 
 /// Two brokers on one Redis with the same prefix share one log (regions on different
@@ -237,4 +279,5 @@ async fn a_redis_cluster_passes_the_contract() {
     reader_waits_for_new_events(broker().await).await;
     reader_catches_up_from_its_last_offset(broker().await).await;
     status_reports_epoch_and_ends(broker().await).await;
+    a_batch_is_stored_in_its_order(broker().await).await;
 }

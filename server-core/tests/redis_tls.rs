@@ -78,7 +78,7 @@ async fn rediss_with_a_private_ca_works_and_is_refused_without_it() {
         id: "over-tls".into(),
         origin: "test".into(),
         kind: "test".into(),
-        payload: serde_json::json!({ "tls": true }),
+        payload: server_core::event::payload(&serde_json::json!({ "tls": true })),
         published_at: now_micros(),
     };
     assert_eq!(broker.publish(event).await.unwrap().offset, 1);

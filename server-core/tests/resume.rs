@@ -23,7 +23,7 @@ fn event(id: String, payload: serde_json::Value) -> NewEvent {
         id,
         origin: "test".into(),
         kind: "test".into(),
-        payload,
+        payload: server_core::event::payload(&payload),
         published_at: 0,
     }
 }

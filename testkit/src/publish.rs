@@ -14,7 +14,7 @@ pub fn event(id: &str) -> NewEvent {
         id: id.into(),
         origin: "test".into(),
         kind: "test".into(),
-        payload: serde_json::json!({ "id": id }),
+        payload: server_core::event::payload(&serde_json::json!({ "id": id })),
         published_at: now_micros(),
     }
 }

@@ -108,6 +108,30 @@ pub trait Broker: Send + Sync + 'static {
     /// Store `event` at the next offset, or return the offset its id already has.
     async fn publish(&self, event: NewEvent) -> Result<Published>;
 
+    /// Store `events` in their order, one result per event in the same order: each is
+    /// stored after the ones before it, never before. Once one fails, the ones after it are
+    /// not tried (they fail too), so what is stored is always a prefix of the batch in order,
+    /// plus duplicates; retrying the failed ones by id, in order, is safe.
+    ///
+    /// Brokers that can send the whole batch in one round trip do (Redis: one pipeline);
+    /// this default publishes one after the other.
+    async fn publish_all(&self, events: Vec<NewEvent>) -> Vec<Result<Published>> {
+        let mut results = Vec::with_capacity(events.len());
+        let mut failed: Option<String> = None;
+        for event in events {
+            if let Some(why) = &failed {
+                results.push(Err(not_tried(why)));
+                continue;
+            }
+            let result = self.publish(event).await;
+            if let Err(e) = &result {
+                failed = Some(e.to_string());
+            }
+            results.push(result);
+        }
+        results
+    }
+
     /// Up to `max` events with offset > `after`, without waiting.
     async fn read(&self, after: Offset, max: usize) -> Result<Batch>;
 
@@ -154,6 +178,13 @@ pub trait LogReader: Send {
     /// epoch that keeps what the log still holds (see the contract), and returns an empty
     /// batch of it.
     async fn next(&mut self, from: &Cursor, max: usize, wait: Duration) -> Result<Batch>;
+}
+
+/// The error of a publish that was not tried because an earlier one of its batch failed.
+pub(crate) fn not_tried(why: &str) -> crate::error::BrokerError {
+    crate::error::BrokerError::Unavailable(format!(
+        "not tried: an earlier publish of this connection failed first ({why})"
+    ))
 }
 
 /// A shared, type-erased broker.

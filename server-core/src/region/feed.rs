@@ -119,16 +119,18 @@ pub(super) async fn run(region: Arc<Region>) {
                         gap(&region, cursor.offset + 1, stored.offset - 1);
                     }
                     // Serialized once here; every client shares these bytes.
-                    let text = frame_text(&ServerFrame::Event(stored.to_frame(received_at, false)));
+                    let text = stored.frame_text(received_at, false).into();
                     cursor.offset = stored.offset;
                     cursor.id = Some(stored.event.id.clone());
                     if delivered.len() == DELIVERED {
                         delivered.pop_front();
                     }
+                    let id: Arc<str> = stored.event.id.as_str().into();
                     delivered.push_back((stored.offset, stored.event.id));
                     region.offset.store(cursor.offset, Ordering::SeqCst);
                     let _ = region.fanout.send(Outgoing::Event {
                         offset: cursor.offset,
+                        id,
                         text,
                     });
                 }

@@ -61,11 +61,6 @@ pub(super) fn ack(id: String, published: crate::broker::Published) -> ServerFram
     }
 }
 
-/// An event of the history, sent to a resuming client at `now`.
-pub(super) fn replayed(event: &crate::event::StoredEvent, now: wire::Micros) -> ServerFrame {
-    ServerFrame::Event(event.to_frame(now, true))
-}
-
 /// The replay reached `offset`; live events follow.
 pub(super) fn caught_up(offset: Offset) -> ServerFrame {
     ServerFrame::CaughtUp { offset }

@@ -1,7 +1,36 @@
 //! Decoding and validating what clients send. Pure functions, so they can be fuzzed.
+//!
+//! A publish frame is parsed once, here: its payload is checked to be JSON within the limits
+//! and then kept as the text it was sent as ([`Payload`]), never parsed into a tree.
 
+use crate::event::Payload;
+use serde::Deserialize;
 use wire::limits::{MAX_ID_BYTES, MAX_JSON_DEPTH, MAX_KIND_BYTES, MAX_PAYLOAD_BYTES};
-use wire::{ClientFrame, ErrorCode};
+use wire::ErrorCode;
+
+/// A valid publish (`wire::ClientFrame::Publish`), with its payload kept raw.
+#[derive(Debug)]
+pub struct Publish {
+    /// Client-chosen id.
+    pub id: String,
+    /// Event kind.
+    pub kind: String,
+    /// The payload as sent (`null` when the frame has none).
+    pub payload: Payload,
+}
+
+/// The publish frame's fields as parsed: `wire::ClientFrame::Publish` is an internally
+/// tagged enum, which cannot hold a raw value, so the server reads this flat shape.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishIn {
+    #[serde(rename = "type")]
+    tag: String,
+    id: String,
+    kind: String,
+    #[serde(default)]
+    payload: Option<Payload>,
+}
 
 /// Why a client frame was refused: a machine-readable code and a message that says what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,19 +52,29 @@ fn err(code: ErrorCode, message: impl Into<String>) -> InputError {
     }
 }
 
-/// Decode one text frame into a valid [`ClientFrame`], or say precisely what is wrong.
-pub fn decode(text: &str) -> Result<ClientFrame, InputError> {
+/// Decode one text frame into a valid [`Publish`], or say precisely what is wrong.
+pub fn decode(text: &str) -> Result<Publish, InputError> {
     if json_depth(text) > MAX_JSON_DEPTH {
         return Err(err(
             ErrorCode::TooDeep,
             format!("JSON nested deeper than {MAX_JSON_DEPTH} levels is refused"),
         ));
     }
-    let frame: ClientFrame = serde_json::from_str(text).map_err(|e| classify(text, e))?;
-    validate(frame)
+    let frame: PublishIn = serde_json::from_str(text).map_err(|e| classify(text, Some(e)))?;
+    if frame.tag != "publish" {
+        return Err(classify(text, None));
+    }
+    validate(Publish {
+        id: frame.id,
+        kind: frame.kind,
+        payload: frame
+            .payload
+            .unwrap_or_else(|| crate::event::payload(&serde_json::Value::Null)),
+    })
 }
 
-fn classify(text: &str, e: serde_json::Error) -> InputError {
+/// What is wrong with a frame that is not a valid publish (`e`: the parser's complaint).
+fn classify(text: &str, e: Option<serde_json::Error>) -> InputError {
     let value: serde_json::Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => {
@@ -55,7 +94,7 @@ fn classify(text: &str, e: serde_json::Error) -> InputError {
         None => err(ErrorCode::InvalidFrame, "the frame has no string \"type\" field; use {\"type\":\"publish\",…}"),
         Some("publish") => err(
             ErrorCode::InvalidFrame,
-            format!("bad publish frame ({e}); expected {{\"type\":\"publish\",\"id\":string,\"kind\":string,\"payload\":any}}"),
+            format!("bad publish frame ({}); expected {{\"type\":\"publish\",\"id\":string,\"kind\":string,\"payload\":any}}", e.map_or_else(String::new, |e| e.to_string())),
         ),
         Some(other) => err(
             ErrorCode::UnknownType,
@@ -64,8 +103,8 @@ fn classify(text: &str, e: serde_json::Error) -> InputError {
     }
 }
 
-fn validate(frame: ClientFrame) -> Result<ClientFrame, InputError> {
-    let ClientFrame::Publish { id, kind, payload } = &frame;
+fn validate(frame: Publish) -> Result<Publish, InputError> {
+    let Publish { id, kind, payload } = &frame;
     let with_id = |mut e: InputError| {
         e.id = Some(truncate(id));
         e
@@ -82,7 +121,8 @@ fn validate(frame: ClientFrame) -> Result<ClientFrame, InputError> {
             format!("the kind must be 1 to {MAX_KIND_BYTES} bytes without control characters"),
         )));
     }
-    let size = serde_json::to_string(payload).map_or(usize::MAX, |s| s.len());
+    // The payload as sent, spaces included: that is what is stored and delivered.
+    let size = payload.get().len();
     if size > MAX_PAYLOAD_BYTES {
         return Err(with_id(err(
             ErrorCode::PayloadTooLarge,

@@ -77,6 +77,9 @@ pub struct RegionConfig {
     /// How long a slow consumer gets to drain its socket and read why it is disconnected
     /// (the `slow_consumer` frame and close 1008 wait that long, then the socket is dropped).
     pub slow_grace: Duration,
+    /// Frames one connection may have unanswered (publishes in flight, replies not yet
+    /// sent); past it the server stops reading that socket until replies go out.
+    pub publish_pipeline: usize,
 }
 
 impl RegionConfig {
@@ -96,6 +99,7 @@ impl RegionConfig {
             concurrent_replays: defaults::CONCURRENT_REPLAYS,
             ping_interval: defaults::PING_INTERVAL,
             slow_grace: defaults::SLOW_GRACE,
+            publish_pipeline: defaults::PUBLISH_PIPELINE,
         }
     }
 }
@@ -103,8 +107,12 @@ impl RegionConfig {
 /// What a region sends through its fan-out: each frame serialized once, shared by all clients.
 #[derive(Debug, Clone)]
 pub(crate) enum Outgoing {
-    /// An event at `offset`.
-    Event { offset: Offset, text: Utf8Bytes },
+    /// An event at `offset`, with its publisher's `id` (a publisher gets its ack first).
+    Event {
+        offset: Offset,
+        id: Arc<str>,
+        text: Utf8Bytes,
+    },
     /// Offsets `..=to` are missing from the log.
     Gap { to: Offset, text: Utf8Bytes },
     /// The log has a new epoch; offsets restart.

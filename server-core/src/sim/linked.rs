@@ -71,6 +71,32 @@ impl Broker for LinkedBroker {
         Ok(published)
     }
 
+    /// The batch crosses the link as one message each way (a pipeline on one connection),
+    /// so its events keep their order whatever the jitter.
+    async fn publish_all(&self, events: Vec<NewEvent>) -> Vec<Result<Published>> {
+        let n = events.len();
+        let all_fail = |e: BrokerError| {
+            let why = e.to_string();
+            std::iter::once(Err(e))
+                .chain((1..n).map(|_| Err(crate::broker::not_tried(&why))))
+                .collect()
+        };
+        if let Err(e) = self.link.check() {
+            return all_fail(e);
+        }
+        self.link.cross().await;
+        if let Err(e) = self.link.check() {
+            return all_fail(e);
+        }
+        let results = self.inner.publish_all(events).await;
+        self.link.cross().await;
+        // Answers lost on the way back are errors to the caller, who retries by id.
+        if let Err(e) = self.link.check() {
+            return all_fail(e);
+        }
+        results
+    }
+
     async fn read(&self, after: Offset, max: usize) -> Result<Batch> {
         self.link.check()?;
         self.link.cross().await;

@@ -17,6 +17,7 @@
 //! epoch to their clients with what may have been lost. No publish is ever acked into a log
 //! known to be rewound.
 
+mod batch;
 mod config;
 mod connect;
 mod entries;
@@ -321,6 +322,14 @@ impl Broker for RedisBroker {
             }
         }
         Err(BrokerError::Protocol("the log epoch kept changing".into()))
+    }
+
+    async fn publish_all(&self, events: Vec<NewEvent>) -> Vec<Result<Published>> {
+        match events.len() {
+            0 => Vec::new(),
+            1 => vec![self.publish(events.into_iter().next().expect("one")).await],
+            _ => self.publish_pipelined(events).await,
+        }
     }
 
     async fn read(&self, after: Offset, max: usize) -> Result<Batch> {

@@ -6,9 +6,11 @@
 //! the client's messages, so neither role can starve the other. Every frame either role sends
 //! is built in [`super::frames`].
 
+mod pipeline;
 mod publisher;
 mod subscriber;
 
+use self::pipeline::Pipeline;
 use super::client_count::ClientCount;
 use super::frames::Close;
 use super::rate_limit::TokenBucket;
@@ -47,6 +49,8 @@ struct Conn {
     last_sent: Offset,
     /// The publish budget of this connection.
     bucket: TokenBucket,
+    /// Publishes in flight and replies due, in order.
+    pipeline: Pipeline,
     /// True after the log was recreated during this client's replay, until the fan-out's
     /// own `epoch` frame: fan-out items until then belong to the old log.
     old_log: bool,
@@ -69,6 +73,7 @@ pub(super) async fn serve(
     let (sink, mut stream) = socket.split();
     let mut conn = Conn {
         bucket: TokenBucket::new(region.config.publish_rate, region.config.publish_burst),
+        pipeline: Pipeline::new(region.config.publish_pipeline),
         region: region.clone(),
         sink,
         last_sent: region.offset.load(Ordering::SeqCst),
@@ -104,8 +109,13 @@ impl Conn {
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return self.close(Close::ShuttingDown).await,
+                // Publishes in flight do not hold up live events, nor the other way round.
+                _ = self.pipeline.settle(publisher::answer), if self.pipeline.busy() => {
+                    self.publishes_settled().await?;
+                }
                 out = live.recv() => self.on_live(out, live).await?,
-                msg = stream.next() => {
+                // A full pipeline stops reading: the client's socket pushes back.
+                msg = stream.next(), if self.pipeline.has_room() => {
                     silent_ticks = 0;
                     self.on_client(msg).await?;
                 }
@@ -138,6 +148,21 @@ impl Conn {
     /// Send with a deadline: a client whose socket does not drain is a slow consumer.
     async fn send(&mut self, msg: Message) -> Result {
         deadline(&self.region, self.sink.send(msg)).await
+    }
+
+    /// Send `messages` with one flush (one write when they fit), under one deadline.
+    async fn write(&mut self, messages: Vec<Message>) -> Result {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let sink = &mut self.sink;
+        let write = async move {
+            for msg in messages {
+                sink.feed(msg).await?;
+            }
+            sink.flush().await
+        };
+        deadline(&self.region, write).await
     }
 
     /// Send a close frame (best effort, under the write deadline) and end the connection.

@@ -1,9 +1,9 @@
-//! The publisher role of a connection: what the client sends is decoded, rate-limited,
-//! published to the broker, and answered with an ack or an error.
+//! The publisher role of a connection: what the client sends is decoded, rate-limited, and
+//! queued in the connection's [`Pipeline`](super::pipeline::Pipeline), which publishes in
+//! ordered batches and answers every frame in the order it came (see its contract).
 //!
-//! Each publish is answered before the next message is read, so a client's publishes are
-//! stored in the order it sent them. A refused frame gets an error frame and the connection
-//! stays open, except for a message over the size limit (error, then close 1009).
+//! A refused frame gets an error frame and the connection stays open, except for a message
+//! over the size limit (error, then close 1009).
 
 use super::{Closed, Conn, Result};
 use crate::event::{now_micros, NewEvent};
@@ -11,7 +11,6 @@ use crate::region::frames::{self, Close};
 use crate::region::input;
 use axum::extract::ws::Message;
 use wire::limits::MAX_FRAME_BYTES;
-use wire::ClientFrame;
 
 impl Conn {
     /// Handle the next thing the client sent (`None`: its stream ended).
@@ -25,8 +24,14 @@ impl Conn {
                     .await?;
                 self.close(Close::TooBig).await
             }
-            Some(Ok(Message::Text(text))) => self.on_text(&text).await,
-            Some(Ok(Message::Binary(_))) => self.send_frame(&frames::binary_not_supported()).await,
+            Some(Ok(Message::Text(text))) => {
+                self.on_text(&text);
+                self.send_replies().await
+            }
+            Some(Ok(Message::Binary(_))) => {
+                self.pipeline.reply(frames::binary_not_supported());
+                self.send_replies().await
+            }
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
             Some(Ok(Message::Close(_))) | None => Err(Closed::Gone),
             Some(Err(e)) => {
@@ -36,29 +41,63 @@ impl Conn {
         }
     }
 
-    /// Decode one text frame, publish it, and answer.
-    async fn on_text(&mut self, text: &str) -> Result {
-        let frame = match input::decode(text) {
-            Ok(f) => f,
-            Err(e) => return self.send_frame(&frames::invalid_input(e)).await,
+    /// Decode one text frame and queue it: a publish for the broker, or its refusal.
+    fn on_text(&mut self, text: &str) {
+        let publish = match input::decode(text) {
+            Ok(p) => p,
+            Err(e) => return self.pipeline.reply(frames::invalid_input(e)),
         };
-        let ClientFrame::Publish { id, kind, payload } = frame;
         if !self.bucket.take() {
             let config = &self.region.config;
-            let refusal = frames::rate_limited(id, config.publish_rate, config.publish_burst);
-            return self.send_frame(&refusal).await;
+            let refusal =
+                frames::rate_limited(publish.id, config.publish_rate, config.publish_burst);
+            return self.pipeline.reply(refusal);
         }
-        let event = NewEvent {
-            id: id.clone(),
+        self.pipeline.publish(NewEvent {
+            id: publish.id,
             origin: self.region.name().into(),
-            kind,
-            payload,
+            kind: publish.kind,
+            payload: publish.payload,
             published_at: now_micros(),
-        };
-        let reply = match self.region.broker().publish(event).await {
-            Ok(published) => frames::ack(id, published),
-            Err(e) => frames::not_stored(id, &e),
-        };
-        self.send_frame(&reply).await
+        });
+        // At once when no batch is at the broker; otherwise with the next batch.
+        self.pipeline.start(self.region.broker());
+    }
+
+    /// Wait for the batch at the broker, then send the replies that are due and start the
+    /// next batch.
+    pub(super) async fn settle_publishes(&mut self) -> Result {
+        self.pipeline.settle(answer).await;
+        self.publishes_settled().await
+    }
+
+    /// The batch at the broker was answered: start the next one, send the replies due.
+    pub(super) async fn publishes_settled(&mut self) -> Result {
+        self.pipeline.start(self.region.broker());
+        self.send_replies().await
+    }
+
+    /// Send the replies that are due, in order, with one flush.
+    pub(super) async fn send_replies(&mut self) -> Result {
+        let replies = self.pipeline.ready();
+        if replies.is_empty() {
+            return Ok(());
+        }
+        let messages = replies
+            .iter()
+            .map(|frame| Message::Text(crate::region::frame_text(frame)))
+            .collect();
+        self.write(messages).await
+    }
+}
+
+/// The reply to one publish from the broker's answer.
+pub(super) fn answer(
+    id: String,
+    result: crate::error::Result<crate::broker::Published>,
+) -> wire::ServerFrame {
+    match result {
+        Ok(published) => frames::ack(id, published),
+        Err(e) => frames::not_stored(id, &e),
     }
 }

@@ -14,7 +14,7 @@
 //! [`RegionConfig::client_queue`]: crate::region::RegionConfig::client_queue
 //! [`RegionConfig::write_timeout`]: crate::region::RegionConfig::write_timeout
 
-use super::{deadline, Closed, Conn, Result};
+use super::{Closed, Conn, Result};
 use crate::event::{now_micros, Offset};
 use crate::region::frames::{self, Close};
 use crate::region::{frame_text, Outgoing};
@@ -110,7 +110,8 @@ impl Conn {
             }
             let now = now_micros();
             for e in &batch.events {
-                self.send_frame(&frames::replayed(e, now)).await?;
+                self.send(Message::Text(e.frame_text(now, true).into()))
+                    .await?;
                 after = e.offset;
             }
         }
@@ -150,12 +151,19 @@ impl Conn {
     }
 
     /// Send `first` and every frame already queued behind it (up to [`WRITE_BATCH`]) with one
-    /// flush, under one write deadline.
+    /// flush, under one write deadline. An event this client published itself waits for its
+    /// ack: the ack goes first.
     async fn forward(&mut self, first: Outgoing, live: &mut Receiver<Outgoing>) -> Result {
         let mut next = Some(first);
         let mut end = Ok(());
         let mut batch = Vec::new();
         while let Some(out) = next.take() {
+            if let Outgoing::Event { id, .. } = &out {
+                if self.pipeline.awaits(id) {
+                    self.write(std::mem::take(&mut batch)).await?;
+                    self.settle_publishes().await?;
+                }
+            }
             batch.extend(self.message_for(out));
             if batch.len() >= WRITE_BATCH {
                 break;
@@ -170,16 +178,7 @@ impl Conn {
                 Err(TryRecvError::Closed) => end = Err(Closed::Gone),
             }
         }
-        if !batch.is_empty() {
-            let sink = &mut self.sink;
-            let write = async move {
-                for msg in batch {
-                    sink.feed(msg).await?;
-                }
-                sink.flush().await
-            };
-            deadline(&self.region, write).await?;
-        }
+        self.write(batch).await?;
         end
     }
 
@@ -187,7 +186,7 @@ impl Conn {
     fn message_for(&mut self, out: Outgoing) -> Option<Message> {
         match out {
             Outgoing::Event { .. } | Outgoing::Gap { .. } if self.old_log => None,
-            Outgoing::Event { offset, text } => {
+            Outgoing::Event { offset, text, .. } => {
                 if offset <= self.last_sent {
                     return None;
                 }
