@@ -11,6 +11,7 @@ mod subscriber;
 
 use super::client_count::ClientCount;
 use super::frames::Close;
+use super::metrics::Transport;
 use super::rate_limit::TokenBucket;
 use super::{frame_text, Outgoing, Region};
 use crate::event::Offset;
@@ -61,6 +62,7 @@ pub(super) async fn serve(
     resume: Option<(Offset, Option<String>)>,
 ) {
     let _counted = ClientCount::new(&region);
+    let _metered = region.metrics.connected(Transport::Ws);
     // The subscribe-then-load seam, which makes a resume exactly-once: subscribe to the
     // fan-out *before* reading the region's offset. The feed stores each offset before it
     // sends the event, so every event after `last_sent` reaches this client live, and
@@ -137,6 +139,7 @@ impl Conn {
 
     /// Send with a deadline: a client whose socket does not drain is a slow consumer.
     async fn send(&mut self, msg: Message) -> Result {
+        self.region.metrics.sending(&msg);
         deadline(&self.region, self.sink.send(msg)).await
     }
 

@@ -9,9 +9,11 @@ use super::{Closed, Conn, Result};
 use crate::event::{now_micros, NewEvent};
 use crate::region::frames::{self, Close};
 use crate::region::input;
+use crate::region::metrics::Transport;
 use axum::extract::ws::Message;
+use std::time::Instant;
 use wire::limits::MAX_FRAME_BYTES;
-use wire::ClientFrame;
+use wire::{ClientFrame, ErrorCode};
 
 impl Conn {
     /// Handle the next thing the client sent (`None`: its stream ended).
@@ -21,12 +23,20 @@ impl Conn {
     ) -> Result {
         match msg {
             Some(Ok(Message::Text(text))) if text.len() > MAX_FRAME_BYTES => {
+                self.region
+                    .metrics
+                    .refused(Transport::Ws, &ErrorCode::FrameTooLarge);
                 self.send_frame(&frames::frame_too_large(text.len()))
                     .await?;
                 self.close(Close::TooBig).await
             }
             Some(Ok(Message::Text(text))) => self.on_text(&text).await,
-            Some(Ok(Message::Binary(_))) => self.send_frame(&frames::binary_not_supported()).await,
+            Some(Ok(Message::Binary(_))) => {
+                self.region
+                    .metrics
+                    .refused(Transport::Ws, &ErrorCode::BinaryNotSupported);
+                self.send_frame(&frames::binary_not_supported()).await
+            }
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
             Some(Ok(Message::Close(_))) | None => Err(Closed::Gone),
             Some(Err(e)) => {
@@ -38,14 +48,21 @@ impl Conn {
 
     /// Decode one text frame, publish it, and answer.
     async fn on_text(&mut self, text: &str) -> Result {
+        let started = Instant::now();
         let frame = match input::decode(text) {
             Ok(f) => f,
-            Err(e) => return self.send_frame(&frames::invalid_input(e)).await,
+            Err(e) => {
+                self.region.metrics.refused(Transport::Ws, &e.code);
+                return self.send_frame(&frames::invalid_input(e)).await;
+            }
         };
         let ClientFrame::Publish { id, kind, payload } = frame;
         if !self.bucket.take() {
             let config = &self.region.config;
             let refusal = frames::rate_limited(id, config.publish_rate, config.publish_burst);
+            self.region
+                .metrics
+                .refused(Transport::Ws, &ErrorCode::RateLimited);
             return self.send_frame(&refusal).await;
         }
         let event = NewEvent {
@@ -59,6 +76,7 @@ impl Conn {
             Ok(published) => frames::ack(id, published),
             Err(e) => frames::not_stored(id, &e),
         };
+        self.region.metrics.answered(Transport::Ws, &reply, started);
         self.send_frame(&reply).await
     }
 }
