@@ -12,9 +12,6 @@
 
 use crate::event::Micros;
 use axum::extract::ws::Message;
-use prometheus_client::encoding::{
-    EncodeLabelSet, EncodeLabelValue, LabelSetEncoder, LabelValueEncoder,
-};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -23,6 +20,11 @@ use prometheus_client::registry::{Registry, Unit};
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 use wire::{ErrorCode, ServerFrame};
+
+mod labels;
+
+use self::labels::{ByOperation, ByTransport, PublishLabels};
+pub use self::labels::{Operation, Outcome, Transport};
 
 /// `Content-Type` of `GET /metrics`: the Prometheus text format, version 0.0.4.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
@@ -33,110 +35,6 @@ pub const LATENCY_BUCKETS: [f64; 16] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
     5.0, 10.0,
 ];
-
-/// How a client is connected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Transport {
-    /// The native protocol at `/ws` (label `ws`).
-    Ws,
-    /// Socket.IO at `/socket.io/` (label `socketio`).
-    SocketIo,
-}
-
-/// What became of one publish.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Outcome {
-    /// Stored at a new offset (label `stored`).
-    Stored,
-    /// Its id was already in the history: acked, nothing stored (label `duplicate`).
-    Duplicate,
-    /// Answered with an error frame; the `code` label says which (label `refused`).
-    Refused,
-}
-
-/// The broker operation that failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Operation {
-    /// Storing a client's publish (label `publish`).
-    Publish,
-    /// The feed's read of the log (label `read`).
-    Read,
-    /// Reading history for a resume (label `history`).
-    History,
-}
-
-/// Label values: each enum as the name its doc comment gives.
-macro_rules! label_values {
-    ($($ty:ident { $($variant:ident => $name:literal),* $(,)? })*) => {$(
-        impl $ty {
-            /// The label value.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($ty::$variant => $name),*
-                }
-            }
-        }
-
-        impl EncodeLabelValue for $ty {
-            fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
-                EncodeLabelValue::encode(&self.as_str(), encoder)
-            }
-        }
-    )*};
-}
-
-label_values! {
-    Transport { Ws => "ws", SocketIo => "socketio" }
-    Outcome { Stored => "stored", Duplicate => "duplicate", Refused => "refused" }
-    Operation { Publish => "publish", Read => "read", History => "history" }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct ByTransport(Transport);
-
-impl EncodeLabelSet for ByTransport {
-    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
-        [("transport", self.0)].encode(encoder)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct ByOperation(Operation);
-
-impl EncodeLabelSet for ByOperation {
-    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
-        [("operation", self.0)].encode(encoder)
-    }
-}
-
-/// Labels of `multiregion_publishes_total`: `code` only on refusals.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct PublishLabels {
-    transport: Transport,
-    outcome: Outcome,
-    code: Option<String>,
-}
-
-impl EncodeLabelSet for PublishLabels {
-    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
-        ByTransport(self.transport).encode(encoder)?;
-        [("outcome", self.outcome)].encode(encoder)?;
-        match &self.code {
-            Some(code) => [("code", Code(code))].encode(encoder),
-            None => Ok(()),
-        }
-    }
-}
-
-/// An error code as a label value.
-#[derive(Debug)]
-struct Code<'a>(&'a str);
-
-impl EncodeLabelValue for Code<'_> {
-    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
-        EncodeLabelValue::encode(&self.0, encoder)
-    }
-}
 
 fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
