@@ -3,10 +3,13 @@
 
 #[macro_use]
 mod common;
+#[path = "metrics/scrape.rs"]
+mod scrape;
 
 use common::{http, Client, Regions, PATIENCE};
+use scrape::Scrape;
 use server_core::broker::SharedBroker;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 use wire::ServerFrame;
@@ -16,68 +19,6 @@ const REGIONS: [&str; 3] = ["as", "us", "eu"];
 const N: usize = 5;
 /// Clients per region that only watch (each region also has its publisher).
 const WATCHERS: usize = 2;
-
-/// One scrape: every sample by metric name and label set.
-#[derive(Debug, Default)]
-struct Scrape {
-    samples: HashMap<(String, BTreeMap<String, String>), f64>,
-}
-
-impl Scrape {
-    /// Parse the Prometheus text format: `name{k="v",…} value` lines, comments skipped.
-    fn parse(text: &str) -> Scrape {
-        let mut samples = HashMap::new();
-        for line in text
-            .lines()
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
-            let (series, value) = line.rsplit_once(' ').expect("a sample line has a value");
-            let (name, labels) = match series.split_once('{') {
-                Some((name, rest)) => (name, parse_labels(rest.strip_suffix('}').unwrap())),
-                None => (series, BTreeMap::new()),
-            };
-            let value: f64 = value.parse().expect("a numeric value");
-            samples.insert((name.to_owned(), labels), value);
-        }
-        Scrape { samples }
-    }
-
-    /// The sample `name` with exactly `labels` besides `region`; 0 when absent.
-    fn value(&self, region: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
-        let mut key: BTreeMap<String, String> = labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        key.insert("region".into(), region.into());
-        self.samples
-            .get(&(name.to_owned(), key))
-            .copied()
-            .unwrap_or(0.0)
-    }
-}
-
-/// `k="v",k2="v2"` (values may hold `\"`, `\\` and `\n` escapes).
-fn parse_labels(text: &str) -> BTreeMap<String, String> {
-    let mut labels = BTreeMap::new();
-    let mut rest = text;
-    while let Some((key, after)) = rest.split_once("=\"") {
-        let mut value = String::new();
-        let mut chars = after.char_indices();
-        let end = loop {
-            match chars.next().expect("a closing quote") {
-                (i, '"') => break i,
-                (_, '\\') => match chars.next().expect("an escaped character").1 {
-                    'n' => value.push('\n'),
-                    c => value.push(c),
-                },
-                (_, c) => value.push(c),
-            }
-        };
-        labels.insert(key.trim_start_matches(',').to_owned(), value);
-        rest = &after[end + 1..];
-    }
-    labels
-}
 
 /// `GET /metrics` (with `query`), which must answer 200 in the Prometheus text format.
 async fn scrape_with(addr: SocketAddr, query: &str) -> Scrape {
@@ -95,13 +36,16 @@ async fn scrape(addr: SocketAddr) -> Scrape {
     scrape_with(addr, "").await
 }
 
+/// A series of one region: `(region, name, labels besides region)`.
+type Series<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
 /// Wait until `name{labels}` of region `region` stands at `before`'s value plus `delta`, and
 /// fail (with the value it stands at) if it does not within the patience window. Counters
 /// move a moment after the client sees the frame (the server counts a write once it is done).
 async fn expect_delta(
     regions: &Regions,
     before: &Scrape,
-    (region, name, labels): (&str, &str, &[(&str, &str)]),
+    (region, name, labels): Series<'_>,
     delta: f64,
 ) {
     let want = before.value(region, name, labels) + delta;
@@ -284,6 +228,115 @@ with_both_brokers!(
     counters_move_by_exactly_what_happened,
 );
 
+/// A region cut off from the broker counts its failed reads and the publish it could not
+/// store; healed after the log moved past its history, it counts one reconnect, one gap and
+/// the events it then read and delivered, and no epoch change.
+async fn a_cut_off_region_counts_errors_a_reconnect_and_a_gap(broker: SharedBroker) {
+    let regions = Regions::start(&REGIONS, broker).await;
+    let mut watcher = Client::connect(regions.addr("eu")).await;
+    let before = scrape(regions.addr("eu")).await;
+    let link = regions.cluster.as_ref().unwrap().link("eu").unwrap();
+    link.set_cut_off(true);
+    let failed_reads = (
+        "eu",
+        "multiregion_broker_errors_total",
+        &[("operation", "read")][..],
+    );
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while scrape(regions.addr("eu"))
+        .await
+        .value(failed_reads.0, failed_reads.1, failed_reads.2)
+        == 0.0
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no failed read counted while cut off"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let refused = watcher.publish_and_wait("from-eu").await;
+    assert!(
+        matches!(&refused, ServerFrame::Error { code, .. } if code.as_str() == "broker_unavailable"),
+        "{refused:?}"
+    );
+    let ids = (0..2 * SMALL_HISTORY).map(|i| format!("as-{i}")).collect();
+    common::publish_until_acked(regions.addr("as"), ids, Duration::ZERO).await;
+    link.set_cut_off(false);
+    let (mut gaps, mut events) = (0, 0);
+    while events < SMALL_HISTORY {
+        match watcher.next().await {
+            ServerFrame::Gap { .. } => gaps += 1,
+            ServerFrame::Event(_) => events += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(
+        gaps, 1,
+        "the offsets that fell out of the history are announced"
+    );
+    fn at<'a>(name: &'a str, labels: &'a [(&'a str, &'a str)]) -> Series<'a> {
+        ("eu", name, labels)
+    }
+    expect_delta(&regions, &before, at("multiregion_gaps_total", &[]), 1.0).await;
+    expect_delta(
+        &regions,
+        &before,
+        at("multiregion_feed_reconnects_total", &[]),
+        1.0,
+    )
+    .await;
+    let unavailable = [
+        ("transport", "ws"),
+        ("outcome", "refused"),
+        ("code", "broker_unavailable"),
+    ];
+    expect_delta(
+        &regions,
+        &before,
+        at("multiregion_publishes_total", &unavailable),
+        1.0,
+    )
+    .await;
+    let publish_errors = [("operation", "publish")];
+    expect_delta(
+        &regions,
+        &before,
+        at("multiregion_broker_errors_total", &publish_errors),
+        1.0,
+    )
+    .await;
+    let read = SMALL_HISTORY as f64;
+    expect_delta(
+        &regions,
+        &before,
+        at("multiregion_broker_lag_seconds_count", &[]),
+        read,
+    )
+    .await;
+    let delivered = at("multiregion_events_delivered_total", &[("transport", "ws")]);
+    expect_delta(&regions, &before, delivered, read).await;
+    expect_delta(
+        &regions,
+        &before,
+        at("multiregion_epoch_changes_total", &[]),
+        0.0,
+    )
+    .await;
+}
+
+/// History of the fault scenario: short, so a cut-off region misses offsets for good.
+const SMALL_HISTORY: usize = 10;
+
+/// The fault scenario on a short history (a module of its own: one history per macro use).
+mod short_history {
+    use super::{a_cut_off_region_counts_errors_a_reconnect_and_a_gap, SMALL_HISTORY};
+
+    with_both_brokers!(
+        history = super::SMALL_HISTORY;
+        a_cut_off_region_counts_errors_a_reconnect_and_a_gap,
+    );
+}
+
 /// With a token set, `/metrics` answers 401 without it (or with another), and 200 with it
 /// in the query or as a bearer token.
 #[tokio::test]
@@ -308,15 +361,4 @@ async fn metrics_require_the_token_when_one_is_set() {
         http::http_get(addr, "/metrics", &[("authorization", "Bearer s3cret")]).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("multiregion_connections{region=\"us\",transport=\"ws\"} 0"));
-}
-
-/// The parser reads what the exposition writes, escapes included.
-#[test]
-fn the_test_parser_reads_labels_and_escapes() {
-    let s = Scrape::parse(
-        "# HELP x X.\n# TYPE x counter\nx_total{region=\"a\\\"b\",code=\"c\"} 3\nup{region=\"r\"} 1.5\n",
-    );
-    assert_eq!(s.value("a\"b", "x_total", &[("code", "c")]), 3.0);
-    assert_eq!(s.value("r", "up", &[]), 1.5);
-    assert_eq!(s.value("r", "missing", &[]), 0.0);
 }
