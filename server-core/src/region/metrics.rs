@@ -163,9 +163,20 @@ impl Metrics {
             "Events sent to resuming clients from the history",
             m.replayed_events.clone(),
         );
-        // Every series a dashboard reads exists from the start, at zero.
-        for t in [Transport::Ws, Transport::SocketIo] {
-            let t = ByTransport(t);
+        // Every series a dashboard reads exists from the start, at zero (refusals appear
+        // with their first code).
+        for transport in [Transport::Ws, Transport::SocketIo] {
+            for outcome in [Outcome::Stored, Outcome::Duplicate] {
+                let code = None;
+                let _ = m.publishes.get_or_create(&PublishLabels {
+                    transport,
+                    outcome,
+                    code,
+                });
+            }
+            let t = ByTransport(transport);
+            let _ = m.publish_time.get_or_create(&t);
+            let _ = m.fanout_time.get_or_create(&t);
             let _ = m.connections.get_or_create(&t);
             let _ = m.accepted.get_or_create(&t);
             let _ = m.delivered.get_or_create(&t);

@@ -23,6 +23,10 @@ fn every_series_is_labelled_with_its_region_and_starts_at_zero() {
         r#"multiregion_feed_reconnects_total{region="eu"}"#,
         r#"multiregion_history_replays_total{region="eu"}"#,
         r#"multiregion_broker_lag_seconds_count{region="eu"}"#,
+        r#"multiregion_publishes_total{region="eu",transport="socketio",outcome="stored"}"#,
+        r#"multiregion_publishes_total{region="eu",transport="ws",outcome="duplicate"}"#,
+        r#"multiregion_publish_duration_seconds_count{region="eu",transport="ws"}"#,
+        r#"multiregion_fanout_duration_seconds_count{region="eu",transport="socketio"}"#,
     ] {
         assert_eq!(line_value(&text, series), Some(0.0), "{series} in:\n{text}");
     }
