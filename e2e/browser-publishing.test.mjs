@@ -1,7 +1,8 @@
 // End-to-end, continued: the browser UI as a publisher and a tool (pending publishes retried
 // by id, regions started with --token, timeline export, the desktop shell's broker label),
 // in headless Chromium against three regions sharing one Redis. Same setup and environment as
-// browser.test.mjs; screenshots: artifacts/ui-pending.png, ui-token-form.png, ui-recording.png.
+// browser.test.mjs; screenshots: artifacts/ui-pending.png, ui-token-form.png, ui-recording.png,
+// ui-settings-metrics.png.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -186,7 +187,7 @@ describe('browser UI: publishing, token, export, desktop shell', () => {
     await page.locator('[data-testid="recording-error"]', { hasText: 'not a timeline export' }).waitFor({ timeout: WAIT });
   });
 
-  test('in the desktop shell the broker chip says which Redis, and the settings explain the automatic order', async () => {
+  test('in the desktop shell the broker chip says which Redis, and the settings explain the automatic order and show each region\'s figures', async () => {
     const regions = REGIONS.map((name, i) => ({ name, url: `http://127.0.0.1:${base + i}` }));
     const status = {
       kind: 'redis',
@@ -211,6 +212,16 @@ describe('browser UI: publishing, token, export, desktop shell', () => {
       const order = ['REDIS_URL', '127.0.0.1:6379', 'private redis-server', 'embedded broker'];
       const at = order.map((w) => help.indexOf(w));
       assert.ok(at.every((i, k) => i >= 0 && (k === 0 || i > at[k - 1])), `help text in order: ${help}`);
+      // Each region's figures from its /metrics: connections now, events/s once two reads
+      // are in, and a broker lag p99 (every region has read events by now).
+      await publishOne('us', `seen in the figures ${Date.now()}`);
+      const cell = (r, what) => shell.textContent(`[data-testid="metrics-${r}"] [data-testid="metrics-${what}"]`);
+      for (const r of REGIONS) {
+        await until(`${r}'s figures`, async () => /^\d+\.\d$/.test(await cell(r, 'rate')));
+        assert.ok(Number(await cell(r, 'connections')) >= 2, `${r}: this page's and the other page's sockets`);
+        assert.match(await cell(r, 'lag'), /^[\d.]+ (µs|ms|s)$/);
+      }
+      await shell.screenshot({ path: path.join(root, 'artifacts/ui-settings-metrics.png'), fullPage: true });
     } finally {
       await shell.close();
     }

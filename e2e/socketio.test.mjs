@@ -70,6 +70,24 @@ async function wsClient(url) {
 
 const withPrefix = (list, prefix) => list.filter((t) => t.startsWith(prefix));
 
+/**
+ * The value of one sample of a `/metrics` text: `name` with exactly `labels` (besides
+ * `region`), 0 when absent. The label values read here have no commas or quotes to escape.
+ */
+function metric(text, name, labels) {
+  const want = JSON.stringify(Object.entries(labels).sort());
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || !line.startsWith(`${name}{`)) continue;
+    const [series, value] = [line.slice(0, line.lastIndexOf(' ')), line.slice(line.lastIndexOf(' ') + 1)];
+    const pairs = series.slice(name.length + 1, -1).split(',').map((kv) => {
+      const [k, v] = kv.split('=');
+      return [k, v.slice(1, -1)];
+    }).filter(([k]) => k !== 'region');
+    if (JSON.stringify(pairs.sort()) === want) return Number(value);
+  }
+  return 0;
+}
+
 describe('Socket.IO on every region', () => {
   let redis;
   let server;
@@ -249,6 +267,9 @@ describe('Socket.IO on every region', () => {
     const at = `http://127.0.0.1:${guardedPort}`;
     const client = keep(await connect(at, { ...TRANSPORTS.websocket, auth: { token: TOKEN } }));
     const first = (await (await fetch(`${at}/health?token=${TOKEN}`)).json()).offset;
+    assert.equal((await fetch(`${at}/metrics`)).status, 401, '/metrics needs the token too');
+    const scrape = async () => (await fetch(`${at}/metrics?token=${TOKEN}`)).text();
+    const before = await scrape();
     const answers = await Promise.all(Array.from({ length: 3000 }, (_, i) =>
       client.timeout(WAIT).emitWithAck('message', `flood ${i}`)));
     const stored = answers.filter((a) => a.ok);
@@ -263,5 +284,12 @@ describe('Socket.IO on every region', () => {
     const last = (await (await fetch(`${at}/health`)).json()).offset;
     assert.equal(last, first + stored.length, 'exactly the acked messages were stored');
     assert.equal(client.connected, true);
+    // /metrics counted each answer under its outcome, as Socket.IO.
+    const now = await scrape();
+    const moved = (labels) => metric(now, 'multiregion_publishes_total', labels)
+      - metric(before, 'multiregion_publishes_total', labels);
+    assert.equal(moved({ transport: 'socketio', outcome: 'stored' }), stored.length);
+    assert.equal(moved({ transport: 'socketio', outcome: 'refused', code: 'rate_limited' }), limited.length);
+    assert.ok(metric(now, 'multiregion_connections', { transport: 'socketio' }) >= 1);
   });
 });

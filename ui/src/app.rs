@@ -122,7 +122,7 @@ pub fn App() -> Html {
                     <TokenForm regions={refused} had_token={token::get().is_some()} />
                 }
                 if ctx.tauri && *settings_open {
-                    <SettingsPanel />
+                    <SettingsPanel regions={state.panes.iter().map(|p| p.region.clone()).collect::<Vec<_>>()} />
                 }
                 { body }
             </div>

@@ -22,6 +22,7 @@
 //! - [`components`]: one component per file; [`app::App`] is the root.
 //! - [`format`]: how durations, ages and broker kinds read.
 //! - [`export`]: the timeline as a JSON or CSV file, and a JSON export read back (pure).
+//! - [`metrics`]: a region's `/metrics` read into the Settings panel's figures (pure).
 //! - [`token`]: the region token, from the page URL or the token form, kept for the tab.
 
 pub mod app;
@@ -33,6 +34,7 @@ pub mod format;
 pub mod hooks;
 pub mod inbox;
 pub mod log;
+pub mod metrics;
 pub mod platform;
 pub mod scenario;
 pub mod sim;

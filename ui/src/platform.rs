@@ -79,6 +79,33 @@ pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, String> {
     decode(url, resp).await
 }
 
+/// GET `url` with the tab's token (as `?token=`, which needs no CORS preflight) and return
+/// the body as text; any status but 200 is an error that reads as the server's error frame
+/// says (`unauthorized: …`), else as the status and body.
+pub async fn get_text(url: &str) -> Result<String, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let url = crate::token::with_token(url, crate::token::get().as_deref());
+    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(&url))
+        .await
+        .map_err(|e| format!("{url}: {}", js_error(e)))?
+        .dyn_into()
+        .map_err(|_| "not a response".to_owned())?;
+    let text = JsFuture::from(resp.text().map_err(js_error)?)
+        .await
+        .map_err(js_error)?
+        .as_string()
+        .unwrap_or_default();
+    if resp.status() == 200 {
+        return Ok(text);
+    }
+    match serde_json::from_str::<wire::ServerFrame>(&text) {
+        Ok(wire::ServerFrame::Error { code, message, .. }) => {
+            Err(format!("{}: {message}", code.as_str()))
+        }
+        _ => Err(format!("HTTP {}: {}", resp.status(), text.trim())),
+    }
+}
+
 /// PUT `body` as JSON to `url` and decode the JSON answer. A refusal reads as the server's
 /// error frame says (`invalid_sim: …`), else as its HTTP status. The tab's token, if any, goes
 /// as `Authorization: Bearer` and as `?token=` (a region accepts either).

@@ -1,5 +1,6 @@
 //! The feed: reads the global log from this region's last offset and fans each event out.
 
+use super::metrics::Operation;
 use super::{frame_text, Outgoing, Region};
 use crate::broker::{Cursor, LogReader};
 use crate::error::BrokerError;
@@ -99,6 +100,7 @@ pub(super) async fn run(region: Arc<Region>) {
             Ok(Some((batch, kept))) => {
                 if !region.connected.swap(true, Ordering::Relaxed) {
                     tracing::info!(region = %region.name(), offset = cursor.offset, "broker reachable again; catching up");
+                    region.metrics.feed_reconnected();
                 }
                 backoff = BACKOFF_MIN;
                 if let Some(kept) = kept {
@@ -115,6 +117,7 @@ pub(super) async fn run(region: Arc<Region>) {
                     if stored.offset <= cursor.offset {
                         continue;
                     }
+                    region.metrics.read(stored.stored_at, received_at);
                     if stored.offset > cursor.offset + 1 {
                         gap(&region, cursor.offset + 1, stored.offset - 1);
                     }
@@ -131,11 +134,13 @@ pub(super) async fn run(region: Arc<Region>) {
                     let _ = region.fanout.send(Outgoing::Event {
                         offset: cursor.offset,
                         id,
+                        received_at,
                         text,
                     });
                 }
             }
             Err(e) => {
+                region.metrics.broker_error(Operation::Read);
                 if region.connected.swap(false, Ordering::Relaxed) {
                     tracing::warn!(region = %region.name(), error = %e, "broker read failed; retrying with backoff");
                 }
@@ -190,6 +195,7 @@ fn new_epoch(region: &Region, epoch: String, kept: Offset) -> Offset {
     let old = std::mem::replace(&mut *region.epoch.write().unwrap(), epoch.clone());
     let read = region.offset.swap(kept, Ordering::SeqCst);
     tracing::warn!(region = %region.name(), %old, new = %epoch, read, kept, "log epoch changed: the broker lost its data or went back in time");
+    region.metrics.epoch_changed();
     let frame = ServerFrame::Epoch {
         epoch,
         offset: kept,
@@ -211,6 +217,7 @@ fn new_epoch(region: &Region, epoch: String, kept: Offset) -> Offset {
 
 fn gap(region: &Region, from: Offset, to: Offset) {
     tracing::warn!(region = %region.name(), from, to, "offsets fell out of the history before this region read them");
+    region.metrics.gap();
     let frame = ServerFrame::Gap {
         from,
         to,

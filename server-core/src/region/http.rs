@@ -1,12 +1,12 @@
-//! HTTP surface of a region: `/ws`, `/socket.io/`, `/health`, `/ready`, `/regions`, and the UI
-//! at `/`.
+//! HTTP surface of a region: `/ws`, `/socket.io/`, `/health`, `/ready`, `/metrics`,
+//! `/regions`, and the UI at `/`.
 
 use super::access::refuse;
 use super::{connection, Region};
 use crate::event::Offset;
 use crate::sim::LinkSettings;
 use axum::extract::{Query, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -28,9 +28,9 @@ struct WsParams {
     token: Option<String>,
 }
 
-/// Query of `PUT /sim`.
+/// Query of `PUT /sim` and `GET /metrics`.
 #[derive(Debug, Deserialize)]
-struct SimParams {
+struct TokenParams {
     /// Shared token, when the region requires one.
     token: Option<String>,
 }
@@ -43,6 +43,7 @@ pub fn router(region: Arc<Region>) -> Router {
     let api = Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
         .route("/regions", get(regions))
         .route("/sim", get(get_sim).put(put_sim))
         .layer(cors)
@@ -79,6 +80,23 @@ async fn ready(State(region): State<Arc<Region>>) -> Response {
     }
 }
 
+/// `GET /metrics`: this region's metrics in the Prometheus text format. With `--token`, the
+/// token is required (`?token=` or `Authorization: Bearer`), as for `/ws`.
+async fn metrics(
+    State(region): State<Arc<Region>>,
+    Query(params): Query<TokenParams>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refused) = region
+        .access
+        .refusal(region.name(), &headers, params.token.as_deref())
+    {
+        return refused;
+    }
+    let content_type = [(header::CONTENT_TYPE, super::metrics::CONTENT_TYPE)];
+    (content_type, region.metrics.encode()).into_response()
+}
+
 async fn regions(State(region): State<Arc<Region>>) -> Json<Vec<wire::RegionInfo>> {
     Json(region.config.peers.clone())
 }
@@ -102,7 +120,7 @@ async fn get_sim(State(region): State<Arc<Region>>) -> Json<LinkSettings> {
 /// Replace this region's simulated link to the broker.
 async fn put_sim(
     State(region): State<Arc<Region>>,
-    Query(params): Query<SimParams>,
+    Query(params): Query<TokenParams>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {

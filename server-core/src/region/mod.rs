@@ -23,6 +23,7 @@ mod feed;
 mod frames;
 mod http;
 pub mod input;
+pub mod metrics;
 pub mod origin;
 mod rate_limit;
 mod socketio;
@@ -30,9 +31,10 @@ mod socketio;
 pub use self::http::router;
 
 use self::access::Access;
+use self::metrics::Metrics;
 use crate::broker::SharedBroker;
 use crate::defaults;
-use crate::event::Offset;
+use crate::event::{Micros, Offset};
 use crate::sim::{Link, Route};
 use axum::extract::ws::Utf8Bytes;
 use axum::serve::ListenerExt;
@@ -107,10 +109,12 @@ impl RegionConfig {
 /// What a region sends through its fan-out: each frame serialized once, shared by all clients.
 #[derive(Debug, Clone)]
 pub(crate) enum Outgoing {
-    /// An event at `offset`, with its publisher's `id` (a publisher gets its ack first).
+    /// An event at `offset`, read from the log at `received_at`, with its publisher's `id`
+    /// (a publisher gets its ack first).
     Event {
         offset: Offset,
         id: Arc<str>,
+        received_at: Micros,
         text: Utf8Bytes,
     },
     /// Offsets `..=to` are missing from the log.
@@ -146,6 +150,8 @@ pub struct Region {
     replays: tokio::sync::Semaphore,
     shutdown: CancellationToken,
     tracker: TaskTracker,
+    /// What this region is doing, for `/metrics`.
+    metrics: Metrics,
 }
 
 impl Region {
@@ -198,6 +204,7 @@ pub async fn run(
         connected: AtomicBool::new(true),
         clients: AtomicUsize::new(0),
         access: Access::new(&config),
+        metrics: Metrics::new(&config.name),
         config,
         shutdown: shutdown.clone(),
         tracker: TaskTracker::new(),

@@ -1,5 +1,7 @@
-//! Desktop settings: the broker in use and switching its Redis URL.
+//! Desktop settings: the broker in use and switching its Redis URL, and each region's live
+//! figures.
 
+use crate::components::RegionMetrics;
 use crate::format;
 use crate::hooks::use_app;
 use crate::platform::{invoke, BrokerStatus};
@@ -7,10 +9,18 @@ use crate::state::Action;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+/// Props of [`SettingsPanel`].
+#[derive(Properties, PartialEq)]
+pub struct SettingsPanelProps {
+    /// The regions whose figures are shown.
+    pub regions: Vec<wire::RegionInfo>,
+}
+
 /// Desktop only: the broker in use, and switching the Redis URL (empty = automatic choice).
-/// A refused switch leaves the app on its old broker and shows why.
+/// A refused switch leaves the app on its old broker and shows why. Below, each region's
+/// connections, events/s and broker lag p99 ([`RegionMetrics`]).
 #[component]
-pub fn SettingsPanel() -> Html {
+pub fn SettingsPanel(props: &SettingsPanelProps) -> Html {
     // What the app answered (on open and after a switch) goes to the shared state too.
     let onstatus = use_app().dispatch.reform(Action::BrokerStatus);
     let status = use_state(|| None::<Result<BrokerStatus, String>>);
@@ -110,6 +120,8 @@ pub fn SettingsPanel() -> Html {
             if let Some(e) = &*error {
                 <p class="notice error" data-testid="settings-error">{ format!("Not switched (still on the previous broker): {e}") }</p>
             }
+            <h2>{ "Regions" }</h2>
+            <RegionMetrics regions={props.regions.clone()} />
         </section>
     }
 }

@@ -13,6 +13,7 @@ mod subscriber;
 use self::pipeline::Pipeline;
 use super::client_count::ClientCount;
 use super::frames::Close;
+use super::metrics::Transport;
 use super::rate_limit::TokenBucket;
 use super::{frame_text, Outgoing, Region};
 use crate::event::Offset;
@@ -65,6 +66,7 @@ pub(super) async fn serve(
     resume: Option<(Offset, Option<String>)>,
 ) {
     let _counted = ClientCount::new(&region);
+    let _metered = region.metrics.connected(Transport::Ws);
     // The subscribe-then-load seam, which makes a resume exactly-once: subscribe to the
     // fan-out *before* reading the region's offset. The feed stores each offset before it
     // sends the event, so every event after `last_sent` reaches this client live, and
@@ -110,7 +112,7 @@ impl Conn {
             tokio::select! {
                 _ = shutdown.cancelled() => return self.close(Close::ShuttingDown).await,
                 // Publishes in flight do not hold up live events, nor the other way round.
-                _ = self.pipeline.settle(publisher::answer), if self.pipeline.busy() => {
+                _ = self.pipeline.settle(|id, r, t| publisher::answer(&self.region, id, r, t)), if self.pipeline.busy() => {
                     self.publishes_settled().await?;
                 }
                 out = live.recv() => self.on_live(out, live).await?,
@@ -147,6 +149,7 @@ impl Conn {
 
     /// Send with a deadline: a client whose socket does not drain is a slow consumer.
     async fn send(&mut self, msg: Message) -> Result {
+        self.region.metrics.sending(&msg);
         deadline(&self.region, self.sink.send(msg)).await
     }
 

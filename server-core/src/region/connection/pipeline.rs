@@ -26,14 +26,16 @@ use crate::error::Result;
 use crate::event::NewEvent;
 use futures_util::future::BoxFuture;
 use std::collections::VecDeque;
+use std::time::Instant;
 use wire::ServerFrame;
 
 /// One reply slot, in the order of the frames the client sent.
 enum Slot {
     /// The reply is known.
     Ready(ServerFrame),
-    /// The reply waits for the broker (a publish, in flight or not yet sent).
-    Waiting,
+    /// The reply waits for the broker (a publish read at this instant, in flight or not
+    /// yet sent).
+    Waiting(Instant),
 }
 
 /// The batch at the broker now: the ids in it, and the broker's answers to come.
@@ -74,9 +76,9 @@ impl Pipeline {
         self.slots.push_back(Slot::Ready(frame));
     }
 
-    /// Publish `event` after the publishes before it.
-    pub(super) fn publish(&mut self, event: NewEvent) {
-        self.slots.push_back(Slot::Waiting);
+    /// Publish `event` (read at `started`) after the publishes before it.
+    pub(super) fn publish(&mut self, event: NewEvent, started: Instant) {
+        self.slots.push_back(Slot::Waiting(started));
         self.unsent.push(event);
     }
 
@@ -111,7 +113,7 @@ impl Pipeline {
     /// `answer` making each reply. Cancel-safe: the batch stays in flight if this is dropped.
     pub(super) async fn settle(
         &mut self,
-        answer: impl Fn(String, Result<Published>) -> ServerFrame,
+        answer: impl Fn(String, Result<Published>, Instant) -> ServerFrame,
     ) {
         let Some(in_flight) = self.in_flight.as_mut() else {
             return;
@@ -120,11 +122,11 @@ impl Pipeline {
         let in_flight = self.in_flight.take().expect("still there");
         let mut answers = in_flight.ids.into_iter().zip(results);
         for slot in self.slots.iter_mut() {
-            if let Slot::Waiting = slot {
+            if let Slot::Waiting(started) = *slot {
                 let Some((id, result)) = answers.next() else {
                     break;
                 };
-                *slot = Slot::Ready(answer(id, result));
+                *slot = Slot::Ready(answer(id, result, started));
             }
         }
     }
@@ -158,7 +160,7 @@ mod tests {
         }
     }
 
-    fn ack(id: String, r: Result<Published>) -> ServerFrame {
+    fn ack(id: String, r: Result<Published>, _: Instant) -> ServerFrame {
         let p = r.unwrap();
         ServerFrame::Ack {
             id,
@@ -184,12 +186,12 @@ mod tests {
     async fn replies_and_offsets_follow_the_order_sent() {
         let broker: SharedBroker = Arc::new(MemoryBroker::new(100));
         let mut p = Pipeline::new(10);
-        p.publish(event("a"));
+        p.publish(event("a"), Instant::now());
         p.start(&broker);
         assert!(p.awaits("a") && p.busy());
         p.reply(ServerFrame::error(wire::ErrorCode::InvalidJson, "x"));
-        p.publish(event("b"));
-        p.publish(event("c"));
+        p.publish(event("b"), Instant::now());
+        p.publish(event("c"), Instant::now());
         p.start(&broker); // a batch is at the broker: b and c wait
         assert!(!p.awaits("b"));
         assert!(p.ready().is_empty(), "nothing may overtake a's ack");
@@ -207,9 +209,9 @@ mod tests {
     async fn it_is_bounded() {
         let broker: SharedBroker = Arc::new(MemoryBroker::new(100));
         let mut p = Pipeline::new(2);
-        p.publish(event("a"));
+        p.publish(event("a"), Instant::now());
         assert!(p.has_room());
-        p.publish(event("b"));
+        p.publish(event("b"), Instant::now());
         assert!(!p.has_room());
         p.start(&broker);
         p.settle(ack).await;

@@ -9,8 +9,12 @@ use super::{Closed, Conn, Result};
 use crate::event::{now_micros, NewEvent};
 use crate::region::frames::{self, Close};
 use crate::region::input;
+use crate::region::metrics::Transport;
+use crate::region::Region;
 use axum::extract::ws::Message;
+use std::time::Instant;
 use wire::limits::MAX_FRAME_BYTES;
+use wire::ErrorCode;
 
 impl Conn {
     /// Handle the next thing the client sent (`None`: its stream ended).
@@ -20,6 +24,9 @@ impl Conn {
     ) -> Result {
         match msg {
             Some(Ok(Message::Text(text))) if text.len() > MAX_FRAME_BYTES => {
+                self.region
+                    .metrics
+                    .refused(Transport::Ws, &ErrorCode::FrameTooLarge);
                 self.send_frame(&frames::frame_too_large(text.len()))
                     .await?;
                 self.close(Close::TooBig).await
@@ -29,6 +36,9 @@ impl Conn {
                 self.send_replies().await
             }
             Some(Ok(Message::Binary(_))) => {
+                self.region
+                    .metrics
+                    .refused(Transport::Ws, &ErrorCode::BinaryNotSupported);
                 self.pipeline.reply(frames::binary_not_supported());
                 self.send_replies().await
             }
@@ -43,23 +53,33 @@ impl Conn {
 
     /// Decode one text frame and queue it: a publish for the broker, or its refusal.
     fn on_text(&mut self, text: &str) {
+        let started = Instant::now();
         let publish = match input::decode(text) {
             Ok(p) => p,
-            Err(e) => return self.pipeline.reply(frames::invalid_input(e)),
+            Err(e) => {
+                self.region.metrics.refused(Transport::Ws, &e.code);
+                return self.pipeline.reply(frames::invalid_input(e));
+            }
         };
         if !self.bucket.take() {
             let config = &self.region.config;
             let refusal =
                 frames::rate_limited(publish.id, config.publish_rate, config.publish_burst);
+            self.region
+                .metrics
+                .refused(Transport::Ws, &ErrorCode::RateLimited);
             return self.pipeline.reply(refusal);
         }
-        self.pipeline.publish(NewEvent {
-            id: publish.id,
-            origin: self.region.name().into(),
-            kind: publish.kind,
-            payload: publish.payload,
-            published_at: now_micros(),
-        });
+        self.pipeline.publish(
+            NewEvent {
+                id: publish.id,
+                origin: self.region.name().into(),
+                kind: publish.kind,
+                payload: publish.payload,
+                published_at: now_micros(),
+            },
+            started,
+        );
         // At once when no batch is at the broker; otherwise with the next batch.
         self.pipeline.start(self.region.broker());
     }
@@ -67,7 +87,10 @@ impl Conn {
     /// Wait for the batch at the broker, then send the replies that are due and start the
     /// next batch.
     pub(super) async fn settle_publishes(&mut self) -> Result {
-        self.pipeline.settle(answer).await;
+        let region = self.region.clone();
+        self.pipeline
+            .settle(|id, r, t| answer(&region, id, r, t))
+            .await;
         self.publishes_settled().await
     }
 
@@ -85,19 +108,27 @@ impl Conn {
         }
         let messages = replies
             .iter()
-            .map(|frame| Message::Text(crate::region::frame_text(frame)))
+            .map(|frame| {
+                let msg = Message::Text(crate::region::frame_text(frame));
+                self.region.metrics.sending(&msg);
+                msg
+            })
             .collect();
         self.write(messages).await
     }
 }
 
-/// The reply to one publish from the broker's answer.
+/// The reply to one publish (read at `started`) from the broker's answer, counted.
 pub(super) fn answer(
+    region: &Region,
     id: String,
     result: crate::error::Result<crate::broker::Published>,
+    started: Instant,
 ) -> wire::ServerFrame {
-    match result {
+    let reply = match result {
         Ok(published) => frames::ack(id, published),
         Err(e) => frames::not_stored(id, &e),
-    }
+    };
+    region.metrics.answered(Transport::Ws, &reply, started);
+    reply
 }

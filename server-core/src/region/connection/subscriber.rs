@@ -15,8 +15,9 @@
 //! [`RegionConfig::write_timeout`]: crate::region::RegionConfig::write_timeout
 
 use super::{Closed, Conn, Result};
-use crate::event::{now_micros, Offset};
+use crate::event::{now_micros, Micros, Offset};
 use crate::region::frames::{self, Close};
+use crate::region::metrics::{Operation, Transport, Written};
 use crate::region::{frame_text, Outgoing};
 use axum::extract::ws::Message;
 use futures_util::SinkExt;
@@ -60,6 +61,7 @@ impl Conn {
             let latest = match region.broker().status().await {
                 Ok(status) => status.latest,
                 Err(e) => {
+                    region.metrics.broker_error(Operation::History);
                     self.send_frame(&frames::history_unavailable(&e, since))
                         .await?;
                     return self.close(Close::HistoryUnavailable).await;
@@ -82,6 +84,7 @@ impl Conn {
         let target = self.last_sent;
         let mut after = since;
         let region = self.region.clone();
+        region.metrics.replay_started();
         while after < target {
             // The permit bounds concurrent history reads (a reconnect storm queues here). It
             // is held for the read only, never while writing to this client's socket, so a
@@ -93,6 +96,7 @@ impl Conn {
             let batch = match read {
                 Ok(b) => b,
                 Err(e) => {
+                    region.metrics.broker_error(Operation::History);
                     self.send_frame(&frames::history_unavailable(&e, after))
                         .await?;
                     return self.close(Close::HistoryUnavailable).await;
@@ -114,6 +118,7 @@ impl Conn {
                     .await?;
                 after = e.offset;
             }
+            region.metrics.replayed(batch.events.len());
         }
         self.last_sent = after.max(since);
         self.send_frame(&frames::caught_up(self.last_sent)).await
@@ -157,14 +162,19 @@ impl Conn {
         let mut next = Some(first);
         let mut end = Ok(());
         let mut batch = Vec::new();
+        let mut written = Written::default();
         while let Some(out) = next.take() {
             if let Outgoing::Event { id, .. } = &out {
                 if self.pipeline.awaits(id) {
-                    self.write(std::mem::take(&mut batch)).await?;
+                    let (b, w) = (std::mem::take(&mut batch), std::mem::take(&mut written));
+                    self.fan_out(b, w).await?;
                     self.settle_publishes().await?;
                 }
             }
-            batch.extend(self.message_for(out));
+            if let Some((msg, received_at)) = self.message_for(out) {
+                written.add(&msg, received_at);
+                batch.push(msg);
+            }
             if batch.len() >= WRITE_BATCH {
                 break;
             }
@@ -178,34 +188,50 @@ impl Conn {
                 Err(TryRecvError::Closed) => end = Err(Closed::Gone),
             }
         }
-        self.write(batch).await?;
+        self.fan_out(batch, written).await?;
         end
     }
 
-    /// The message for one fan-out item, or `None` if this client already has it.
-    fn message_for(&mut self, out: Outgoing) -> Option<Message> {
+    /// Write fan-out frames with one flush, and count them as delivered.
+    async fn fan_out(&mut self, batch: Vec<Message>, written: Written) -> Result {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.write(batch).await?;
+        self.region.metrics.fanned_out(Transport::Ws, &written);
+        Ok(())
+    }
+
+    /// The message for one fan-out item (with when the region read it, for an event), or
+    /// `None` if this client already has it.
+    fn message_for(&mut self, out: Outgoing) -> Option<(Message, Option<Micros>)> {
         match out {
             Outgoing::Event { .. } | Outgoing::Gap { .. } if self.old_log => None,
-            Outgoing::Event { offset, text, .. } => {
+            Outgoing::Event {
+                offset,
+                received_at,
+                text,
+                ..
+            } => {
                 if offset <= self.last_sent {
                     return None;
                 }
                 self.last_sent = offset;
-                Some(Message::Text(text))
+                Some((Message::Text(text), Some(received_at)))
             }
             Outgoing::Gap { to, text } => {
                 if to <= self.last_sent {
                     return None;
                 }
                 self.last_sent = to;
-                Some(Message::Text(text))
+                Some((Message::Text(text), None))
             }
             Outgoing::Epoch { text } => {
                 // After `recreated_during_replay` this repeats the announcement; a second
                 // "forget your offsets" before any event of the new log is harmless.
                 self.old_log = false;
                 self.last_sent = 0;
-                Some(Message::Text(text))
+                Some((Message::Text(text), None))
             }
         }
     }
@@ -213,6 +239,7 @@ impl Conn {
     /// Tell a slow consumer why it is disconnected and where to resume. Its socket may be
     /// full: the frames wait (bounded: two frames) until it reads again or the grace ends.
     pub(super) async fn slow_goodbye(&mut self) {
+        self.region.metrics.slow_consumer(Transport::Ws);
         let config = &self.region.config;
         let frame =
             frames::slow_consumer(config.client_queue, config.write_timeout, self.last_sent);

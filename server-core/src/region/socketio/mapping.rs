@@ -127,6 +127,8 @@ pub(crate) struct Rendered {
     pub broadcast: Arc<str>,
     /// The `event` event's object: the native event frame without `type`.
     pub event: Arc<RawValue>,
+    /// When the region read the event from the log (for the fan-out time).
+    pub received_at: wire::Micros,
 }
 
 impl Rendered {
@@ -139,6 +141,7 @@ impl Rendered {
         let object = serde_json::value::to_raw_value(&event).ok()?;
         Some(Rendered {
             broadcast: broadcast_text(&event).into(),
+            received_at: event.received_at,
             event: Arc::from(object),
         })
     }

@@ -8,6 +8,7 @@ use super::intake::{Ack, Incoming};
 use super::mapping::{self, Refused};
 use super::relay::Relayed;
 use crate::region::client_count::ClientCount;
+use crate::region::metrics::{Transport, Written};
 use crate::region::rate_limit::TokenBucket;
 use crate::region::Region;
 use serde::Serialize;
@@ -50,6 +51,7 @@ impl Session {
     /// Serve the client until it leaves, falls behind, or the region shuts down.
     pub(super) async fn run(mut self) {
         let _counted = ClientCount::new(&self.region);
+        let _metered = self.region.metrics.connected(Transport::SocketIo);
         let mut bucket = TokenBucket::new(
             self.region.config.publish_rate,
             self.region.config.publish_burst,
@@ -87,6 +89,7 @@ impl Session {
             }
         };
         if ended == Ended::Slow {
+            region.metrics.slow_consumer(Transport::SocketIo);
             let message = format!(
                 "you fell behind: more than {} events queued or a packet not taken within {:?}; \
                  you are disconnected and miss what is published until you connect again",
@@ -111,15 +114,28 @@ impl Session {
         match item {
             Relayed::Event(r) => {
                 self.emit("broadcast", &*r.broadcast).await?;
-                self.emit("event", &*r.event).await
+                self.emit("event", &*r.event).await?;
+                let mut written = Written::default();
+                written.add_json(r.broadcast.len() + r.event.get().len(), r.received_at);
+                self.region
+                    .metrics
+                    .fanned_out(Transport::SocketIo, &written);
+                Ok(())
             }
-            Relayed::Notice { name, body } => self.emit(name, &*body).await,
+            Relayed::Notice { name, body } => {
+                self.emit(name, &*body).await?;
+                self.region
+                    .metrics
+                    .sent(Transport::SocketIo, body.get().len());
+                Ok(())
+            }
             Relayed::Lagged => Err(Ended::Slow),
         }
     }
 
     /// Store one message of the client (or report why not), and answer its ack if it asked.
     async fn store(&self, msg: Incoming, bucket: &mut TokenBucket, n: u64) -> Result<(), Ended> {
+        let started = std::time::Instant::now();
         let config = &self.region.config;
         let id = format!("sio-{}-{n}", self.socket.id);
         let stored = match msg.text {
@@ -138,6 +154,11 @@ impl Session {
                     .map_err(|e| Refused::BrokerUnavailable(e.to_string())),
             },
         };
+        if let Ok(p) = &stored {
+            self.region
+                .metrics
+                .published(Transport::SocketIo, p.duplicate, started);
+        }
         match stored {
             Ok(p) => match msg.ack {
                 Some(ack) => {
@@ -153,6 +174,9 @@ impl Session {
     /// Report a refusal: an `error` event, and the ack if the client asked for one.
     async fn refuse(&self, refused: &Refused, ack: Option<Ack>) -> Result<(), Ended> {
         tracing::debug!(region = %self.region.name(), sid = %self.socket.id, code = refused.code().as_str(), "socket.io message refused");
+        self.region
+            .metrics
+            .refused(Transport::SocketIo, &refused.code());
         self.emit("error", &refused.frame()).await?;
         match ack {
             Some(ack) => {
