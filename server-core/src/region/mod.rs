@@ -77,6 +77,10 @@ pub struct RegionConfig {
     /// How long a slow consumer gets to drain its socket and read why it is disconnected
     /// (the `slow_consumer` frame and close 1008 wait that long, then the socket is dropped).
     pub slow_grace: Duration,
+    /// Clients (WebSocket and Socket.IO together) this region holds at most. Past it, a `/ws`
+    /// upgrade or a Socket.IO handshake is refused with 503 `too_many_connections`; clients
+    /// already connected are not affected.
+    pub max_connections: usize,
 }
 
 impl RegionConfig {
@@ -96,6 +100,7 @@ impl RegionConfig {
             concurrent_replays: defaults::CONCURRENT_REPLAYS,
             ping_interval: defaults::PING_INTERVAL,
             slow_grace: defaults::SLOW_GRACE,
+            max_connections: defaults::MAX_CONNECTIONS,
         }
     }
 }
