@@ -354,6 +354,7 @@ impl Settings {
         config.publish_rate = self.publish_rate;
         config.publish_burst = self.publish_burst;
         config.concurrent_replays = self.concurrent_replays;
+        // (the per-connection publish pipeline's depth and write-coalescing bound go here)
         config
     }
 
