@@ -9,6 +9,9 @@ use wire::ServerFrame;
 struct Serve {
     child: Child,
     first_line: String,
+    /// The line that says which broker was chosen (the first line, unless a private
+    /// redis-server logged its start before it).
+    broker_line: String,
 }
 
 impl Serve {
@@ -25,9 +28,17 @@ impl Serve {
             .unwrap();
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
         let first_line = lines.next().unwrap().unwrap();
+        let mut broker_line = first_line.clone();
+        while !broker_line.contains("broker: ") {
+            broker_line = lines.next().unwrap().unwrap();
+        }
         // Keep draining stderr so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Serve { child, first_line }
+        Serve {
+            child,
+            first_line,
+            broker_line,
+        }
     }
 
     fn terminate(&mut self) -> std::process::ExitStatus {
@@ -204,4 +215,48 @@ async fn sim_preset_from_the_command_line() {
     let sim: wire::sim::LinkSettings = testkit::http_get_json(addr, "/sim").await;
     assert_eq!(sim, wire::sim::presets::settings("global", "eu").unwrap());
     assert_eq!(sim.latency_ms, 45);
+}
+
+/// `--private-redis` with no Redis answering (the headless `cargo xtask run`): `serve` starts
+/// a private redis-server, says so in its first line, works on it, and stops it on SIGTERM.
+#[tokio::test]
+async fn private_redis_is_started_used_and_stopped() {
+    let port = free_port();
+    let dead_redis = format!("redis://127.0.0.1:{}", free_port());
+    let mut serve = Serve::start(&[
+        "--region",
+        "us",
+        "--port",
+        &port.to_string(),
+        "--default-redis",
+        &dead_redis,
+        "--private-redis",
+    ]);
+    let line = serve.broker_line.clone();
+    assert!(
+        line.contains("private redis-server at"),
+        "first line: {line}"
+    );
+    let url = line
+        .split("private redis-server at ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .unwrap();
+    let redis_port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let redis_addr = std::net::SocketAddr::from(([127, 0, 0, 1], redis_port));
+    assert!(std::net::TcpStream::connect(redis_addr).is_ok());
+    let mut c = Client::connect(wait_for_port(port).await).await;
+    assert!(
+        matches!(&c.welcome, ServerFrame::Welcome { broker, .. } if broker == "redis"),
+        "{:?}",
+        c.welcome
+    );
+    c.publish_and_wait("private-1").await;
+    assert_eq!(c.events(1).await[0].id, "private-1");
+    let status = serve.terminate();
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        std::net::TcpStream::connect(redis_addr).is_err(),
+        "the private redis-server at {url} is still running"
+    );
 }

@@ -78,10 +78,12 @@ pub fn plan(mode: BrokerMode, redis_url: Option<&str>, private: bool) -> Vec<Ste
 }
 
 /// `multiregion serve`'s chain: the `--redis` URL alone (an unreachable one is an error, not
-/// a fallback), else `local` if it answers, else embedded. Pure.
-pub fn serve_plan(redis: Option<&str>, local: &str) -> Vec<Step> {
+/// a fallback), else `local` if it answers, else a private redis-server if `private`
+/// (`--private-redis`: the desktop's chain), else embedded. Pure.
+pub fn serve_plan(redis: Option<&str>, local: &str, private: bool) -> Vec<Step> {
     match redis {
         Some(url) => vec![Step::Url(url.into())],
+        None if private => vec![Step::Local(local.into()), Step::Private, Step::Embedded],
         None => vec![Step::Local(local.into()), Step::Embedded],
     }
 }

@@ -57,6 +57,10 @@ pub const PUBLISH_PIPELINE: usize = 256;
 /// How long a slow consumer gets to read why it is being disconnected.
 pub const SLOW_GRACE: Duration = Duration::from_secs(10);
 
+/// Clients one region holds at most (WebSocket and Socket.IO together); more are refused
+/// with 503 `too_many_connections`. Generous: an idle client costs a few KiB.
+pub const MAX_CONNECTIONS: usize = 10_000;
+
 /// Default port of a region: its place in [`REGIONS`] counted from `base`; a region not in
 /// [`REGIONS`] gets the port after them, by its `index` on the command line.
 pub fn port(name: &str, base: u16, index: usize) -> u16 {
@@ -82,6 +86,7 @@ mod tests {
         assert_eq!(r.publish_rate, PUBLISH_RATE);
         assert_eq!(r.publish_burst, PUBLISH_BURST);
         assert_eq!(r.concurrent_replays, CONCURRENT_REPLAYS);
+        assert_eq!(r.max_connections, MAX_CONNECTIONS);
         let c = RedisConfig::new(REDIS_URL);
         assert_eq!(c.prefix, REDIS_PREFIX);
         assert_eq!(c.history, HISTORY);

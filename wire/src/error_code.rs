@@ -45,6 +45,8 @@ pub enum ErrorCode {
     Unauthorized,
     /// HTTP 400 on `PUT /sim`: the body is not valid link settings.
     InvalidSim,
+    /// HTTP 503 on `/ws` or a Socket.IO connect: the region holds its maximum of connections.
+    TooManyConnections,
     /// A code this version does not know, as it was sent.
     #[serde(untagged)]
     Other(String),
@@ -52,7 +54,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code this version defines, in the order of the table in `docs/protocol.md`.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidFrame,
         ErrorCode::UnknownType,
@@ -68,6 +70,7 @@ impl ErrorCode {
         ErrorCode::ForbiddenOrigin,
         ErrorCode::Unauthorized,
         ErrorCode::InvalidSim,
+        ErrorCode::TooManyConnections,
     ];
 
     /// The name on the wire, e.g. `"rate_limited"`.
@@ -88,6 +91,7 @@ impl ErrorCode {
             ErrorCode::ForbiddenOrigin => "forbidden_origin",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::InvalidSim => "invalid_sim",
+            ErrorCode::TooManyConnections => "too_many_connections",
             ErrorCode::Other(name) => name,
         }
     }
@@ -97,7 +101,10 @@ impl ErrorCode {
     pub fn is_temporary(&self) -> bool {
         matches!(
             self,
-            ErrorCode::RateLimited | ErrorCode::BrokerUnavailable | ErrorCode::SlowConsumer
+            ErrorCode::RateLimited
+                | ErrorCode::BrokerUnavailable
+                | ErrorCode::SlowConsumer
+                | ErrorCode::TooManyConnections
         )
     }
 
@@ -123,6 +130,9 @@ impl ErrorCode {
             ErrorCode::ForbiddenOrigin => "requests from this web origin are not accepted",
             ErrorCode::Unauthorized => "this region requires a token",
             ErrorCode::InvalidSim => "the body is not valid link settings",
+            ErrorCode::TooManyConnections => {
+                "the region is at its connection limit; retry later or use another region"
+            }
             ErrorCode::Other(_) => "an error this client version does not know",
         }
     }

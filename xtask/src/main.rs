@@ -1,7 +1,8 @@
 //! `cargo xtask <command>`: the project's one-step commands.
 //!
 //! - `run`: install what the desktop app needs, build the UI, start the desktop app (or,
-//!   with no display, the headless regions serving the browser UI).
+//!   with no display, the headless regions serving the browser UI, on the desktop's broker
+//!   chain: `REDIS_URL`, the Redis on 6379, a private `redis-server`, embedded).
 //! - `serve [ARGS]`: build the UI and run `multiregion serve --ui-dir ui/dist ARGS`.
 //! - `ui`: build the UI into `ui/dist`.
 //! - `setup [run|test]`: install system packages and tools, idempotently.
@@ -93,7 +94,9 @@ fn run() -> Result<()> {
              Starting the three regions headless instead; open http://127.0.0.1:4000 in a browser\n\
              (through an SSH tunnel if remote: ssh -L 4000:127.0.0.1:4000 -L 4001:127.0.0.1:4001 -L 4002:127.0.0.1:4002 <host>).\n"
         );
-        return serve(&[]);
+        // The desktop app's broker chain: REDIS_URL, the Redis on 6379, a private
+        // redis-server (stopped with the regions), then the embedded broker.
+        return serve(&["--private-redis".into()]);
     }
     sh(&cargo(), &["run", "--release", "-p", "multiregion-desktop"])
 }

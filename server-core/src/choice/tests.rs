@@ -44,12 +44,30 @@ fn override_forces_a_path() {
 #[test]
 fn serve_plan_has_no_fallback_from_an_explicit_url() {
     assert_eq!(
-        serve_plan(Some("redis://h:1"), defaults::REDIS_URL),
+        serve_plan(Some("redis://h:1"), defaults::REDIS_URL, false),
         [Step::Url("redis://h:1".into())]
     );
     assert_eq!(
-        serve_plan(None, "redis://l:2"),
+        serve_plan(None, "redis://l:2", false),
         [Step::Local("redis://l:2".into()), Step::Embedded]
+    );
+}
+
+/// `serve --private-redis` adds the private redis-server before the embedded broker, as the
+/// desktop does, but never behind an explicit URL.
+#[test]
+fn serve_plan_with_a_private_redis() {
+    assert_eq!(
+        serve_plan(None, "redis://l:2", true),
+        [
+            Step::Local("redis://l:2".into()),
+            Step::Private,
+            Step::Embedded
+        ]
+    );
+    assert_eq!(
+        serve_plan(Some("redis://h:1"), defaults::REDIS_URL, true),
+        [Step::Url("redis://h:1".into())]
     );
 }
 

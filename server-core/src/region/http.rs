@@ -2,6 +2,7 @@
 //! `/regions`, and the UI at `/`.
 
 use super::access::refuse;
+use super::client_count::ClientCount;
 use super::{connection, Region};
 use crate::event::Offset;
 use crate::sim::LinkSettings;
@@ -159,6 +160,12 @@ async fn ws(
     {
         return refused;
     }
+    // The slot is taken before the upgrade is answered and moves into the connection's task;
+    // if the upgrade never completes, dropping the callback frees it.
+    let counted = match ClientCount::admit(&region) {
+        Ok(counted) => counted,
+        Err(full) => return full.refusal(),
+    };
     let resume = params.since.map(|since| (since, params.epoch));
     let tracker = region.tracker.clone();
     // The transport takes up to twice the limit, so that a message just over it is read
@@ -171,5 +178,7 @@ async fn ws(
         .max_frame_size(2 * MAX_FRAME_BYTES)
         .read_buffer_size(8 * 1024)
         .write_buffer_size(8 * 1024)
-        .on_upgrade(move |socket| tracker.track_future(connection::serve(region, socket, resume)))
+        .on_upgrade(move |socket| {
+            tracker.track_future(connection::serve(region, socket, resume, counted))
+        })
 }

@@ -82,6 +82,10 @@ pub struct RegionConfig {
     /// Frames one connection may have unanswered (publishes in flight, replies not yet
     /// sent); past it the server stops reading that socket until replies go out.
     pub publish_pipeline: usize,
+    /// Clients (WebSocket and Socket.IO together) this region holds at most. Past it, a `/ws`
+    /// upgrade or a Socket.IO handshake is refused with 503 `too_many_connections`; clients
+    /// already connected are not affected.
+    pub max_connections: usize,
 }
 
 impl RegionConfig {
@@ -102,6 +106,7 @@ impl RegionConfig {
             ping_interval: defaults::PING_INTERVAL,
             slow_grace: defaults::SLOW_GRACE,
             publish_pipeline: defaults::PUBLISH_PIPELINE,
+            max_connections: defaults::MAX_CONNECTIONS,
         }
     }
 }

@@ -59,13 +59,14 @@ struct Conn {
 
 /// Serve one client until it leaves, misbehaves beyond repair, or the region shuts down.
 ///
-/// `resume` is `(since, epoch)` from `/ws?since=N&epoch=E`.
+/// `resume` is `(since, epoch)` from `/ws?since=N&epoch=E`; `_counted` is the client's slot,
+/// taken before the upgrade and freed when this returns.
 pub(super) async fn serve(
     region: Arc<Region>,
     socket: WebSocket,
     resume: Option<(Offset, Option<String>)>,
+    _counted: ClientCount,
 ) {
-    let _counted = ClientCount::new(&region);
     let _metered = region.metrics.connected(Transport::Ws);
     // The subscribe-then-load seam, which makes a resume exactly-once: subscribe to the
     // fan-out *before* reading the region's offset. The feed stores each offset before it

@@ -28,6 +28,10 @@
 //! - **Admission.** The same origin policy as `/ws` on every HTTP request of the transport
 //!   (403 otherwise); with `--token`, the token in the `auth` payload (`{token}`), the
 //!   `?token=` query or `Authorization: Bearer`, or the connect is refused (`connect_error`).
+//!   The connection cap: while the region is full, a handshake (a transport request without
+//!   `sid`) gets 503 `too_many_connections`; the slot itself is taken atomically when the
+//!   connect is admitted, and a connect that finds the region full after its handshake is
+//!   refused with a `connect_error` starting `too_many_connections`.
 //! - **Shutdown.** Every transport is closed when the region shuts down; socket.io-client
 //!   then reconnects by itself.
 
@@ -39,6 +43,7 @@ mod session;
 use self::intake::{Ack, Incoming, Intake};
 use self::relay::Relayed;
 use self::session::Session;
+use super::client_count::ClientCount;
 use super::Region;
 use axum::extract::{Query, Request, State};
 use axum::http::Method;
@@ -101,7 +106,32 @@ pub(super) fn routes(region: Arc<Region>) -> Router<Arc<Region>> {
         .route_service(PATH, svc.clone())
         .route_service("/socket.io", svc)
         .layer(cors)
+        .layer(axum::middleware::from_fn_with_state(
+            region.clone(),
+            room_for_a_handshake,
+        ))
         .layer(axum::middleware::from_fn_with_state(region, same_origin))
+}
+
+/// Refuse a new session's handshake (a transport request without `sid`) with 503 while the
+/// region is full, as `/ws` does. Only a fast path: the slot is taken in [`Hub::admit`].
+async fn room_for_a_handshake(
+    State(region): State<Arc<Region>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let handshake = !req
+        .uri()
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .any(|kv| kv.starts_with("sid="));
+    if handshake {
+        if let Err(full) = ClientCount::room(&region) {
+            return full.refusal();
+        }
+    }
+    next.run(req).await
 }
 
 /// Refuse every transport request from a foreign web origin, as `/ws` does.
@@ -124,19 +154,27 @@ struct Hub {
 /// A new client's queues, made when it is admitted, taken when its session starts.
 type Pending = Arc<Mutex<Option<Queues>>>;
 
-/// A client's receiving ends: relay items, its messages, its overflow refusals.
+/// A client's receiving ends (relay items, its messages, its overflow refusals) and its slot.
 type Queues = (
     broadcast::Receiver<Relayed>,
     mpsc::Receiver<Incoming>,
     mpsc::Receiver<Option<Ack>>,
+    ClientCount,
 );
 
-/// Refused connect: the text socket.io-client gets as `connect_error`'s message.
+/// Refused connect: the text socket.io-client gets as `connect_error`'s message, starting
+/// with the error code.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "unauthorized: this region requires a token: connect with auth {{token}} or ?token=<token>"
-)]
-struct Unauthorized;
+enum Refused {
+    /// The region has a token and the connect did not carry it.
+    #[error(
+        "unauthorized: this region requires a token: connect with auth {{token}} or ?token=<token>"
+    )]
+    Unauthorized,
+    /// The region holds its maximum of connections.
+    #[error("too_many_connections: {0}; retry later or connect to another region")]
+    Full(#[from] super::client_count::Full),
+}
 
 /// Token of the handshake's query string.
 #[derive(Deserialize)]
@@ -154,7 +192,7 @@ impl Hub {
         s: SocketRef,
         io: SocketIo,
         auth: Option<serde_json::Value>,
-    ) -> Result<(), Unauthorized> {
+    ) -> Result<(), Refused> {
         let parts = s.req_parts();
         let in_auth = auth
             .as_ref()
@@ -169,8 +207,11 @@ impl Hub {
             .token_presented(&parts.headers, [in_auth, in_query.as_deref()])
         {
             tracing::info!(region = %self.region.name(), sid = %s.id, "socket.io connect without the token refused");
-            return Err(Unauthorized);
+            return Err(Refused::Unauthorized);
         }
+        let counted = ClientCount::admit(&self.region).inspect_err(|full| {
+            tracing::info!(region = %self.region.name(), sid = %s.id, max = full.max, "socket.io connect refused: region full");
+        })?;
         self.start_once(io);
         let live = self.relay.subscribe();
         let (tx, inbox) = mpsc::channel(INBOX);
@@ -187,7 +228,7 @@ impl Hub {
             let gone = gone.clone();
             async move { gone.cancel() }
         });
-        let pending: Pending = Arc::new(Mutex::new(Some((live, inbox, overflow))));
+        let pending: Pending = Arc::new(Mutex::new(Some((live, inbox, overflow, counted))));
         s.extensions.insert(pending);
         Ok(())
     }
@@ -200,7 +241,7 @@ impl Hub {
         ) else {
             return;
         };
-        let Some((live, inbox, overflow)) = pending.lock().unwrap().take() else {
+        let Some((live, inbox, overflow, counted)) = pending.lock().unwrap().take() else {
             return;
         };
         s.extensions.remove::<Pending>();
@@ -214,6 +255,7 @@ impl Hub {
             inbox,
             overflow,
             gone,
+            _counted: counted,
         };
         self.region.tracker.spawn(session.run());
     }

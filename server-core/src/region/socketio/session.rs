@@ -45,12 +45,14 @@ pub(super) struct Session {
     pub(super) overflow: mpsc::Receiver<Option<Ack>>,
     /// Cancelled when socketioxide reports the socket disconnected.
     pub(super) gone: CancellationToken,
+    /// The client's connection slot, taken when its connect was admitted; freed with the
+    /// session.
+    pub(super) _counted: ClientCount,
 }
 
 impl Session {
     /// Serve the client until it leaves, falls behind, or the region shuts down.
     pub(super) async fn run(mut self) {
-        let _counted = ClientCount::new(&self.region);
         let _metered = self.region.metrics.connected(Transport::SocketIo);
         let mut bucket = TokenBucket::new(
             self.region.config.publish_rate,
