@@ -85,7 +85,7 @@ pub struct Servers {
     pub targets: Vec<Target>,
     /// What to measure CPU and memory of.
     pub probe: Probe,
-    /// `embedded`, `redis` or `external`.
+    /// `embedded`, `redis`, `external` or `bare`.
     pub broker: String,
     running: Running,
     // Dropped after the regions (field order): they must not see Redis vanish first.
@@ -148,21 +148,41 @@ impl Servers {
             BrokerKind::Redis => Some(RedisProcess::start(RedisOptions::default())?),
             BrokerKind::Embedded => None,
         };
-        let mut cmd = Command::new(std::env::current_exe()?);
-        cmd.args(["serve", "--regions", &regions.to_string()]);
+        let mut args = vec!["serve".to_string(), "--regions".into(), regions.to_string()];
         if let Some(r) = &redis {
-            cmd.args(["--redis-url", &r.url()]);
+            args.extend(["--redis-url".into(), r.url()]);
         }
-        let mut child = cmd
+        Self::spawn(&args, broker.as_str(), redis)
+    }
+
+    /// Start the bare broadcast server ([`crate::bare`]) in a child process
+    /// (`bench bare-server`), so its CPU is read from `/proc` like a server child's.
+    pub fn bare(write_batch: usize) -> anyhow::Result<Self> {
+        let args = [
+            "bare-server".to_string(),
+            "--port-base".into(),
+            "0".into(),
+            "--write-batch".into(),
+            write_batch.to_string(),
+        ];
+        Self::spawn(&args, crate::bare::BROKER, None)
+    }
+
+    /// Run this executable with `args` until the returned value is dropped; it must print
+    /// `ready name=ws://…,…` once it listens.
+    fn spawn(args: &[String], broker: &str, redis: Option<RedisProcess>) -> anyhow::Result<Self> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
-            .context("start the server child process")?;
+            .with_context(|| format!("start the child process `{}`", args[0]))?;
         let mut line = String::new();
         std::io::BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line)?;
         let Some(list) = line.trim().strip_prefix("ready ") else {
             let _ = child.kill();
-            bail!("the server child did not start: {line:?}");
+            let _ = child.wait();
+            bail!("the child process `{}` did not start: {line:?}", args[0]);
         };
         let targets = parse_targets(list, true);
         Ok(Servers {
@@ -171,7 +191,7 @@ impl Servers {
                 server_pid: Some(child.id()),
                 redis_pid: redis.as_ref().and_then(RedisProcess::pid),
             },
-            broker: broker.as_str().into(),
+            broker: broker.into(),
             running: Running::Child(child),
             redis,
         })
