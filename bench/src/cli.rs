@@ -2,7 +2,7 @@
 
 use crate::procfs::SERVER_THREAD;
 use crate::scenario::{self, Setup};
-use crate::{bare, capacity, floor, servers, smoke, socketio};
+use crate::{bare, capacity, floor, servers, smoke, socketio, throughput};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -189,7 +189,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             steps,
         } => {
             let step = Duration::from_secs(secs);
-            scenario::throughput(&setup, out, clients, p99_ms, start_rate, step, steps).await?;
+            throughput::throughput(&setup, out, clients, p99_ms, start_rate, step, steps).await?;
         }
         Command::Capacity {
             per_region,
@@ -212,7 +212,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::All => {
             scenario::latency(&setup, out, 100, 1000.0, Duration::from_secs(10), 10).await?;
             let step = Duration::from_secs(5);
-            scenario::throughput(&setup, out, 1000, 50.0, 25.0, step, 9).await?;
+            throughput::throughput(&setup, out, 1000, 50.0, 25.0, step, 9).await?;
             capacity::capacity(&setup, out, 10_000, 1000, 1).await?;
         }
         Command::Serve { regions, redis_url } => {

@@ -22,7 +22,9 @@
 //! - [`stats`]: percentiles and the latency timeline.
 //! - [`floor`]: the physical floor (WebSocket echo, Redis hop).
 //! - [`bare`]: the bare broadcast server, the floor of fan-out (`bench bare-server`).
-//! - [`scenario`]: latency and the throughput search, next to the floor.
+//! - [`measured`]: a run next to its floors (ratios to the bare server and to the floor).
+//! - [`scenario`]: where the regions come from; the latency scenario.
+//! - [`throughput`]: the throughput search, on the regions and on the bare server.
 //! - [`capacity`]: idle connections until memory or descriptors run out.
 //! - [`smoke`]: the CI check (lost = 0, duplicated = 0).
 //! - [`socketio`]: the Socket.IO scenario (the original system's clients on our regions).
@@ -34,6 +36,7 @@ pub mod cli;
 pub mod clock;
 pub mod floor;
 pub mod load;
+pub mod measured;
 pub mod plot;
 pub mod procfs;
 pub mod publisher;
@@ -43,3 +46,4 @@ pub mod servers;
 pub mod smoke;
 pub mod socketio;
 pub mod stats;
+pub mod throughput;
