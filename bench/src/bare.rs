@@ -1,6 +1,9 @@
 //! The bare broadcast server: the limit of fanning one event out to N sockets on this machine,
 //! built from the libraries the regions use (tokio, tokio-tungstenite) and nothing else.
 //!
+//! It uses the tokio-tungstenite the regions get through axum (0.29; the bench's clients use
+//! the workspace's 0.28) with the regions' socket settings, and sets TCP_NODELAY as they do.
+//!
 //! It speaks just enough of `docs/protocol.md` for the bench's clients to drive it like the
 //! regions: `welcome` on connect, `ack` for a publish, and `event` frames in the regions'
 //! field order. What it leaves out is what the regions pay for their guarantees: no broker,
@@ -35,9 +38,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite_axum::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite_axum::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite_axum::tungstenite::{Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use wire::{ErrorCode, ServerFrame};
@@ -61,6 +64,16 @@ struct Hub {
     /// Every client's queue ([`QUEUE`] frames; a client further behind is closed).
     fanout: broadcast::Sender<Utf8Bytes>,
     write_batch: usize,
+}
+
+/// The regions' socket settings (`server-core/src/region/http.rs`): 8 KiB buffers, which
+/// also means a batch of frames is written in 8 KiB pieces.
+fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024)
+        .max_message_size(Some(2 * wire::limits::MAX_FRAME_BYTES))
+        .max_frame_size(Some(2 * wire::limits::MAX_FRAME_BYTES))
 }
 
 /// A publish frame as the bench sends it; the payload stays raw JSON.
@@ -126,15 +139,18 @@ pub struct BareServer {
 
 impl BareServer {
     /// Listen on `port_base`, `port_base + 1`, `port_base + 2` (each a free port when
-    /// `port_base` is 0) and serve until [`BareServer::stop`].
-    pub async fn start(port_base: u16, write_batch: usize) -> std::io::Result<Self> {
+    /// `port_base` is 0) and serve until `shutdown` is cancelled or [`BareServer::stop`].
+    pub async fn start(
+        port_base: u16,
+        write_batch: usize,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<Self> {
         let (fanout, _) = broadcast::channel(QUEUE);
         let hub = Arc::new(Hub {
             last: Mutex::new(0),
             fanout,
             write_batch: write_batch.max(1),
         });
-        let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
         let mut regions = Vec::new();
         for (i, name) in REGIONS.iter().enumerate() {
@@ -207,7 +223,8 @@ async fn accept(
 /// One client: welcome, then its queue and its publishes, until either side ends.
 async fn client(tcp: TcpStream, region: &'static str, hub: Arc<Hub>, shutdown: CancellationToken) {
     let _ = tcp.set_nodelay(true);
-    let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else {
+    let Ok(ws) = tokio_tungstenite_axum::accept_async_with_config(tcp, Some(ws_config())).await
+    else {
         return;
     };
     // Subscribe before reading the offset: every event after the welcome's offset is queued.
@@ -298,7 +315,7 @@ fn publish(text: &str, region: &str, hub: &Hub) -> ServerFrame {
 /// `bench bare-server`: serve until stdin closes (the parent exited), after printing
 /// `ready as=ws://…/ws,us=…,eu=…` once every port listens.
 pub async fn serve_child(port_base: u16, write_batch: usize) -> anyhow::Result<()> {
-    let server = BareServer::start(port_base, write_batch).await?;
+    let server = BareServer::start(port_base, write_batch, CancellationToken::new()).await?;
     let list: Vec<String> = server
         .targets()
         .iter()

@@ -61,10 +61,16 @@ impl Setup {
         }
     }
 
-    /// Start the bare broadcast server, to be driven like the regions in the same run. With
-    /// `--target` too it runs here: it is this machine's floor.
-    pub fn bare(&self) -> anyhow::Result<Servers> {
-        Servers::bare(bare::WRITE_BATCH).context("start the bare broadcast server")
+    /// Start the bare broadcast server, to be driven like the regions in the same run and
+    /// measured as they are: in-process next to our own in-process regions, in a child
+    /// process (CPU from `/proc/<pid>`) next to `--target` regions. It always runs on this
+    /// machine: it is this machine's floor.
+    pub async fn bare(&self) -> anyhow::Result<Servers> {
+        let servers = match self {
+            Setup::Own => Servers::bare_in_process(bare::WRITE_BATCH).await,
+            Setup::External { .. } => Servers::bare(bare::WRITE_BATCH),
+        };
+        servers.context("start the bare broadcast server")
     }
 
     /// Measure the floor next to `servers`.
@@ -110,7 +116,7 @@ pub async fn latency(
         duration,
         drain: Duration::from_secs(30),
     };
-    let bare = setup.bare()?;
+    let bare = setup.bare().await?;
     let ws_floor = floor::measure(None, FLOOR_SAMPLES).await?;
     let bare_spec = spec("latency-bare".into(), bare.targets.len());
     let bare_run = load::run(&bare, &bare_spec)

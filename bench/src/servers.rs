@@ -4,6 +4,7 @@
 //! [`SERVER_THREAD`], so their CPU time is told apart from the generator's. The child process
 //! (`bench serve`) is used where the server's memory must be measured alone.
 
+use crate::bare::BareServer;
 use crate::procfs::{Probe, SERVER_THREAD};
 use anyhow::{bail, Context};
 use redis_process::{RedisOptions, RedisProcess};
@@ -96,21 +97,41 @@ enum Running {
     InProcess {
         runtime: tokio::runtime::Runtime,
         shutdown: CancellationToken,
-        cluster: Option<Cluster>,
+        served: Option<Served>,
     },
     Child(Child),
     External,
+}
+
+/// What runs on the in-process servers' runtime.
+enum Served {
+    Regions(Cluster),
+    Bare(BareServer),
+}
+
+impl Served {
+    async fn stop(self) {
+        match self {
+            Served::Regions(cluster) => cluster.stop().await,
+            Served::Bare(bare) => bare.stop().await,
+        }
+    }
+}
+
+/// The in-process servers' runtime: 2 workers named [`SERVER_THREAD`].
+fn server_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(SERVER_THREAD)
+        .enable_all()
+        .build()
 }
 
 impl Servers {
     /// Start regions in this process, on their own runtime (2 worker threads); a Redis run
     /// starts a private redis-server through the broker chain.
     pub async fn in_process(broker: BrokerKind, regions: usize) -> anyhow::Result<Self> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name(SERVER_THREAD)
-            .enable_all()
-            .build()?;
+        let runtime = server_runtime()?;
         let shutdown = CancellationToken::new();
         let steps = steps(broker);
         let token = shutdown.clone();
@@ -136,9 +157,35 @@ impl Servers {
             running: Running::InProcess {
                 runtime,
                 shutdown,
-                cluster: Some(cluster),
+                served: Some(Served::Regions(cluster)),
             },
             redis,
+        })
+    }
+
+    /// Start the bare broadcast server ([`crate::bare`]) in this process, on a runtime like
+    /// the in-process regions' (2 workers named [`SERVER_THREAD`]), so it is measured the
+    /// way they are.
+    pub async fn bare_in_process(write_batch: usize) -> anyhow::Result<Self> {
+        let runtime = server_runtime()?;
+        let shutdown = CancellationToken::new();
+        let token = shutdown.clone();
+        let bare = runtime
+            .spawn(async move { BareServer::start(0, write_batch, token).await })
+            .await??;
+        Ok(Servers {
+            targets: bare.targets(),
+            probe: Probe {
+                server_pid: None,
+                redis_pid: None,
+            },
+            broker: crate::bare::BROKER.into(),
+            running: Running::InProcess {
+                runtime,
+                shutdown,
+                served: Some(Served::Bare(bare)),
+            },
+            redis: None,
         })
     }
 
@@ -222,12 +269,12 @@ impl Servers {
         if let Running::InProcess {
             runtime,
             shutdown,
-            cluster,
+            served,
         } = &mut self.running
         {
             shutdown.cancel();
-            if let Some(c) = cluster.take() {
-                let _ = runtime.spawn(c.stop()).await;
+            if let Some(s) = served.take() {
+                let _ = runtime.spawn(s.stop()).await;
             }
         }
     }

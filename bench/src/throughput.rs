@@ -105,7 +105,7 @@ pub async fn throughput(
     let broker = setup.brokers(&[BrokerKind::Redis])[0];
     let servers = setup.servers(broker).await?;
     let floor = setup.floor(&servers).await?;
-    let bare = setup.bare()?;
+    let bare = setup.bare().await?;
     let bare_floor = Floor {
         redis_hop: None,
         ..floor

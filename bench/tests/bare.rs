@@ -6,10 +6,11 @@ use bench::bare::{BareServer, WRITE_BATCH};
 use bench::load::{self, LoadSpec};
 use bench::servers::Servers;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// Start a bare server on free ports and point the bench's clients at it.
 async fn start(write_batch: usize) -> (BareServer, Servers) {
-    let bare = BareServer::start(0, write_batch)
+    let bare = BareServer::start(0, write_batch, CancellationToken::new())
         .await
         .expect("bare server");
     let urls: Vec<String> = bare.targets().into_iter().map(|t| t.url).collect();
