@@ -2,7 +2,7 @@
 
 use crate::procfs::SERVER_THREAD;
 use crate::scenario::{self, Setup};
-use crate::{capacity, floor, servers, smoke, socketio};
+use crate::{bare, capacity, floor, servers, smoke, socketio, throughput};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -114,12 +114,26 @@ pub enum Command {
         #[arg(long)]
         redis_url: Option<String>,
     },
+    /// Internal: run the bare broadcast server (the floor of fan-out, see `bench/src/bare.rs`)
+    /// on 3 ports until stdin closes; prints `ready as=ws://…,…` once it listens.
+    BareServer {
+        /// First port (as; us and eu on the next two); 0 for three free ports.
+        #[arg(long, default_value_t = 0)]
+        port_base: u16,
+        /// Most frames written with one flush (1: one write per frame). Match the regions'.
+        #[arg(long, default_value_t = bare::WRITE_BATCH)]
+        write_batch: usize,
+    },
 }
 
 /// Run the command on a runtime of the generator's own (2 workers), apart from the
-/// in-process servers' runtime.
+/// in-process servers' runtime; `serve` and `bare-server` run on 2 workers named as the
+/// in-process servers' threads.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let serving = matches!(cli.command, Command::Serve { .. });
+    let serving = matches!(
+        cli.command,
+        Command::Serve { .. } | Command::BareServer { .. }
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name(if serving { SERVER_THREAD } else { "bench-gen" })
@@ -138,7 +152,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         None => Setup::Own,
     };
     let out = &cli.out;
-    if !matches!(cli.command, Command::Smoke | Command::Serve { .. }) {
+    if !matches!(
+        cli.command,
+        Command::Smoke | Command::Serve { .. } | Command::BareServer { .. }
+    ) {
         std::fs::create_dir_all(out)?;
     }
     match cli.command {
@@ -172,7 +189,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             steps,
         } => {
             let step = Duration::from_secs(secs);
-            scenario::throughput(&setup, out, clients, p99_ms, start_rate, step, steps).await?;
+            throughput::throughput(&setup, out, clients, p99_ms, start_rate, step, steps).await?;
         }
         Command::Capacity {
             per_region,
@@ -195,11 +212,17 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::All => {
             scenario::latency(&setup, out, 100, 1000.0, Duration::from_secs(10), 10).await?;
             let step = Duration::from_secs(5);
-            scenario::throughput(&setup, out, 1000, 50.0, 25.0, step, 9).await?;
+            throughput::throughput(&setup, out, 1000, 50.0, 25.0, step, 9).await?;
             capacity::capacity(&setup, out, 10_000, 1000, 1).await?;
         }
         Command::Serve { regions, redis_url } => {
             servers::serve_child(regions, redis_url).await?;
+        }
+        Command::BareServer {
+            port_base,
+            write_batch,
+        } => {
+            bare::serve_child(port_base, write_batch).await?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -5,8 +5,10 @@
 //! process for the capacity scenario, so memory per connection is the server's alone), or
 //! targets running ones. It connects `C` clients per region, publishes from chosen regions at
 //! a chosen rate with the send instant in each payload, and reports delivery (lost,
-//! duplicated), end-to-end latency, throughput, CPU and memory, as ratios to the **floor**
-//! measured in the same run: a bare WebSocket echo round trip and a bare Redis hop.
+//! duplicated), end-to-end latency, throughput, CPU and memory, as ratios to two floors
+//! measured in the same run: the **bare broadcast server** (the same clients at the same rate
+//! against a fan-out with nothing but tokio and tokio-tungstenite), and a bare WebSocket echo
+//! round trip plus a bare Redis hop.
 //!
 //! # Layout
 //! - [`cli`]: commands and options; what each command runs.
@@ -19,17 +21,22 @@
 //! - [`load`]: one load run (connect, publish, drain, merge) and its result.
 //! - [`stats`]: percentiles and the latency timeline.
 //! - [`floor`]: the physical floor (WebSocket echo, Redis hop).
-//! - [`scenario`]: latency and the throughput search, next to the floor.
+//! - [`bare`]: the bare broadcast server, the floor of fan-out (`bench bare-server`).
+//! - [`measured`]: a run next to its floors (ratios to the bare server and to the floor).
+//! - [`scenario`]: where the regions come from; the latency scenario.
+//! - [`throughput`]: the throughput search, on the regions and on the bare server.
 //! - [`capacity`]: idle connections until memory or descriptors run out.
 //! - [`smoke`]: the CI check (lost = 0, duplicated = 0).
 //! - [`socketio`]: the Socket.IO scenario (the original system's clients on our regions).
 //! - [`plot`]: SVG plots (latency over time, CDF).
 
+pub mod bare;
 pub mod capacity;
 pub mod cli;
 pub mod clock;
 pub mod floor;
 pub mod load;
+pub mod measured;
 pub mod plot;
 pub mod procfs;
 pub mod publisher;
@@ -39,3 +46,4 @@ pub mod servers;
 pub mod smoke;
 pub mod socketio;
 pub mod stats;
+pub mod throughput;

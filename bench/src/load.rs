@@ -76,6 +76,9 @@ pub struct LoadResult {
     pub deliveries_per_s: f64,
     /// CPU used while publishing and draining.
     pub cpu: CpuUse,
+    /// Server CPU time per unique delivery, µs (`/proc` ticks are 10 ms: runs of a few
+    /// seconds are needed for two digits).
+    pub server_cpu_us_per_delivery: f64,
     /// Resident memory of the server at the end (in-process: the whole bench process), MiB.
     pub rss_mib: f64,
     /// Text bytes received per delivery (frame size on the wire, less the frame header).
@@ -253,6 +256,7 @@ fn merge(
         latency: stats::summarize(&sorted),
         deliveries_per_s: delivered as f64 / span_s,
         cpu,
+        server_cpu_us_per_delivery: cpu.server_seconds * 1e6 / delivered.max(1) as f64,
         rss_mib: rss as f64 / (1024.0 * 1024.0),
         bytes_per_delivery: bytes as f64 / delivered.max(1) as f64,
         load_average: load_average(),

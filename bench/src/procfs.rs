@@ -91,6 +91,8 @@ pub struct CpuUse {
     pub generator_cores: f64,
     /// The private redis-server.
     pub redis_cores: f64,
+    /// CPU time the server used between the marks, seconds (`server_cores` × the window).
+    pub server_seconds: f64,
 }
 
 impl Probe {
@@ -127,6 +129,7 @@ impl CpuMark {
             .max(Duration::from_millis(1));
         let cores = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / TICKS / secs.as_secs_f64();
         CpuUse {
+            server_seconds: later.server.saturating_sub(self.server) as f64 / TICKS,
             server_cores: cores(self.server, later.server),
             generator_cores: cores(self.generator, later.generator),
             redis_cores: cores(self.redis, later.redis),

@@ -1,8 +1,11 @@
-//! The latency and throughput scenarios; each measures the floor in the same run and writes
-//! JSON and SVG plots to the output directory.
+//! Where the regions come from, and the latency scenario; each scenario measures its floors
+//! in the same run (see [`crate::measured`]) and writes JSON and SVG plots to the output
+//! directory. The throughput search is in [`crate::throughput`].
 
+use crate::bare;
 use crate::floor::{self, Floor};
-use crate::load::{self, LoadResult, LoadSpec};
+use crate::load::{self, LoadSpec};
+use crate::measured::{print, Measured};
 use crate::plot::{self, Series};
 use crate::servers::Servers;
 use anyhow::Context;
@@ -58,6 +61,18 @@ impl Setup {
         }
     }
 
+    /// Start the bare broadcast server, to be driven like the regions in the same run and
+    /// measured as they are: in-process next to our own in-process regions, in a child
+    /// process (CPU from `/proc/<pid>`) next to `--target` regions. It always runs on this
+    /// machine: it is this machine's floor.
+    pub async fn bare(&self) -> anyhow::Result<Servers> {
+        let servers = match self {
+            Setup::Own => Servers::bare_in_process(bare::WRITE_BATCH).await,
+            Setup::External { .. } => Servers::bare(bare::WRITE_BATCH),
+        };
+        servers.context("start the bare broadcast server")
+    }
+
     /// Measure the floor next to `servers`.
     pub async fn floor(&self, servers: &Servers) -> anyhow::Result<Floor> {
         let redis = match self {
@@ -70,62 +85,9 @@ impl Setup {
     }
 }
 
-/// A load result next to its floor.
-#[derive(Debug, Clone, Serialize)]
-pub struct Measured {
-    /// The floor, measured just before the run.
-    pub floor: Floor,
-    /// Median end-to-end latency / floor median.
-    pub p50_over_floor: f64,
-    /// p99 end-to-end latency / floor p99.
-    pub p99_over_floor_p99: f64,
-    /// p99 end-to-end latency / floor median.
-    pub p99_over_floor_p50: f64,
-    /// The run.
-    pub run: LoadResult,
-}
-
-impl Measured {
-    fn new(floor: Floor, run: LoadResult) -> Self {
-        Measured {
-            p50_over_floor: run.latency.p50_ms / floor.p50_ms(),
-            p99_over_floor_p99: run.latency.p99_ms / floor.p99_ms(),
-            p99_over_floor_p50: run.latency.p99_ms / floor.p50_ms(),
-            floor,
-            run,
-        }
-    }
-}
-
 /// `per_region` publisher connections in each of `regions` regions.
-fn publishing(regions: usize, per_region: usize) -> Vec<usize> {
+pub fn publishing(regions: usize, per_region: usize) -> Vec<usize> {
     (0..per_region.max(1)).flat_map(|_| 0..regions).collect()
-}
-
-/// Print one result as a line.
-pub fn print(m: &Measured) {
-    let r = &m.run;
-    println!(
-        "{:<28} {:>6.0} ev/s  {:>9}/{:<9} lost {} dup {}  p50 {:.2} p99 {:.2} p99.9 {:.2} max {:.2} ms  \
-         = {:.1}x/{:.1}x floor (p50/p99)  {:.0} deliveries/s  cpu server {:.2} redis {:.2} generator {:.2}  load {:.1}",
-        r.label,
-        r.target_rate,
-        r.delivered,
-        r.expected,
-        r.lost,
-        r.duplicated,
-        r.latency.p50_ms,
-        r.latency.p99_ms,
-        r.latency.p999_ms,
-        r.latency.max_ms,
-        m.p50_over_floor,
-        m.p99_over_floor_p99,
-        r.deliveries_per_s,
-        r.cpu.server_cores,
-        r.cpu.redis_cores,
-        r.cpu.generator_cores,
-        r.load_average[0],
-    );
 }
 
 /// Write `value` as pretty JSON to `out/name`.
@@ -135,7 +97,9 @@ pub fn write_json(out: &Path, name: &str, value: &impl Serialize) -> anyhow::Res
     Ok(())
 }
 
-/// Scenario (a): `clients` per region, `rate` events/s published from every region.
+/// Scenario (a): `clients` per region, `rate` events/s published from every region, first
+/// on the bare broadcast server, then on the regions with each broker; every run of the
+/// regions is reported as ratios to the bare run and to the round-trip + Redis-hop floor.
 pub async fn latency(
     setup: &Setup,
     out: &Path,
@@ -144,30 +108,42 @@ pub async fn latency(
     duration: Duration,
     publishers: usize,
 ) -> anyhow::Result<Vec<Measured>> {
-    let mut runs = Vec::new();
+    let spec = |label: String, regions: usize| LoadSpec {
+        label,
+        clients_per_region: clients,
+        publishing_regions: publishing(regions, publishers),
+        rate,
+        duration,
+        drain: Duration::from_secs(30),
+    };
+    let bare = setup.bare().await?;
+    let ws_floor = floor::measure(None, FLOOR_SAMPLES).await?;
+    let bare_spec = spec("latency-bare".into(), bare.targets.len());
+    let bare_run = load::run(&bare, &bare_spec)
+        .await
+        .context("run latency-bare")?;
+    bare.stop().await;
+    let bare_m = Measured::new(ws_floor, bare_run, None);
+    print(&bare_m);
+    let mut runs = vec![bare_m];
     for broker in setup.brokers(&[BrokerKind::Embedded, BrokerKind::Redis]) {
         let servers = setup.servers(broker).await?;
         let floor = setup.floor(&servers).await?;
-        let spec = LoadSpec {
-            label: format!("latency-{}", servers.broker),
-            clients_per_region: clients,
-            publishing_regions: publishing(servers.targets.len(), publishers),
-            rate,
-            duration,
-            drain: Duration::from_secs(30),
-        };
+        let spec = spec(format!("latency-{}", servers.broker), servers.targets.len());
         let run = load::run(&servers, &spec)
             .await
             .with_context(|| format!("run {}", spec.label))?;
         servers.stop().await;
-        let m = Measured::new(floor, run);
+        let m = Measured::new(floor, run, Some(&runs[0].run));
         print(&m);
+        runs.push(m);
+    }
+    for m in &runs {
         plot::timeline(
             &out.join(format!("{}-timeline.svg", m.run.label)),
             &format!("{}: latency over time", m.run.label),
             &m.run.timeline,
         )?;
-        runs.push(m);
     }
     let series: Vec<Series> = runs
         .iter()
@@ -185,106 +161,4 @@ pub async fn latency(
     )?;
     write_json(out, "latency.json", &runs)?;
     Ok(runs)
-}
-
-/// Scenario (b)'s answer: every step tried and the best clean one.
-#[derive(Debug, Clone, Serialize)]
-pub struct Throughput {
-    /// p99 limit a step must stay under.
-    pub p99_limit_ms: f64,
-    /// Every step, in the order tried.
-    pub steps: Vec<Measured>,
-    /// The highest rate with nothing lost and p99 under the limit.
-    pub best: Option<Measured>,
-}
-
-/// Scenario (b): the highest publish rate with 0 lost and p99 under `p99_limit_ms`, found by
-/// doubling from `start_rate` and then bisecting, `clients` per region.
-pub async fn throughput(
-    setup: &Setup,
-    out: &Path,
-    clients: usize,
-    p99_limit_ms: f64,
-    start_rate: f64,
-    step: Duration,
-    max_steps: usize,
-) -> anyhow::Result<Throughput> {
-    let broker = setup.brokers(&[BrokerKind::Redis])[0];
-    let servers = setup.servers(broker).await?;
-    let floor = setup.floor(&servers).await?;
-    let (mut good, mut bad): (Option<f64>, Option<f64>) = (None, None);
-    let mut rate = start_rate;
-    let mut result = Throughput {
-        p99_limit_ms,
-        steps: Vec::new(),
-        best: None,
-    };
-    for _ in 0..max_steps {
-        let spec = LoadSpec {
-            label: format!("throughput-{}-{rate:.0}", servers.broker),
-            clients_per_region: clients,
-            publishing_regions: publishing(servers.targets.len(), 1),
-            rate,
-            duration: step,
-            drain: Duration::from_secs(20),
-        };
-        let run = load::run(&servers, &spec)
-            .await
-            .with_context(|| format!("run {}", spec.label))?;
-        let m = Measured::new(floor, run);
-        print(&m);
-        let ok = m.run.clean() && m.run.delivered > 0 && m.run.latency.p99_ms <= p99_limit_ms;
-        if ok {
-            good = Some(rate);
-            result.best = Some(m.clone());
-        } else {
-            bad = Some(rate);
-        }
-        result.steps.push(m);
-        rate = match (good, bad) {
-            (Some(g), None) => g * 2.0,
-            (None, Some(b)) if b >= 2.0 => b / 2.0,
-            (Some(g), Some(b)) if (b - g) / g > 0.1 => (g + b) / 2.0,
-            _ => break,
-        };
-    }
-    servers.stop().await;
-    if let Some(best) = &result.best {
-        plot::timeline(
-            &out.join("throughput-best-timeline.svg"),
-            &format!("{}: latency over time", best.run.label),
-            &best.run.timeline,
-        )?;
-        let series = [Series {
-            name: best.run.label.clone(),
-            points: &best.run.cdf,
-        }];
-        plot::cdf(
-            &out.join("throughput-best-cdf.svg"),
-            "latency CDF at the highest clean rate",
-            &series,
-            Some(floor.p50_ms()),
-        )?;
-    }
-    let curve: Vec<(f64, f64)> = {
-        let mut c: Vec<_> = result
-            .steps
-            .iter()
-            .map(|m| (m.run.target_rate, m.run.latency.p99_ms))
-            .collect();
-        c.sort_by(|a, b| a.0.total_cmp(&b.0));
-        c
-    };
-    plot::lines(
-        &out.join("throughput-p99.svg"),
-        "p99 latency by publish rate",
-        ("events/s published", "p99 latency (ms)"),
-        &[Series {
-            name: format!("{} clients", clients * setup.regions()),
-            points: &curve,
-        }],
-        None,
-    )?;
-    write_json(out, "throughput.json", &result)?;
-    Ok(result)
 }

@@ -4,6 +4,7 @@
 //! [`SERVER_THREAD`], so their CPU time is told apart from the generator's. The child process
 //! (`bench serve`) is used where the server's memory must be measured alone.
 
+use crate::bare::BareServer;
 use crate::procfs::{Probe, SERVER_THREAD};
 use anyhow::{bail, Context};
 use redis_process::{RedisOptions, RedisProcess};
@@ -85,7 +86,7 @@ pub struct Servers {
     pub targets: Vec<Target>,
     /// What to measure CPU and memory of.
     pub probe: Probe,
-    /// `embedded`, `redis` or `external`.
+    /// `embedded`, `redis`, `external` or `bare`.
     pub broker: String,
     running: Running,
     // Dropped after the regions (field order): they must not see Redis vanish first.
@@ -96,21 +97,41 @@ enum Running {
     InProcess {
         runtime: tokio::runtime::Runtime,
         shutdown: CancellationToken,
-        cluster: Option<Cluster>,
+        served: Option<Served>,
     },
     Child(Child),
     External,
+}
+
+/// What runs on the in-process servers' runtime.
+enum Served {
+    Regions(Cluster),
+    Bare(BareServer),
+}
+
+impl Served {
+    async fn stop(self) {
+        match self {
+            Served::Regions(cluster) => cluster.stop().await,
+            Served::Bare(bare) => bare.stop().await,
+        }
+    }
+}
+
+/// The in-process servers' runtime: 2 workers named [`SERVER_THREAD`].
+fn server_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(SERVER_THREAD)
+        .enable_all()
+        .build()
 }
 
 impl Servers {
     /// Start regions in this process, on their own runtime (2 worker threads); a Redis run
     /// starts a private redis-server through the broker chain.
     pub async fn in_process(broker: BrokerKind, regions: usize) -> anyhow::Result<Self> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name(SERVER_THREAD)
-            .enable_all()
-            .build()?;
+        let runtime = server_runtime()?;
         let shutdown = CancellationToken::new();
         let steps = steps(broker);
         let token = shutdown.clone();
@@ -136,9 +157,35 @@ impl Servers {
             running: Running::InProcess {
                 runtime,
                 shutdown,
-                cluster: Some(cluster),
+                served: Some(Served::Regions(cluster)),
             },
             redis,
+        })
+    }
+
+    /// Start the bare broadcast server ([`crate::bare`]) in this process, on a runtime like
+    /// the in-process regions' (2 workers named [`SERVER_THREAD`]), so it is measured the
+    /// way they are.
+    pub async fn bare_in_process(write_batch: usize) -> anyhow::Result<Self> {
+        let runtime = server_runtime()?;
+        let shutdown = CancellationToken::new();
+        let token = shutdown.clone();
+        let bare = runtime
+            .spawn(async move { BareServer::start(0, write_batch, token).await })
+            .await??;
+        Ok(Servers {
+            targets: bare.targets(),
+            probe: Probe {
+                server_pid: None,
+                redis_pid: None,
+            },
+            broker: crate::bare::BROKER.into(),
+            running: Running::InProcess {
+                runtime,
+                shutdown,
+                served: Some(Served::Bare(bare)),
+            },
+            redis: None,
         })
     }
 
@@ -148,21 +195,41 @@ impl Servers {
             BrokerKind::Redis => Some(RedisProcess::start(RedisOptions::default())?),
             BrokerKind::Embedded => None,
         };
-        let mut cmd = Command::new(std::env::current_exe()?);
-        cmd.args(["serve", "--regions", &regions.to_string()]);
+        let mut args = vec!["serve".to_string(), "--regions".into(), regions.to_string()];
         if let Some(r) = &redis {
-            cmd.args(["--redis-url", &r.url()]);
+            args.extend(["--redis-url".into(), r.url()]);
         }
-        let mut child = cmd
+        Self::spawn(&args, broker.as_str(), redis)
+    }
+
+    /// Start the bare broadcast server ([`crate::bare`]) in a child process
+    /// (`bench bare-server`), so its CPU is read from `/proc` like a server child's.
+    pub fn bare(write_batch: usize) -> anyhow::Result<Self> {
+        let args = [
+            "bare-server".to_string(),
+            "--port-base".into(),
+            "0".into(),
+            "--write-batch".into(),
+            write_batch.to_string(),
+        ];
+        Self::spawn(&args, crate::bare::BROKER, None)
+    }
+
+    /// Run this executable with `args` until the returned value is dropped; it must print
+    /// `ready name=ws://…,…` once it listens.
+    fn spawn(args: &[String], broker: &str, redis: Option<RedisProcess>) -> anyhow::Result<Self> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
-            .context("start the server child process")?;
+            .with_context(|| format!("start the child process `{}`", args[0]))?;
         let mut line = String::new();
         std::io::BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line)?;
         let Some(list) = line.trim().strip_prefix("ready ") else {
             let _ = child.kill();
-            bail!("the server child did not start: {line:?}");
+            let _ = child.wait();
+            bail!("the child process `{}` did not start: {line:?}", args[0]);
         };
         let targets = parse_targets(list, true);
         Ok(Servers {
@@ -171,7 +238,7 @@ impl Servers {
                 server_pid: Some(child.id()),
                 redis_pid: redis.as_ref().and_then(RedisProcess::pid),
             },
-            broker: broker.as_str().into(),
+            broker: broker.into(),
             running: Running::Child(child),
             redis,
         })
@@ -202,12 +269,12 @@ impl Servers {
         if let Running::InProcess {
             runtime,
             shutdown,
-            cluster,
+            served,
         } = &mut self.running
         {
             shutdown.cancel();
-            if let Some(c) = cluster.take() {
-                let _ = runtime.spawn(c.stop()).await;
+            if let Some(s) = served.take() {
+                let _ = runtime.spawn(s.stop()).await;
             }
         }
     }

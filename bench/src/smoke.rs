@@ -1,10 +1,11 @@
 //! `bench smoke`: a few seconds, a few clients, the embedded broker and a private
-//! redis-server; checks only that nothing is lost or duplicated (no timing), and ends with an
+//! redis-server, then the bare broadcast server (`bench bare-server`, the floor the scenarios
+//! compare with); checks only that nothing is lost or duplicated (no timing), and ends with an
 //! `N passed, M failed` line. Run in CI.
 
-use crate::floor;
 use crate::load::{self, LoadSpec};
 use crate::servers::Servers;
+use crate::{bare, floor};
 use server_core::broker::BrokerKind;
 use std::time::Duration;
 
@@ -20,15 +21,21 @@ pub async fn run() -> anyhow::Result<bool> {
             println!("FAIL {name}: {detail}");
         }
     };
-    for broker in [BrokerKind::Embedded, BrokerKind::Redis] {
-        let servers = Servers::in_process(broker, 3).await?;
-        let name = broker.as_str();
-        let floor = floor::measure(servers.redis_url().as_deref(), 50).await;
-        check(
-            format!("{name}: floor measured"),
-            floor.is_ok(),
-            format!("{:?}", floor.err()),
-        );
+    for broker in [Some(BrokerKind::Embedded), Some(BrokerKind::Redis), None] {
+        let servers = match broker {
+            Some(broker) => {
+                let servers = Servers::in_process(broker, 3).await?;
+                let floor = floor::measure(servers.redis_url().as_deref(), 50).await;
+                check(
+                    format!("{}: floor measured", broker.as_str()),
+                    floor.is_ok(),
+                    format!("{:?}", floor.err()),
+                );
+                servers
+            }
+            None => Servers::bare(bare::WRITE_BATCH)?,
+        };
+        let name = servers.broker.clone();
         let spec = LoadSpec {
             label: format!("smoke {name}"),
             clients_per_region: 4,

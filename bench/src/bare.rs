@@ -1,0 +1,393 @@
+//! The bare broadcast server: the limit of fanning one event out to N sockets on this machine,
+//! built from the libraries the regions use (tokio, tokio-tungstenite) and nothing else.
+//!
+//! It uses the tokio-tungstenite the regions get through axum (0.29; the bench's clients use
+//! the workspace's 0.28) with the regions' socket settings, and sets TCP_NODELAY as they do.
+//!
+//! It speaks just enough of `docs/protocol.md` for the bench's clients to drive it like the
+//! regions: `welcome` on connect, `ack` for a publish, and `event` frames in the regions'
+//! field order. What it leaves out is what the regions pay for their guarantees: no broker,
+//! no history or resume, no rate limit, no input limits, no keepalive pings, no write deadline.
+//!
+//! # Contract
+//! - It serves [`REGIONS`] ports ("regions") sharing one fan-out: a publish on any port is
+//!   given the next offset in this process (1, 2, …), serialized once as an `event` frame
+//!   (`origin` is the port's region; `published_at`, `stored_at` and `received_at` are one
+//!   instant, as nothing stands between them), and that one frame (a shared, reference-counted
+//!   buffer) is queued for every client of every port, the publisher included; then the
+//!   publisher is acked (`{"type":"ack","id":…,"offset":N,"duplicate":false}`).
+//! - Delivery: every client gets every event published after its `welcome` exactly once, in
+//!   offset order. Offsets are assigned and queued under one lock, so the queue's order is
+//!   the offsets' order. Ids are not remembered: a repeated id is a new event.
+//! - Each client's queue is a [`tokio::sync::broadcast`] ring of [`QUEUE`] frames, the regions'
+//!   per-client queue. A client that falls further behind is closed (1008), like theirs.
+//! - Writes are coalesced as the regions' are: when a client's task wakes for a frame it also
+//!   takes every frame already queued behind it, up to `write_batch` ([`WRITE_BATCH`] by
+//!   default), feeds them all to the socket and flushes once (one write for several frames).
+//!   `write_batch = 1` flushes every frame on its own.
+//! - A frame that is not a publish gets an `invalid_frame` (or `unknown_type`) error frame;
+//!   the socket stays open.
+//! - On shutdown every task stops; sockets are dropped without a close frame.
+
+use crate::servers::Target;
+use futures_util::{SinkExt, StreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
+use tokio_tungstenite_axum::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite_axum::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite_axum::tungstenite::{Message, Utf8Bytes};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use wire::{ErrorCode, ServerFrame};
+
+/// Region names of the ports, in order (the regions' defaults).
+pub const REGIONS: [&str; 3] = ["as", "us", "eu"];
+/// Most frames fed before one flush: the regions' `WRITE_BATCH`
+/// (`server-core/src/region/connection/subscriber.rs`). Keep the two equal, or set
+/// `bench bare-server --write-batch` to what the regions under test use.
+pub const WRITE_BATCH: usize = 64;
+/// Frames a client may fall behind before it is closed: the regions' per-client queue.
+pub const QUEUE: usize = 4096;
+/// The `broker` its `welcome` frames name.
+pub const BROKER: &str = "bare";
+
+/// The fan-out every port shares.
+struct Hub {
+    /// The newest offset given. A std mutex: held only to number and queue one frame, never
+    /// across an await; holding it while sending keeps the queue in offset order.
+    last: Mutex<u64>,
+    /// Every client's queue ([`QUEUE`] frames; a client further behind is closed).
+    fanout: broadcast::Sender<Utf8Bytes>,
+    write_batch: usize,
+}
+
+/// The regions' socket settings (`server-core/src/region/http.rs`): 8 KiB buffers, which
+/// also means a batch of frames is written in 8 KiB pieces.
+fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024)
+        .max_message_size(Some(2 * wire::limits::MAX_FRAME_BYTES))
+        .max_frame_size(Some(2 * wire::limits::MAX_FRAME_BYTES))
+}
+
+/// A publish frame as the bench sends it; the payload stays raw JSON.
+#[derive(Deserialize)]
+struct Publish<'a> {
+    #[serde(rename = "type", borrow)]
+    tag: Cow<'a, str>,
+    id: String,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    payload: &'a RawValue,
+}
+
+/// An `event` frame in the regions' field order (`wire::EventFrame` after `"type"`).
+#[derive(Serialize)]
+struct EventOut<'a> {
+    #[serde(rename = "type")]
+    tag: &'static str,
+    offset: u64,
+    id: &'a str,
+    origin: &'a str,
+    kind: &'a str,
+    payload: &'a RawValue,
+    published_at: u64,
+    stored_at: u64,
+    received_at: u64,
+}
+
+/// The event frame for `publish` at `offset`, published at `now` (Unix µs) in `origin`.
+fn event_frame(publish: &Publish<'_>, origin: &str, offset: u64, now: u64) -> String {
+    serde_json::to_string(&EventOut {
+        tag: "event",
+        offset,
+        id: &publish.id,
+        origin,
+        kind: &publish.kind,
+        payload: publish.payload,
+        published_at: now,
+        stored_at: now,
+        received_at: now,
+    })
+    .expect("an event frame serializes")
+}
+
+fn unix_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+fn text(frame: &ServerFrame) -> Message {
+    Message::text(serde_json::to_string(frame).expect("a server frame serializes"))
+}
+
+/// A running bare server: its ports, and what stops it.
+pub struct BareServer {
+    /// `(region, address)` of each port, in [`REGIONS`] order.
+    pub regions: Vec<(String, SocketAddr)>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl BareServer {
+    /// Listen on `port_base`, `port_base + 1`, `port_base + 2` (each a free port when
+    /// `port_base` is 0) and serve until `shutdown` is cancelled or [`BareServer::stop`].
+    pub async fn start(
+        port_base: u16,
+        write_batch: usize,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<Self> {
+        let (fanout, _) = broadcast::channel(QUEUE);
+        let hub = Arc::new(Hub {
+            last: Mutex::new(0),
+            fanout,
+            write_batch: write_batch.max(1),
+        });
+        let tracker = TaskTracker::new();
+        let mut regions = Vec::new();
+        for (i, name) in REGIONS.iter().enumerate() {
+            let port = if port_base == 0 {
+                0
+            } else {
+                port_base + i as u16
+            };
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.set_reuseaddr(true)?;
+            socket.bind(SocketAddr::from(([127, 0, 0, 1], port)))?;
+            let listener = socket.listen(1024)?;
+            regions.push((name.to_string(), listener.local_addr()?));
+            let accept = accept(
+                listener,
+                name,
+                hub.clone(),
+                shutdown.clone(),
+                tracker.clone(),
+            );
+            tracker.spawn(accept);
+        }
+        Ok(BareServer {
+            regions,
+            shutdown,
+            tracker,
+        })
+    }
+
+    /// Where the bench's clients connect, one per port.
+    pub fn targets(&self) -> Vec<Target> {
+        self.regions
+            .iter()
+            .map(|(name, addr)| Target {
+                name: name.clone(),
+                url: format!("ws://{addr}/ws"),
+            })
+            .collect()
+    }
+
+    /// Stop accepting and end every client's task.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}
+
+async fn accept(
+    listener: TcpListener,
+    region: &'static str,
+    hub: Arc<Hub>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) {
+    loop {
+        let tcp = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                // Out of descriptors or the like: the client is refused, the port stays up.
+                Err(_) => continue,
+            },
+        };
+        let client = client(tcp, region, hub.clone(), shutdown.clone());
+        tracker.spawn(client);
+    }
+}
+
+/// One client: welcome, then its queue and its publishes, until either side ends.
+async fn client(tcp: TcpStream, region: &'static str, hub: Arc<Hub>, shutdown: CancellationToken) {
+    let _ = tcp.set_nodelay(true);
+    let Ok(ws) = tokio_tungstenite_axum::accept_async_with_config(tcp, Some(ws_config())).await
+    else {
+        return;
+    };
+    // Subscribe before reading the offset: every event after the welcome's offset is queued.
+    let mut live = hub.fanout.subscribe();
+    let offset = *hub.last.lock().expect("not poisoned");
+    let (mut sink, mut stream) = ws.split();
+    let welcome = ServerFrame::Welcome {
+        region: region.into(),
+        offset,
+        epoch: "bare".into(),
+        broker: BROKER.into(),
+    };
+    if sink.send(text(&welcome)).await.is_err() {
+        return;
+    }
+    loop {
+        let sent = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            out = live.recv() => match out {
+                Ok(first) => forward(first, &mut live, &mut sink, hub.write_batch).await,
+                Err(RecvError::Lagged(_)) => {
+                    let close = CloseFrame { code: CloseCode::Policy, reason: "slow consumer".into() };
+                    let _ = sink.send(Message::Close(Some(close))).await;
+                    return;
+                }
+                Err(RecvError::Closed) => return,
+            },
+            msg = stream.next() => match msg {
+                Some(Ok(Message::Text(t))) => {
+                    let answer = publish(&t, region, &hub);
+                    sink.send(text(&answer)).await
+                }
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                // Pings are answered by tungstenite with the next write or flush.
+                Some(Ok(_)) => Ok(()),
+            },
+        };
+        if sent.is_err() {
+            return;
+        }
+    }
+}
+
+/// Feed `first` and every frame already queued behind it (at most `write_batch`), then
+/// flush once.
+async fn forward<S>(
+    first: Utf8Bytes,
+    live: &mut broadcast::Receiver<Utf8Bytes>,
+    sink: &mut S,
+    write_batch: usize,
+) -> Result<(), S::Error>
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    sink.feed(Message::Text(first)).await?;
+    for _ in 1..write_batch {
+        match live.try_recv() {
+            Ok(next) => sink.feed(Message::Text(next)).await?,
+            // Lagged: the next recv says so and the client is closed then.
+            Err(TryRecvError::Empty | TryRecvError::Lagged(_) | TryRecvError::Closed) => break,
+        }
+    }
+    sink.flush().await
+}
+
+/// Number, serialize and queue the publish in `text` for every client; the answer for the
+/// publisher (its ack, or an error frame).
+fn publish(text: &str, region: &str, hub: &Hub) -> ServerFrame {
+    let publish = match serde_json::from_str::<Publish<'_>>(text) {
+        Ok(p) if p.tag == "publish" => p,
+        Ok(_) => return ServerFrame::error(ErrorCode::UnknownType, "only publish is served"),
+        Err(e) => return ServerFrame::error(ErrorCode::InvalidFrame, e.to_string()),
+    };
+    let mut last = hub.last.lock().expect("not poisoned");
+    *last += 1;
+    let offset = *last;
+    let frame = event_frame(&publish, region, offset, unix_micros());
+    // No receiver (no client connected) is fine: the event is dropped.
+    let _ = hub.fanout.send(Utf8Bytes::from(frame));
+    drop(last);
+    ServerFrame::Ack {
+        id: publish.id,
+        offset,
+        duplicate: false,
+    }
+}
+
+/// `bench bare-server`: serve until stdin closes (the parent exited), after printing
+/// `ready as=ws://…/ws,us=…,eu=…` once every port listens.
+pub async fn serve_child(port_base: u16, write_batch: usize) -> anyhow::Result<()> {
+    let server = BareServer::start(port_base, write_batch, CancellationToken::new()).await?;
+    let list: Vec<String> = server
+        .targets()
+        .iter()
+        .map(|t| format!("{}={}", t.name, t.url))
+        .collect();
+    println!("ready {}", list.join(","));
+    tokio::task::spawn_blocking(|| {
+        let mut sink = String::new();
+        while std::io::stdin().read_line(&mut sink).is_ok_and(|n| n > 0) {}
+    })
+    .await?;
+    server.stop().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The event frame has the regions' shape: the wire crate reads it back as the same
+    /// event, and the bench's receiver scans it.
+    #[test]
+    fn event_frame_is_the_regions_shape() {
+        let text = r#"{"type":"publish","id":"b1-0-7","kind":"bench","payload":123456}"#;
+        let p: Publish<'_> = serde_json::from_str(text).unwrap();
+        let frame = event_frame(&p, "us", 42, 9);
+        let parsed: ServerFrame = serde_json::from_str(&frame).unwrap();
+        let expected = ServerFrame::Event(wire::EventFrame {
+            offset: 42,
+            id: "b1-0-7".into(),
+            origin: "us".into(),
+            kind: "bench".into(),
+            payload: serde_json::json!(123456),
+            published_at: 9,
+            stored_at: 9,
+            received_at: 9,
+            replay: false,
+        });
+        assert_eq!(parsed, expected);
+        assert_eq!(frame, serde_json::to_string(&expected).unwrap());
+        let e = crate::receiver::parse_event(&frame).unwrap();
+        assert_eq!((e.offset, e.id, e.sent_us), (42, "b1-0-7", 123456));
+    }
+
+    /// Anything but a publish is answered with an error and numbers nothing.
+    #[test]
+    fn refuses_what_is_not_a_publish() {
+        let (fanout, _) = broadcast::channel(4);
+        let hub = Hub {
+            last: Mutex::new(0),
+            fanout,
+            write_batch: WRITE_BATCH,
+        };
+        let answer = publish(
+            r#"{"type":"subscribe","id":"x","kind":"k","payload":1}"#,
+            "as",
+            &hub,
+        );
+        assert!(matches!(answer, ServerFrame::Error { .. }), "{answer:?}");
+        let answer = publish("{", "as", &hub);
+        assert!(matches!(answer, ServerFrame::Error { .. }), "{answer:?}");
+        assert_eq!(*hub.last.lock().unwrap(), 0);
+        let answer = publish(
+            r#"{"type":"publish","id":"x","kind":"k","payload":{"a":[1]}}"#,
+            "as",
+            &hub,
+        );
+        let ack = ServerFrame::Ack {
+            id: "x".into(),
+            offset: 1,
+            duplicate: false,
+        };
+        assert_eq!(answer, ack);
+    }
+}
