@@ -36,6 +36,8 @@ pub fn bench_config(name: &str) -> RegionConfig {
     RegionConfig {
         publish_rate: 1_000_000,
         publish_burst: 1_000_000,
+        // The capacity scenario goes past the default cap on purpose.
+        max_connections: usize::MAX,
         ..RegionConfig::new(name)
     }
 }
