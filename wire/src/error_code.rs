@@ -27,7 +27,7 @@ pub enum ErrorCode {
     InvalidId,
     /// An event kind empty, too long, or with control characters.
     InvalidKind,
-    /// A payload over the limit once serialized.
+    /// A payload over the limit as sent.
     PayloadTooLarge,
     /// A binary WebSocket frame.
     BinaryNotSupported,
@@ -117,7 +117,7 @@ impl ErrorCode {
             ErrorCode::TooDeep => "JSON nested deeper than 32 levels",
             ErrorCode::InvalidId => "id empty, over 128 bytes, or with control characters",
             ErrorCode::InvalidKind => "kind empty, over 64 bytes, or with control characters",
-            ErrorCode::PayloadTooLarge => "payload over 16 KiB serialized",
+            ErrorCode::PayloadTooLarge => "payload over 16 KiB as sent",
             ErrorCode::BinaryNotSupported => "a binary frame; send JSON in text frames",
             ErrorCode::RateLimited => "too many publishes on one connection; retry the id later",
             ErrorCode::BrokerUnavailable => {

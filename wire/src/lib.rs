@@ -36,7 +36,7 @@ pub mod limits {
     pub const MAX_ID_BYTES: usize = 128;
     /// Longest accepted event kind, in bytes.
     pub const MAX_KIND_BYTES: usize = 64;
-    /// Largest accepted payload once serialized, in bytes.
+    /// Largest accepted payload as sent (its JSON text), in bytes.
     pub const MAX_PAYLOAD_BYTES: usize = 16 * 1024;
     /// Deepest accepted JSON nesting of a frame.
     pub const MAX_JSON_DEPTH: usize = 32;
