@@ -156,6 +156,7 @@ fn health(offset: Offset, epoch: &str) -> Health {
         clients: 1,
         offset,
         epoch: epoch.into(),
+        now: 0,
     }
 }
 
