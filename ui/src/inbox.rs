@@ -5,14 +5,19 @@
 //! Each frame is stamped with the browser's clock when it arrives, so batching does not
 //! change the delivery times shown. The sockets' outbox counts ride along: only the latest
 //! per pane is kept, handed over with the next batch.
+//!
+//! While render times are measured ([`Inbox::measure_paint`]), each batch's events are noted
+//! once more in the animation frame after the batch ([`Action::Painted`]): a second, cheap
+//! update per batch, none while the measure is off.
 
+use crate::platform::next_frame;
 use crate::socket::Pending;
 use crate::state::Action;
 use gloo_timers::callback::Timeout;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
-use wire::{Micros, ServerFrame};
+use wire::{Micros, Offset, ServerFrame};
 use yew::Callback;
 
 /// How long arriving frames are gathered before the reducer sees them.
@@ -35,6 +40,8 @@ struct Inner {
     dispatch: Callback<Action>,
     /// Size of the last batch handed over.
     last: usize,
+    /// Note when each batch's rows are painted.
+    measure_paint: bool,
 }
 
 /// Shared by the sockets of all panes.
@@ -56,6 +63,7 @@ impl Inbox {
             timer: None,
             dispatch,
             last: 0,
+            measure_paint: false,
         })))
     }
 
@@ -78,6 +86,11 @@ impl Inbox {
         self.arm();
     }
 
+    /// Measure render times from the next batch on (or stop).
+    pub fn measure_paint(&self, on: bool) {
+        self.0.borrow_mut().measure_paint = on;
+    }
+
     /// Start the flush timer unless it runs.
     fn arm(&self) {
         let mut i = self.0.borrow_mut();
@@ -98,7 +111,7 @@ impl Inbox {
 
     /// Hand everything gathered to the reducer now.
     pub fn flush(&self) {
-        let (frames, pending, dispatch) = {
+        let (frames, pending, dispatch, measure) = {
             let mut i = self.0.borrow_mut();
             i.timer = None;
             i.last = i.frames.len();
@@ -109,10 +122,27 @@ impl Inbox {
                     (*pane, counts.clone())
                 })
                 .collect();
-            (std::mem::take(&mut i.frames), pending, i.dispatch.clone())
+            let measure = i.measure_paint;
+            (
+                std::mem::take(&mut i.frames),
+                pending,
+                i.dispatch.clone(),
+                measure,
+            )
         };
         if !frames.is_empty() {
+            let events: Vec<(usize, Offset)> = (frames.iter())
+                .filter(|_| measure)
+                .filter_map(|(p, f, _)| match f {
+                    ServerFrame::Event(ev) => Some((*p, ev.offset)),
+                    _ => None,
+                })
+                .collect();
             dispatch.emit(Action::Batch(frames));
+            if !events.is_empty() {
+                let dispatch = dispatch.clone();
+                next_frame(move |at| dispatch.emit(Action::Painted(at, events)));
+            }
         }
         for (pane, counts) in pending {
             dispatch.emit(Action::Publishes(pane, counts));

@@ -24,6 +24,16 @@ pub fn now_micros() -> Micros {
     })
 }
 
+/// Run `f` with the page's clock (µs) in the next animation frame: after the state updates
+/// and renders queued now, just before the browser paints them. Does nothing without a window.
+pub fn next_frame(f: impl FnOnce(Micros) + 'static) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let cb = wasm_bindgen::closure::Closure::once_into_js(move |_: f64| f(now_micros()));
+    let _ = window.request_animation_frame(cb.unchecked_ref());
+}
+
 /// The page clock's resolution, µs: the smallest step `performance.now()` takes (browsers
 /// coarsen it, from 5 µs to 1 ms, against timing attacks). Sampled for about 2 ms; `None`
 /// without a `performance` clock.
