@@ -41,6 +41,9 @@ struct Hop {
     range: Option<(Micros, Micros)>,
     /// What the figure adds (which clock, how sure).
     note: Option<String>,
+    /// For a delivery: `"region"` when put on its region's time line, `"page"` when the
+    /// page's own stamp is shown (no measure of the region's clock yet).
+    clock: Option<&'static str>,
 }
 
 impl Hop {
@@ -55,6 +58,7 @@ impl Hop {
             uncertain: None,
             range: None,
             note: None,
+            clock: None,
         }
     }
 }
@@ -79,6 +83,7 @@ fn delivery_hops(
     hop.drawn = drawn.map(|(_, d)| d);
     hop.not_due = not_due;
     let Some(d) = d else { return vec![hop] };
+    hop.clock = Some(if d.clock.is_some() { "region" } else { "page" });
     let gap = (d.on_region_line() as i64 - d.received_at as i64).unsigned_abs();
     hop.note = Some(match d.clock {
         None => format!("by the page's clock, not (yet) compared with the {up} server's"),
@@ -182,7 +187,7 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
                 <span class={classes!("hop", kind, region, (drawn > at).then_some("skewed"), h.uncertain.map(|_| "uncertain"))}
                     data-hop={h.key.clone()} data-filled="true"
                     data-ms={format!("{:.3}", (at as f64 - t0 as f64) / 1000.0)}
-                    data-uncertain-us={h.uncertain.map(|b| b.to_string())}
+                    data-uncertain-us={h.uncertain.map(|b| b.to_string())} data-clock={h.clock}
                     style={format!("left: {:.2}%", pos(drawn))}></span>
                 </>
             },
