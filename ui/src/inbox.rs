@@ -23,9 +23,12 @@ use yew::Callback;
 /// How long arriving frames are gathered before the reducer sees them.
 pub const FLUSH_MS: u32 = 100;
 
-/// During a flood (the last batch had more than [`FLOOD`] frames) batches are gathered for
-/// this long instead: rendering is what costs, and every render re-creates the rows that
-/// scrolled into the newest-N windows, so fewer renders keep the page responsive.
+/// During a flood (the last batch, handed over less than this long ago, had more than
+/// [`FLOOD`] frames) batches are gathered for this long instead: rendering is what costs, and
+/// every render re-creates the rows that scrolled into the newest-N windows, so fewer renders
+/// keep the page responsive. Once a flood is over (no batch for this long), the next frames
+/// wait only [`FLUSH_MS`] again: the render time of the first event after a burst showed
+/// a whole second otherwise.
 pub const FLOOD_FLUSH_MS: u32 = 1_000;
 
 /// Frames per batch above which the inbox switches to [`FLOOD_FLUSH_MS`].
@@ -40,6 +43,8 @@ struct Inner {
     dispatch: Callback<Action>,
     /// Size of the last batch handed over.
     last: usize,
+    /// When it was handed over (`Date.now()`, ms).
+    last_at: f64,
     /// Note when each batch's rows are painted.
     measure_paint: bool,
 }
@@ -63,6 +68,7 @@ impl Inbox {
             timer: None,
             dispatch,
             last: 0,
+            last_at: 0.0,
             measure_paint: false,
         })))
     }
@@ -96,11 +102,9 @@ impl Inbox {
         let mut i = self.0.borrow_mut();
         if i.timer.is_none() {
             let weak: Weak<RefCell<Inner>> = Rc::downgrade(&self.0);
-            let wait = if i.last > FLOOD {
-                FLOOD_FLUSH_MS
-            } else {
-                FLUSH_MS
-            };
+            let flooding =
+                i.last > FLOOD && js_sys::Date::now() - i.last_at < f64::from(FLOOD_FLUSH_MS);
+            let wait = if flooding { FLOOD_FLUSH_MS } else { FLUSH_MS };
             i.timer = Some(Timeout::new(wait, move || {
                 if let Some(rc) = weak.upgrade() {
                     Inbox(rc).flush();
@@ -115,6 +119,7 @@ impl Inbox {
             let mut i = self.0.borrow_mut();
             i.timer = None;
             i.last = i.frames.len();
+            i.last_at = js_sys::Date::now();
             let pending: Vec<(usize, Pending)> = (i.pending.iter_mut())
                 .filter(|(_, (_, dirty))| *dirty)
                 .map(|(pane, (counts, dirty))| {
