@@ -216,9 +216,14 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
     // One tooltip per row (not per marker: fewer strings to build for every new row).
     let figure = |h: &Hop| match h.at {
         Some(at) if h.drawn.is_some_and(|d| d > at) => format!(
-            "{}{} (drawn at the hop before it: these clocks differ by more than the gap){}",
+            "{}{} (drawn at the hop before it: {}){}",
             h.uncertain.map_or("", |_| "≈ "),
             format::offset_from(t0, at),
+            if h.uncertain.is_some() {
+                "the page cannot tell them apart"
+            } else {
+                "these clocks differ by more than the gap"
+            },
             h.note
                 .as_ref()
                 .map(|n| format!("; {n}"))
