@@ -239,6 +239,7 @@ describe('browser UI: publishing, token, export, desktop shell', () => {
     await page.fill('[data-testid="burst-count-eu"]', '12');
     await page.click('[data-testid="burst-eu"]');
     let fresh = [];
+    const CSS_ID = (id) => id.replace(/["\\]/g, '\\$&');
     await until('the 12 in the EU pane', async () => {
       fresh = (await paneIds(page, 'eu')).filter((i) => !seen.has(i));
       return fresh.length === 12;
@@ -257,6 +258,8 @@ describe('browser UI: publishing, token, export, desktop shell', () => {
       assert.equal(d.clock, 'region', `${d.id} ${d.r}: delivery put on the region's time line`);
       assert.ok(d.delivered >= d.received && d.rendered >= d.delivered, `drawn in order: ${JSON.stringify(d)}`);
     }
+    const title = await page.getAttribute(`[data-testid="timeline-row"][data-id="${CSS_ID(fresh[0])}"]`, 'title');
+    console.log(`the newest row's hops:\n${title}`);
     await page.locator('[data-testid="timeline"]').scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(dir, 'ui-burst-timeline.png') });
     await page.uncheck('[data-testid="show-render"]');

@@ -89,6 +89,23 @@ pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, String> {
     decode(url, resp).await
 }
 
+/// GET `url` and decode its JSON body, timed: also when the page sent the request and when
+/// its answer's head arrived (page clock, µs; before reading the body, so reading it does not
+/// widen the window the server's clock was read in).
+pub async fn get_json_timed<T: DeserializeOwned>(url: &str) -> (Result<T, String>, Micros, Micros) {
+    let sent = now_micros();
+    let Some(window) = web_sys::window() else {
+        return (Err("no window".into()), sent, now_micros());
+    };
+    let resp = JsFuture::from(window.fetch_with_str(url)).await;
+    let received = now_micros();
+    let result = match resp {
+        Ok(resp) => decode(url, resp).await,
+        Err(e) => Err(format!("{url}: {}", js_error(e))),
+    };
+    (result, sent, received)
+}
+
 /// GET `url` with the tab's token (as `?token=`, which needs no CORS preflight) and return
 /// the body as text; any status but 200 is an error that reads as the server's error frame
 /// says (`unauthorized: …`), else as the status and body.

@@ -3,7 +3,7 @@
 
 use crate::clock::Sample;
 use crate::hooks::use_app;
-use crate::platform::{get_json, now_micros};
+use crate::platform::get_json_timed;
 use crate::state::Action;
 use gloo_timers::callback::{Interval, Timeout};
 use std::cell::Cell;
@@ -24,9 +24,7 @@ const PROBE_GAP_MS: u32 = 150;
 /// `GET url`, timed by the page's clock: the answer and the clock sample it makes (a
 /// sample only from a region that says its clock).
 async fn timed(url: &str) -> (Result<wire::Health, String>, Option<Sample>) {
-    let sent = now_micros();
-    let health = get_json::<wire::Health>(url).await;
-    let received = now_micros();
+    let (health, sent, received) = get_json_timed::<wire::Health>(url).await;
     let sample = (health.as_ref().ok()).map(|h| Sample {
         sent,
         region: h.now,
