@@ -2,14 +2,14 @@
 // by id, regions started with --token, timeline export, the desktop shell's broker label),
 // in headless Chromium against three regions sharing one Redis. Same setup and environment as
 // browser.test.mjs; screenshots: artifacts/ui-pending.png, ui-token-form.png, ui-recording.png,
-// ui-settings-metrics.png.
+// ui-burst-timeline.png, ui-settings-metrics.png. The burst of 1,000 prints its long-task count.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  BIN, GLOBAL, REGIONS, UI_DIR, WAIT, freePorts, publishOne as publishIn, root, start,
+  BIN, GLOBAL, REGIONS, UI_DIR, WAIT, freePorts, paneIds, publishOne as publishIn, root, start,
   startStack, stop, stopStack,
   timelineComplete, until,
 } from './browser-helpers.mjs';
@@ -185,6 +185,84 @@ describe('browser UI: publishing, token, export, desktop shell', () => {
     writeFileSync(junk, '{"hello": 1}');
     await page.setInputFiles('[data-testid="open-export"]', junk);
     await page.locator('[data-testid="recording-error"]', { hasText: 'not a timeline export' }).waitFor({ timeout: WAIT });
+  });
+
+  test('a burst of 1,000 reaches every pane exactly once; long tasks reported; render times on demand', async () => {
+    const N = 1_000;
+    const count = (r) => page.$eval(`[data-testid="count-${r}"]`, (e) => parseInt(e.textContent, 10));
+    const start = {};
+    for (const r of REGIONS) start[r] = await count(r);
+    await page.evaluate(() => {
+      window.__longTasks = [];
+      window.__longTaskObserver?.disconnect();
+      window.__longTaskObserver = new PerformanceObserver((l) =>
+        l.getEntries().forEach((e) => window.__longTasks.push(e.duration)));
+      window.__longTaskObserver.observe({ type: 'longtask' });
+    });
+    const marker = `thousand ${Date.now()}`;
+    await page.fill('[data-testid="text-us"]', marker);
+    await page.fill('[data-testid="burst-count-us"]', String(N));
+    await page.click('[data-testid="burst-us"]');
+    for (const r of REGIONS) {
+      await until(`${N} new events in the ${r} pane`, async () => (await count(r)) >= start[r] + N, 180_000);
+    }
+    const long = await page.evaluate(() => { window.__longTaskObserver.disconnect(); return window.__longTasks; });
+    // Reported, not asserted: timing depends on the machine.
+    console.log(`long tasks during a burst of ${N}: ${long.length}, longest ${Math.round(Math.max(0, ...long))} ms, ` +
+      `total ${Math.round(long.reduce((a, b) => a + b, 0))} ms`);
+    for (const r of REGIONS) assert.equal(await count(r), start[r] + N, `${r}: ${N} more events, none twice`);
+    assert.equal(await page.locator('.pane .bad', { hasText: 'duplicates' }).count(), 0, 'no duplicate delivery');
+
+    // Every event of the burst, once, in every pane: the timeline's export lists each pane's copy.
+    const dir = path.join(root, 'artifacts');
+    mkdirSync(dir, { recursive: true });
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-json"]')]);
+    const file = path.join(dir, 'timeline-burst.json');
+    await download.saveAs(file);
+    const burst = JSON.parse(readFileSync(file, 'utf8')).events.filter((e) => e.text.startsWith(marker));
+    assert.equal(burst.length, N, 'every event of the burst is in the log');
+    assert.equal(new Set(burst.map((e) => e.id)).size, N, 'distinct ids');
+    assert.deepEqual(new Set(burst.map((e) => e.text.split(' · ')[1])),
+      new Set(Array.from({ length: N }, (_, i) => `${i + 1}/${N}`)), 'burst numbers 1..N');
+    for (const e of burst) {
+      assert.deepEqual(e.deliveries.map((d) => d.region).sort(), [...REGIONS].sort(), `${e.id}: one copy per pane`);
+    }
+
+    // Render times: off by default; switched on, each pane's paint of a row is its own mark,
+    // and deliveries are on their region's time line, never drawn before its receipt.
+    assert.equal(await page.locator('[data-hop^="rendered-"]').count(), 0, 'no render mark while off');
+    await page.check('[data-testid="show-render"]');
+    const seen = new Set(await paneIds(page, 'eu'));
+    // Let the flood end first: within a second of a flood-sized batch the inbox still gathers
+    // for 1 s (ui/src/inbox.rs), and the render marks would show that instead of a normal batch.
+    await new Promise((r) => setTimeout(r, 2000));
+    await page.fill('[data-testid="burst-count-eu"]', '12');
+    await page.click('[data-testid="burst-eu"]');
+    let fresh = [];
+    const CSS_ID = (id) => id.replace(/["\\]/g, '\\$&');
+    await until('the 12 in the EU pane', async () => {
+      fresh = (await paneIds(page, 'eu')).filter((i) => !seen.has(i));
+      return fresh.length === 12;
+    });
+    await until('the 12 complete in the timeline', () => timelineComplete(page, fresh, REGIONS));
+    await until('their render marks', () => page.evaluate(({ ids, regions }) => ids.every((id) => regions.every((r) =>
+      document.querySelector(`[data-testid="timeline-row"][data-id="${CSS.escape(id)}"] [data-hop="rendered-${r}"]`))),
+    { ids: fresh, regions: REGIONS }));
+    const drawn = await page.evaluate(({ ids, regions }) => ids.flatMap((id) => regions.map((r) => {
+      const row = document.querySelector(`[data-testid="timeline-row"][data-id="${CSS.escape(id)}"]`);
+      const left = (h) => parseFloat(row.querySelector(`[data-hop="${h}-${r}"]`).style.left);
+      const clock = row.querySelector(`[data-hop="delivered-${r}"]`).dataset.clock;
+      return { id, r, received: left('received'), delivered: left('delivered'), rendered: left('rendered'), clock };
+    })), { ids: fresh, regions: REGIONS });
+    for (const d of drawn) {
+      assert.equal(d.clock, 'region', `${d.id} ${d.r}: delivery put on the region's time line`);
+      assert.ok(d.delivered >= d.received && d.rendered >= d.delivered, `drawn in order: ${JSON.stringify(d)}`);
+    }
+    const title = await page.getAttribute(`[data-testid="timeline-row"][data-id="${CSS_ID(fresh[0])}"]`, 'title');
+    console.log(`the newest row's hops:\n${title}`);
+    await page.locator('[data-testid="timeline"]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(dir, 'ui-burst-timeline.png') });
+    await page.uncheck('[data-testid="show-render"]');
   });
 
   test('in the desktop shell the broker chip says which Redis, and the settings explain the automatic order and show each region\'s figures', async () => {

@@ -158,7 +158,14 @@ async fn welcome_and_health_describe_the_region(broker: SharedBroker) {
     assert_eq!((region.as_str(), b.as_str(), offset), ("us", kind, 0));
     c.publish_and_wait("h1").await;
     c.events(1).await;
+    let before = server_core::event::now_micros();
     let health: wire::Health = common::http_get_json(regions.addr("us"), "/health").await;
+    let after = server_core::event::now_micros();
+    assert!(
+        (before..=after).contains(&health.now),
+        "the region's clock when it answered: {} not in {before}..={after}",
+        health.now
+    );
     assert_eq!(health.region, "us");
     assert_eq!(health.broker, kind);
     assert!(health.connected);

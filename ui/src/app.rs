@@ -108,7 +108,7 @@ pub fn App() -> Html {
                 <LatencySummary figures={latency_figures(&state)} />
                 <TimelineFile log={shown_log.clone()} regions={names}
                     recording={state.recording.clone()} />
-                <Timeline log={shown_log} regions={shown_regions} />
+                <Timeline log={shown_log} regions={shown_regions} show_render={state.show_render} />
             </>
         },
     };

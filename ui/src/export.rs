@@ -7,8 +7,13 @@
 //! The JSON format (`"format": "multiregion-timeline"`, `"version": 1`) names the regions in
 //! pane order and gives every event with each hop it made: `published_at` (origin's clock),
 //! `stored_at` (broker's), and per region `received_at` (that region's clock) and
-//! `delivered_at` (the page's clock when the frame arrived), all Unix microseconds.
+//! `delivered_at` (the page's clock when the frame arrived), all Unix microseconds; where the
+//! page had measured the region's clock, `clock_offset_us` (region minus page) and
+//! `clock_uncertainty_us` put `delivered_at` on the region's time line, and `painted_at`
+//! (the page's clock) is when the row was painted, if render times were being measured.
+//! Those three are optional (absent in older exports).
 
+use crate::clock::ClockOffset;
 use crate::log::{Delivery, Log, Row};
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
@@ -64,6 +69,15 @@ pub struct RecordedDelivery {
     pub delivered_at: Micros,
     /// Sent from history on a resume rather than live.
     pub replay: bool,
+    /// The region's clock minus the page's, as measured when the frame arrived, µs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_offset_us: Option<i64>,
+    /// How sure that offset is (±), µs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_uncertainty_us: Option<Micros>,
+    /// The row was painted (the page's clock), µs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub painted_at: Option<Micros>,
 }
 
 /// The timeline `log` of panes named `regions`, as a [`Recording`] taken at `now`.
@@ -85,6 +99,9 @@ pub fn record(log: &Log, regions: &[String], now: Micros) -> Recording {
                     received_at: d.received_at,
                     delivered_at: d.at,
                     replay: d.replay,
+                    clock_offset_us: d.clock.map(|c| c.offset),
+                    clock_uncertainty_us: d.clock.map(|c| c.uncertainty),
+                    painted_at: d.painted,
                 })
                 .collect(),
         })
@@ -170,6 +187,11 @@ pub fn to_log(rec: &Recording) -> Log {
                     at: d.delivered_at,
                     received_at: d.received_at,
                     replay: d.replay,
+                    clock: d.clock_offset_us.map(|offset| ClockOffset {
+                        offset,
+                        uncertainty: d.clock_uncertainty_us.unwrap_or(0),
+                    }),
+                    painted: d.painted_at,
                 })
             })
             .collect();

@@ -5,22 +5,30 @@
 //! Each frame is stamped with the browser's clock when it arrives, so batching does not
 //! change the delivery times shown. The sockets' outbox counts ride along: only the latest
 //! per pane is kept, handed over with the next batch.
+//!
+//! While render times are measured ([`Inbox::measure_paint`]), each batch's events are noted
+//! once more in the animation frame after the batch ([`Action::Painted`]): a second, cheap
+//! update per batch, none while the measure is off.
 
+use crate::platform::next_frame;
 use crate::socket::Pending;
 use crate::state::Action;
 use gloo_timers::callback::Timeout;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
-use wire::{Micros, ServerFrame};
+use wire::{Micros, Offset, ServerFrame};
 use yew::Callback;
 
 /// How long arriving frames are gathered before the reducer sees them.
 pub const FLUSH_MS: u32 = 100;
 
-/// During a flood (the last batch had more than [`FLOOD`] frames) batches are gathered for
-/// this long instead: rendering is what costs, and every render re-creates the rows that
-/// scrolled into the newest-N windows, so fewer renders keep the page responsive.
+/// During a flood (the last batch, handed over less than this long ago, had more than
+/// [`FLOOD`] frames) batches are gathered for this long instead: rendering is what costs, and
+/// every render re-creates the rows that scrolled into the newest-N windows, so fewer renders
+/// keep the page responsive. Once a flood is over (no batch for this long), the next frames
+/// wait only [`FLUSH_MS`] again: the render time of the first event after a burst showed
+/// a whole second otherwise.
 pub const FLOOD_FLUSH_MS: u32 = 1_000;
 
 /// Frames per batch above which the inbox switches to [`FLOOD_FLUSH_MS`].
@@ -35,6 +43,10 @@ struct Inner {
     dispatch: Callback<Action>,
     /// Size of the last batch handed over.
     last: usize,
+    /// When it was handed over (`Date.now()`, ms).
+    last_at: f64,
+    /// Note when each batch's rows are painted.
+    measure_paint: bool,
 }
 
 /// Shared by the sockets of all panes.
@@ -56,6 +68,8 @@ impl Inbox {
             timer: None,
             dispatch,
             last: 0,
+            last_at: 0.0,
+            measure_paint: false,
         })))
     }
 
@@ -78,16 +92,19 @@ impl Inbox {
         self.arm();
     }
 
+    /// Measure render times from the next batch on (or stop).
+    pub fn measure_paint(&self, on: bool) {
+        self.0.borrow_mut().measure_paint = on;
+    }
+
     /// Start the flush timer unless it runs.
     fn arm(&self) {
         let mut i = self.0.borrow_mut();
         if i.timer.is_none() {
             let weak: Weak<RefCell<Inner>> = Rc::downgrade(&self.0);
-            let wait = if i.last > FLOOD {
-                FLOOD_FLUSH_MS
-            } else {
-                FLUSH_MS
-            };
+            let flooding =
+                i.last > FLOOD && js_sys::Date::now() - i.last_at < f64::from(FLOOD_FLUSH_MS);
+            let wait = if flooding { FLOOD_FLUSH_MS } else { FLUSH_MS };
             i.timer = Some(Timeout::new(wait, move || {
                 if let Some(rc) = weak.upgrade() {
                     Inbox(rc).flush();
@@ -98,10 +115,11 @@ impl Inbox {
 
     /// Hand everything gathered to the reducer now.
     pub fn flush(&self) {
-        let (frames, pending, dispatch) = {
+        let (frames, pending, dispatch, measure) = {
             let mut i = self.0.borrow_mut();
             i.timer = None;
             i.last = i.frames.len();
+            i.last_at = js_sys::Date::now();
             let pending: Vec<(usize, Pending)> = (i.pending.iter_mut())
                 .filter(|(_, (_, dirty))| *dirty)
                 .map(|(pane, (counts, dirty))| {
@@ -109,10 +127,27 @@ impl Inbox {
                     (*pane, counts.clone())
                 })
                 .collect();
-            (std::mem::take(&mut i.frames), pending, i.dispatch.clone())
+            let measure = i.measure_paint;
+            (
+                std::mem::take(&mut i.frames),
+                pending,
+                i.dispatch.clone(),
+                measure,
+            )
         };
         if !frames.is_empty() {
+            let events: Vec<(usize, Offset)> = (frames.iter())
+                .filter(|_| measure)
+                .filter_map(|(p, f, _)| match f {
+                    ServerFrame::Event(ev) => Some((*p, ev.offset)),
+                    _ => None,
+                })
+                .collect();
             dispatch.emit(Action::Batch(frames));
+            if !events.is_empty() {
+                let dispatch = dispatch.clone();
+                next_frame(move |at| dispatch.emit(Action::Painted(at, events)));
+            }
         }
         for (pane, counts) in pending {
             dispatch.emit(Action::Publishes(pane, counts));

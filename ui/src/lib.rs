@@ -8,6 +8,7 @@
 //! - [`log`]: the events seen, by offset, in persistent maps; gaps; latency percentiles.
 //! - [`sim`]: each region's simulated WAN link as the UI knows it, presets (pure).
 //! - [`scenario`]: the scripted demo's steps and state machine (pure).
+//! - [`clock`]: the page's clock against each region's, from timed `/health` exchanges (pure).
 //! - [`axis`]: the timeline's time axis, fitted to the events shown (pure).
 //! - [`socket`]: one region's WebSocket: reconnect with backoff, resume, paced publishing;
 //!   `socket::frames` decodes what it receives and keeps the resume cursor; `socket::outbox`
@@ -27,6 +28,7 @@
 
 pub mod app;
 pub mod axis;
+pub mod clock;
 pub mod components;
 pub mod context;
 pub mod export;

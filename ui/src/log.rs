@@ -4,6 +4,7 @@
 //! O(log n) and cloning the whole log for the next reducer state is O(1): a burst of
 //! thousands of events never copies big vectors.
 
+use crate::clock::ClockOffset;
 use im_rc::OrdMap;
 use std::rc::Rc;
 use wire::{EventFrame, Micros, Offset};
@@ -22,6 +23,25 @@ pub struct Delivery {
     pub received_at: Micros,
     /// Sent from history on a resume rather than live; left out of latency figures.
     pub replay: bool,
+    /// The region's clock against the page's as measured when the frame arrived ([`crate::clock`]);
+    /// `None` while no measure was known (or from a region that does not say its clock).
+    pub clock: Option<ClockOffset>,
+    /// When the row showing it was painted (the page's clock: the animation frame after the
+    /// state took it in), µs; only measured while the timeline shows render times.
+    pub painted: Option<Micros>,
+}
+
+impl Delivery {
+    /// When the pane's socket got the frame, on its region's time line (the page's stamp
+    /// moved by the offset measured then); the page's own stamp while no offset was known.
+    pub fn on_region_line(&self) -> Micros {
+        self.clock.map_or(self.at, |c| c.to_region(self.at))
+    }
+
+    /// From the socket receiving the frame to the row being painted, µs (both page stamps).
+    pub fn render_time(&self) -> Option<Micros> {
+        self.painted.map(|p| p.saturating_sub(self.at))
+    }
 }
 
 /// One event of the log and every hop it made that the UI knows of.
@@ -74,7 +94,11 @@ impl Row {
         self.delivered
             .iter()
             .flatten()
-            .flat_map(|d| [d.at, d.received_at])
+            .flat_map(|d| {
+                let delivered = d.on_region_line();
+                let painted = delivered + d.render_time().unwrap_or(0);
+                [delivered, d.received_at, painted]
+            })
             .chain([self.published_at, self.stored_at])
             .max()
             .unwrap_or(self.published_at)
@@ -84,7 +108,8 @@ impl Row {
     /// after published, a region's receipt after stored, a pane's delivery after its region's
     /// receipt). The hops are stamped by different clocks (origin, broker, each region, the
     /// page), so a raw time can fall before its predecessor by up to the clocks' offset;
-    /// drawing it there would show an impossible order. Returns the stored time and, per
+    /// drawing it there would show an impossible order. A delivery is drawn on its region's
+    /// time line ([`Delivery::on_region_line`]). Returns the stored time and, per
     /// pane, `(received, delivered)` as drawn; the raw figures stay in the row.
     pub fn drawn(&self) -> (Micros, Vec<Option<(Micros, Micros)>>) {
         let stored = self.stored_at.max(self.published_at);
@@ -92,17 +117,18 @@ impl Row {
             .map(|d| {
                 d.map(|d| {
                     let received = d.received_at.max(stored);
-                    (received, d.at.max(received))
+                    (received, d.on_region_line().max(received))
                 })
             })
             .collect();
         (stored, panes)
     }
 
-    /// Delivery latency of pane `pane` (delivered minus published), µs, if live.
+    /// Delivery latency of pane `pane` (delivered, on its region's time line, minus
+    /// published), µs, if live.
     pub fn latency(&self, pane: usize) -> Option<Micros> {
         match self.delivered.get(pane).copied().flatten() {
-            Some(d) if !d.replay => Some(d.at.saturating_sub(self.published_at)),
+            Some(d) if !d.replay => Some(d.on_region_line().saturating_sub(self.published_at)),
             _ => None,
         }
     }
@@ -188,9 +214,23 @@ impl Log {
         self.rows.get_min().map(|(o, _)| *o)
     }
 
-    /// Record that pane `pane` (of `panes`) got `ev` at `at`. Returns false, changing
-    /// nothing, when that pane already had this offset (a duplicate delivery).
+    /// Record that pane `pane` (of `panes`) got `ev` at `at` (the page's clock), with no
+    /// measure of its region's clock: [`Log::deliver_with`] with `None`.
     pub fn deliver(&mut self, ev: &EventFrame, pane: usize, panes: usize, at: Micros) -> bool {
+        self.deliver_with(ev, pane, panes, at, None)
+    }
+
+    /// Record that pane `pane` (of `panes`) got `ev` at `at` (the page's clock), its region's
+    /// clock being `clock` from the page's. Returns false, changing nothing, when that pane
+    /// already had this offset (a duplicate delivery).
+    pub fn deliver_with(
+        &mut self,
+        ev: &EventFrame,
+        pane: usize,
+        panes: usize,
+        at: Micros,
+        clock: Option<ClockOffset>,
+    ) -> bool {
         let mut row = match self.rows.get(&ev.offset) {
             Some(r) if r.delivered.get(pane).copied().flatten().is_some() => return false,
             Some(r) => Row::clone(r),
@@ -203,9 +243,31 @@ impl Log {
             at,
             received_at: ev.received_at,
             replay: ev.replay,
+            clock,
+            painted: None,
         });
         self.rows.insert(ev.offset, Rc::new(row));
         true
+    }
+
+    /// Note that pane `pane`'s copy of `offset` was painted at `at` (the page's clock); the
+    /// first paint counts. Returns whether anything changed.
+    pub fn painted(&mut self, offset: Offset, pane: usize, at: Micros) -> bool {
+        let Some(row) = self.rows.get(&offset) else {
+            return false;
+        };
+        match row.delivered.get(pane).copied().flatten() {
+            Some(d) if d.painted.is_none() => {
+                let mut row = Row::clone(row);
+                row.delivered[pane] = Some(Delivery {
+                    painted: Some(at),
+                    ..d
+                });
+                self.rows.insert(offset, Rc::new(row));
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Drop the oldest rows (and gap notes) beyond [`MAX_EVENTS`]; returns the new lowest
@@ -301,102 +363,4 @@ impl Log {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ev(offset: Offset) -> EventFrame {
-        EventFrame {
-            offset,
-            id: format!("e{offset}"),
-            origin: "us".into(),
-            kind: "click".into(),
-            payload: serde_json::json!({"text": "hi"}),
-            published_at: 1_000,
-            stored_at: 1_100,
-            received_at: 1_200,
-            replay: false,
-        }
-    }
-
-    #[test]
-    fn a_second_delivery_to_the_same_pane_is_refused() {
-        let mut log = Log::default();
-        assert!(log.deliver(&ev(1), 0, 3, 2_000));
-        assert!(log.deliver(&ev(1), 1, 3, 2_500));
-        assert!(!log.deliver(&ev(1), 0, 3, 9_000));
-        let row = log.get(1).unwrap();
-        assert_eq!(row.latency(0), Some(1_000));
-        assert_eq!(row.latency(1), Some(1_500));
-        assert_eq!(row.latency(2), None);
-        assert_eq!(&*row.text, "hi");
-    }
-
-    #[test]
-    fn no_hop_is_drawn_before_the_one_it_depends_on() {
-        let mut log = Log::default();
-        let mut skewed = ev(1);
-        skewed.stored_at = 900; // the broker's clock behind the origin's
-        skewed.received_at = 800; // the region's clock further behind
-        log.deliver(&skewed, 0, 2, 850); // the page's clock, behind too
-        log.deliver(&ev(1), 1, 2, 5_000);
-        let row = log.get(1).unwrap();
-        let (stored, panes) = row.drawn();
-        assert_eq!(stored, 1_000, "stored drawn at published");
-        assert_eq!(panes[0], Some((1_000, 1_000)));
-        assert_eq!(
-            panes[1],
-            Some((1_200, 5_000)),
-            "consistent hops are drawn as they are"
-        );
-        assert_eq!(row.stored_at, 900, "the raw figures stay");
-    }
-
-    #[test]
-    fn holes_between_rows_are_listed_as_gaps_with_the_servers_reason() {
-        let mut log = Log::default();
-        for o in [1, 2, 6] {
-            log.deliver(&ev(o), 0, 1, 5_000);
-        }
-        log.note_gap(3, 4, "too old");
-        let items = log.items(10);
-        assert!(matches!(&items[0], Item::Row(r) if r.offset == 6));
-        assert_eq!(
-            items[1],
-            Item::Gap(Gap {
-                from: 3,
-                to: 5,
-                message: Some("too old".into())
-            })
-        );
-        assert!(matches!(&items[2], Item::Row(r) if r.offset == 2));
-        assert_eq!(items.len(), 4);
-    }
-
-    #[test]
-    fn the_log_keeps_only_the_newest_events() {
-        let mut log = Log::default();
-        for o in 1..=(MAX_EVENTS as u64 + 5) {
-            log.deliver(&ev(o), 0, 1, 5_000);
-            log.trim();
-        }
-        assert_eq!(log.len(), MAX_EVENTS);
-        assert_eq!(log.first(), Some(6));
-        assert_eq!(log.dropped, 5);
-    }
-
-    #[test]
-    fn percentiles_skip_replayed_events() {
-        let mut log = Log::default();
-        for o in 1..=100 {
-            log.deliver(&ev(o), 0, 1, 1_000 + o * 10);
-        }
-        let mut replayed = ev(101);
-        replayed.replay = true;
-        log.deliver(&replayed, 0, 1, 1_000_000);
-        let (p50, p99, n) = log.percentiles(0, 200).unwrap();
-        assert_eq!(n, 100);
-        assert_eq!(p50, 510);
-        assert_eq!(p99, 990);
-        assert_eq!(log.percentiles(0, 10).unwrap().2, 9);
-    }
-}
+mod tests;

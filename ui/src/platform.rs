@@ -24,6 +24,16 @@ pub fn now_micros() -> Micros {
     })
 }
 
+/// Run `f` with the page's clock (µs) in the next animation frame: after the state updates
+/// and renders queued now, just before the browser paints them. Does nothing without a window.
+pub fn next_frame(f: impl FnOnce(Micros) + 'static) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let cb = wasm_bindgen::closure::Closure::once_into_js(move |_: f64| f(now_micros()));
+    let _ = window.request_animation_frame(cb.unchecked_ref());
+}
+
 /// The page clock's resolution, µs: the smallest step `performance.now()` takes (browsers
 /// coarsen it, from 5 µs to 1 ms, against timing attacks). Sampled for about 2 ms; `None`
 /// without a `performance` clock.
@@ -77,6 +87,23 @@ pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, String> {
         .await
         .map_err(|e| format!("{url}: {}", js_error(e)))?;
     decode(url, resp).await
+}
+
+/// GET `url` and decode its JSON body, timed: also when the page sent the request and when
+/// its answer's head arrived (page clock, µs; before reading the body, so reading it does not
+/// widen the window the server's clock was read in).
+pub async fn get_json_timed<T: DeserializeOwned>(url: &str) -> (Result<T, String>, Micros, Micros) {
+    let sent = now_micros();
+    let Some(window) = web_sys::window() else {
+        return (Err("no window".into()), sent, now_micros());
+    };
+    let resp = JsFuture::from(window.fetch_with_str(url)).await;
+    let received = now_micros();
+    let result = match resp {
+        Ok(resp) => decode(url, resp).await,
+        Err(e) => Err(format!("{url}: {}", js_error(e))),
+    };
+    (result, sent, received)
 }
 
 /// GET `url` with the tab's token (as `?token=`, which needs no CORS preflight) and return

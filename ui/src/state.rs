@@ -4,6 +4,7 @@
 //! reducer does O(log n) work on persistent maps (see [`crate::log`]); sockets hand frames
 //! over in batches ([`Action::Batch`]), so a burst re-renders a few times, not per event.
 
+use crate::clock::Sample;
 use crate::export::Opened;
 use crate::log::Log;
 use crate::platform::{BrokerStatus, Refusal};
@@ -75,6 +76,8 @@ pub struct State {
     /// A timeline export opened to look at (shown instead of the live timeline), or why the
     /// file could not be opened.
     pub recording: Option<Result<Rc<Opened>, String>>,
+    /// The timeline shows render times (off by default: measuring costs a render per batch).
+    pub show_render: bool,
     next_notice: u64,
 }
 
@@ -87,8 +90,15 @@ pub enum Action {
     Link(usize, Link),
     /// Pane `pane`'s `/health` poll answered.
     Health(usize, Result<Health, String>),
+    /// Pane `pane`'s region answered a timed `/health` exchange: a measure of its clock.
+    Clock(usize, Sample),
     /// Frames of several panes, in arrival order: `(pane, frame, receive time)`.
     Batch(Vec<(usize, ServerFrame, Micros)>),
+    /// The rows of these `(pane, offset)` deliveries were painted at this time (the page's
+    /// clock), µs: render times, measured while [`State::show_render`] is on.
+    Painted(Micros, Vec<(usize, Offset)>),
+    /// Show render times on the timeline (or stop).
+    ShowRender(bool),
     /// Pane `pane` sent this many publish frames (retries included).
     Sent(usize, u64),
     /// Pane `pane`'s outbox now holds this (the inbox hands the latest over with a batch).
@@ -132,6 +142,7 @@ impl State {
                     next_notice: self.next_notice,
                     broker_status: self.broker_status.take(),
                     recording: self.recording.take(),
+                    show_render: self.show_render,
                     ..State::default()
                 };
             }
@@ -153,6 +164,17 @@ impl State {
                     pane.health = Some(h);
                 }
             }
+            Action::Clock(p, sample) => {
+                if let Some(pane) = self.panes.get_mut(p) {
+                    pane.clock.add(sample);
+                }
+            }
+            Action::Painted(at, painted) => {
+                for (p, offset) in painted {
+                    self.log.painted(offset, p, at);
+                }
+            }
+            Action::ShowRender(on) => self.show_render = on,
             Action::Batch(frames) => {
                 for (p, frame, at) in frames {
                     if p < self.panes.len() {
@@ -228,8 +250,9 @@ impl State {
                 self.newest = self.newest.max(ev.offset);
                 let pane = &mut self.panes[p];
                 pane.head = pane.head.max(ev.offset);
+                let clock = pane.clock.estimate();
                 let panes = self.panes.len();
-                if !self.log.deliver(&ev, p, panes, at) {
+                if !self.log.deliver_with(&ev, p, panes, at, clock) {
                     self.panes[p].duplicates += 1;
                     return;
                 }

@@ -176,6 +176,11 @@ pub struct Health {
     pub offset: Offset,
     /// Epoch of the log this region follows.
     pub epoch: String,
+    /// The region's clock when it answered (Unix µs, the clock that stamps `received_at`):
+    /// a client that notes when it sent the request and got the answer can place its own
+    /// stamps on this region's time line. 0 from servers older than this field.
+    #[serde(default)]
+    pub now: Micros,
 }
 
 /// One entry of `GET /regions`: a region the UI should connect to.
@@ -245,5 +250,14 @@ mod tests {
         let r: Result<ClientFrame, _> =
             serde_json::from_str(r#"{"type":"publish","id":"a","kind":"k","oops":1}"#);
         assert!(r.is_err());
+    }
+
+    #[test]
+    fn health_from_a_server_without_a_clock_still_reads() {
+        let h: Health = serde_json::from_str(
+            r#"{"region":"us","broker":"redis","connected":true,"clients":3,"offset":42,"epoch":"e"}"#,
+        )
+        .unwrap();
+        assert_eq!((h.offset, h.now), (42, 0));
     }
 }

@@ -179,6 +179,7 @@ impl Region {
             clients: self.clients.load(Ordering::Relaxed),
             offset: self.offset.load(Ordering::SeqCst),
             epoch: self.epoch.read().unwrap().clone(),
+            now: crate::event::now_micros(),
         }
     }
 }

@@ -3,10 +3,11 @@
 use crate::axis::Axis;
 use crate::components::TimelineRow;
 use crate::format;
+use crate::hooks::use_app;
 use crate::log::{Item, Log, MAX_EVENTS};
-use crate::state::State;
+use crate::state::{Action, State};
 use std::rc::Rc;
-use wire::Offset;
+use wire::{Micros, Offset};
 use yew::prelude::*;
 
 /// Timeline rows rendered before "show more".
@@ -29,6 +30,8 @@ pub struct TimelineProps {
     pub log: Log,
     /// The panes ([`timeline_regions`]).
     pub regions: TimelineRegions,
+    /// Render times are shown ([`crate::state::State::show_render`]).
+    pub show_render: bool,
 }
 
 /// One row per event (by offset, newest first) with every hop on a shared time axis that
@@ -47,6 +50,16 @@ pub fn Timeline(props: &TimelineProps) -> Html {
     }));
     let ticks = axis.ticks();
     let total = log.len();
+    let ontoggle = {
+        let app = use_app();
+        Callback::from(move |e: Event| {
+            let on = e
+                .target_dyn_into::<web_sys::HtmlInputElement>()
+                .is_some_and(|i| i.checked());
+            app.inbox.measure_paint(on);
+            app.dispatch.emit(Action::ShowRender(on));
+        })
+    };
     let onmore = {
         let limit = limit.clone();
         Callback::from(move |_: MouseEvent| limit.set(*limit + PAGE))
@@ -65,7 +78,7 @@ pub fn Timeline(props: &TimelineProps) -> Html {
                     <span><i class="hop published"></i>{ "published" }</span>
                     <span><i class="hop stored"></i>{ "stored in broker" }</span>
                     <span><i class="hop received"></i>{ "received by region" }</span>
-                    <span title="When the pane's socket received the frame, by the page's clock; each hop is stamped by its own machine's clock, and a hop is never drawn before the one it depends on">
+                    <span title="When the pane's socket received the frame, put on its region's time line by the offset measured between the page's clock and the region's (timed /health exchanges); where that offset and the page clock's resolution are coarser than the gap after the region's receipt, the figure reads ≈ with a ± range drawn. A hop is never drawn before the one it depends on.">
                         <i class="hop delivered"></i>{ "delivered to pane" }
                         if let Some(r) = resolution {
                             <small class="muted" data-testid="clock-resolution" data-us={format!("{r:.0}")}>
@@ -73,6 +86,10 @@ pub fn Timeline(props: &TimelineProps) -> Html {
                             </small>
                         }
                     </span>
+                    <label class="render-toggle" title="Also draw when each pane painted the row: from its socket receiving the frame to the animation frame after the state took it in (measuring costs one more update per batch)">
+                        <input type="checkbox" data-testid="show-render" checked={props.show_render} onchange={ontoggle} />
+                        <i class="hop rendered"></i>{ "render time" }
+                    </label>
                 </span>
             </div>
             <div class="timeline-axis" data-testid="timeline-axis" data-max-ms={(axis.max / 1000).to_string()}
@@ -93,7 +110,8 @@ pub fn Timeline(props: &TimelineProps) -> Html {
             <ol class="timeline-rows">
                 { for items.into_iter().map(|item| match item {
                     Item::Row(row) => html! {
-                        <TimelineRow key={row.offset} row={row.clone()} regions={regions.clone()} {axis} />
+                        <TimelineRow key={row.offset} row={row.clone()} regions={regions.clone()} {axis}
+                            resolution={resolution.map_or(0, |r| r.ceil() as Micros)} show_render={props.show_render} />
                     },
                     Item::Gap(gap) => html! {
                         <li key={format!("gap-{}", gap.from)} class="timeline-gap" data-testid="timeline-gap"

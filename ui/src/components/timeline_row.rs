@@ -1,8 +1,9 @@
 //! One event on the sync timeline, a marker per hop.
 
 use crate::axis::Axis;
+use crate::clock;
 use crate::format;
-use crate::log::Row;
+use crate::log::{Delivery, Row};
 use std::rc::Rc;
 use wire::{Micros, Offset};
 use yew::prelude::*;
@@ -16,6 +17,10 @@ pub struct TimelineRowProps {
     pub regions: Rc<Vec<(AttrValue, Option<Offset>)>>,
     /// The time axis (µs after publish).
     pub axis: Axis,
+    /// The page clock's resolution, µs (0 when unknown).
+    pub resolution: Micros,
+    /// Draw when each pane painted the row (render time), where measured.
+    pub show_render: bool,
 }
 
 /// One hop of one event: `(data-hop, label, time)`; `None` while pending.
@@ -23,74 +28,168 @@ struct Hop {
     key: String,
     label: String,
     region: Option<AttrValue>,
+    /// When it happened, µs; for a delivery, on its region's time line ([`Row::drawn`]).
     at: Option<Micros>,
     /// Where it is drawn: not before the hop it depends on ([`Row::drawn`]).
     drawn: Option<Micros>,
     /// The pane's feed started after this event: it was never due there.
     not_due: bool,
+    /// How precisely `at` is known against the hop before it, µs, when that is coarser than
+    /// the gap between them: shown as "≈ … ± …" and a range, not as a precise point.
+    uncertain: Option<Micros>,
+    /// The range drawn for an uncertain hop: `drawn ± uncertain`, not before the hop before.
+    range: Option<(Micros, Micros)>,
+    /// What the figure adds (which clock, how sure).
+    note: Option<String>,
+    /// For a delivery: `"region"` when put on its region's time line, `"page"` when the
+    /// page's own stamp is shown (no measure of the region's clock yet).
+    clock: Option<&'static str>,
+}
+
+impl Hop {
+    fn new(key: String, label: String, region: Option<AttrValue>, at: Option<Micros>) -> Hop {
+        Hop {
+            key,
+            label,
+            region,
+            drawn: at,
+            at,
+            not_due: false,
+            uncertain: None,
+            range: None,
+            note: None,
+            clock: None,
+        }
+    }
+}
+
+/// Pane `name`'s delivery hop (and its render mark when shown) for the copy `d`, drawn at
+/// `drawn` (`(received, delivered)`, [`Row::drawn`]).
+fn delivery_hops(
+    name: &AttrValue,
+    d: Option<Delivery>,
+    drawn: Option<(Micros, Micros)>,
+    not_due: bool,
+    props: &TimelineRowProps,
+) -> Vec<Hop> {
+    let up = name.to_uppercase();
+    let region = Some(name.clone());
+    let mut hop = Hop::new(
+        format!("delivered-{name}"),
+        format!("delivered to the {up} pane"),
+        region.clone(),
+        d.map(|d| d.on_region_line()),
+    );
+    hop.drawn = drawn.map(|(_, d)| d);
+    hop.not_due = not_due;
+    let Some(d) = d else { return vec![hop] };
+    hop.clock = Some(if d.clock.is_some() { "region" } else { "page" });
+    let gap = (d.on_region_line() as i64 - d.received_at as i64).unsigned_abs();
+    hop.note = Some(match d.clock {
+        None => format!("by the page's clock, not (yet) compared with the {up} server's"),
+        Some(c) => {
+            let b = clock::bound(&c, props.resolution);
+            hop.uncertain = (b >= gap).then_some(b);
+            hop.range =
+                (hop.uncertain.zip(drawn)).map(|(b, (r, d))| (d.saturating_sub(b).max(r), d + b));
+            format!(
+                "±{} on the {up} server's time line: the page's clock {} it",
+                format::duration(b),
+                if c.offset >= 0 {
+                    format!("{} behind", format::duration(c.offset as Micros))
+                } else {
+                    format!("{} ahead of", format::duration(c.offset.unsigned_abs()))
+                }
+            )
+        }
+    });
+    let mut hops = vec![hop];
+    if let (true, Some(render), Some((_, drawn))) = (props.show_render, d.render_time(), drawn) {
+        let mut paint = Hop::new(
+            format!("rendered-{name}"),
+            format!("painted in the {up} pane"),
+            region,
+            Some(d.on_region_line() + render),
+        );
+        paint.drawn = Some(drawn + render);
+        paint.note = Some(format!(
+            "{} after its socket got the frame",
+            format::duration(render)
+        ));
+        hops.push(paint);
+    }
+    hops
 }
 
 /// One event on the timeline: a marker per hop; hover the row for every hop's figure, click
-/// it for a table of them.
+/// it for a table of them. A delivery whose time against its region's receipt is finer than
+/// the page can tell (clock offset and resolution) reads "≈" with a ± range drawn.
 #[component]
 pub fn TimelineRow(props: &TimelineRowProps) -> Html {
     let open = use_state(|| false);
     let row = &props.row;
     let t0 = row.published_at;
     let (drawn_stored, drawn_panes) = row.drawn();
+    let mut stored = Hop::new(
+        "stored".into(),
+        "stored in the broker".into(),
+        None,
+        Some(row.stored_at),
+    );
+    stored.drawn = Some(drawn_stored);
     let mut hops = vec![
-        Hop {
-            key: "published".into(),
-            label: format!("published at {}", row.origin.to_uppercase()),
-            region: None,
-            at: Some(t0),
-            drawn: Some(t0),
-            not_due: false,
-        },
-        Hop {
-            key: "stored".into(),
-            label: "stored in the broker".into(),
-            region: None,
-            at: Some(row.stored_at),
-            drawn: Some(drawn_stored),
-            not_due: false,
-        },
+        Hop::new(
+            "published".into(),
+            format!("published at {}", row.origin.to_uppercase()),
+            None,
+            Some(t0),
+        ),
+        stored,
     ];
     for (i, (name, start)) in props.regions.iter().enumerate() {
         let d = row.delivered.get(i).copied().flatten();
+        let drawn = drawn_panes.get(i).copied().flatten();
         let not_due = start.is_some_and(|s| row.offset <= s);
-        let up = name.to_uppercase();
-        hops.push(Hop {
-            key: format!("received-{name}"),
-            label: format!("received by the {up} server"),
-            region: Some(name.clone()),
-            at: d.map(|d| d.received_at),
-            drawn: drawn_panes.get(i).copied().flatten().map(|(r, _)| r),
-            not_due,
-        });
-        hops.push(Hop {
-            key: format!("delivered-{name}"),
-            label: format!("delivered to the {up} pane"),
-            region: Some(name.clone()),
-            at: d.map(|d| d.at),
-            drawn: drawn_panes.get(i).copied().flatten().map(|(_, d)| d),
-            not_due,
-        });
+        let mut received = Hop::new(
+            format!("received-{name}"),
+            format!("received by the {} server", name.to_uppercase()),
+            Some(name.clone()),
+            d.map(|d| d.received_at),
+        );
+        received.drawn = drawn.map(|(r, _)| r);
+        received.not_due = not_due;
+        hops.push(received);
+        hops.extend(delivery_hops(name, d, drawn, not_due, props));
     }
-    let last = hops.iter().filter_map(|h| h.at).max().unwrap_or(t0);
+    let is_hop = |h: &&Hop| !h.key.starts_with("rendered");
+    let last_hop = hops
+        .iter()
+        .filter(is_hop)
+        .filter(|h| h.at.is_some())
+        .max_by_key(|h| h.at);
+    let last = last_hop.and_then(|h| h.at).unwrap_or(t0);
+    let last_uncertain = last_hop.and_then(|h| h.uncertain);
     let waiting: Vec<&Hop> = hops
         .iter()
         .filter(|h| h.at.is_none() && h.key.starts_with("delivered") && !h.not_due)
         .collect();
+    let pos = |us: Micros| props.axis.position(us.saturating_sub(t0));
     let marker = |h: &Hop| {
         let kind = h.key.split('-').next().unwrap_or_default().to_owned();
         let region = h.region.as_ref().map(|r| format!("region-{r}"));
         match (h.at, h.drawn) {
             (Some(at), Some(drawn)) => html! {
-                <span class={classes!("hop", kind, region, (drawn > at).then_some("skewed"))}
+                <>
+                if let Some((lo, hi)) = h.range {
+                    <span class={classes!("hop-range", region.clone())}
+                        style={format!("left: {:.2}%; width: {:.2}%", pos(lo), (pos(hi) - pos(lo)).max(0.3))}></span>
+                }
+                <span class={classes!("hop", kind, region, (drawn > at).then_some("skewed"), h.uncertain.map(|_| "uncertain"))}
                     data-hop={h.key.clone()} data-filled="true"
                     data-ms={format!("{:.3}", (at as f64 - t0 as f64) / 1000.0)}
-                    style={format!("left: {:.2}%", props.axis.position(drawn.saturating_sub(t0)))}></span>
+                    data-uncertain-us={h.uncertain.map(|b| b.to_string())} data-clock={h.clock}
+                    style={format!("left: {:.2}%", pos(drawn))}></span>
+                </>
             },
             _ => html! {
                 <span class={classes!("hop", "pending", kind, region)} data-hop={h.key.clone()} data-filled="false"></span>
@@ -98,7 +197,11 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
         }
     };
     let status = if waiting.is_empty() {
-        html! { <span class="done" title="last hop, after publish">{ format::duration(last.saturating_sub(t0)) }</span> }
+        html! {
+            <span class="done" title="last hop, after publish">
+                { last_uncertain.map_or(String::new(), |_| "≈ ".into()) }{ format::duration(last.saturating_sub(t0)) }
+            </span>
+        }
     } else {
         html! {
             <span class="waiting">{ "waiting: " }
@@ -113,10 +216,28 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
     // One tooltip per row (not per marker: fewer strings to build for every new row).
     let figure = |h: &Hop| match h.at {
         Some(at) if h.drawn.is_some_and(|d| d > at) => format!(
-            "{} (drawn at the hop before it: these clocks differ by more than the gap)",
-            format::offset_from(t0, at)
+            "{}{} (drawn at the hop before it: {}){}",
+            h.uncertain.map_or("", |_| "≈ "),
+            format::offset_from(t0, at),
+            if h.uncertain.is_some() {
+                "the page cannot tell them apart"
+            } else {
+                "these clocks differ by more than the gap"
+            },
+            h.note
+                .as_ref()
+                .map(|n| format!("; {n}"))
+                .unwrap_or_default()
         ),
-        Some(at) => format::offset_from(t0, at),
+        Some(at) => format!(
+            "{}{}{}",
+            h.uncertain.map_or("", |_| "≈ "),
+            format::offset_from(t0, at),
+            h.note
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        ),
         None if h.not_due => "not due (the pane connected later)".into(),
         None => "pending".into(),
     };
@@ -140,7 +261,7 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
                     <span class="text">{ row.text.to_string() }</span>
                 </span>
                 <div class="track">
-                    <span class="span" style={format!("width: {:.2}%", props.axis.position(last.saturating_sub(t0)))}></span>
+                    <span class="span" style={format!("width: {:.2}%", pos(last))}></span>
                     { for hops.iter().filter(|h| h.at.is_some()).map(&marker) }
                     <span class="pending-hops">{ for hops.iter().filter(|h| h.at.is_none()).map(&marker) }</span>
                 </div>

@@ -1,6 +1,7 @@
 //! One region's pane as the state holds it.
 
 use super::{Link, Notice};
+use crate::clock::ClockSync;
 use crate::platform::Refusal;
 use crate::sim::SimView;
 use crate::socket::Pending;
@@ -41,6 +42,9 @@ pub struct Pane {
     /// Newest offset this region is known to have read from the log (its welcome, the events
     /// it sent, its `/health`), in the current epoch.
     pub head: Offset,
+    /// This region's clock against the page's ([`crate::clock`]): puts the page's
+    /// "delivered" stamps on the region's time line.
+    pub clock: ClockSync,
 }
 
 /// Field by field, with the offsets compared by identity first: an unchanged set is the same
@@ -63,6 +67,7 @@ impl PartialEq for Pane {
             notices,
             sim,
             head,
+            clock,
         } = self;
         (offsets.ptr_eq(&o.offsets) || *offsets == o.offsets)
             && (region, link, broker, health, epoch, start)
@@ -76,7 +81,7 @@ impl PartialEq for Pane {
                     &o.sim,
                     &o.head,
                 )
-            && (publishes, refused) == (&o.publishes, &o.refused)
+            && (publishes, refused, clock) == (&o.publishes, &o.refused, &o.clock)
     }
 }
 
@@ -98,6 +103,7 @@ impl Pane {
             notices: Vec::new(),
             sim: SimView::default(),
             head: 0,
+            clock: ClockSync::default(),
         }
     }
 }

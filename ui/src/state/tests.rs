@@ -156,6 +156,7 @@ fn health(offset: Offset, epoch: &str) -> Health {
         clients: 1,
         offset,
         epoch: epoch.into(),
+        now: 0,
     }
 }
 
@@ -327,4 +328,42 @@ fn a_refusal_for_the_token_is_held_until_the_socket_opens() {
     assert_eq!(s.panes[1].refused, None);
     s.apply(Action::Refused(0, None));
     assert_eq!(s.panes[0].refused, None);
+}
+
+#[test]
+fn each_pane_puts_its_deliveries_on_its_regions_time_line_and_paints_are_noted() {
+    use crate::clock::Sample;
+    let mut s = connected();
+    s.apply(frames(0, vec![(event(1), 50)]));
+    // EU's clock is 1 s ahead of the page's: a `/health` exchange of 40 µs says so.
+    let sample = Sample {
+        sent: 1_000,
+        region: 1_001_020,
+        received: 1_040,
+    };
+    s.apply(Action::Clock(2, sample));
+    s.apply(Action::Clock(
+        2,
+        Sample {
+            region: 0,
+            ..sample
+        },
+    )); // an older server: ignored
+    s.apply(frames(2, vec![(event(1), 60)]));
+    let row = s.log.get(1).unwrap();
+    assert_eq!(row.delivered[0].unwrap().clock, None, "AS not measured yet");
+    let eu = row.delivered[2].unwrap();
+    assert_eq!(eu.clock, Some(sample.offset()));
+    assert_eq!(eu.on_region_line(), 1_000_060);
+    s.apply(Action::Painted(95, vec![(2, 1), (1, 1)]));
+    let row = s.log.get(1).unwrap();
+    assert_eq!(row.delivered[2].unwrap().render_time(), Some(35));
+    assert_eq!(
+        row.delivered[1], None,
+        "a paint of a copy never received is ignored"
+    );
+    assert!(!s.show_render);
+    s.apply(Action::ShowRender(true));
+    s.apply(Action::Regions(Ok(regions())));
+    assert!(s.show_render, "the choice outlives a new region list");
 }
