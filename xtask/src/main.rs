@@ -1,7 +1,8 @@
 //! `cargo xtask <command>`: the project's one-step commands.
 //!
-//! - `run`: install what the desktop app needs, build the UI, start the desktop app (or,
-//!   with no display, the headless regions serving the browser UI).
+//! - `run`: install what the desktop app needs, build the UI, start the desktop app (its
+//!   production build, as packaged) or, with no display, the headless regions serving the
+//!   browser UI.
 //! - `serve [ARGS]`: build the UI and run `multiregion serve --ui-dir ui/dist ARGS`.
 //! - `ui`: build the UI into `ui/dist`.
 //! - `package`: build the desktop app's Debian package (release, production mode) into
@@ -140,25 +141,22 @@ fn test() -> Result<()> {
     )?;
     // The Docker path is checked for syntax only: there is no Docker engine here.
     compose_config()?;
-    // The desktop app's binary is built once, in release, by the package step below (its
-    // tests still build it in debug, on the mock runtime).
-    sh(
-        &cargo,
-        &[
-            "build",
-            "--workspace",
-            "--bins",
-            "--exclude",
-            "multiregion-desktop",
-        ],
-    )?;
-    sh(&cargo, &["test", "--workspace"])?;
+    // The desktop app is built in release only (its dependency tree, WebKitGTK's and GTK's
+    // bindings among them, is the largest of the workspace: built once, not in two profiles).
+    let no_desktop = ["--workspace", "--exclude", "multiregion-desktop"];
+    sh(&cargo, &[&["build", "--bins"][..], &no_desktop].concat())?;
+    sh(&cargo, &[&["test"][..], &no_desktop].concat())?;
     // The benchmark's smoke mode: a few seconds of load on both brokers; fails on any lost or
     // duplicated event (no timing is checked: the full benchmark is run by hand).
     sh(&cargo, &["run", "-p", "bench", "--", "smoke"])?;
-    // The Debian package; its release binary is the one the desktop e2e drives, and the
-    // install test installs, runs and removes the package.
-    let built = package::build()?;
+    // The Debian package; the desktop e2e drives the binary in it, and the install test
+    // installs, runs and removes it.
+    let deb = package::build()?;
+    let packaged = package::unpack(&deb)?;
+    // The desktop crate's tests (on Tauri's mock runtime), on the release dependency tree the
+    // package was just built with. After the package: this replaces the uplifted
+    // target/release binary with a test build, which is why the e2e takes the unpacked one.
+    sh(&cargo, &["test", "--release", "-p", "multiregion-desktop"])?;
     sh("npm", &["ci", "--prefix", "e2e", "--no-audit", "--no-fund"])?;
     let mut e2e = vec!["--test", "--test-concurrency=1"];
     for f in [
@@ -176,8 +174,8 @@ fn test() -> Result<()> {
     eprintln!("+ node {}", e2e.join(" "));
     let status = Command::new("node")
         .args(&e2e)
-        .env("MULTIREGION_DESKTOP_BIN", &built.binary)
-        .env("MULTIREGION_DEB", &built.deb)
+        .env("MULTIREGION_DESKTOP_BIN", &packaged)
+        .env("MULTIREGION_DEB", &deb)
         .status()
         .context("could not start node")?;
     if !status.success() {

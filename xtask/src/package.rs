@@ -10,8 +10,8 @@
 //!    computed from the binary's libraries by `dpkg-shlibdeps`.
 //!
 //! The package lands in `<target>/debian/` under Debian's usual name
-//! (`multiregion-desktop_<version>-1_<arch>.deb`). `cargo xtask test` builds it once and
-//! uses the same release binary for the desktop e2e and the install test.
+//! (`multiregion-desktop_<version>-1_<arch>.deb`). `cargo xtask test` builds it once: the
+//! desktop e2e drives the binary unpacked from it ([`unpack`]), the install test installs it.
 
 use crate::{build_ui, cargo, setup, sh};
 use anyhow::{bail, Context, Result};
@@ -21,30 +21,24 @@ use std::process::{Command, Stdio};
 /// The desktop app's Cargo package (and binary, and Debian package) name.
 const APP: &str = "multiregion-desktop";
 
-/// What `build` made: the package and the release binary inside it.
-pub struct Built {
-    /// The `.deb` file.
-    pub deb: PathBuf,
-    /// The release binary the package was made from (unstripped; the package's copy is
-    /// stripped).
-    pub binary: PathBuf,
-}
-
 /// `cargo xtask package`: build the package and say where it is and how big.
 pub fn run() -> Result<()> {
-    let built = build()?;
+    let deb = build()?;
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     eprintln!(
         "\nBuilt {} ({}). Install it with:\n  sudo apt-get install {}\n(or `sudo dpkg -i` it; remove with `sudo apt-get remove {APP}`).",
-        built.deb.display(),
-        mib(size(&built.deb)),
-        absolute(&built.deb).display(),
+        deb.display(),
+        mib(size(&deb)),
+        deb.display(),
     );
     Ok(())
 }
 
-/// Install what packaging needs, build the UI and the release binary, and pack them.
-pub fn build() -> Result<Built> {
+/// Install what packaging needs, build the UI and the release binary, and pack them; return
+/// the package's path. (A later `cargo test --release -p multiregion-desktop` replaces
+/// `target/release/multiregion-desktop` with a test build: [`unpack`] gives the packaged
+/// binary itself.)
+pub fn build() -> Result<PathBuf> {
     setup::ensure(setup::Need::Package)?;
     build_ui()?;
     let cargo = cargo();
@@ -53,8 +47,7 @@ pub fn build() -> Result<Built> {
     if !binary.is_file() {
         bail!("the release build did not produce {}", binary.display());
     }
-    let deb = cargo_deb(&cargo)?;
-    Ok(Built { deb, binary })
+    cargo_deb(&cargo)
 }
 
 /// The `cargo` arguments of the app's production build (`cargo xtask run` uses the same, so
@@ -68,6 +61,22 @@ pub fn release_build_args() -> Vec<&'static str> {
         "--features",
         "custom-protocol",
     ]
+}
+
+/// Extract `deb` into `<target>/debian/unpacked/` (replacing what was there) and return the
+/// packaged binary's path there: the exact binary a person installs, for the desktop e2e.
+pub fn unpack(deb: &Path) -> Result<PathBuf> {
+    let dir = target_dir().join("debian").join("unpacked");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    let (deb_arg, dir_arg) = (deb.to_string_lossy(), dir.to_string_lossy());
+    sh("dpkg-deb", &["-x", &deb_arg, &dir_arg])?;
+    let binary = dir.join("usr/bin").join(APP);
+    if !binary.is_file() {
+        bail!("{} holds no usr/bin/{APP}", deb.display());
+    }
+    Ok(binary)
 }
 
 /// Run `cargo deb` on the binary built already; return the path it printed.
