@@ -10,7 +10,8 @@
 // Needs root (CI runs as root; dpkg installs system-wide). A developer who is not root may set
 // MULTIREGION_PACKAGE=skip to skip it on purpose (ignored when CI is set). Refuses to run when
 // the package is installed already (it would remove a person's install).
-// Needs: dpkg, Xvfb (unless $DISPLAY works), tauri-driver, WebKitWebDriver, `ss`.
+// Needs: dpkg, desktop-file-validate, Xvfb (unless $DISPLAY works), tauri-driver,
+// WebKitWebDriver, `ss`.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -130,6 +131,7 @@ test('the Debian package installs, its binary serves the UI and three regions, a
   assert.equal(entry.Exec, NAME, 'Exec runs the binary from the PATH');
   assert.ok(fs.existsSync(path.join('/usr/bin', entry.Exec.split(' ')[0])), 'Exec names the installed binary');
   assert.equal(entry.Icon, NAME, 'Icon names the installed icon set');
+  run('desktop-file-validate', [DESKTOP_FILE]); // throws, with its complaints, if not valid
 
   // Start it the way a menu would, from a directory with no ui/dist: HOME is a scratch directory
   // (the app's log goes there), the embedded broker keeps the test free of Redis.

@@ -47,6 +47,10 @@ pub fn build() -> Result<PathBuf> {
     if !binary.is_file() {
         bail!("the release build did not produce {}", binary.display());
     }
+    sh(
+        "desktop-file-validate",
+        &[&format!("src-tauri/{APP}.desktop")],
+    )?;
     cargo_deb(&cargo)
 }
 

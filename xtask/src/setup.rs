@@ -47,8 +47,9 @@ const TEST_PACKAGES: &[&str] = &[
     "docker-compose",
 ];
 
-/// Extra packages for the Debian package: `dpkg-shlibdeps`, which computes its `Depends`.
-const PACKAGE_PACKAGES: &[&str] = &["dpkg-dev"];
+/// Extra packages for the Debian package: `dpkg-shlibdeps`, which computes its `Depends`,
+/// and `desktop-file-validate`, which checks its menu entry.
+const PACKAGE_PACKAGES: &[&str] = &["dpkg-dev", "desktop-file-utils"];
 
 /// The `cargo-deb` version that packs the desktop app (compiled from crates.io: a minute
 /// or two, once).
