@@ -1,17 +1,21 @@
 //! `cargo xtask <command>`: the project's one-step commands.
 //!
-//! - `run`: install what the desktop app needs, build the UI, start the desktop app (or,
-//!   with no display, the headless regions serving the browser UI, on the desktop's broker
-//!   chain: `REDIS_URL`, the Redis on 6379, a private `redis-server`, embedded).
+//! - `run`: install what the desktop app needs, build the UI, start the desktop app (its
+//!   production build, as packaged) or, with no display, the headless regions serving the
+//!   browser UI on the desktop's broker chain (`REDIS_URL`, the Redis on 6379, a private
+//!   `redis-server`, embedded).
 //! - `serve [ARGS]`: build the UI and run `multiregion serve --ui-dir ui/dist ARGS`.
 //! - `ui`: build the UI into `ui/dist`.
-//! - `setup [run|test]`: install system packages and tools, idempotently.
+//! - `package`: build the desktop app's Debian package (release, production mode) into
+//!   `target/debian/` ([`package`]).
+//! - `setup [ui|run|package|test]`: install system packages and tools, idempotently.
 //! - `test`: install everything the tests need, then run every check and test.
 //! - `testbed up [--token T] | down`: the README's multi-machine recipe on network namespaces
 //!   (root only), for a person to try; the testbed tests use the same code.
 //!
 //! Installs use `apt-get` (with `sudo` when not root) and only touch what is missing.
 
+mod package;
 mod setup;
 mod testbed;
 
@@ -37,13 +41,15 @@ fn main() -> Result<()> {
         Some("setup") => match args.get(1).map(String::as_str) {
             Some("test") => setup::ensure(setup::Need::Test),
             Some("ui") => setup::ensure(setup::Need::Ui),
+            Some("package") => setup::ensure(setup::Need::Package),
             _ => setup::ensure(setup::Need::Run),
         },
+        Some("package") => package::run(),
         Some("test") => test(),
         Some("testbed") => testbed::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run | serve [ARGS] | ui | setup [run|test] | test | testbed up|down>"
+                "usage: cargo xtask <run | serve [ARGS] | ui | package | setup [ui|run|package|test] | test | testbed up|down>"
             );
             std::process::exit(2)
         }
@@ -98,7 +104,11 @@ fn run() -> Result<()> {
         // redis-server (stopped with the regions), then the embedded broker.
         return serve(&["--private-redis".into()]);
     }
-    sh(&cargo(), &["run", "--release", "-p", "multiregion-desktop"])
+    // The production build `cargo xtask package` makes too (the UI from the binary's
+    // embedded assets, Tauri's production mode), so the two share one build.
+    let mut args = package::release_build_args();
+    args[0] = "run";
+    sh(&cargo(), &args)
 }
 
 fn serve(extra: &[String]) -> Result<()> {
@@ -134,11 +144,22 @@ fn test() -> Result<()> {
     )?;
     // The Docker path is checked for syntax only: there is no Docker engine here.
     compose_config()?;
-    sh(&cargo, &["build", "--workspace", "--bins"])?;
-    sh(&cargo, &["test", "--workspace"])?;
+    // The desktop app is built in release only (its dependency tree, WebKitGTK's and GTK's
+    // bindings among them, is the largest of the workspace: built once, not in two profiles).
+    let no_desktop = ["--workspace", "--exclude", "multiregion-desktop"];
+    sh(&cargo, &[&["build", "--bins"][..], &no_desktop].concat())?;
+    sh(&cargo, &[&["test"][..], &no_desktop].concat())?;
     // The benchmark's smoke mode: a few seconds of load on both brokers; fails on any lost or
     // duplicated event (no timing is checked: the full benchmark is run by hand).
     sh(&cargo, &["run", "-p", "bench", "--", "smoke"])?;
+    // The Debian package; the desktop e2e drives the binary in it, and the install test
+    // installs, runs and removes it.
+    let deb = package::build()?;
+    let packaged = package::unpack(&deb)?;
+    // The desktop crate's tests (on Tauri's mock runtime), on the release dependency tree the
+    // package was just built with. After the package: this replaces the uplifted
+    // target/release binary with a test build, which is why the e2e takes the unpacked one.
+    sh(&cargo, &["test", "--release", "-p", "multiregion-desktop"])?;
     sh("npm", &["ci", "--prefix", "e2e", "--no-audit", "--no-fund"])?;
     let mut e2e = vec!["--test", "--test-concurrency=1"];
     for f in [
@@ -146,13 +167,24 @@ fn test() -> Result<()> {
         "e2e/browser-publishing.test.mjs",
         "e2e/socketio.test.mjs",
         "e2e/desktop.test.mjs",
+        "e2e/package.test.mjs",
         "e2e/testbed.test.mjs",
     ] {
         if Path::new(f).exists() {
             e2e.push(f);
         }
     }
-    sh("node", &e2e)
+    eprintln!("+ node {}", e2e.join(" "));
+    let status = Command::new("node")
+        .args(&e2e)
+        .env("MULTIREGION_DESKTOP_BIN", &packaged)
+        .env("MULTIREGION_DEB", &deb)
+        .status()
+        .context("could not start node")?;
+    if !status.success() {
+        bail!("the end-to-end tests failed ({status})");
+    }
+    Ok(())
 }
 
 /// Validate docker-compose.yml (with a placeholder token; the file requires one).

@@ -11,6 +11,8 @@ pub enum Need {
     Ui,
     /// Building and running the desktop app (and the headless servers).
     Run,
+    /// Building the desktop app's Debian package (`cargo xtask package`).
+    Package,
     /// Running every test.
     Test,
 }
@@ -45,6 +47,14 @@ const TEST_PACKAGES: &[&str] = &[
     "docker-compose",
 ];
 
+/// Extra packages for the Debian package: `dpkg-shlibdeps`, which computes its `Depends`,
+/// and `desktop-file-validate`, which checks its menu entry.
+const PACKAGE_PACKAGES: &[&str] = &["dpkg-dev", "desktop-file-utils"];
+
+/// The `cargo-deb` version that packs the desktop app (compiled from crates.io: a minute
+/// or two, once).
+const CARGO_DEB_VERSION: &str = "3.8.0";
+
 /// The `tauri-driver` version the desktop tests use.
 const TAURI_DRIVER_VERSION: &str = "2.1.0";
 
@@ -54,6 +64,9 @@ pub fn ensure(need: Need) -> Result<()> {
     if need >= Need::Run {
         packages.extend(DESKTOP_PACKAGES);
     }
+    if need >= Need::Package {
+        packages.extend(PACKAGE_PACKAGES);
+    }
     if need >= Need::Test {
         packages.extend(TEST_PACKAGES);
         if !on_path("node") || !on_path("npm") {
@@ -61,19 +74,21 @@ pub fn ensure(need: Need) -> Result<()> {
         }
     }
     apt_install(&packages)?;
+    if need >= Need::Package && !on_path("cargo-deb") {
+        cargo_install("cargo-deb", CARGO_DEB_VERSION)?;
+    }
     if need >= Need::Test && !on_path("tauri-driver") {
-        sh(
-            &std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
-            &[
-                "install",
-                "tauri-driver",
-                "--version",
-                TAURI_DRIVER_VERSION,
-                "--locked",
-            ],
-        )?;
+        cargo_install("tauri-driver", TAURI_DRIVER_VERSION)?;
     }
     Ok(())
+}
+
+/// `cargo install --locked` one tool at one version.
+fn cargo_install(krate: &str, version: &str) -> Result<()> {
+    sh(
+        &crate::cargo(),
+        &["install", krate, "--version", version, "--locked"],
+    )
 }
 
 /// Install what `cargo xtask testbed up` needs: `ip`, `iptables` and `redis-server`.
