@@ -64,7 +64,17 @@ async fn durable_acks_are_all_on_the_promoted_replica() {
             refused
         }));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Kill the primary once the stream is under way (on a loaded machine the first acks can
+    // take longer than any fixed pause).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while acked.lock().unwrap().len() < 20 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no stream of acks within 15 s ({} acked)",
+            acked.lock().unwrap().len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     primary.kill();
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop.store(true, Ordering::Relaxed);
