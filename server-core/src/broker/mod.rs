@@ -116,20 +116,7 @@ pub trait Broker: Send + Sync + 'static {
     /// Brokers that can send the whole batch in one round trip do (Redis: one pipeline);
     /// this default publishes one after the other.
     async fn publish_all(&self, events: Vec<NewEvent>) -> Vec<Result<Published>> {
-        let mut results = Vec::with_capacity(events.len());
-        let mut failed: Option<String> = None;
-        for event in events {
-            if let Some(why) = &failed {
-                results.push(Err(not_tried(why)));
-                continue;
-            }
-            let result = self.publish(event).await;
-            if let Err(e) = &result {
-                failed = Some(e.to_string());
-            }
-            results.push(result);
-        }
-        results
+        publish_in_order(self, events).await
     }
 
     /// Up to `max` events with offset > `after`, without waiting.
@@ -180,8 +167,40 @@ pub trait LogReader: Send {
     async fn next(&mut self, from: &Cursor, max: usize, wait: Duration) -> Result<Batch>;
 }
 
+/// `events` through `broker.publish`, one after the other; once one fails, the ones after it
+/// are not tried (the [`Broker::publish_all`] contract).
+pub(crate) async fn publish_in_order<B: Broker + ?Sized>(
+    broker: &B,
+    events: impl IntoIterator<Item = NewEvent>,
+) -> Vec<Result<Published>> {
+    let mut results = Vec::new();
+    let mut failed: Option<String> = None;
+    for event in events {
+        if let Some(why) = &failed {
+            results.push(Err(not_tried(why)));
+            continue;
+        }
+        let result = broker.publish(event).await;
+        if let Err(e) = &result {
+            failed = Some(e.to_string());
+        }
+        results.push(result);
+    }
+    results
+}
+
+/// The `n` results of a batch that failed as a whole with `e`: `e` for the first event, and
+/// "not tried" for the ones after it.
+pub(crate) fn batch_failed(n: usize, e: crate::error::BrokerError) -> Vec<Result<Published>> {
+    let why = e.to_string();
+    std::iter::once(Err(e))
+        .chain((1..n).map(|_| Err(not_tried(&why))))
+        .take(n)
+        .collect()
+}
+
 /// The error of a publish that was not tried because an earlier one of its batch failed.
-pub(crate) fn not_tried(why: &str) -> crate::error::BrokerError {
+fn not_tried(why: &str) -> crate::error::BrokerError {
     crate::error::BrokerError::Unavailable(format!(
         "not tried: an earlier publish of this connection failed first ({why})"
     ))

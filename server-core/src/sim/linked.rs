@@ -9,7 +9,7 @@
 
 use super::Link;
 use crate::broker::{
-    Batch, Broker, BrokerKind, Cursor, LogReader, LogStatus, Published, SharedBroker,
+    batch_failed, Batch, Broker, BrokerKind, Cursor, LogReader, LogStatus, Published, SharedBroker,
 };
 use crate::error::{BrokerError, Result};
 use crate::event::{NewEvent, Offset};
@@ -75,26 +75,21 @@ impl Broker for LinkedBroker {
     /// so its events keep their order whatever the jitter.
     async fn publish_all(&self, events: Vec<NewEvent>) -> Vec<Result<Published>> {
         let n = events.len();
-        let all_fail = |e: BrokerError| {
-            let why = e.to_string();
-            std::iter::once(Err(e))
-                .chain((1..n).map(|_| Err(crate::broker::not_tried(&why))))
-                .collect()
+        let crossed = async {
+            self.link.check()?;
+            self.link.cross().await;
+            self.link.check()
         };
-        if let Err(e) = self.link.check() {
-            return all_fail(e);
-        }
-        self.link.cross().await;
-        if let Err(e) = self.link.check() {
-            return all_fail(e);
+        if let Err(e) = crossed.await {
+            return batch_failed(n, e);
         }
         let results = self.inner.publish_all(events).await;
         self.link.cross().await;
         // Answers lost on the way back are errors to the caller, who retries by id.
-        if let Err(e) = self.link.check() {
-            return all_fail(e);
+        match self.link.check() {
+            Ok(()) => results,
+            Err(e) => batch_failed(n, e),
         }
-        results
     }
 
     async fn read(&self, after: Offset, max: usize) -> Result<Batch> {

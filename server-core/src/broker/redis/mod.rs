@@ -17,10 +17,10 @@
 //! epoch to their clients with what may have been lost. No publish is ever acked into a log
 //! known to be rewound.
 
-mod batch;
 mod config;
 mod connect;
 mod entries;
+mod publish;
 mod reader;
 mod settings;
 
@@ -28,7 +28,8 @@ pub use self::config::{Acks, RedisConfig};
 pub use self::connect::{KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_PROBES, TCP_USER_TIMEOUT};
 
 use self::connect::{Conn, SharedConn, Target};
-use self::entries::{as_array, int_at, parse_entries};
+use self::entries::parse_entries;
+use self::publish::ScriptReply;
 use super::{Batch, Broker, BrokerKind, LogReader, LogStatus, Published};
 use crate::error::{BrokerError, Result};
 use crate::event::{new_epoch, NewEvent, Offset};
@@ -220,60 +221,6 @@ impl RedisBroker {
         self.adopt(&now);
         Ok(now)
     }
-
-    /// One try of the publish script, followed by `WAIT` when acks need replicas. Returns
-    /// the script's reply and how many replicas confirmed (`None` without `WAIT`).
-    async fn try_publish(
-        &self,
-        state: &LogState,
-        event: &NewEvent,
-        json: &str,
-    ) -> Result<(Value, Option<i64>)> {
-        let (known, known_id) = state
-            .known
-            .as_ref()
-            .map_or((0, ""), |(o, id)| (*o, id.as_str()));
-        let mut invocation = self.inner.keys.invocation(&self.inner.publish);
-        invocation
-            .arg(&state.epoch)
-            .arg(&event.id)
-            .arg(self.inner.config.history)
-            .arg(json)
-            .arg(known)
-            .arg(known_id);
-        let invocation = &invocation;
-        let replicas = match self.inner.config.acks {
-            Acks::Primary => {
-                let reply = self
-                    .with_conn(|mut c| async move { invocation.invoke_async(&mut c).await })
-                    .await?;
-                return Ok((reply, None));
-            }
-            Acks::Replicas(n) => n,
-        };
-        // `WAIT` counts the replicas that have every write made so far on *its* connection,
-        // so it goes in one pipeline with the script (one connection, in order).
-        let wait_ms = self.inner.config.ack_timeout.as_millis() as u64;
-        self.with_conn(|mut c| async move {
-            let mut pipe = redis::pipe();
-            pipe.invoke_script(invocation)
-                .cmd("WAIT")
-                .arg(replicas)
-                .arg(wait_ms);
-            let result: RedisResult<(Value, i64)> = pipe.query_async(&mut c).await;
-            let (reply, confirmed) = match result {
-                Err(e)
-                    if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
-                {
-                    invocation.load_async(&mut c).await?;
-                    pipe.query_async(&mut c).await?
-                }
-                other => other?,
-            };
-            Ok((reply, Some(confirmed)))
-        })
-        .await
-    }
 }
 
 #[async_trait]
@@ -290,32 +237,15 @@ impl Broker for RedisBroker {
         // to the new log.
         for _ in 0..3 {
             let state = self.state();
-            let (reply, confirmed) = self.try_publish(&state, &event, &json).await?;
-            let items = as_array(&reply)?;
-            match int_at(items, 0)? {
-                code @ (1 | 2) => {
-                    let offset = int_at(items, 1)? as Offset;
-                    if let (Acks::Replicas(needed), Some(confirmed)) =
-                        (self.inner.config.acks, confirmed)
-                    {
-                        if confirmed < i64::from(needed) {
-                            return Err(BrokerError::NotDurable(format!(
-                                "stored at offset {offset}, but only {confirmed} of {needed} \
-                                 replicas confirmed it within {:?}",
-                                self.inner.config.ack_timeout
-                            )));
-                        }
-                    }
-                    self.note(&state.epoch, offset, &event.id);
-                    return Ok(Published {
-                        offset,
-                        duplicate: code == 2,
-                    });
+            match self.try_publish(&state, &event, &json).await? {
+                ScriptReply::Stored(published) => {
+                    self.note(&state.epoch, published.offset, &event.id);
+                    return Ok(published);
                 }
-                3 => {
+                ScriptReply::WentBack => {
                     self.start_new_history(&state.epoch).await?;
                 }
-                _ => {
+                ScriptReply::OtherEpoch => {
                     let now = self.open_log().await?;
                     tracing::warn!(old = %state.epoch, new = %now, "Redis log epoch changed; publishing into the new log");
                 }

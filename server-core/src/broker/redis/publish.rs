@@ -1,90 +1,125 @@
-//! Publishing a batch in one round trip: the publish script once per event, in one pipeline
-//! on one connection, so Redis runs them in the batch's order.
+//! Running the publish script: for one event or a batch, in one pipeline on one connection
+//! (so Redis runs a batch in its order), with one `WAIT` after it when acks need replicas.
 
 use super::entries::{as_array, int_at};
 use super::{Acks, LogState, RedisBroker};
-use crate::broker::{not_tried, Published};
+use crate::broker::{batch_failed, publish_in_order, Published};
 use crate::error::{BrokerError, Result};
 use crate::event::{NewEvent, Offset};
 use redis::{RedisResult, ScriptInvocation, Value};
 
+/// What the publish script answered for one event.
+pub(super) enum ScriptReply {
+    /// Stored (or already stored: a duplicate).
+    Stored(Published),
+    /// The log no longer holds what this broker knew it held: it went back in time.
+    WentBack,
+    /// The log has another epoch than the one published into.
+    OtherEpoch,
+}
+
+impl ScriptReply {
+    fn parse(reply: &Value) -> Result<ScriptReply> {
+        let items = as_array(reply)?;
+        Ok(match int_at(items, 0)? {
+            code @ (1 | 2) => ScriptReply::Stored(Published {
+                offset: int_at(items, 1)? as Offset,
+                duplicate: code == 2,
+            }),
+            3 => ScriptReply::WentBack,
+            _ => ScriptReply::OtherEpoch,
+        })
+    }
+}
+
 impl RedisBroker {
+    /// One try of the publish script for `event` (`json`) in the log `state` knows.
+    pub(super) async fn try_publish(
+        &self,
+        state: &LogState,
+        event: &NewEvent,
+        json: &str,
+    ) -> Result<ScriptReply> {
+        let (replies, confirmed) = self
+            .run_pipeline(
+                state,
+                std::slice::from_ref(event),
+                std::slice::from_ref(&json),
+            )
+            .await?;
+        let reply = ScriptReply::parse(&replies[0])?;
+        if let ScriptReply::Stored(published) = &reply {
+            self.check_durable(published.offset, confirmed)?;
+        }
+        Ok(reply)
+    }
+
     /// [`Broker::publish_all`](crate::broker::Broker::publish_all) for Redis: one pipeline
     /// (plus one `WAIT` for the whole batch when acks need replicas). If the log turns out
     /// to have a new epoch or to have gone back in time, the rest of the batch goes through
     /// [`Broker::publish`](crate::broker::Broker::publish) one by one, which handles that.
     pub(super) async fn publish_pipelined(&self, events: Vec<NewEvent>) -> Vec<Result<Published>> {
         let n = events.len();
-        let fail_all = |e: BrokerError| -> Vec<Result<Published>> {
-            let why = e.to_string();
-            std::iter::once(Err(e))
-                .chain((1..n).map(|_| Err(not_tried(&why))))
-                .collect()
-        };
         let mut jsons = Vec::with_capacity(n);
         for event in &events {
             match serde_json::to_string(event) {
                 Ok(json) => jsons.push(json),
-                Err(e) => return fail_all(BrokerError::Protocol(e.to_string())),
+                Err(e) => return batch_failed(n, BrokerError::Protocol(e.to_string())),
             }
         }
         let state = self.state();
         let (replies, confirmed) = match self.run_pipeline(&state, &events, &jsons).await {
             Ok(r) => r,
-            Err(e) => return fail_all(e),
+            Err(e) => return batch_failed(n, e),
         };
         let mut results = Vec::with_capacity(n);
         let mut rest = None;
         for (i, (event, reply)) in events.iter().zip(&replies).enumerate() {
-            match stored(reply) {
-                Ok(Some(published)) => {
-                    if let (Acks::Replicas(needed), Some(confirmed)) =
-                        (self.inner.config.acks, confirmed)
-                    {
-                        if confirmed < i64::from(needed) {
-                            results.push(Err(BrokerError::NotDurable(format!(
-                                "stored at offset {}, but only {confirmed} of {needed} replicas \
-                                 confirmed it within {:?}",
-                                published.offset, self.inner.config.ack_timeout
-                            ))));
-                            continue;
-                        }
-                    }
-                    self.note(&state.epoch, published.offset, &event.id);
-                    results.push(Ok(published));
+            match ScriptReply::parse(reply) {
+                Ok(ScriptReply::Stored(published)) => {
+                    results.push(self.check_durable(published.offset, confirmed).map(|()| {
+                        self.note(&state.epoch, published.offset, &event.id);
+                        published
+                    }));
                 }
-                Ok(None) => {
+                Ok(ScriptReply::WentBack | ScriptReply::OtherEpoch) => {
                     rest = Some(i);
                     break;
                 }
-                Err(e) => return fail_all(e),
+                Err(e) => return batch_failed(n, e),
             }
         }
         if let Some(from) = rest {
             // New epoch, or the log went back in time: the one-by-one path deals with it.
-            let mut failed: Option<String> = None;
-            for event in events.into_iter().skip(from) {
-                if let Some(why) = &failed {
-                    results.push(Err(not_tried(why)));
-                    continue;
-                }
-                let result = crate::broker::Broker::publish(self, event).await;
-                if let Err(e) = &result {
-                    failed = Some(e.to_string());
-                }
-                results.push(result);
-            }
+            results.extend(publish_in_order(self, events.into_iter().skip(from)).await);
         }
         results
     }
 
-    /// Send the batch's scripts (and `WAIT`) in one pipeline; the replies in order, and how
-    /// many replicas confirmed (`None` without `WAIT`).
+    /// With `--acks replicas:N`, an event stored at `offset` counts only once `confirmed`
+    /// replicas (what `WAIT` answered) reach N.
+    fn check_durable(&self, offset: Offset, confirmed: Option<i64>) -> Result<()> {
+        if let (Acks::Replicas(needed), Some(confirmed)) = (self.inner.config.acks, confirmed) {
+            if confirmed < i64::from(needed) {
+                return Err(BrokerError::NotDurable(format!(
+                    "stored at offset {offset}, but only {confirmed} of {needed} replicas \
+                     confirmed it within {:?}",
+                    self.inner.config.ack_timeout
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Send the scripts of `events` (with their `jsons`), and `WAIT` when acks need
+    /// replicas, in one pipeline; the replies in order, and how many replicas confirmed
+    /// (`None` without `WAIT`). `WAIT` counts the replicas that have every write made so far
+    /// on *its* connection, which is why it shares the pipeline.
     async fn run_pipeline(
         &self,
         state: &LogState,
         events: &[NewEvent],
-        jsons: &[String],
+        jsons: &[impl AsRef<str>],
     ) -> Result<(Vec<Value>, Option<i64>)> {
         let (known, known_id) = state
             .known
@@ -99,7 +134,7 @@ impl RedisBroker {
                     .arg(&state.epoch)
                     .arg(&event.id)
                     .arg(self.inner.config.history)
-                    .arg(json)
+                    .arg(json.as_ref())
                     .arg(known)
                     .arg(known_id);
                 invocation
@@ -154,18 +189,5 @@ impl RedisBroker {
             )));
         }
         Ok((replies, confirmed))
-    }
-}
-
-/// The publish script's reply: `Some` when the event is stored (or was: duplicate), `None`
-/// when the log has another epoch or went back in time.
-fn stored(reply: &Value) -> Result<Option<Published>> {
-    let items = as_array(reply)?;
-    match int_at(items, 0)? {
-        code @ (1 | 2) => Ok(Some(Published {
-            offset: int_at(items, 1)? as Offset,
-            duplicate: code == 2,
-        })),
-        _ => Ok(None),
     }
 }
