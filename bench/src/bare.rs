@@ -321,12 +321,7 @@ pub async fn serve_child(port_base: u16, write_batch: usize) -> anyhow::Result<(
         .iter()
         .map(|t| format!("{}={}", t.name, t.url))
         .collect();
-    println!("ready {}", list.join(","));
-    tokio::task::spawn_blocking(|| {
-        let mut sink = String::new();
-        while std::io::stdin().read_line(&mut sink).is_ok_and(|n| n > 0) {}
-    })
-    .await?;
+    crate::servers::ready_until_parent_exits(&list).await?;
     server.stop().await;
     Ok(())
 }

@@ -337,13 +337,20 @@ pub async fn serve_child(regions: usize, redis_url: Option<String>) -> anyhow::R
         .iter()
         .map(|r| format!("{}=ws://{}/ws", r.name, r.addr))
         .collect();
+    ready_until_parent_exits(&list).await?;
+    cluster.stop().await;
+    Ok(())
+}
+
+/// The child side of a server process (`bench serve`, `bench bare-server`): print
+/// `ready name=ws://…,…` (`list`), then wait until stdin closes (the parent exited).
+pub async fn ready_until_parent_exits(list: &[String]) -> anyhow::Result<()> {
     println!("ready {}", list.join(","));
     tokio::task::spawn_blocking(|| {
         let mut sink = String::new();
         while std::io::stdin().read_line(&mut sink).is_ok_and(|n| n > 0) {}
     })
     .await?;
-    cluster.stop().await;
     Ok(())
 }
 

@@ -33,6 +33,22 @@ pub struct Throughput {
     pub best_over_bare: Option<f64>,
 }
 
+impl Throughput {
+    /// Keep a step of the bare server, and it as `bare_best` when it is `clean` and faster.
+    fn add_bare(&mut self, step: Measured, clean: impl Fn(&Measured) -> bool) {
+        let rate = step.run.target_rate;
+        if clean(&step)
+            && self
+                .bare_best
+                .as_ref()
+                .is_none_or(|x| x.run.target_rate < rate)
+        {
+            self.bare_best = Some(step.clone());
+        }
+        self.bare_steps.push(step);
+    }
+}
+
 /// The rates tried so far, clean or not, and the next rate to try.
 #[derive(Debug, Default)]
 struct Search {
@@ -135,16 +151,8 @@ pub async fn throughput(
         if ok(&m) {
             result.best = Some(m.clone());
         }
-        if ok(&b)
-            && result
-                .bare_best
-                .as_ref()
-                .is_none_or(|x| x.run.target_rate < r)
-        {
-            result.bare_best = Some(b.clone());
-        }
         result.steps.push(m);
-        result.bare_steps.push(b);
+        result.add_bare(b, ok);
         rate = ours.next();
     }
     servers.stop().await;
@@ -158,15 +166,7 @@ pub async fn throughput(
         );
         print(&b);
         theirs.record(r, ok(&b));
-        if ok(&b)
-            && result
-                .bare_best
-                .as_ref()
-                .is_none_or(|x| x.run.target_rate < r)
-        {
-            result.bare_best = Some(b.clone());
-        }
-        result.bare_steps.push(b);
+        result.add_bare(b, ok);
     }
     bare.stop().await;
     if let (Some(best), Some(bare_best)) = (&result.best, &result.bare_best) {
