@@ -11,8 +11,8 @@ use redis_process::{RedisOptions, RedisProcess};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-#[allow(unused_imports)] // Only the TLS test uses it.
-pub use tls::make_certificates;
+#[allow(unused_imports)] // Only the TLS tests use it.
+pub use tls::{make_certificates, TlsRedis};
 
 /// How long a topology may take to come up or fail over before the test fails.
 pub const SETUP_PATIENCE: Duration = Duration::from_secs(30);

@@ -71,6 +71,19 @@ impl RedisConfig {
     }
 }
 
+impl RedisConfig {
+    /// How long a request on the shared connection may wait for its answer: the response
+    /// timeout, plus the `WAIT` for replicas when acks need them (a publish's answer
+    /// legitimately waits that long; a shorter timeout would fail every publish whose
+    /// replicas are slow as "unavailable", and drop the connection).
+    pub fn request_timeout(&self) -> Duration {
+        match self.acks {
+            Acks::Primary => self.response_timeout,
+            Acks::Replicas(_) => self.response_timeout + self.ack_timeout,
+        }
+    }
+}
+
 impl Default for RedisConfig {
     /// The defaults, at [`defaults::REDIS_URL`].
     fn default() -> Self {

@@ -54,9 +54,9 @@ pub(super) enum Target {
     /// The primary that the Sentinels name, asked again at every (re)connect, so a failover
     /// is followed.
     Sentinel(Mutex<SentinelClient>),
-    /// A Redis Cluster: the client follows slot moves and failovers itself. Also kept: the
-    /// URL of the first node, to tell a node without cluster mode apart from one that is down.
-    Cluster(ClusterClient, String),
+    /// A Redis Cluster, by the URLs of the nodes given (the client learns the rest, and
+    /// follows slot moves and failovers itself).
+    Cluster(Vec<String>),
 }
 
 /// rustls needs one process-wide crypto provider; redis-rs does not pick one.
@@ -112,17 +112,10 @@ impl Target {
                 .into_iter()
                 .map(|(h, p)| format!("redis://{h}:{p}"))
                 .collect();
-            let first = nodes.first().cloned().unwrap_or_default();
-            let client = ClusterClientBuilder::new(nodes)
-                .connection_timeout(config.response_timeout)
-                .response_timeout(config.response_timeout)
-                .tcp_settings(tcp_settings())
-                .retries(3)
-                .min_retry_wait(50)
-                .max_retry_wait(500)
-                .build()
+            // Checked once here; each connection gets a client of its own timeouts.
+            cluster_client(&nodes, config.response_timeout, config.response_timeout)
                 .map_err(|e| bad_url(url, e))?;
-            return Ok(Target::Cluster(client, first));
+            return Ok(Target::Cluster(nodes));
         }
         let info = url
             .into_connection_info()
@@ -168,15 +161,10 @@ impl Target {
                     .get_async_connection_with_config(&config)
                     .await
                     .map(Conn::Single),
-                Target::Cluster(client, _) => {
-                    let config = redis::cluster::ClusterConfig::new()
-                        .set_connection_timeout(connect)
-                        .set_response_timeout(response);
-                    client
-                        .get_async_connection_with_config(config)
-                        .await
-                        .map(Conn::Cluster)
-                }
+                Target::Cluster(nodes) => match cluster_client(nodes, connect, response) {
+                    Ok(client) => client.get_async_connection().await.map(Conn::Cluster),
+                    Err(e) => Err(e),
+                },
             }
         };
         // Asking the Sentinels and then the primary is two connects: bound the whole.
@@ -188,6 +176,30 @@ impl Target {
             ))),
         }
     }
+}
+
+/// A cluster client whose connections connect within `connect` and fail a request after
+/// `response` without an answer, retries included.
+///
+/// Both timeouts are set on the builder: redis-rs also bounds every cluster request by an
+/// overall timeout, which only the builder sets (to its response timeout) and
+/// `ClusterConfig` leaves alone. A blocking read's longer response timeout given through
+/// `ClusterConfig` was therefore cut at the builder's 2 s, so every idle `XREAD BLOCK 2000`
+/// failed as timed out.
+fn cluster_client(
+    nodes: &[String],
+    connect: Duration,
+    response: Duration,
+) -> redis::RedisResult<ClusterClient> {
+    ClusterClientBuilder::new(nodes.to_vec())
+        .connection_timeout(connect)
+        .response_timeout(response)
+        .overall_response_timeout(Some(response))
+        .tcp_settings(tcp_settings())
+        .retries(3)
+        .min_retry_wait(50)
+        .max_retry_wait(500)
+        .build()
 }
 
 /// A connection to one server or to a cluster.
@@ -251,7 +263,7 @@ impl SharedConn {
             return Ok((*generation, conn.clone()));
         }
         let conn = target
-            .connect(config.response_timeout, config.response_timeout)
+            .connect(config.response_timeout, config.request_timeout())
             .await?;
         let generation = rand::random();
         *current = Some((generation, conn.clone()));

@@ -20,7 +20,8 @@ use redis::{InfoDict, Value};
 pub(super) async fn check(broker: &RedisBroker) -> Result<Vec<String>> {
     let url = broker.inner.config.url.clone();
     let config = match &broker.inner.target {
-        Target::Cluster(_, first) => {
+        Target::Cluster(nodes) => {
+            let first = nodes.first().map(String::as_str).unwrap_or_default();
             if cluster_enabled(first).await == Some(false) {
                 return Err(BrokerError::Config(format!(
                     "{url} names a Redis Cluster, but {first} runs without cluster mode: use \
