@@ -53,7 +53,8 @@ pub const REGIONS: [&str; 3] = ["as", "us", "eu"];
 pub const WRITE_BATCH: usize = 64;
 /// Frames a client may fall behind before it is closed: the regions' per-client queue.
 pub const QUEUE: usize = 4096;
-/// The `broker` its `welcome` frames name.
+/// The name of its runs (`latency-bare`); its `welcome` frames name the embedded broker, the
+/// in-process kind it stands for.
 pub const BROKER: &str = "bare";
 
 /// The fan-out every port shares.
@@ -235,7 +236,7 @@ async fn client(tcp: TcpStream, region: &'static str, hub: Arc<Hub>, shutdown: C
         region: region.into(),
         offset,
         epoch: "bare".into(),
-        broker: BROKER.into(),
+        broker: wire::BrokerKind::Embedded,
     };
     if sink.send(text(&welcome)).await.is_err() {
         return;

@@ -155,7 +155,7 @@ impl Servers {
                 server_pid: None,
                 redis_pid: redis.as_ref().and_then(RedisProcess::pid),
             },
-            broker: chosen.status.kind.into(),
+            broker: chosen.status.kind.as_str().into(),
             running: Running::InProcess {
                 runtime,
                 shutdown,

@@ -319,7 +319,9 @@ impl Settings {
             let names = wire::sim::presets::NAMES.join(", ");
             return Err(bad("sim", format!("{:?} is not one of {names}", self.sim)));
         }
-        self.acks.parse::<Acks>().map_err(|e| bad("acks", e))?;
+        self.acks
+            .parse::<Acks>()
+            .map_err(|e| bad("acks", e.to_string()))?;
         let at_least_one = [
             ("max_connections", self.max_connections as u64),
             ("client_queue", self.client_queue as u64),

@@ -27,7 +27,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         private,
     } = chosen;
     let mut description = status.description;
-    if status.kind == "embedded" {
+    if status.kind == wire::BrokerKind::Embedded {
         description.push_str("; pass --redis <url> to share events between machines");
     }
     tracing::info!(

@@ -104,7 +104,7 @@ async fn serve_without_redis_uses_the_embedded_broker_and_says_so() {
     );
     let mut c = Client::connect(addr).await;
     assert!(
-        matches!(&c.welcome, ServerFrame::Welcome { broker, region, .. } if broker == "embedded" && region == "us")
+        matches!(&c.welcome, ServerFrame::Welcome { broker, region, .. } if *broker == wire::BrokerKind::Embedded && region == "us")
     );
     let ack = c.publish_and_wait("cli-1").await;
     assert!(matches!(ack, ServerFrame::Ack { offset: 1, .. }), "{ack:?}");
@@ -247,7 +247,7 @@ async fn private_redis_is_started_used_and_stopped() {
     assert!(std::net::TcpStream::connect(redis_addr).is_ok());
     let mut c = Client::connect(wait_for_port(port).await).await;
     assert!(
-        matches!(&c.welcome, ServerFrame::Welcome { broker, .. } if broker == "redis"),
+        matches!(&c.welcome, ServerFrame::Welcome { broker, .. } if *broker == wire::BrokerKind::Redis),
         "{:?}",
         c.welcome
     );

@@ -8,10 +8,9 @@
 //! `redis-server` (only when the caller asks for that step) → the embedded broker, which
 //! cannot fail. [`serve_plan`] and [`plan`] build the lists the CLI and the desktop use.
 
-use crate::broker::{MemoryBroker, RedisBroker, RedisConfig, SharedBroker};
+use crate::broker::{BrokerKind, MemoryBroker, RedisBroker, RedisConfig, SharedBroker};
 use crate::defaults;
 use redis_process::{RedisOptions, RedisProcess};
-use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,17 +42,20 @@ pub enum BrokerMode {
 impl BrokerMode {
     /// Parse `auto`, `private` or `embedded` (unset or empty: auto); anything else is an
     /// error naming the allowed values.
-    pub fn parse(value: Option<&str>) -> Result<BrokerMode, String> {
+    pub fn parse(value: Option<&str>) -> Result<BrokerMode, UnknownMode> {
         match value.map(str::trim) {
             None | Some("") | Some("auto") => Ok(BrokerMode::Auto),
             Some("private") => Ok(BrokerMode::Private),
             Some("embedded") => Ok(BrokerMode::Embedded),
-            Some(other) => Err(format!(
-                "MULTIREGION_BROKER={other:?} is not auto, private or embedded"
-            )),
+            Some(other) => Err(UnknownMode(other.to_owned())),
         }
     }
 }
+
+/// A `MULTIREGION_BROKER` value that is not a [`BrokerMode`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("MULTIREGION_BROKER={0:?} is not auto, private or embedded")]
+pub struct UnknownMode(pub String);
 
 /// The desktop's chain: in `Auto`, `redis_url` (if set) instead of the default local Redis,
 /// then a private redis-server if `private` (redis-server is on the PATH), then embedded.
@@ -88,18 +90,7 @@ pub fn serve_plan(redis: Option<&str>, local: &str, private: bool) -> Vec<Step> 
     }
 }
 
-/// What is said about the chosen broker: the first log line, the desktop's `broker_status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BrokerStatus {
-    /// `redis` or `embedded`.
-    pub kind: &'static str,
-    /// Which broker and why, in words.
-    pub description: String,
-    /// The Redis URL, `None` for the embedded broker.
-    pub url: Option<String>,
-    /// True for a redis-server this process started itself: no other process shares its log.
-    pub private: bool,
-}
+pub use wire::BrokerStatus;
 
 /// A connected broker, what is said about it, and the private redis-server behind it.
 pub struct ChosenBroker {
@@ -244,7 +235,7 @@ fn redis_choice(broker: RedisBroker, url: &str, mut description: String) -> Chos
     ChosenBroker {
         broker: Arc::new(broker),
         status: BrokerStatus {
-            kind: "redis",
+            kind: BrokerKind::Redis,
             description,
             url: Some(url.into()),
             private: false,
@@ -257,7 +248,7 @@ fn embedded(history: usize) -> ChosenBroker {
     ChosenBroker {
         broker: Arc::new(MemoryBroker::new(history)),
         status: BrokerStatus {
-            kind: "embedded",
+            kind: BrokerKind::Embedded,
             description: "Embedded broker (in-process: events are not shared with other \
                           processes and are lost on exit)"
                 .into(),

@@ -3,12 +3,13 @@
 //! # The payload stays raw
 //! A payload is JSON text from the moment a publish frame is decoded (and validated, once)
 //! to the moment it goes out in an event frame: it is never parsed into a tree, re-serialized
-//! or copied per client. The event frame is serialized once per region (by its feed) and
-//! shared by every client. Events read back from Redis are checked to be JSON as they are
+//! or copied per client. The event frame ([`wire::EventRef`], borrowed from the stored event)
+//! is serialized once per region (by its feed) and shared by every client. Events read back from Redis are checked to be JSON as they are
 //! read (they come from outside the process), without building a tree either.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use wire::EventRef;
 pub use wire::{Micros, Offset};
 
 /// A payload: JSON text, validated once when it entered the system.
@@ -55,31 +56,12 @@ pub struct StoredEvent {
     pub event: NewEvent,
 }
 
-/// The `event` frame as it is serialized: the shape of `wire::ServerFrame::Event` (a test
-/// keeps them equal), with the payload borrowed raw instead of parsed.
-#[derive(Serialize)]
-struct EventOut<'a> {
-    #[serde(rename = "type")]
-    tag: &'static str,
-    offset: Offset,
-    id: &'a str,
-    origin: &'a str,
-    kind: &'a str,
-    payload: &'a RawValue,
-    published_at: Micros,
-    stored_at: Micros,
-    received_at: Micros,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    replay: bool,
-}
-
 impl StoredEvent {
-    /// The text of the `event` frame for this event as received by a region at
-    /// `received_at` (`replay`: sent from history to a resuming client).
-    pub fn frame_text(&self, received_at: Micros, replay: bool) -> String {
+    /// The `event` frame of this event as received by a region at `received_at` (`replay`:
+    /// sent from history to a resuming client), borrowed from it.
+    pub fn frame(&self, received_at: Micros, replay: bool) -> EventRef<'_> {
         let e = &self.event;
-        serde_json::to_string(&EventOut {
-            tag: "event",
+        EventRef {
             offset: self.offset,
             id: &e.id,
             origin: &e.origin,
@@ -89,8 +71,54 @@ impl StoredEvent {
             stored_at: self.stored_at,
             received_at,
             replay,
+        }
+    }
+
+    /// The text of [`Self::frame`].
+    pub fn frame_text(&self, received_at: Micros, replay: bool) -> String {
+        self.frame(received_at, replay).to_text()
+    }
+}
+
+/// What the log stores of an event besides its offset, id and store time (which the log
+/// keeps in fields of their own, once): the JSON of the `d` field of a Redis entry.
+#[derive(Serialize)]
+pub(crate) struct Body<'a> {
+    origin: &'a str,
+    kind: &'a str,
+    payload: &'a RawValue,
+    published_at: Micros,
+}
+
+impl NewEvent {
+    /// The event's body as the log stores it (everything but its id).
+    pub(crate) fn body(&self) -> Body<'_> {
+        Body {
+            origin: &self.origin,
+            kind: &self.kind,
+            payload: &self.payload,
+            published_at: self.published_at,
+        }
+    }
+
+    /// The event of id `id` from a stored body (fields it does not know, such as the id that
+    /// older versions stored in the body too, are ignored).
+    pub(crate) fn from_body(id: String, body: &[u8]) -> serde_json::Result<NewEvent> {
+        #[derive(Deserialize)]
+        struct Owned {
+            origin: String,
+            kind: String,
+            payload: Payload,
+            published_at: Micros,
+        }
+        let b: Owned = serde_json::from_slice(body)?;
+        Ok(NewEvent {
+            id,
+            origin: b.origin,
+            kind: b.kind,
+            payload: b.payload,
+            published_at: b.published_at,
         })
-        .expect("event frames always serialize")
     }
 }
 
@@ -110,58 +138,28 @@ pub fn new_epoch() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wire::{EventFrame, ServerFrame};
 
-    /// The raw frame is byte for byte what the wire type serializes to, live and replayed.
+    /// The stored body round-trips without the id, and a body that also holds one (written
+    /// by an older version) still reads.
     #[test]
-    fn the_raw_event_frame_is_the_documented_one() {
-        let value = serde_json::json!({"x": [1, 2.5, "é\"\\"], "y": null});
-        for replay in [false, true] {
-            let stored = StoredEvent {
-                offset: 7,
-                stored_at: 2,
-                event: NewEvent {
-                    id: "a\"1".into(),
-                    origin: "as".into(),
-                    kind: "k".into(),
-                    payload: payload(&value),
-                    published_at: 1,
-                },
-            };
-            let wire = ServerFrame::Event(EventFrame {
-                offset: 7,
-                id: "a\"1".into(),
-                origin: "as".into(),
-                kind: "k".into(),
-                payload: value.clone(),
-                published_at: 1,
-                stored_at: 2,
-                received_at: 3,
-                replay,
-            });
-            assert_eq!(
-                stored.frame_text(3, replay),
-                serde_json::to_string(&wire).unwrap()
-            );
-        }
-    }
-
-    /// A payload keeps its publisher's spelling: it is not re-serialized on the way.
-    #[test]
-    fn the_payload_is_passed_through_as_sent() {
-        let sent = r#"{"b":1, "a" : [ 1.50 ]}"#;
+    fn the_body_keeps_the_fields_once() {
         let event = NewEvent {
-            id: "i".into(),
-            origin: "eu".into(),
+            id: "a\"1".into(),
+            origin: "as".into(),
             kind: "k".into(),
-            payload: RawValue::from_string(sent.into()).unwrap(),
-            published_at: 0,
+            payload: RawValue::from_string(r#"{"b":1, "a" : [ 1.50 ]}"#.into()).unwrap(),
+            published_at: 9,
         };
-        let stored = StoredEvent {
-            offset: 1,
-            stored_at: 0,
-            event,
-        };
-        assert!(stored.frame_text(0, false).contains(sent));
+        let body = serde_json::to_string(&event.body()).unwrap();
+        assert!(!body.contains("\"id\""), "{body}");
+        assert_eq!(
+            NewEvent::from_body(event.id.clone(), body.as_bytes()).unwrap(),
+            event
+        );
+        let old = serde_json::to_string(&event).unwrap();
+        assert_eq!(
+            NewEvent::from_body(event.id.clone(), old.as_bytes()).unwrap(),
+            event
+        );
     }
 }

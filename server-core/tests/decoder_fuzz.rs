@@ -64,7 +64,7 @@ proptest! {
             && json_depth(&text) <= wire::limits::MAX_JSON_DEPTH
             && payload.to_string().len() <= wire::limits::MAX_PAYLOAD_BYTES;
         match decode(&text) {
-            Ok(frame) => {
+            Ok(wire::ClientFrame::Publish(frame)) => {
                 prop_assert!(within, "accepted a frame outside the limits");
                 // Kept as sent: the raw payload is the sent text, and means the sent value.
                 prop_assert_eq!(frame.payload.get(), payload.to_string());

@@ -36,8 +36,9 @@ async fn a_long_wait_is_waited_out(kind: &str, url: String, replicas: u32) {
     );
     let again = broker.publish(event("slow-replicas")).await;
     match again {
-        Err(BrokerError::NotDurable(message)) => {
-            assert!(message.contains("offset 1"), "{kind}: {message}")
+        Err(BrokerError::NotDurable(not_durable)) => {
+            assert_eq!(not_durable.offset, 1, "{kind}: {not_durable}");
+            assert_eq!(not_durable.waited, ACK_TIMEOUT, "{kind}: {not_durable}");
         }
         other => panic!("{kind}: the retry got {other:?}"),
     }

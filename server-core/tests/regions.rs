@@ -167,7 +167,7 @@ async fn welcome_and_health_describe_the_region(broker: SharedBroker) {
         health.now
     );
     assert_eq!(health.region, "us");
-    assert_eq!(health.broker, kind);
+    assert_eq!(health.broker.as_str(), kind);
     assert!(health.connected);
     assert_eq!(health.clients, 1);
     assert_eq!(health.offset, 1);

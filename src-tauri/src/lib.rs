@@ -56,7 +56,7 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             tauri::async_runtime::spawn(async move {
                 let chosen = startup.choose().await;
                 tracing::info!(
-                    kind = chosen.status.kind,
+                    kind = %chosen.status.kind,
                     url = ?chosen.status.url,
                     why = %chosen.status.description,
                     "broker chosen"

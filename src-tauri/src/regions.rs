@@ -160,7 +160,7 @@ mod tests {
         regions.start(embedded().await).await.expect("start");
         let before = regions.regions().expect("regions");
         let status = regions.switch(embedded().await).await.expect("switch");
-        assert_eq!(status.kind, "embedded");
+        assert_eq!(status.kind, wire::BrokerKind::Embedded);
         assert_eq!(regions.regions().expect("regions"), before);
         regions.shutdown().await;
     }

@@ -7,12 +7,15 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use wire::{EventFrame, ServerFrame};
+use wire::{EventFrame, Publish, ServerFrame};
+
+/// A client's WebSocket.
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A protocol-level WebSocket client.
 pub struct Client {
     /// The socket, for tests that send raw frames.
-    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub ws: Socket,
     /// The `welcome` frame the server opened with.
     pub welcome: ServerFrame,
 }
@@ -33,17 +36,15 @@ impl Client {
         let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws{query}"))
             .await
             .expect("websocket connect");
-        let mut c = Client {
-            ws,
-            welcome: ServerFrame::error("none", ""),
-        };
-        c.welcome = c.next().await;
+        let mut ws = ws;
+        let welcome = next_frame(&mut ws, PATIENCE)
+            .await
+            .expect("a welcome frame within the patience window");
         assert!(
-            matches!(c.welcome, ServerFrame::Welcome { .. }),
-            "first frame must be welcome: {:?}",
-            c.welcome
+            matches!(welcome, ServerFrame::Welcome { .. }),
+            "first frame must be welcome: {welcome:?}"
         );
-        c
+        Client { ws, welcome }
     }
 
     /// Send one text message as is.
@@ -53,11 +54,8 @@ impl Client {
 
     /// Publish an event with id `id` (kind `test`), without waiting for the answer.
     pub async fn publish(&mut self, id: &str) {
-        self.send_text(
-            &serde_json::json!({"type":"publish","id":id,"kind":"test","payload":{"id":id}})
-                .to_string(),
-        )
-        .await;
+        let publish = Publish::new(id, "test", &serde_json::json!({ "id": id }));
+        self.send_text(&publish.to_text()).await;
     }
 
     /// Publish and wait for the answer to it (ack or error), skipping events.
@@ -84,20 +82,7 @@ impl Client {
     /// The next frame, or `None` if none comes within `wait` or the socket closed. Pings
     /// (the server sends one every ping interval) do not extend the wait.
     pub async fn try_next(&mut self, wait: Duration) -> Option<ServerFrame> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            let msg = tokio::time::timeout_at(deadline, self.ws.next())
-                .await
-                .ok()??
-                .ok()?;
-            match msg {
-                Message::Text(t) => {
-                    return Some(serde_json::from_str(&t).expect("server frames are valid"))
-                }
-                Message::Close(_) => return None,
-                _ => continue,
-            }
-        }
+        next_frame(&mut self.ws, wait).await
     }
 
     /// Collect `n` events, ignoring acks and other frames.
@@ -118,6 +103,25 @@ impl Client {
                 !matches!(f, ServerFrame::Event(_)),
                 "unexpected extra event: {f:?}"
             );
+        }
+    }
+}
+
+/// The next protocol frame on `ws`, or `None` if none comes within `wait` or the socket
+/// closed (pings do not extend the wait).
+async fn next_frame(ws: &mut Socket, wait: Duration) -> Option<ServerFrame> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let msg = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .ok()??
+            .ok()?;
+        match msg {
+            Message::Text(t) => {
+                return Some(serde_json::from_str(&t).expect("server frames are valid"))
+            }
+            Message::Close(_) => return None,
+            _ => continue,
         }
     }
 }

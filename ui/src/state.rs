@@ -155,7 +155,7 @@ impl State {
             Action::Health(p, h) => {
                 if let Some(pane) = self.panes.get_mut(p) {
                     if let Ok(h) = &h {
-                        pane.broker = Some(h.broker.clone());
+                        pane.broker = Some(h.broker.as_str().into());
                         if self.epoch.as_ref() == Some(&h.epoch) {
                             pane.head = pane.head.max(h.offset);
                             self.newest = self.newest.max(h.offset);
@@ -226,7 +226,7 @@ impl State {
             } => {
                 // `offset` is where this pane's live feed starts on its first connection.
                 let pane = &mut self.panes[p];
-                pane.broker = Some(broker);
+                pane.broker = Some(broker.as_str().into());
                 pane.start.get_or_insert(offset);
                 if pane.epoch.as_ref().is_some_and(|e| *e != epoch) {
                     // A resume names the old epoch, so the server's `epoch` frame follows with

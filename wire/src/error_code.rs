@@ -107,50 +107,11 @@ impl ErrorCode {
                 | ErrorCode::TooManyConnections
         )
     }
-
-    /// What the code means, in one line (the message when nothing more specific is known).
-    pub fn meaning(&self) -> &'static str {
-        match self {
-            ErrorCode::InvalidJson => "the frame is not JSON",
-            ErrorCode::InvalidFrame => "not an object, no type, or missing or mistyped fields",
-            ErrorCode::UnknownType => "type is not publish",
-            ErrorCode::TooDeep => "JSON nested deeper than 32 levels",
-            ErrorCode::InvalidId => "id empty, over 128 bytes, or with control characters",
-            ErrorCode::InvalidKind => "kind empty, over 64 bytes, or with control characters",
-            ErrorCode::PayloadTooLarge => "payload over 16 KiB as sent",
-            ErrorCode::BinaryNotSupported => "a binary frame; send JSON in text frames",
-            ErrorCode::RateLimited => "too many publishes on one connection; retry the id later",
-            ErrorCode::BrokerUnavailable => {
-                "the broker could not store or read; retry with the same id"
-            }
-            ErrorCode::FrameTooLarge => "a message over 64 KiB; the socket is closed",
-            ErrorCode::SlowConsumer => {
-                "the client fell behind; reconnect with the since the message names"
-            }
-            ErrorCode::ForbiddenOrigin => "requests from this web origin are not accepted",
-            ErrorCode::Unauthorized => "this region requires a token",
-            ErrorCode::InvalidSim => "the body is not valid link settings",
-            ErrorCode::TooManyConnections => {
-                "the region is at its connection limit; retry later or use another region"
-            }
-            ErrorCode::Other(_) => "an error this client version does not know",
-        }
-    }
 }
 
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// Parse a wire name; names this version does not define become [`ErrorCode::Other`].
-impl From<&str> for ErrorCode {
-    fn from(name: &str) -> Self {
-        ErrorCode::ALL
-            .into_iter()
-            .find(|c| c.as_str() == name)
-            .unwrap_or_else(|| ErrorCode::Other(name.to_owned()))
     }
 }
 
@@ -176,7 +137,6 @@ mod tests {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
             assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), code);
-            assert_eq!(ErrorCode::from(code.as_str()), code);
         }
     }
 

@@ -32,16 +32,18 @@ impl LinkSettings {
     }
 
     /// Refuse settings outside the documented range.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), OutOfRange> {
         if self.latency_ms > Self::MAX_MS || self.jitter_ms > Self::MAX_MS {
-            return Err(format!(
-                "latency_ms and jitter_ms must be at most {}",
-                Self::MAX_MS
-            ));
+            return Err(OutOfRange);
         }
         Ok(())
     }
 }
+
+/// Link settings outside the documented range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("latency_ms and jitter_ms must be at most {}", LinkSettings::MAX_MS)]
+pub struct OutOfRange;
 
 /// Named presets of [`LinkSettings`] per region.
 pub mod presets {

@@ -41,34 +41,17 @@ mod redis;
 
 pub use self::memory::MemoryBroker;
 pub use self::redis::{
-    Acks, RedisBroker, RedisConfig, KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_PROBES,
+    Acks, BadAcks, RedisBroker, RedisConfig, KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_PROBES,
     TCP_USER_TIMEOUT,
 };
 
-use crate::error::Result;
+pub use wire::BrokerKind;
+
+use crate::error::{BrokerError, Result, Unavailable};
 use crate::event::{NewEvent, Offset, StoredEvent};
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Which kind of broker backs the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BrokerKind {
-    /// A Redis server (shared by every process that points at it).
-    Redis,
-    /// The in-process log (one process only).
-    Embedded,
-}
-
-impl BrokerKind {
-    /// The name used on the wire and in `/health`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BrokerKind::Redis => "redis",
-            BrokerKind::Embedded => "embedded",
-        }
-    }
-}
 
 /// Result of a publish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,15 +157,15 @@ pub(crate) async fn publish_in_order<B: Broker + ?Sized>(
     events: impl IntoIterator<Item = NewEvent>,
 ) -> Vec<Result<Published>> {
     let mut results = Vec::new();
-    let mut failed: Option<String> = None;
+    let mut failed: Option<Arc<BrokerError>> = None;
     for event in events {
-        if let Some(why) = &failed {
-            results.push(Err(not_tried(why)));
+        if let Some(first) = &failed {
+            results.push(Err(Unavailable::NotTried(first.clone()).into()));
             continue;
         }
         let result = broker.publish(event).await;
         if let Err(e) = &result {
-            failed = Some(e.to_string());
+            failed = Some(Arc::new(e.clone()));
         }
         results.push(result);
     }
@@ -191,19 +174,12 @@ pub(crate) async fn publish_in_order<B: Broker + ?Sized>(
 
 /// The `n` results of a batch that failed as a whole with `e`: `e` for the first event, and
 /// "not tried" for the ones after it.
-pub(crate) fn batch_failed(n: usize, e: crate::error::BrokerError) -> Vec<Result<Published>> {
-    let why = e.to_string();
+pub(crate) fn batch_failed(n: usize, e: BrokerError) -> Vec<Result<Published>> {
+    let first = Arc::new(e.clone());
     std::iter::once(Err(e))
-        .chain((1..n).map(|_| Err(not_tried(&why))))
+        .chain((1..n).map(|_| Err(Unavailable::NotTried(first.clone()).into())))
         .take(n)
         .collect()
-}
-
-/// The error of a publish that was not tried because an earlier one of its batch failed.
-fn not_tried(why: &str) -> crate::error::BrokerError {
-    crate::error::BrokerError::Unavailable(format!(
-        "not tried: an earlier publish of this connection failed first ({why})"
-    ))
 }
 
 /// A shared, type-erased broker.

@@ -1,6 +1,7 @@
 -- Atomic, idempotent append to the global log.
 -- KEYS: 1 stream, 2 ids hash, 3 offset counter, 4 epoch
--- ARGV: 1 epoch the caller believes in, 2 event id, 3 history length, 4 event JSON,
+-- ARGV: 1 epoch the caller believes in, 2 event id, 3 history length, 4 the event's body
+--       (JSON of everything but its id),
 --       5 newest offset the caller knows is stored (0: none), 6 the event id stored there
 -- Returns {0, current_epoch} when the epoch differs (the log was lost or replaced),
 --         {3, offset} when the log no longer holds what the caller knows (it went back in time),

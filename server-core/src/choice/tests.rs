@@ -83,6 +83,7 @@ fn parses_the_mode() {
     );
     assert!(BrokerMode::parse(Some("redis"))
         .unwrap_err()
+        .to_string()
         .contains("auto, private or embedded"));
 }
 
@@ -95,7 +96,7 @@ async fn embedded_is_labelled() {
     )
     .await
     .unwrap();
-    assert_eq!(chosen.status.kind, "embedded");
+    assert_eq!(chosen.status.kind, BrokerKind::Embedded);
     assert_eq!(chosen.status.url, None);
     assert!(chosen.status.description.starts_with("Embedded broker"));
     assert!(chosen.private.is_none());
@@ -106,7 +107,7 @@ async fn embedded_is_labelled() {
 async fn unreachable_url_falls_through_with_reason() {
     let steps = [Step::Url("redis://127.0.0.1:1".into()), Step::Embedded];
     let chosen = choose(&steps, &RedisConfig::default()).await.unwrap();
-    assert_eq!(chosen.status.kind, "embedded");
+    assert_eq!(chosen.status.kind, BrokerKind::Embedded);
     assert!(chosen.status.description.contains("redis://127.0.0.1:1"));
 }
 
@@ -131,7 +132,7 @@ async fn private_path_starts_redis_server() {
     .await
     .unwrap();
     let private = chosen.private.as_ref().expect("private redis");
-    assert_eq!(chosen.status.kind, "redis");
+    assert_eq!(chosen.status.kind, BrokerKind::Redis);
     assert!(chosen.status.private);
     assert_eq!(chosen.status.url, Some(private.url()));
     let port = private.port();

@@ -43,12 +43,17 @@ impl Close {
 }
 
 /// First frame of every connection.
-pub(super) fn welcome(region: &str, offset: Offset, epoch: &str, broker: &str) -> ServerFrame {
+pub(super) fn welcome(
+    region: &str,
+    offset: Offset,
+    epoch: &str,
+    broker: wire::BrokerKind,
+) -> ServerFrame {
     ServerFrame::Welcome {
         region: region.into(),
         offset,
         epoch: epoch.into(),
-        broker: broker.into(),
+        broker,
     }
 }
 
@@ -190,13 +195,21 @@ pub(super) fn slow_consumer(queue: usize, write_timeout: Duration, since: Offset
     )
 }
 
+/// Why a Socket.IO client is disconnected as a slow consumer (it cannot resume: it misses
+/// what is stored until it connects again).
+pub(super) fn socketio_slow_consumer(queue: usize, write_timeout: Duration) -> ServerFrame {
+    ServerFrame::error(
+        ErrorCode::SlowConsumer,
+        format!(
+            "you fell behind: more than {queue} events queued or a packet not taken within \
+             {write_timeout:?}; you are disconnected and miss what is published until you \
+             connect again"
+        ),
+    )
+}
+
 fn publish_error(code: ErrorCode, message: String, id: Option<String>) -> ServerFrame {
-    ServerFrame::Error {
-        temporary: code.is_temporary(),
-        code,
-        message,
-        id,
-    }
+    ServerFrame::error_for(code, message, id)
 }
 
 #[cfg(test)]

@@ -140,8 +140,12 @@ async fn put_sim(
             return refuse(StatusCode::BAD_REQUEST, ErrorCode::InvalidSim, &msg);
         }
     };
-    if let Err(msg) = settings.validate() {
-        return refuse(StatusCode::BAD_REQUEST, ErrorCode::InvalidSim, &msg);
+    if let Err(e) = settings.validate() {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidSim,
+            &e.to_string(),
+        );
     }
     tracing::info!(region = %region.name(), ?settings, "simulated link changed");
     region.config.link.set(settings.clone());

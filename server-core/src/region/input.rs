@@ -1,36 +1,11 @@
 //! Decoding and validating what clients send. Pure functions, so they can be fuzzed.
 //!
-//! A publish frame is parsed once, here: its payload is checked to be JSON within the limits
-//! and then kept as the text it was sent as ([`Payload`]), never parsed into a tree.
+//! A frame is decoded into its `wire` type here, once: a publish's payload is checked to be
+//! JSON within the limits and then kept as the text it was sent as, never parsed into a tree.
 
-use crate::event::Payload;
-use serde::Deserialize;
+use wire::client::ParseError;
 use wire::limits::{MAX_ID_BYTES, MAX_JSON_DEPTH, MAX_KIND_BYTES, MAX_PAYLOAD_BYTES};
-use wire::ErrorCode;
-
-/// A valid publish (`wire::ClientFrame::Publish`), with its payload kept raw.
-#[derive(Debug)]
-pub struct Publish {
-    /// Client-chosen id.
-    pub id: String,
-    /// Event kind.
-    pub kind: String,
-    /// The payload as sent (`null` when the frame has none).
-    pub payload: Payload,
-}
-
-/// The publish frame's fields as parsed: `wire::ClientFrame::Publish` is an internally
-/// tagged enum, which cannot hold a raw value, so the server reads this flat shape.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PublishIn {
-    #[serde(rename = "type")]
-    tag: String,
-    id: String,
-    kind: String,
-    #[serde(default)]
-    payload: Option<Payload>,
-}
+use wire::{ClientFrame, ErrorCode, Publish};
 
 /// Why a client frame was refused: a machine-readable code and a message that says what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,55 +27,49 @@ fn err(code: ErrorCode, message: impl Into<String>) -> InputError {
     }
 }
 
-/// Decode one text frame into a valid [`Publish`], or say precisely what is wrong.
-pub fn decode(text: &str) -> Result<Publish, InputError> {
+/// Decode one text frame into a valid [`ClientFrame`], or say precisely what is wrong.
+pub fn decode(text: &str) -> Result<ClientFrame, InputError> {
     if json_depth(text) > MAX_JSON_DEPTH {
         return Err(err(
             ErrorCode::TooDeep,
             format!("JSON nested deeper than {MAX_JSON_DEPTH} levels is refused"),
         ));
     }
-    let frame: PublishIn = serde_json::from_str(text).map_err(|e| classify(text, Some(e)))?;
-    if frame.tag != "publish" {
-        return Err(classify(text, None));
+    match ClientFrame::parse(text) {
+        Ok(ClientFrame::Publish(publish)) => validate(publish).map(ClientFrame::Publish),
+        Err(ParseError::NoType(e)) => Err(no_type(text, e)),
+        Err(ParseError::UnknownType(other)) => Err(err(
+            ErrorCode::UnknownType,
+            format!(
+                "unknown frame type {:?}; the only client frame is \"publish\"",
+                truncate(&other)
+            ),
+        )),
+        Err(ParseError::Fields(e)) => Err(err(
+            ErrorCode::InvalidFrame,
+            format!("bad publish frame ({e}); expected {{\"type\":\"publish\",\"id\":string,\"kind\":string,\"payload\":any}}"),
+        )),
     }
-    validate(Publish {
-        id: frame.id,
-        kind: frame.kind,
-        payload: frame
-            .payload
-            .unwrap_or_else(|| crate::event::payload(&serde_json::Value::Null)),
-    })
 }
 
-/// What is wrong with a frame that is not a valid publish (`e`: the parser's complaint).
-fn classify(text: &str, e: Option<serde_json::Error>) -> InputError {
-    let value: serde_json::Value = match serde_json::from_str(text) {
-        Ok(v) => v,
-        Err(e) => {
-            return err(
-                ErrorCode::InvalidJson,
-                format!("the frame is not valid JSON ({e}); send one JSON object per text frame"),
-            )
-        }
-    };
-    let Some(obj) = value.as_object() else {
+/// What is wrong with a frame whose `type` could not be read (`e`: the parser's complaint).
+fn no_type(text: &str, e: serde_json::Error) -> InputError {
+    if e.is_syntax() || e.is_eof() {
+        return err(
+            ErrorCode::InvalidJson,
+            format!("the frame is not valid JSON ({e}); send one JSON object per text frame"),
+        );
+    }
+    if !text.trim_start().starts_with('{') {
         return err(
             ErrorCode::InvalidFrame,
             "a frame must be a JSON object with a \"type\" field",
         );
-    };
-    match obj.get("type").and_then(|t| t.as_str()) {
-        None => err(ErrorCode::InvalidFrame, "the frame has no string \"type\" field; use {\"type\":\"publish\",…}"),
-        Some("publish") => err(
-            ErrorCode::InvalidFrame,
-            format!("bad publish frame ({}); expected {{\"type\":\"publish\",\"id\":string,\"kind\":string,\"payload\":any}}", e.map_or_else(String::new, |e| e.to_string())),
-        ),
-        Some(other) => err(
-            ErrorCode::UnknownType,
-            format!("unknown frame type {:?}; the only client frame is \"publish\"", truncate(other)),
-        ),
     }
+    err(
+        ErrorCode::InvalidFrame,
+        "the frame has no string \"type\" field; use {\"type\":\"publish\",…}",
+    )
 }
 
 fn validate(frame: Publish) -> Result<Publish, InputError> {
@@ -170,6 +139,21 @@ mod tests {
 
     fn code(text: &str) -> ErrorCode {
         decode(text).unwrap_err().code
+    }
+
+    /// Every shape of wrong frame is named as before the frames moved to `wire`.
+    #[test]
+    fn non_objects_and_trailing_garbage() {
+        assert_eq!(code(r#""text""#), "invalid_frame");
+        assert_eq!(code(r#"{"type":5}"#), "invalid_frame");
+        assert_eq!(
+            code(r#"{"type":"publish","id":"a","kind":"k"} x"#),
+            "invalid_json"
+        );
+        assert_eq!(
+            code(r#"{"type":"publish","id":"a","kind":"k","payload":}"#),
+            "invalid_json"
+        );
     }
 
     #[test]

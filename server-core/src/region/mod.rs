@@ -34,7 +34,7 @@ use self::access::Access;
 use self::metrics::Metrics;
 use crate::broker::SharedBroker;
 use crate::defaults;
-use crate::event::{Micros, Offset};
+use crate::event::{Micros, Offset, StoredEvent};
 use crate::sim::{Link, Route};
 use axum::extract::ws::Utf8Bytes;
 use axum::serve::ListenerExt;
@@ -114,25 +114,39 @@ impl RegionConfig {
 /// What a region sends through its fan-out: each frame serialized once, shared by all clients.
 #[derive(Debug, Clone)]
 pub(crate) enum Outgoing {
-    /// An event at `offset`, read from the log at `received_at`, with its publisher's `id`
-    /// (a publisher gets its ack first).
+    /// An event, read from the log at `received_at`, as the text of its frame (a publisher
+    /// gets its ack first: the event carries its id).
     Event {
-        offset: Offset,
-        id: Arc<str>,
+        event: Arc<StoredEvent>,
         received_at: Micros,
         text: Utf8Bytes,
     },
     /// Offsets `..=to` are missing from the log.
-    Gap { to: Offset, text: Utf8Bytes },
+    Gap { to: Offset, notice: Notice },
     /// The log has a new epoch; offsets restart.
-    Epoch { text: Utf8Bytes },
+    Epoch { notice: Notice },
+}
+
+/// A frame of the feed's own (`gap`, `epoch`): the frame, for other renderings (Socket.IO),
+/// and its text, serialized once.
+#[derive(Debug, Clone)]
+pub(crate) struct Notice {
+    pub(crate) frame: Arc<wire::ServerFrame>,
+    pub(crate) text: Utf8Bytes,
+}
+
+impl Notice {
+    pub(crate) fn new(frame: wire::ServerFrame) -> Notice {
+        Notice {
+            text: frame_text(&frame),
+            frame: Arc::new(frame),
+        }
+    }
 }
 
 /// A server frame as the text of one WebSocket message.
 pub(crate) fn frame_text(frame: &wire::ServerFrame) -> Utf8Bytes {
-    serde_json::to_string(frame)
-        .expect("server frames always serialize")
-        .into()
+    frame.to_text().into()
 }
 
 /// Shared state of one running region.
@@ -174,7 +188,7 @@ impl Region {
     pub fn health(&self) -> wire::Health {
         wire::Health {
             region: self.config.name.clone(),
-            broker: self.broker().kind().as_str().into(),
+            broker: self.broker().kind(),
             connected: self.connected.load(Ordering::Relaxed),
             clients: self.clients.load(Ordering::Relaxed),
             offset: self.offset.load(Ordering::SeqCst),
@@ -216,7 +230,7 @@ pub async fn run(
         tracker: TaskTracker::new(),
     });
     let addr: SocketAddr = listener.local_addr()?;
-    tracing::info!(region = %region.name(), %addr, broker = region.broker().kind().as_str(), "region listening");
+    tracing::info!(region = %region.name(), %addr, broker = %region.broker().kind(), "region listening");
     region.tracker.spawn(feed::run(region.clone()));
     let app = router(region.clone());
     // No Nagle delay: fan-out frames are small and latency is the product.

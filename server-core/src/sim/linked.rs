@@ -11,7 +11,7 @@ use super::Link;
 use crate::broker::{
     batch_failed, Batch, Broker, BrokerKind, Cursor, LogReader, LogStatus, Published, SharedBroker,
 };
-use crate::error::{BrokerError, Result};
+use crate::error::{Result, Unavailable};
 use crate::event::{NewEvent, Offset};
 use async_trait::async_trait;
 use std::time::Duration;
@@ -19,9 +19,7 @@ use std::time::Duration;
 impl Link {
     fn check(&self) -> Result<()> {
         if self.settings().cut_off {
-            return Err(BrokerError::Unavailable(
-                "this region is cut off from the broker (simulated network partition)".into(),
-            ));
+            return Err(Unavailable::CutOff.into());
         }
         Ok(())
     }

@@ -19,9 +19,11 @@ mod linked;
 pub use self::linked::LinkedBroker;
 pub use wire::sim::{presets, LinkSettings};
 
-use crate::broker::SharedBroker;
+use crate::broker::{Batch, Cursor, LogReader, SharedBroker};
+use crate::error::Result;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 /// A shared handle on one region's link settings. Cloning it shares the settings.
 #[derive(Debug, Clone, Default)]
@@ -105,6 +107,47 @@ impl Route {
     /// as lost on the way (as the link would have), and asks again.
     pub fn via_link(&self) -> bool {
         self.link.is_active()
+    }
+}
+
+/// A consumer's reader of the log along a [`Route`]: it reads through whichever path the
+/// route takes at each read, and opens a new reader when the route switched since the last.
+/// Nothing is reordered or lost by a switch: every read asks from the consumer's cursor.
+#[derive(Default)]
+pub struct RouteReader {
+    /// The reader in use, and whether it reads through the link.
+    current: Option<(Box<dyn LogReader>, bool)>,
+}
+
+impl RouteReader {
+    /// Up to `max` events after `from` along `route` (see [`LogReader::next`]). `Ok(None)`
+    /// when the link came on while this read took the direct path: its answer is lost on the
+    /// way, as on the link it would be; ask again.
+    pub async fn next(
+        &mut self,
+        route: &Route,
+        from: &Cursor,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Option<Batch>> {
+        let (broker, via_link) = route.current();
+        if self.current.as_ref().is_some_and(|(_, v)| *v != via_link) {
+            self.current = None;
+        }
+        if self.current.is_none() {
+            self.current = Some((broker.reader().await?, via_link));
+        }
+        let (reader, _) = self.current.as_mut().expect("set above");
+        let batch = reader.next(from, max, wait).await?;
+        if !via_link && route.via_link() {
+            return Ok(None);
+        }
+        Ok(Some(batch))
+    }
+
+    /// Drop the reader (after a failed or stalled read): the next read opens a fresh one.
+    pub fn reset(&mut self) {
+        self.current = None;
     }
 }
 

@@ -65,7 +65,7 @@ mod tests {
             region: "us".into(),
             offset,
             epoch: epoch.into(),
-            broker: "redis".into(),
+            broker: wire::BrokerKind::Redis,
         }
     }
 

@@ -20,7 +20,7 @@ fn welcome(epoch: &str) -> ServerFrame {
         region: "as".into(),
         offset: 0,
         epoch: epoch.into(),
-        broker: "redis".into(),
+        broker: wire::BrokerKind::Redis,
     }
 }
 
@@ -109,7 +109,7 @@ fn error_frames_become_dismissible_notices_capped_per_pane() {
     let mut s = connected();
     for i in 0..6 {
         let e = ServerFrame::Error {
-            code: "rate_limited".into(),
+            code: wire::ErrorCode::RateLimited,
             message: format!("slow down {i}"),
             id: Some("x".into()),
             temporary: true,
@@ -151,7 +151,7 @@ fn acks_and_sends_are_counted() {
 fn health(offset: Offset, epoch: &str) -> Health {
     Health {
         region: "eu".into(),
-        broker: "redis".into(),
+        broker: wire::BrokerKind::Redis,
         connected: true,
         clients: 1,
         offset,
@@ -204,7 +204,7 @@ fn a_welcome_tells_where_the_region_is_and_a_new_log_starts_the_count_again() {
         region: "as".into(),
         offset,
         epoch: "e1".into(),
-        broker: "redis".into(),
+        broker: wire::BrokerKind::Redis,
     };
     s.apply(frames(0, vec![(at(40), 1)]));
     s.apply(frames(1, vec![(at(42), 1)]));
@@ -279,7 +279,7 @@ fn a_publish_refused_on_every_retry_shows_one_notice_and_its_pending_count() {
     use crate::socket::Pending;
     let mut s = connected();
     let refused = ServerFrame::Error {
-        code: "broker_unavailable".into(),
+        code: wire::ErrorCode::BrokerUnavailable,
         message: "retry with the same id".into(),
         id: Some("eu-1".into()),
         temporary: true,
@@ -310,7 +310,7 @@ fn a_publish_refused_on_every_retry_shows_one_notice_and_its_pending_count() {
 fn a_permanent_refusal_says_it_is_not_retried() {
     let mut s = connected();
     let refused = ServerFrame::Error {
-        code: "payload_too_large".into(),
+        code: wire::ErrorCode::PayloadTooLarge,
         message: "too big".into(),
         id: Some("us-9".into()),
         temporary: false,

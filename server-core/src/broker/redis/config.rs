@@ -17,21 +17,34 @@ pub enum Acks {
 }
 
 impl std::str::FromStr for Acks {
-    type Err = String;
+    type Err = BadAcks;
 
     /// `primary` or `replicas:N` (N ≥ 1).
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    fn from_str(s: &str) -> std::result::Result<Self, BadAcks> {
         if s == "primary" {
             return Ok(Acks::Primary);
         }
         match s.strip_prefix("replicas:").map(str::parse::<u32>) {
             Some(Ok(n)) if n >= 1 => Ok(Acks::Replicas(n)),
-            _ => Err(format!(
-                "{s:?}: expected `primary` or `replicas:N` with N ≥ 1"
-            )),
+            _ => Err(BadAcks(s.to_owned())),
         }
     }
 }
+
+impl std::fmt::Display for Acks {
+    /// As [`FromStr`](std::str::FromStr) reads it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Acks::Primary => f.write_str("primary"),
+            Acks::Replicas(n) => write!(f, "replicas:{n}"),
+        }
+    }
+}
+
+/// A value of `--acks` that is neither `primary` nor `replicas:N`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?}: expected `primary` or `replicas:N` with N ≥ 1")]
+pub struct BadAcks(pub String);
 
 /// How to reach and lay out the Redis log.
 #[derive(Debug, Clone)]
@@ -101,7 +114,7 @@ mod tests {
         assert_eq!("primary".parse::<Acks>(), Ok(Acks::Primary));
         assert_eq!("replicas:2".parse::<Acks>(), Ok(Acks::Replicas(2)));
         for bad in ["replicas:0", "replicas:", "replicas:x", "all", ""] {
-            let err = bad.parse::<Acks>().unwrap_err();
+            let err = bad.parse::<Acks>().unwrap_err().to_string();
             assert!(err.contains("replicas:N"), "{bad}: {err}");
         }
     }

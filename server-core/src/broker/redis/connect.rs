@@ -14,7 +14,7 @@
 //!   kernel also gives up on a dead peer well before its defaults (2 h idle, ~15 min unacked).
 
 use super::RedisConfig;
-use crate::error::{BrokerError, Result};
+use crate::error::{BrokerError, Misconfigured, Result, Unavailable};
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
@@ -24,6 +24,7 @@ use redis::{
     AsyncConnectionConfig, Client, Cmd, ConnectionAddr, IntoConnectionInfo, Pipeline, RedisFuture,
     Value,
 };
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
@@ -66,7 +67,11 @@ fn install_crypto() {
 }
 
 fn bad_url(url: &str, why: impl std::fmt::Display) -> BrokerError {
-    BrokerError::Config(format!("bad Redis URL {url}: {why}"))
+    Misconfigured::Url {
+        url: url.into(),
+        why: why.to_string(),
+    }
+    .into()
 }
 
 /// `h1:p1,h2:p2` as addresses.
@@ -125,8 +130,9 @@ impl Target {
             // `rediss://` trusting one CA (a private one): the system's CAs are not used.
             Some(ca) => {
                 install_crypto();
-                let pem = std::fs::read(ca).map_err(|e| {
-                    BrokerError::Config(format!("cannot read the Redis CA {}: {e}", ca.display()))
+                let pem = std::fs::read(ca).map_err(|e| Misconfigured::Ca {
+                    path: ca.clone(),
+                    source: Arc::new(e),
                 })?;
                 let certs = redis::TlsCertificates {
                     client_tls: None,
@@ -170,10 +176,7 @@ impl Target {
         // Asking the Sentinels and then the primary is two connects: bound the whole.
         match tokio::time::timeout(connect * 3, conn).await {
             Ok(conn) => Ok(conn?),
-            Err(_) => Err(BrokerError::Unavailable(format!(
-                "no connection to Redis within {:?}",
-                connect * 3
-            ))),
+            Err(_) => Err(Unavailable::ConnectTimeout(connect * 3).into()),
         }
     }
 }

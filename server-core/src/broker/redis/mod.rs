@@ -2,7 +2,8 @@
 //!
 //! Keys, under a configurable prefix `P`, all with the hash tag `{P}` so that one log lives in
 //! one Cluster slot and the Lua scripts may touch all of them: `{P}:log` (the stream; entry id
-//! `<offset>-0`), `{P}:ids` (hash: event id → offset, trimmed with the stream), `{P}:seq` (the
+//! `<offset>-0`, fields `i` the event's id, `s` its store time, `d` the rest of it as JSON),
+//! `{P}:ids` (hash: event id → offset, trimmed with the stream), `{P}:seq` (the
 //! offset counter) and `{P}:epoch`. Publishing is one Lua script (`publish.lua`), so assigning
 //! the offset, appending, deduplicating and trimming are one atomic step.
 //!
@@ -24,14 +25,14 @@ mod publish;
 mod reader;
 mod settings;
 
-pub use self::config::{Acks, RedisConfig};
+pub use self::config::{Acks, BadAcks, RedisConfig};
 pub use self::connect::{KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_PROBES, TCP_USER_TIMEOUT};
 
 use self::connect::{Conn, SharedConn, Target};
 use self::entries::parse_entries;
 use self::publish::ScriptReply;
 use super::{Batch, Broker, BrokerKind, LogReader, LogStatus, Published};
-use crate::error::{BrokerError, Result};
+use crate::error::{Protocol, Result};
 use crate::event::{new_epoch, NewEvent, Offset};
 use async_trait::async_trait;
 use redis::{RedisResult, Script, ScriptInvocation, Value};
@@ -230,8 +231,7 @@ impl Broker for RedisBroker {
     }
 
     async fn publish(&self, event: NewEvent) -> Result<Published> {
-        let json =
-            serde_json::to_string(&event).map_err(|e| BrokerError::Protocol(e.to_string()))?;
+        let json = serde_json::to_string(&event.body()).map_err(|e| Protocol::Body(Arc::new(e)))?;
         // At most three tries: the others only after the log turned out to have a new epoch
         // (it was lost, or went back in time), in which case this never-acked event belongs
         // to the new log.
@@ -251,7 +251,7 @@ impl Broker for RedisBroker {
                 }
             }
         }
-        Err(BrokerError::Protocol("the log epoch kept changing".into()))
+        Err(Protocol::EpochChurn.into())
     }
 
     async fn publish_all(&self, events: Vec<NewEvent>) -> Vec<Result<Published>> {

@@ -1,12 +1,13 @@
 //! Running the publish script: for one event or a batch, in one pipeline on one connection
 //! (so Redis runs a batch in its order), with one `WAIT` after it when acks need replicas.
 
-use super::entries::{as_array, int_at};
+use super::entries::{as_array, int_at, unexpected};
 use super::{Acks, LogState, RedisBroker};
 use crate::broker::{batch_failed, publish_in_order, Published};
-use crate::error::{BrokerError, Result};
+use crate::error::{NotDurable, Protocol, Result};
 use crate::event::{NewEvent, Offset};
 use redis::{RedisResult, ScriptInvocation, Value};
+use std::sync::Arc;
 
 /// What the publish script answered for one event.
 pub(super) enum ScriptReply {
@@ -62,9 +63,9 @@ impl RedisBroker {
         let n = events.len();
         let mut jsons = Vec::with_capacity(n);
         for event in &events {
-            match serde_json::to_string(event) {
+            match serde_json::to_string(&event.body()) {
                 Ok(json) => jsons.push(json),
-                Err(e) => return batch_failed(n, BrokerError::Protocol(e.to_string())),
+                Err(e) => return batch_failed(n, Protocol::Body(Arc::new(e)).into()),
             }
         }
         let state = self.state();
@@ -101,11 +102,13 @@ impl RedisBroker {
     fn check_durable(&self, offset: Offset, confirmed: Option<i64>) -> Result<()> {
         if let (Acks::Replicas(needed), Some(confirmed)) = (self.inner.config.acks, confirmed) {
             if confirmed < i64::from(needed) {
-                return Err(BrokerError::NotDurable(format!(
-                    "stored at offset {offset}, but only {confirmed} of {needed} replicas \
-                     confirmed it within {:?}",
-                    self.inner.config.ack_timeout
-                )));
+                return Err(NotDurable {
+                    offset,
+                    confirmed,
+                    needed,
+                    waited: self.inner.config.ack_timeout,
+                }
+                .into());
             }
         }
         Ok(())
@@ -173,20 +176,21 @@ impl RedisBroker {
             match replies.pop() {
                 Some(Value::Int(n)) => Some(n),
                 other => {
-                    return Err(BrokerError::Protocol(format!(
-                        "WAIT answered {other:?}, not a count"
-                    )))
+                    return Err(unexpected(
+                        "a count from WAIT",
+                        &other.unwrap_or(Value::Nil),
+                    ))
                 }
             }
         } else {
             None
         };
         if replies.len() != events.len() {
-            return Err(BrokerError::Protocol(format!(
-                "{} replies to a pipeline of {} publishes",
-                replies.len(),
-                events.len()
-            )));
+            return Err(Protocol::Reply {
+                expected: "one reply per publish of the pipeline",
+                got: format!("{} replies to {} publishes", replies.len(), events.len()),
+            }
+            .into());
         }
         Ok((replies, confirmed))
     }

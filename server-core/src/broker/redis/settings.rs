@@ -12,7 +12,7 @@
 
 use super::connect::Target;
 use super::{Acks, RedisBroker};
-use crate::error::{BrokerError, Result};
+use crate::error::{Misconfigured, Result};
 use redis::{InfoDict, Value};
 
 /// Check the settings of the Redis behind `broker`: an error says what to change; the
@@ -23,11 +23,11 @@ pub(super) async fn check(broker: &RedisBroker) -> Result<Vec<String>> {
         Target::Cluster(nodes) => {
             let first = nodes.first().map(String::as_str).unwrap_or_default();
             if cluster_enabled(first).await == Some(false) {
-                return Err(BrokerError::Config(format!(
-                    "{url} names a Redis Cluster, but {first} runs without cluster mode: use \
-                     --redis redis://HOST:PORT for a single Redis (or start the nodes with \
-                     cluster-enabled yes)"
-                )));
+                return Err(Misconfigured::NotACluster {
+                    url,
+                    node: first.into(),
+                }
+                .into());
             }
             broker
                 .with_conn(
@@ -51,11 +51,7 @@ pub(super) async fn check(broker: &RedisBroker) -> Result<Vec<String>> {
                 })
                 .await?;
             if info.get::<i64>("cluster_enabled") == Some(1) {
-                return Err(BrokerError::Config(format!(
-                    "{url} is a node of a Redis Cluster: use --redis \
-                     redis+cluster://HOST:PORT,… so that commands reach the node that holds \
-                     the log"
-                )));
+                return Err(Misconfigured::ClusterNode { url }.into());
             }
             let (generation, mut conn) = broker
                 .inner
@@ -83,12 +79,11 @@ pub(super) async fn check(broker: &RedisBroker) -> Result<Vec<String>> {
     };
     if let Some(policy) = get("maxmemory-policy") {
         if policy != "noeviction" {
-            return Err(BrokerError::Config(format!(
-                "Redis at {url} has maxmemory-policy {policy}: it may evict the log's keys, \
-                 which breaks its offsets. Set maxmemory-policy noeviction (in redis.conf, or \
-                 CONFIG SET maxmemory-policy noeviction); when memory is full, publishes then \
-                 fail with a temporary error instead of corrupting the log"
-            )));
+            return Err(Misconfigured::Evicting {
+                url,
+                policy: policy.into(),
+            }
+            .into());
         }
     }
     let persists =

@@ -55,7 +55,7 @@ impl Conn {
     fn on_text(&mut self, text: &str) {
         let started = Instant::now();
         let publish = match input::decode(text) {
-            Ok(p) => p,
+            Ok(wire::ClientFrame::Publish(p)) => p,
             Err(e) => {
                 self.region.metrics.refused(Transport::Ws, &e.code);
                 return self.pipeline.reply(frames::invalid_input(e));

@@ -38,7 +38,7 @@ impl Conn {
     pub(super) async fn start(&mut self, resume: Option<(Offset, Option<String>)>) -> Result {
         let region = self.region.clone();
         let epoch = region.epoch.read().unwrap().clone();
-        let broker = region.broker().kind().as_str();
+        let broker = region.broker().kind();
         self.send_frame(&frames::welcome(
             region.name(),
             self.last_sent,
@@ -164,8 +164,8 @@ impl Conn {
         let mut batch = Vec::new();
         let mut written = Written::default();
         while let Some(out) = next.take() {
-            if let Outgoing::Event { id, .. } = &out {
-                if self.pipeline.awaits(id) {
+            if let Outgoing::Event { event, .. } = &out {
+                if self.pipeline.awaits(&event.event.id) {
                     let (b, w) = (std::mem::take(&mut batch), std::mem::take(&mut written));
                     self.fan_out(b, w).await?;
                     self.settle_publishes().await?;
@@ -208,30 +208,29 @@ impl Conn {
         match out {
             Outgoing::Event { .. } | Outgoing::Gap { .. } if self.old_log => None,
             Outgoing::Event {
-                offset,
+                event,
                 received_at,
                 text,
-                ..
             } => {
-                if offset <= self.last_sent {
+                if event.offset <= self.last_sent {
                     return None;
                 }
-                self.last_sent = offset;
+                self.last_sent = event.offset;
                 Some((Message::Text(text), Some(received_at)))
             }
-            Outgoing::Gap { to, text } => {
+            Outgoing::Gap { to, notice } => {
                 if to <= self.last_sent {
                     return None;
                 }
                 self.last_sent = to;
-                Some((Message::Text(text), None))
+                Some((Message::Text(notice.text), None))
             }
-            Outgoing::Epoch { text } => {
+            Outgoing::Epoch { notice } => {
                 // After `recreated_during_replay` this repeats the announcement; a second
                 // "forget your offsets" before any event of the new log is harmless.
                 self.old_log = false;
                 self.last_sent = 0;
-                Some((Message::Text(text), None))
+                Some((Message::Text(notice.text), None))
             }
         }
     }

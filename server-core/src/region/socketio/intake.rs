@@ -6,7 +6,7 @@
 //! after the other: it only checks the packet and queues the result for the client's session
 //! ([`super::session`]), which stores the messages one at a time, in the order sent.
 
-use super::mapping::{self, Refused};
+use super::mapping::{self, NotStored};
 use socketioxide::adapter::LocalAdapter;
 use socketioxide::extract::{AckSender, Event};
 use socketioxide::handler::{FromMessageParts, MessageHandler, Value};
@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 /// What one packet of the client asks for, queued for its session.
 pub(super) struct Incoming {
     /// The text of a well-formed `message`, or why the packet is refused.
-    pub(super) text: Result<String, Refused>,
+    pub(super) text: Result<String, NotStored>,
     /// Where to answer, when the client asked for an acknowledgement.
     pub(super) ack: Option<Ack>,
 }
@@ -55,9 +55,9 @@ pub(super) struct Intake {
 impl MessageHandler<LocalAdapter, ()> for Intake {
     fn call(&self, s: Arc<Socket<LocalAdapter>>, mut v: Value, ack_id: Option<i64>) {
         let text = match Event::from_message_parts(&s, &mut v, &ack_id) {
-            Ok(Event(name)) if name != "message" => Err(Refused::UnknownEvent(name)),
+            Ok(Event(name)) if name != "message" => Err(NotStored::UnknownEvent(name)),
             Ok(_) => decode(&v),
-            Err(_) => Err(Refused::NotAString),
+            Err(_) => Err(NotStored::NotAString),
         };
         let ack = ack_id.map(|id| Ack {
             socket: s.clone(),
@@ -73,10 +73,10 @@ impl MessageHandler<LocalAdapter, ()> for Intake {
     }
 }
 /// The text of a `message` packet: one string, no binary attachments.
-fn decode(v: &Value) -> Result<String, Refused> {
+fn decode(v: &Value) -> Result<String, NotStored> {
     match v {
         Value::Str(raw, None) => mapping::message_text(raw.as_str()),
         Value::Str(raw, Some(bins)) if bins.is_empty() => mapping::message_text(raw.as_str()),
-        Value::Str(_, Some(_)) | Value::Bytes(_) => Err(Refused::Binary),
+        Value::Str(_, Some(_)) | Value::Bytes(_) => Err(NotStored::Binary),
     }
 }

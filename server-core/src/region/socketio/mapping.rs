@@ -2,11 +2,14 @@
 //! the log, and how each event of the log is rendered for Socket.IO clients
 //! (docs/protocol.md, "Socket.IO").
 
-use crate::event::{now_micros, NewEvent};
+use crate::error::BrokerError;
+use crate::event::{now_micros, NewEvent, StoredEvent};
+use serde::Deserialize;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::sync::Arc;
 use wire::limits::{MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES};
-use wire::{ErrorCode, EventFrame, ServerFrame};
+use wire::{ErrorCode, ServerFrame};
 
 /// The kind of every event a Socket.IO `message` stores.
 pub(crate) const MESSAGE_KIND: &str = "message";
@@ -16,8 +19,8 @@ pub(crate) const COMPACT_CHARS: usize = 200;
 
 /// Why something a Socket.IO client sent was not stored. Each maps to one code of the
 /// native protocol's error table, so both protocols report the same problem the same way.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum Refused {
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum NotStored {
     /// `message` with anything but exactly one string argument.
     #[error("a message must be exactly one string, as in socket.emit(\"message\", \"hello\")")]
     NotAString,
@@ -44,21 +47,21 @@ pub(crate) enum Refused {
     },
     /// The broker did not store it.
     #[error("the message was not stored ({0}); send it again")]
-    BrokerUnavailable(String),
+    BrokerUnavailable(BrokerError),
 }
 
-impl Refused {
+impl NotStored {
     /// The code of the native protocol's error table this refusal reports as (whether it is
     /// temporary comes with it).
     pub(crate) fn code(&self) -> ErrorCode {
         match self {
-            Refused::NotAString => ErrorCode::InvalidFrame,
-            Refused::Binary => ErrorCode::BinaryNotSupported,
-            Refused::TooLarge(_) => ErrorCode::PayloadTooLarge,
-            Refused::TooDeep => ErrorCode::TooDeep,
-            Refused::UnknownEvent(_) => ErrorCode::UnknownType,
-            Refused::RateLimited { .. } => ErrorCode::RateLimited,
-            Refused::BrokerUnavailable(_) => ErrorCode::BrokerUnavailable,
+            NotStored::NotAString => ErrorCode::InvalidFrame,
+            NotStored::Binary => ErrorCode::BinaryNotSupported,
+            NotStored::TooLarge(_) => ErrorCode::PayloadTooLarge,
+            NotStored::TooDeep => ErrorCode::TooDeep,
+            NotStored::UnknownEvent(_) => ErrorCode::UnknownType,
+            NotStored::RateLimited { .. } => ErrorCode::RateLimited,
+            NotStored::BrokerUnavailable(_) => ErrorCode::BrokerUnavailable,
         }
     }
 
@@ -70,28 +73,28 @@ impl Refused {
 
 /// The text of a `message` event, from the raw Socket.IO event array `["message", …args]`.
 /// Exactly one string argument is accepted.
-pub(crate) fn message_text(raw_event: &str) -> Result<String, Refused> {
+pub(crate) fn message_text(raw_event: &str) -> Result<String, NotStored> {
     if crate::region::input::json_depth(raw_event) > MAX_JSON_DEPTH {
-        return Err(Refused::TooDeep);
+        return Err(NotStored::TooDeep);
     }
     let mut args: Vec<serde_json::Value> =
-        serde_json::from_str(raw_event).map_err(|_| Refused::NotAString)?;
+        serde_json::from_str(raw_event).map_err(|_| NotStored::NotAString)?;
     if args.len() != 2 {
-        return Err(Refused::NotAString);
+        return Err(NotStored::NotAString);
     }
     match args.pop() {
         Some(serde_json::Value::String(text)) => Ok(text),
-        _ => Err(Refused::NotAString),
+        _ => Err(NotStored::NotAString),
     }
 }
 
 /// The event a `message` with `text` from a client of `region` stores: kind `message`,
 /// payload `{"text": text}`, the server-made `id`.
-pub(crate) fn message_event(region: &str, id: String, text: String) -> Result<NewEvent, Refused> {
+pub(crate) fn message_event(region: &str, id: String, text: String) -> Result<NewEvent, NotStored> {
     let payload = serde_json::json!({ "text": text });
     let size = payload.to_string().len();
     if size > MAX_PAYLOAD_BYTES {
-        return Err(Refused::TooLarge(size));
+        return Err(NotStored::TooLarge(size));
     }
     Ok(NewEvent {
         id,
@@ -106,17 +109,31 @@ pub(crate) fn message_event(region: &str, id: String, text: String) -> Result<Ne
 /// `[From AS] hello`. An event whose payload has no string `text` field is rendered
 /// compactly as `[From AS] <kind>: <payload as JSON>`, the JSON cut at [`COMPACT_CHARS`]
 /// characters with `…`.
-pub(crate) fn broadcast_text(event: &EventFrame) -> String {
+pub(crate) fn broadcast_text(event: &NewEvent) -> String {
     let from = event.origin.to_uppercase();
-    if let Some(text) = event.payload.get("text").and_then(|t| t.as_str()) {
+    if let Some(text) = payload_text(&event.payload) {
         return format!("[From {from}] {text}");
     }
-    let json = event.payload.to_string();
+    // Compact and in a stable key order, whatever spacing the publisher used.
+    let json = serde_json::from_str::<serde_json::Value>(event.payload.get())
+        .map_or_else(|_| event.payload.get().to_owned(), |v| v.to_string());
     let mut compact: String = json.chars().take(COMPACT_CHARS).collect();
     if compact.len() < json.len() {
         compact.push('…');
     }
     format!("[From {from}] {}: {compact}", event.kind)
+}
+
+/// The payload's `text` field, when the payload is an object with a string `text`.
+fn payload_text(payload: &RawValue) -> Option<Cow<'_, str>> {
+    #[derive(Deserialize)]
+    struct WithText<'a> {
+        #[serde(borrow)]
+        text: Cow<'a, str>,
+    }
+    serde_json::from_str::<WithText>(payload.get())
+        .ok()
+        .map(|w| w.text)
 }
 
 /// One log event as every Socket.IO client of a region gets it: both renderings made once
@@ -132,43 +149,27 @@ pub(crate) struct Rendered {
 }
 
 impl Rendered {
-    /// Render the native event frame `text` (as the region's feed serialized it), or `None`
-    /// if it is not an event frame.
-    pub(crate) fn from_frame_text(text: &str) -> Option<Rendered> {
-        let ServerFrame::Event(event) = serde_json::from_str(text).ok()? else {
-            return None;
-        };
-        let object = serde_json::value::to_raw_value(&event).ok()?;
-        Some(Rendered {
-            broadcast: broadcast_text(&event).into(),
-            received_at: event.received_at,
-            event: Arc::from(object),
-        })
+    /// Render `stored`, read by the region at `received_at`.
+    pub(crate) fn new(stored: &StoredEvent, received_at: wire::Micros) -> Rendered {
+        Rendered {
+            broadcast: broadcast_text(&stored.event).into(),
+            event: Arc::from(stored.frame(received_at, false).to_object()),
+            received_at,
+        }
     }
-}
-
-/// A JSON object for a notice the feed sends (`gap`, `epoch`): the native frame without `type`.
-pub(crate) fn notice_object(text: &str) -> Option<Arc<RawValue>> {
-    let mut value: serde_json::Value = serde_json::from_str(text).ok()?;
-    value.as_object_mut()?.remove("type");
-    serde_json::value::to_raw_value(&value).ok().map(Arc::from)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn frame(origin: &str, kind: &str, payload: serde_json::Value) -> EventFrame {
-        EventFrame {
-            offset: 7,
+    fn frame(origin: &str, kind: &str, payload: serde_json::Value) -> NewEvent {
+        NewEvent {
             id: "x".into(),
             origin: origin.into(),
             kind: kind.into(),
-            payload,
+            payload: crate::event::payload(&payload),
             published_at: 1,
-            stored_at: 2,
-            received_at: 3,
-            replay: false,
         }
     }
 
@@ -211,10 +212,13 @@ mod tests {
             r#"["message",null]"#,
             "not json",
         ] {
-            assert_eq!(message_text(bad), Err(Refused::NotAString), "{bad}");
+            assert!(
+                matches!(message_text(bad), Err(NotStored::NotAString)),
+                "{bad}"
+            );
         }
         let deep = format!(r#"["message",{}{}]"#, "[".repeat(40), "]".repeat(40));
-        assert_eq!(message_text(&deep), Err(Refused::TooDeep));
+        assert!(matches!(message_text(&deep), Err(NotStored::TooDeep)));
     }
 
     #[test]
@@ -226,19 +230,19 @@ mod tests {
         let big = "x".repeat(MAX_PAYLOAD_BYTES);
         assert!(matches!(
             message_event("as", "sio-2".into(), big),
-            Err(Refused::TooLarge(_))
+            Err(NotStored::TooLarge(_))
         ));
     }
 
     #[test]
     fn refusals_use_the_native_codes() {
-        assert_eq!(Refused::NotAString.code(), ErrorCode::InvalidFrame);
+        assert_eq!(NotStored::NotAString.code(), ErrorCode::InvalidFrame);
         assert_eq!(
-            Refused::UnknownEvent("x".into()).code(),
+            NotStored::UnknownEvent("x".into()).code(),
             ErrorCode::UnknownType
         );
-        let limited = Refused::RateLimited { rate: 1, burst: 2 };
-        assert!(limited.code().is_temporary() && !Refused::Binary.code().is_temporary());
+        let limited = NotStored::RateLimited { rate: 1, burst: 2 };
+        assert!(limited.code().is_temporary() && !NotStored::Binary.code().is_temporary());
         let ServerFrame::Error {
             code, temporary, ..
         } = limited.frame()
@@ -250,18 +254,26 @@ mod tests {
 
     #[test]
     fn the_event_object_is_the_native_frame_without_type() {
-        let e = frame("eu", "message", serde_json::json!({"text": "t"}));
-        let text = serde_json::to_string(&ServerFrame::Event(e.clone())).unwrap();
-        let r = Rendered::from_frame_text(&text).unwrap();
+        let stored = StoredEvent {
+            offset: 7,
+            stored_at: 2,
+            event: frame("eu", "message", serde_json::json!({"text": "t"})),
+        };
+        let r = Rendered::new(&stored, 3);
         assert_eq!(&*r.broadcast, "[From EU] t");
         let object: serde_json::Value = serde_json::from_str(r.event.get()).unwrap();
-        assert_eq!(object, serde_json::to_value(&e).unwrap());
+        let frame: serde_json::Value = serde_json::from_str(&stored.frame_text(3, false)).unwrap();
+        let mut without_type = frame.as_object().unwrap().clone();
+        without_type.remove("type");
+        assert_eq!(object, serde_json::Value::Object(without_type));
         assert!(object.get("type").is_none());
-        let notice = notice_object(r#"{"type":"gap","from":1,"to":2,"message":"m"}"#).unwrap();
-        let notice: serde_json::Value = serde_json::from_str(notice.get()).unwrap();
-        assert_eq!(
-            notice,
-            serde_json::json!({"from": 1, "to": 2, "message": "m"})
-        );
+    }
+
+    /// A payload spelled with spaces renders compactly, keys in order, as before.
+    #[test]
+    fn a_spaced_payload_renders_compactly() {
+        let mut e = frame("us", "click", serde_json::Value::Null);
+        e.payload = RawValue::from_string(r#"{ "n" : 1, "a": [ 1 ] }"#.into()).unwrap();
+        assert_eq!(broadcast_text(&e), r#"[From US] click: {"a":[1],"n":1}"#);
     }
 }

@@ -162,10 +162,10 @@ type Queues = (
     ClientCount,
 );
 
-/// Refused connect: the text socket.io-client gets as `connect_error`'s message, starting
+/// ConnectRefused connect: the text socket.io-client gets as `connect_error`'s message, starting
 /// with the error code.
 #[derive(Debug, thiserror::Error)]
-enum Refused {
+enum ConnectRefused {
     /// The region has a token and the connect did not carry it.
     #[error(
         "unauthorized: this region requires a token: connect with auth {{token}} or ?token=<token>"
@@ -192,7 +192,7 @@ impl Hub {
         s: SocketRef,
         io: SocketIo,
         auth: Option<serde_json::Value>,
-    ) -> Result<(), Refused> {
+    ) -> Result<(), ConnectRefused> {
         let parts = s.req_parts();
         let in_auth = auth
             .as_ref()
@@ -207,7 +207,7 @@ impl Hub {
             .token_presented(&parts.headers, [in_auth, in_query.as_deref()])
         {
             tracing::info!(region = %self.region.name(), sid = %s.id, "socket.io connect without the token refused");
-            return Err(Refused::Unauthorized);
+            return Err(ConnectRefused::Unauthorized);
         }
         let counted = ClientCount::admit(&self.region).inspect_err(|full| {
             tracing::info!(region = %self.region.name(), sid = %s.id, max = full.max, "socket.io connect refused: region full");

@@ -4,8 +4,8 @@
 //! fan-out the `/ws` clients get, renders each item once ([`Rendered`]) and passes it on, in
 //! the same order, to every Socket.IO session of the region.
 
-use super::mapping::{notice_object, Rendered};
-use crate::region::{Outgoing, Region};
+use super::mapping::Rendered;
+use crate::region::{Notice, Outgoing, Region};
 use serde_json::value::RawValue;
 use std::sync::Arc;
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -41,15 +41,11 @@ pub(super) async fn run(
             item = fanout.recv() => item,
         };
         let relayed = match item {
-            Ok(Outgoing::Event { text, .. }) => match Rendered::from_frame_text(&text) {
-                Some(r) => Relayed::Event(r),
-                None => {
-                    tracing::error!(region = %region.name(), "the feed sent an event frame that does not parse; skipped");
-                    continue;
-                }
-            },
-            Ok(Outgoing::Gap { text, .. }) => notice("gap", &text),
-            Ok(Outgoing::Epoch { text }) => notice("epoch", &text),
+            Ok(Outgoing::Event {
+                event, received_at, ..
+            }) => Relayed::Event(Rendered::new(&event, received_at)),
+            Ok(Outgoing::Gap { notice, .. }) => notice_of("gap", &notice),
+            Ok(Outgoing::Epoch { notice }) => notice_of("epoch", &notice),
             Err(RecvError::Lagged(n)) => {
                 tracing::warn!(region = %region.name(), behind = n, "socket.io relay fell behind the fan-out; its clients are disconnected");
                 Relayed::Lagged
@@ -61,9 +57,9 @@ pub(super) async fn run(
     }
 }
 
-fn notice(name: &'static str, text: &str) -> Relayed {
-    match notice_object(text) {
-        Some(body) => Relayed::Notice { name, body },
-        None => Relayed::Lagged,
+fn notice_of(name: &'static str, notice: &Notice) -> Relayed {
+    Relayed::Notice {
+        name,
+        body: Arc::from(notice.frame.to_object()),
     }
 }

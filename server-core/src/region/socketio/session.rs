@@ -5,9 +5,10 @@
 //! emits each relay item in relay (= log) order, each exactly once.
 
 use super::intake::{Ack, Incoming};
-use super::mapping::{self, Refused};
+use super::mapping::{self, NotStored};
 use super::relay::Relayed;
 use crate::region::client_count::ClientCount;
+use crate::region::frames;
 use crate::region::metrics::{Transport, Written};
 use crate::region::rate_limit::TokenBucket;
 use crate::region::Region;
@@ -79,7 +80,7 @@ impl Session {
                     self.store(msg, &mut bucket, sent).await
                 }
                 Some(ack) = self.overflow.recv() => {
-                    let refused = Refused::RateLimited {
+                    let refused = NotStored::RateLimited {
                         rate: region.config.publish_rate,
                         burst: region.config.publish_burst,
                     };
@@ -92,20 +93,9 @@ impl Session {
         };
         if ended == Ended::Slow {
             region.metrics.slow_consumer(Transport::SocketIo);
-            let message = format!(
-                "you fell behind: more than {} events queued or a packet not taken within {:?}; \
-                 you are disconnected and miss what is published until you connect again",
-                region.config.client_queue, region.config.write_timeout
-            );
-            let _ = self.socket.emit(
-                "error",
-                &wire::ServerFrame::Error {
-                    code: "slow_consumer".into(),
-                    message,
-                    id: None,
-                    temporary: true,
-                },
-            );
+            let config = &region.config;
+            let frame = frames::socketio_slow_consumer(config.client_queue, config.write_timeout);
+            let _ = self.socket.emit("error", &frame);
             let _ = self.socket.clone().disconnect();
         }
         tracing::debug!(region = %region.name(), sid = %self.socket.id, ?ended, "socket.io client left");
@@ -142,7 +132,7 @@ impl Session {
         let id = format!("sio-{}-{n}", self.socket.id);
         let stored = match msg.text {
             Err(refused) => Err(refused),
-            Ok(_) if !bucket.take() => Err(Refused::RateLimited {
+            Ok(_) if !bucket.take() => Err(NotStored::RateLimited {
                 rate: config.publish_rate,
                 burst: config.publish_burst,
             }),
@@ -153,7 +143,7 @@ impl Session {
                     .broker()
                     .publish(event)
                     .await
-                    .map_err(|e| Refused::BrokerUnavailable(e.to_string())),
+                    .map_err(NotStored::BrokerUnavailable),
             },
         };
         if let Ok(p) = &stored {
@@ -174,7 +164,7 @@ impl Session {
     }
 
     /// Report a refusal: an `error` event, and the ack if the client asked for one.
-    async fn refuse(&self, refused: &Refused, ack: Option<Ack>) -> Result<(), Ended> {
+    async fn refuse(&self, refused: &NotStored, ack: Option<Ack>) -> Result<(), Ended> {
         tracing::debug!(region = %self.region.name(), sid = %self.socket.id, code = refused.code().as_str(), "socket.io message refused");
         self.region
             .metrics
@@ -221,7 +211,7 @@ impl Session {
 
 /// The acknowledgement of a `message`: `{"ok":true,"id":…,"offset":N}` once stored, or
 /// `{"ok":false,"error":<the error event's body>}`.
-pub(super) fn ack_body(result: Result<(&str, u64), &Refused>) -> serde_json::Value {
+pub(super) fn ack_body(result: Result<(&str, u64), &NotStored>) -> serde_json::Value {
     match result {
         Ok((id, offset)) => serde_json::json!({ "ok": true, "id": id, "offset": offset }),
         Err(refused) => serde_json::json!({ "ok": false, "error": refused.frame() }),

@@ -1,10 +1,11 @@
 //! Outbox tests: ids kept through retries, backoff, reconnects, permanent refusals, the bound.
 
 use super::*;
+use wire::ErrorCode;
 
-fn refused(id: &str, code: &str, temporary: bool) -> ServerFrame {
+fn refused(id: &str, code: ErrorCode, temporary: bool) -> ServerFrame {
     ServerFrame::Error {
-        code: code.into(),
+        code,
         message: "no".into(),
         id: Some(id.into()),
         temporary,
@@ -36,7 +37,7 @@ fn a_temporarily_refused_publish_is_retried_with_the_same_id_until_acked() {
     let first = send_all(&mut o);
     assert_eq!(first, ["eu-1-1"]);
     assert_eq!(
-        o.on_reply(&refused("eu-1-1", "broker_unavailable", true), 0.0),
+        o.on_reply(&refused("eu-1-1", ErrorCode::BrokerUnavailable, true), 0.0),
         Reply::Retry(250.0)
     );
     let p = o.pending();
@@ -49,7 +50,7 @@ fn a_temporarily_refused_publish_is_retried_with_the_same_id_until_acked() {
     assert_eq!(send_all(&mut o), first, "the same id again");
     // Refused again: the wait doubles.
     assert_eq!(
-        o.on_reply(&refused("eu-1-1", "rate_limited", true), 1_000.0),
+        o.on_reply(&refused("eu-1-1", ErrorCode::RateLimited, true), 1_000.0),
         Reply::Retry(500.0)
     );
     assert_eq!(o.next_due(), Some(1_500.0));
@@ -73,7 +74,7 @@ fn the_backoff_stops_growing_at_its_cap() {
         o.promote(now);
         let ids = send_all(&mut o);
         assert_eq!(ids, ["as-1"]);
-        match o.on_reply(&refused("as-1", "broker_unavailable", true), now) {
+        match o.on_reply(&refused("as-1", ErrorCode::BrokerUnavailable, true), now) {
             Reply::Retry(ms) => last = ms,
             other => panic!("expected a retry, got {other:?}"),
         }
@@ -101,7 +102,7 @@ fn a_permanent_refusal_drops_the_publish_and_counts_it() {
     o.push("k", "t", 2).unwrap();
     send_all(&mut o);
     assert_eq!(
-        o.on_reply(&refused("us-2", "payload_too_large", false), 0.0),
+        o.on_reply(&refused("us-2", ErrorCode::PayloadTooLarge, false), 0.0),
         Reply::Dropped
     );
     assert_eq!(o.on_reply(&ack("us-1"), 0.0), Reply::Acked);
@@ -110,7 +111,7 @@ fn a_permanent_refusal_drops_the_publish_and_counts_it() {
     // An answer about an id not in flight changes nothing.
     assert_eq!(o.on_reply(&ack("us-1"), 0.0), Reply::None);
     assert_eq!(
-        o.on_reply(&refused("other", "rate_limited", true), 0.0),
+        o.on_reply(&refused("other", ErrorCode::RateLimited, true), 0.0),
         Reply::None
     );
 }
@@ -129,7 +130,7 @@ fn a_full_outbox_refuses_new_work_whole_and_keeps_what_it_holds() {
     // Retries waiting out a backoff count against the bound too.
     let p = o.take().unwrap();
     o.sent(p);
-    o.on_reply(&refused("as-1", "rate_limited", true), 0.0);
+    o.on_reply(&refused("as-1", ErrorCode::RateLimited, true), 0.0);
     assert_eq!(o.pending().total(), MAX_PENDING - 1);
     o.push("k", "t", 1).unwrap();
     assert!(o.push("k", "t", 1).is_err());
