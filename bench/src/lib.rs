@@ -1,6 +1,6 @@
 //! Load generator and floor measurements for the regional servers.
 //!
-//! The bench starts the regions itself (in-process with [`server_core::serve::Cluster`], on a
+//! The bench starts the regions itself (in-process with [`server_core::serve::RegionSet`], on a
 //! runtime of their own so their CPU can be told apart from the generator's; or in a child
 //! process for the capacity scenario, so memory per connection is the server's alone), or
 //! targets running ones. It connects `C` clients per region, publishes from chosen regions at

@@ -11,7 +11,7 @@ use redis_process::{RedisOptions, RedisProcess};
 use server_core::broker::{BrokerKind, RedisConfig};
 use server_core::choice::{self, ChosenBroker, Step};
 use server_core::region::RegionConfig;
-use server_core::serve::Cluster;
+use server_core::serve::RegionSet;
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 use tokio::net::TcpListener;
@@ -33,13 +33,12 @@ pub struct Target {
 /// rate limit (1,000/s, burst 2,000 by default), raised so a few publisher connections can
 /// drive any rate. The client queue (4,096 events) and write timeout (5 s) stay as shipped.
 pub fn bench_config(name: &str) -> RegionConfig {
-    RegionConfig {
-        publish_rate: 1_000_000,
-        publish_burst: 1_000_000,
-        // The capacity scenario goes past the default cap on purpose.
-        max_connections: usize::MAX,
-        ..RegionConfig::new(name)
-    }
+    let mut config = RegionConfig::new(name);
+    config.publishing.publish_rate = 1_000_000;
+    config.publishing.publish_burst = 1_000_000;
+    // The capacity scenario goes past the default cap on purpose.
+    config.clients.max_connections = usize::MAX;
+    config
 }
 
 fn region_name(i: usize) -> String {
@@ -61,7 +60,7 @@ pub async fn start_cluster(
     regions: usize,
     steps: &[Step],
     shutdown: CancellationToken,
-) -> anyhow::Result<(Cluster, ChosenBroker)> {
+) -> anyhow::Result<(RegionSet, ChosenBroker)> {
     let log = RedisConfig {
         prefix: format!("bench-{}-{:x}", std::process::id(), rand::random::<u32>()),
         ..RedisConfig::default()
@@ -71,7 +70,7 @@ pub async fn start_cluster(
     for i in 0..regions {
         list.push((bench_config(&region_name(i)), listener()?));
     }
-    let cluster = Cluster::start(list, chosen.broker.clone(), shutdown)?;
+    let cluster = RegionSet::start(list, chosen.broker.clone(), shutdown)?;
     Ok((cluster, chosen))
 }
 
@@ -107,7 +106,7 @@ enum Running {
 
 /// What runs on the in-process servers' runtime.
 enum Served {
-    Regions(Cluster),
+    Regions(RegionSet),
     Bare(BareServer),
 }
 

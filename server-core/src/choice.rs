@@ -259,5 +259,9 @@ fn embedded(history: usize) -> ChosenBroker {
     }
 }
 
+mod settings;
+
+pub use self::settings::BrokerSettings;
+
 #[cfg(test)]
 mod tests;

@@ -29,6 +29,9 @@ pub const REDIS_PREFIX: &str = "mrs";
 /// Events kept in the log's history (and ids kept for deduplication), in either broker.
 pub const HISTORY: usize = 10_000;
 
+/// How long a publish waits for its replicas with `--acks replicas:N`.
+pub const ACKS_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// How long a Redis request may wait for an answer before it fails as unavailable.
 pub const REDIS_RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -81,12 +84,12 @@ mod tests {
     #[test]
     fn the_constructors_agree() {
         let r = RegionConfig::new("x");
-        assert_eq!(r.client_queue, CLIENT_QUEUE);
-        assert_eq!(r.write_timeout, WRITE_TIMEOUT);
-        assert_eq!(r.publish_rate, PUBLISH_RATE);
-        assert_eq!(r.publish_burst, PUBLISH_BURST);
-        assert_eq!(r.concurrent_replays, CONCURRENT_REPLAYS);
-        assert_eq!(r.max_connections, MAX_CONNECTIONS);
+        assert_eq!(r.clients.client_queue, CLIENT_QUEUE);
+        assert_eq!(r.clients.write_timeout.get(), WRITE_TIMEOUT);
+        assert_eq!(r.publishing.publish_rate, PUBLISH_RATE);
+        assert_eq!(r.publishing.publish_burst, PUBLISH_BURST);
+        assert_eq!(r.clients.concurrent_replays, CONCURRENT_REPLAYS);
+        assert_eq!(r.clients.max_connections, MAX_CONNECTIONS);
         let c = RedisConfig::new(REDIS_URL);
         assert_eq!(c.prefix, REDIS_PREFIX);
         assert_eq!(c.history, HISTORY);

@@ -15,6 +15,8 @@
 //! - [`choice`]: choosing the broker (given Redis, local Redis, private redis-server,
 //!   embedded), one chain for the CLI, the desktop and the bench.
 //! - [`defaults`]: every default (ports, history, prefix, queues, timeouts) in one place.
+//! - [`settings`]: the settings by concern (access, client limits, publish limits), each
+//!   documented once, shared by the CLI's flags and file and by every embedder.
 //! - [`shutdown`]: the signals that ask a process to stop cleanly.
 //! - [`error`]: errors at the broker boundary.
 
@@ -25,5 +27,6 @@ pub mod error;
 pub mod event;
 pub mod region;
 pub mod serve;
+pub mod settings;
 pub mod shutdown;
 pub mod sim;

@@ -150,8 +150,8 @@ async fn oversize_message_closes_with_1009() {
 #[tokio::test]
 async fn publish_flood_is_rate_limited() {
     let regions = Regions::start_with(&["as", "us", "eu"], common::memory_broker(), |c| {
-        c.publish_rate = 50;
-        c.publish_burst = 100;
+        c.publishing.publish_rate = 50;
+        c.publishing.publish_burst = 100;
     })
     .await;
     let mut attacker = Client::connect(regions.addr("us")).await;

@@ -51,7 +51,7 @@ async fn wait_for_clients(addr: SocketAddr, n: usize) {
 
 async fn capped(max: usize) -> Regions {
     Regions::start_with(&["us"], common::memory_broker(), move |c| {
-        c.max_connections = max
+        c.clients.max_connections = max
     })
     .await
 }

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 /// The deployment as a browser on another machine sees it: AS here, US and EU elsewhere.
 fn peers(config: &mut server_core::region::RegionConfig) {
-    config.peers = vec![
+    config.identity.peers = vec![
         wire::RegionInfo {
             name: "as".into(),
             url: "http://10.9.8.1:4000".into(),
@@ -91,7 +91,7 @@ async fn pages_of_every_region_of_the_deployment_are_accepted() {
 async fn allow_origin_adds_to_the_deployment() {
     let regions = Regions::start_with(&["as"], common::memory_broker(), |c| {
         peers(c);
-        c.allowed_origins = vec!["https://ops.example".into()];
+        c.access.allow_origins = vec!["https://ops.example".into()];
     })
     .await;
     let addr = regions.addr("as");
@@ -105,7 +105,7 @@ async fn allow_origin_adds_to_the_deployment() {
 #[tokio::test]
 async fn a_peer_named_like_a_local_region_sets_its_advertised_url() {
     let regions = Regions::start_with(&["as", "us"], common::memory_broker(), |c| {
-        c.peers = vec![
+        c.identity.peers = vec![
             wire::RegionInfo {
                 name: "as".into(),
                 url: "http://a.internal:4000".into(),
@@ -139,7 +139,7 @@ async fn a_peer_named_like_a_local_region_sets_its_advertised_url() {
 #[tokio::test]
 async fn sim_accepts_the_token_in_the_query_or_the_header() {
     let regions = Regions::start_with(&["as"], common::memory_broker(), |c| {
-        c.token = Some("s3cret".into());
+        c.access.token = Some("s3cret".into());
     })
     .await;
     let addr = regions.addr("as");

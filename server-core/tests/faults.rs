@@ -7,6 +7,7 @@ mod common;
 
 use common::{assert_dense_in_order, Client, RedisServer, Regions, PATIENCE};
 use server_core::broker::SharedBroker;
+use server_core::settings::Millis;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -264,11 +265,11 @@ async fn concurrent_duplicates_from_two_regions_are_stored_once(broker: SharedBr
 /// with a `slow_consumer` reason it sees when it reads again, and it can resume.
 async fn slow_client_is_cut_loose_with_a_reason_and_can_resume(broker: SharedBroker) {
     let regions = Regions::start_with(&REGIONS, broker, |c| {
-        c.client_queue = 64;
-        c.write_timeout = Duration::from_millis(500);
+        c.clients.client_queue = 64;
+        c.clients.write_timeout = Millis(Duration::from_millis(500));
         // The slow client reads only after all 1,000 publishes: on a loaded machine that can
         // take longer than the default grace, after which its goodbye would be dropped.
-        c.slow_grace = Duration::from_secs(120);
+        c.clients.slow_grace = Millis(Duration::from_secs(120));
     })
     .await;
     let mut slow = Client::connect(regions.addr("eu")).await;
@@ -314,7 +315,7 @@ async fn slow_client_is_cut_loose_with_a_reason_and_can_resume(broker: SharedBro
 
 /// All clients of a region reconnect at once with `since`: each gets exactly what it missed.
 async fn reconnect_storm_loses_and_repeats_nothing(broker: SharedBroker) {
-    let regions = Regions::start_with(&REGIONS, broker, |c| c.concurrent_replays = 4).await;
+    let regions = Regions::start_with(&REGIONS, broker, |c| c.clients.concurrent_replays = 4).await;
     let mut p = Client::connect(regions.addr("as")).await;
     for i in 0..50 {
         p.publish_and_wait(&format!("pre-{i}")).await;

@@ -5,6 +5,7 @@ mod common;
 
 use common::{Regions, PATIENCE};
 use futures_util::StreamExt;
+use server_core::settings::Millis;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -20,7 +21,7 @@ async fn clients(addr: std::net::SocketAddr) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_answers_no_ping_is_dropped_and_a_reading_one_stays() {
     let regions = Regions::start_with(&["us"], common::memory_broker(), |c| {
-        c.ping_interval = Duration::from_millis(100);
+        c.clients.ping_interval = Millis(Duration::from_millis(100));
     })
     .await;
     let addr = regions.addr("us");

@@ -342,7 +342,7 @@ mod short_history {
 #[tokio::test]
 async fn metrics_require_the_token_when_one_is_set() {
     let regions = Regions::start_with(&["us"], common::memory_broker(), |c| {
-        c.token = Some("s3cret".into());
+        c.access.token = Some("s3cret".into());
     })
     .await;
     let addr = regions.addr("us");

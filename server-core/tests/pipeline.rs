@@ -20,16 +20,12 @@ const N: usize = 200;
 /// reorders anything not kept in order): acks come in the order sent, with offsets in that
 /// order, each before its own event; another region delivers the events in that order.
 async fn publishes_are_stored_and_acked_in_the_order_sent(broker: SharedBroker) {
-    let regions = Regions::start_with(&["as", "us"], broker, |c| {
-        if c.name == "as" {
-            c.link.set(LinkSettings {
-                latency_ms: 2,
-                jitter_ms: 8,
-                ..LinkSettings::default()
-            });
-        }
-    })
-    .await;
+    let regions = Regions::start(&["as", "us"], broker).await;
+    regions.link("as").set(LinkSettings {
+        latency_ms: 2,
+        jitter_ms: 8,
+        ..LinkSettings::default()
+    });
     let mut watcher = Client::connect(regions.addr("us")).await;
     let mut publisher = Client::connect(regions.addr("as")).await;
     let ids: Vec<String> = (0..N).map(|i| format!("p{i:03}")).collect();

@@ -13,6 +13,7 @@ use server_core::broker::{
 };
 use server_core::error::Result;
 use server_core::event::{NewEvent, Offset};
+use server_core::settings::Millis;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -178,9 +179,9 @@ async fn a_stalled_resumer_does_not_hold_the_replay_permit() {
     // reading can hold, so its replay blocks on a write.
     fill(&*memory, "big", 1500, serde_json::json!("x".repeat(10_000))).await;
     let regions = Regions::start_with(&["us"], memory, |c| {
-        c.concurrent_replays = 1;
+        c.clients.concurrent_replays = 1;
         // Never let the stalled client go as slow during the test.
-        c.write_timeout = Duration::from_secs(3600);
+        c.clients.write_timeout = Millis(Duration::from_secs(3600));
     })
     .await;
     let url = format!("ws://{}/ws?since=0", regions.addr("us"));

@@ -82,7 +82,7 @@ async fn raw_get(addr: std::net::SocketAddr, path: &str, origin: &str) -> String
 #[tokio::test]
 async fn an_allowed_origin_is_accepted() {
     let regions = Regions::start_with(&["us"], common::memory_broker(), |c| {
-        c.allowed_origins = vec!["https://ops.example".into()]
+        c.access.allow_origins = vec!["https://ops.example".into()]
     })
     .await;
     assert_eq!(
@@ -105,7 +105,7 @@ async fn an_allowed_origin_is_accepted() {
 #[tokio::test]
 async fn token_auth_guards_exposed_regions() {
     let regions = Regions::start_with(&["us"], common::memory_broker(), |c| {
-        c.token = Some("s3cret".into())
+        c.access.token = Some("s3cret".into())
     })
     .await;
     let addr = regions.addr("us");

@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use server_core::choice::{BrokerStatus, ChosenBroker};
 use server_core::defaults;
 use server_core::region::RegionConfig;
-use server_core::serve::{self, Cluster};
+use server_core::serve::{self, RegionSet};
 use tokio_util::sync::CancellationToken;
 
 /// The running regions and the broker they share (none before start and after shutdown).
@@ -16,7 +16,7 @@ pub struct Regions {
 }
 
 struct Running {
-    cluster: Cluster,
+    cluster: RegionSet,
     chosen: ChosenBroker,
 }
 
@@ -38,7 +38,7 @@ impl Regions {
             let listener = serve::bind(defaults::BIND, *port, true).await?;
             listeners.push((RegionConfig::new(name.clone()), listener));
         }
-        let cluster = Cluster::start(listeners, chosen.broker.clone(), CancellationToken::new())?;
+        let cluster = RegionSet::start(listeners, chosen.broker.clone(), CancellationToken::new())?;
         self.ports = cluster
             .regions
             .iter()

@@ -3,7 +3,7 @@
 use crate::{Client, PATIENCE};
 use server_core::broker::SharedBroker;
 use server_core::region::RegionConfig;
-use server_core::serve::Cluster;
+use server_core::serve::RegionSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 /// Regions running on ephemeral loopback ports.
 pub struct Regions {
     /// The running regions (`None` after [`stop`](Self::stop)).
-    pub cluster: Option<Cluster>,
+    pub cluster: Option<RegionSet>,
     /// Cancelled on drop.
     pub shutdown: CancellationToken,
 }
@@ -36,7 +36,7 @@ impl Regions {
             regions.push((config, TcpListener::bind("127.0.0.1:0").await.unwrap()));
         }
         let shutdown = CancellationToken::new();
-        let cluster = Cluster::start(regions, broker, shutdown.clone()).unwrap();
+        let cluster = RegionSet::start(regions, broker, shutdown.clone()).unwrap();
         Regions {
             cluster: Some(cluster),
             shutdown,
@@ -59,6 +59,11 @@ impl Regions {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// The simulated link of the region called `name` to the broker.
+    pub fn link(&self, name: &str) -> server_core::sim::Link {
+        self.cluster.as_ref().unwrap().link(name).unwrap()
     }
 
     /// Where the region called `name` listens.

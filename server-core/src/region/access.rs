@@ -29,10 +29,10 @@ impl Access {
     pub(crate) fn new(config: &RegionConfig) -> Self {
         Access {
             origins: Arc::new(origin::deployment_origins(
-                config.peers.iter().map(|p| p.url.as_str()),
-                &config.allowed_origins,
+                config.identity.peers.iter().map(|p| p.url.as_str()),
+                &config.access.allow_origins,
             )),
-            token: config.token.clone(),
+            token: config.access.token.clone(),
         }
     }
 

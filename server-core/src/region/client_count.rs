@@ -32,7 +32,7 @@ impl ClientCount {
     /// Race-free: the check and the increment are one atomic step, so concurrent upgrades
     /// never admit more than the cap. Clients already admitted are never affected.
     pub(super) fn admit(region: &Arc<Region>) -> Result<Self, Full> {
-        let max = region.config.max_connections;
+        let max = region.config.clients.max_connections;
         region
             .clients
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
@@ -48,7 +48,7 @@ impl ClientCount {
     /// Whether `region` has a free slot now, without taking it (a fast refusal before work
     /// that [`admit`](Self::admit) later settles).
     pub(super) fn room(region: &Arc<Region>) -> Result<(), Full> {
-        let max = region.config.max_connections;
+        let max = region.config.clients.max_connections;
         if region.clients.load(Ordering::Acquire) < max {
             Ok(())
         } else {

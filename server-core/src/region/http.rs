@@ -50,7 +50,7 @@ pub fn router(region: Arc<Region>) -> Router {
         .layer(cors)
         .route("/ws", get(ws))
         .merge(super::socketio::routes(region.clone()));
-    let api = match &region.config.ui_dir {
+    let api = match &region.config.identity.ui_dir {
         Some(dir) if dir.join("index.html").is_file() => api.fallback_service(
             ServeDir::new(dir).not_found_service(ServeFile::new(dir.join("index.html"))),
         ),
@@ -99,7 +99,7 @@ async fn metrics(
 }
 
 async fn regions(State(region): State<Arc<Region>>) -> Json<Vec<wire::RegionInfo>> {
-    Json(region.config.peers.clone())
+    Json(region.config.identity.peers.clone())
 }
 
 async fn no_ui() -> (StatusCode, Html<&'static str>) {
@@ -115,7 +115,7 @@ async fn no_ui() -> (StatusCode, Html<&'static str>) {
 }
 
 async fn get_sim(State(region): State<Arc<Region>>) -> Json<LinkSettings> {
-    Json(region.config.link.settings())
+    Json(region.route.link().settings())
 }
 
 /// Replace this region's simulated link to the broker.
@@ -148,7 +148,7 @@ async fn put_sim(
         );
     }
     tracing::info!(region = %region.name(), ?settings, "simulated link changed");
-    region.config.link.set(settings.clone());
+    region.route.link().set(settings.clone());
     Json(settings).into_response()
 }
 

@@ -18,6 +18,7 @@
 
 mod access;
 mod client_count;
+pub mod config;
 mod connection;
 mod feed;
 mod frames;
@@ -28,88 +29,23 @@ pub mod origin;
 mod rate_limit;
 mod socketio;
 
+pub use self::config::{Identity, RegionConfig};
 pub use self::http::router;
 
 use self::access::Access;
 use self::metrics::Metrics;
 use crate::broker::SharedBroker;
-use crate::defaults;
 use crate::event::{Micros, Offset, StoredEvent};
 use crate::sim::{Link, Route};
 use axum::extract::ws::Utf8Bytes;
 use axum::serve::ListenerExt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-
-/// Settings of one regional server.
-#[derive(Debug, Clone)]
-pub struct RegionConfig {
-    /// Region name, e.g. `us`.
-    pub name: String,
-    /// Events a client may fall behind before it is disconnected as a slow consumer.
-    pub client_queue: usize,
-    /// How long one frame may take to go out before the client counts as slow.
-    pub write_timeout: Duration,
-    /// Sustained publishes per second allowed per connection.
-    pub publish_rate: u32,
-    /// Publishes allowed in one burst per connection.
-    pub publish_burst: u32,
-    /// Directory with the built UI to serve at `/`, if any.
-    pub ui_dir: Option<PathBuf>,
-    /// Web origins allowed besides loopback and the desktop app's own.
-    pub allowed_origins: Vec<String>,
-    /// Shared secret clients must present (`?token=` or `Authorization: Bearer`), if set.
-    pub token: Option<String>,
-    /// The regions the UI should connect to (`GET /regions`).
-    pub peers: Vec<wire::RegionInfo>,
-    /// This region's (simulated) network link to the broker; off by default.
-    pub link: Link,
-    /// Resumes that may read history at once; more wait their turn (reconnect storms).
-    pub concurrent_replays: usize,
-    /// How often the server pings each client. A client that sends nothing (a pong counts)
-    /// for two intervals is dead: it is disconnected and its slot freed.
-    pub ping_interval: Duration,
-    /// How long a slow consumer gets to drain its socket and read why it is disconnected
-    /// (the `slow_consumer` frame and close 1008 wait that long, then the socket is dropped).
-    pub slow_grace: Duration,
-    /// Frames one connection may have unanswered (publishes in flight, replies not yet
-    /// sent); past it the server stops reading that socket until replies go out.
-    pub publish_pipeline: usize,
-    /// Clients (WebSocket and Socket.IO together) this region holds at most. Past it, a `/ws`
-    /// upgrade or a Socket.IO handshake is refused with 503 `too_many_connections`; clients
-    /// already connected are not affected.
-    pub max_connections: usize,
-}
-
-impl RegionConfig {
-    /// Defaults for a region called `name`.
-    pub fn new(name: impl Into<String>) -> Self {
-        RegionConfig {
-            name: name.into(),
-            client_queue: defaults::CLIENT_QUEUE,
-            write_timeout: defaults::WRITE_TIMEOUT,
-            publish_rate: defaults::PUBLISH_RATE,
-            publish_burst: defaults::PUBLISH_BURST,
-            ui_dir: None,
-            allowed_origins: Vec::new(),
-            token: None,
-            peers: Vec::new(),
-            link: Link::default(),
-            concurrent_replays: defaults::CONCURRENT_REPLAYS,
-            ping_interval: defaults::PING_INTERVAL,
-            slow_grace: defaults::SLOW_GRACE,
-            publish_pipeline: defaults::PUBLISH_PIPELINE,
-            max_connections: defaults::MAX_CONNECTIONS,
-        }
-    }
-}
 
 /// What a region sends through its fan-out: each frame serialized once, shared by all clients.
 #[derive(Debug, Clone)]
@@ -176,7 +112,7 @@ pub struct Region {
 impl Region {
     /// Region name.
     pub fn name(&self) -> &str {
-        &self.config.name
+        &self.config.identity.name
     }
 
     /// The broker for the next operation: through the simulated link only while it is on.
@@ -187,7 +123,7 @@ impl Region {
     /// The health report served at `/health`.
     pub fn health(&self) -> wire::Health {
         wire::Health {
-            region: self.config.name.clone(),
+            region: self.config.identity.name.clone(),
             broker: self.broker().kind(),
             connected: self.connected.load(Ordering::Relaxed),
             clients: self.clients.load(Ordering::Relaxed),
@@ -198,33 +134,35 @@ impl Region {
     }
 }
 
-/// Run one region on `listener` until `shutdown` is cancelled, then close every socket and
-/// wait for all of this region's tasks to end.
+/// Run one region on `listener`, reaching `broker` through `link` (its simulated WAN, off
+/// unless set), until `shutdown` is cancelled; then close every socket and wait for all of
+/// this region's tasks to end.
 pub async fn run(
     config: RegionConfig,
     broker: SharedBroker,
+    link: Link,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let route = Route::new(broker, config.link.clone());
+    let route = Route::new(broker, link);
     // Start from the log's current end: history is replayed per client, on request (`since`).
     let (epoch, offset) = match route.broker().status().await {
         Ok(s) => (s.epoch, s.latest),
         Err(e) => {
-            tracing::warn!(region = %config.name, error = %e, "broker unreachable at start; will retry");
+            tracing::warn!(region = %config.identity.name, error = %e, "broker unreachable at start; will retry");
             (String::new(), 0)
         }
     };
     let region = Arc::new(Region {
-        fanout: broadcast::channel(config.client_queue.max(1)).0,
-        replays: tokio::sync::Semaphore::new(config.concurrent_replays.max(1)),
+        fanout: broadcast::channel(config.clients.client_queue.max(1)).0,
+        replays: tokio::sync::Semaphore::new(config.clients.concurrent_replays.max(1)),
         route,
         offset: AtomicU64::new(offset),
         epoch: RwLock::new(epoch),
         connected: AtomicBool::new(true),
         clients: AtomicUsize::new(0),
         access: Access::new(&config),
-        metrics: Metrics::new(&config.name),
+        metrics: Metrics::new(&config.identity.name),
         config,
         shutdown: shutdown.clone(),
         tracker: TaskTracker::new(),

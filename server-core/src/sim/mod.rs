@@ -88,6 +88,11 @@ impl Route {
         }
     }
 
+    /// The link this route follows (its settings change at run time).
+    pub fn link(&self) -> &Link {
+        &self.link
+    }
+
     /// The broker to use for the next operation.
     pub fn broker(&self) -> &SharedBroker {
         self.current().0

@@ -5,8 +5,10 @@ use crate::defaults;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// When a publish is acknowledged to its client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// When a publish is acknowledged to its client. Written as `primary` or `replicas:N` (flags,
+/// files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum Acks {
     /// As soon as the primary stored it: as durable as the primary's persistence.
     #[default]
@@ -38,6 +40,20 @@ impl std::fmt::Display for Acks {
             Acks::Primary => f.write_str("primary"),
             Acks::Replicas(n) => write!(f, "replicas:{n}"),
         }
+    }
+}
+
+impl TryFrom<String> for Acks {
+    type Error = BadAcks;
+
+    fn try_from(s: String) -> std::result::Result<Self, BadAcks> {
+        s.parse()
+    }
+}
+
+impl From<Acks> for String {
+    fn from(acks: Acks) -> String {
+        acks.to_string()
     }
 }
 
@@ -78,7 +94,7 @@ impl RedisConfig {
             history: defaults::HISTORY,
             response_timeout: defaults::REDIS_RESPONSE_TIMEOUT,
             acks: Acks::Primary,
-            ack_timeout: Duration::from_secs(1),
+            ack_timeout: defaults::ACKS_TIMEOUT,
             ca_file: None,
         }
     }

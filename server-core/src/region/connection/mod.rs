@@ -75,8 +75,11 @@ pub(super) async fn serve(
     let mut live = region.fanout.subscribe();
     let (sink, mut stream) = socket.split();
     let mut conn = Conn {
-        bucket: TokenBucket::new(region.config.publish_rate, region.config.publish_burst),
-        pipeline: Pipeline::new(region.config.publish_pipeline),
+        bucket: TokenBucket::new(
+            region.config.publishing.publish_rate,
+            region.config.publishing.publish_burst,
+        ),
+        pipeline: Pipeline::new(region.config.publishing.publish_pipeline),
         region: region.clone(),
         sink,
         last_sent: region.offset.load(Ordering::SeqCst),
@@ -103,7 +106,9 @@ impl Conn {
         let period = self
             .region
             .config
+            .clients
             .ping_interval
+            .get()
             .max(Duration::from_millis(1));
         let mut ping = tokio::time::interval_at(Instant::now() + period, period);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -136,7 +141,7 @@ impl Conn {
         if silent_ticks > DEAD_AFTER_TICKS {
             tracing::info!(
                 region = %self.region.name(),
-                silent_for = ?self.region.config.ping_interval * DEAD_AFTER_TICKS,
+                silent_for = ?self.region.config.clients.ping_interval.get() * DEAD_AFTER_TICKS,
                 "client answered no ping; dropping it"
             );
             return Err(Closed::Gone);
@@ -172,7 +177,7 @@ impl Conn {
     /// Send a close frame (best effort, under the write deadline) and end the connection.
     async fn close(&mut self, why: Close) -> Result {
         let _ = tokio::time::timeout(
-            self.region.config.write_timeout,
+            self.region.config.clients.write_timeout.get(),
             self.sink.send(why.message()),
         )
         .await;
@@ -186,7 +191,7 @@ async fn deadline(
     region: &Region,
     write: impl std::future::Future<Output = std::result::Result<(), axum::Error>>,
 ) -> Result {
-    match tokio::time::timeout(region.config.write_timeout, write).await {
+    match tokio::time::timeout(region.config.clients.write_timeout.get(), write).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err(Closed::Gone),
         Err(_) => {

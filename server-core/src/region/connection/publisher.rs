@@ -63,8 +63,11 @@ impl Conn {
         };
         if !self.bucket.take() {
             let config = &self.region.config;
-            let refusal =
-                frames::rate_limited(publish.id, config.publish_rate, config.publish_burst);
+            let refusal = frames::rate_limited(
+                publish.id,
+                config.publishing.publish_rate,
+                config.publishing.publish_burst,
+            );
             self.region
                 .metrics
                 .refused(Transport::Ws, &ErrorCode::RateLimited);

@@ -240,12 +240,15 @@ impl Conn {
     pub(super) async fn slow_goodbye(&mut self) {
         self.region.metrics.slow_consumer(Transport::Ws);
         let config = &self.region.config;
-        let frame =
-            frames::slow_consumer(config.client_queue, config.write_timeout, self.last_sent);
+        let frame = frames::slow_consumer(
+            config.clients.client_queue,
+            config.clients.write_timeout.get(),
+            self.last_sent,
+        );
         let goodbye = async {
             self.sink.send(Message::Text(frame_text(&frame))).await?;
             self.sink.send(Close::SlowConsumer.message()).await
         };
-        let _ = tokio::time::timeout(self.region.config.slow_grace, goodbye).await;
+        let _ = tokio::time::timeout(self.region.config.clients.slow_grace.get(), goodbye).await;
     }
 }

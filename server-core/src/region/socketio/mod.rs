@@ -83,7 +83,7 @@ pub(super) fn routes(region: Arc<Region>) -> Router<Arc<Region>> {
         .build_svc();
     let hub = Arc::new(Hub {
         region: region.clone(),
-        relay: broadcast::channel(region.config.client_queue.max(1)).0,
+        relay: broadcast::channel(region.config.clients.client_queue.max(1)).0,
         started: OnceLock::new(),
     });
     let admit = {
@@ -276,7 +276,7 @@ impl Hub {
                 // Closes every transport (clients reconnect by themselves) and ends every
                 // pending long-poll, so the HTTP server can finish its graceful shutdown.
                 let closing = io.close();
-                if tokio::time::timeout(region.config.write_timeout, closing)
+                if tokio::time::timeout(region.config.clients.write_timeout.get(), closing)
                     .await
                     .is_err()
                 {

@@ -56,8 +56,8 @@ impl Session {
     pub(super) async fn run(mut self) {
         let _metered = self.region.metrics.connected(Transport::SocketIo);
         let mut bucket = TokenBucket::new(
-            self.region.config.publish_rate,
-            self.region.config.publish_burst,
+            self.region.config.publishing.publish_rate,
+            self.region.config.publishing.publish_burst,
         );
         let mut sent: u64 = 0;
         let region = self.region.clone();
@@ -81,8 +81,8 @@ impl Session {
                 }
                 Some(ack) = self.overflow.recv() => {
                     let refused = NotStored::RateLimited {
-                        rate: region.config.publish_rate,
-                        burst: region.config.publish_burst,
+                        rate: region.config.publishing.publish_rate,
+                        burst: region.config.publishing.publish_burst,
                     };
                     self.refuse(&refused, ack).await
                 }
@@ -94,7 +94,10 @@ impl Session {
         if ended == Ended::Slow {
             region.metrics.slow_consumer(Transport::SocketIo);
             let config = &region.config;
-            let frame = frames::socketio_slow_consumer(config.client_queue, config.write_timeout);
+            let frame = frames::socketio_slow_consumer(
+                config.clients.client_queue,
+                config.clients.write_timeout.get(),
+            );
             let _ = self.socket.emit("error", &frame);
             let _ = self.socket.clone().disconnect();
         }
@@ -133,8 +136,8 @@ impl Session {
         let stored = match msg.text {
             Err(refused) => Err(refused),
             Ok(_) if !bucket.take() => Err(NotStored::RateLimited {
-                rate: config.publish_rate,
-                burst: config.publish_burst,
+                rate: config.publishing.publish_rate,
+                burst: config.publishing.publish_burst,
             }),
             Ok(text) => match mapping::message_event(self.region.name(), id.clone(), text) {
                 Err(refused) => Err(refused),
@@ -187,7 +190,7 @@ impl Session {
     /// Queue one packet for the client with `send`. A full socket buffer is retried until
     /// the region's write deadline; past it the client is a slow consumer.
     async fn retry(&self, mut send: impl FnMut() -> Result<(), SendError>) -> Result<(), Ended> {
-        let deadline = Instant::now() + self.region.config.write_timeout;
+        let deadline = Instant::now() + self.region.config.clients.write_timeout.get();
         let mut pause = Duration::from_millis(1);
         loop {
             match send() {
