@@ -2,21 +2,37 @@
 //! `PING`, and gone when its handle is dropped or the process that started it dies.
 //!
 //! This is production code, not a test helper: the desktop app runs its private Redis with it,
-//! the bench its measured Redis, and the tests their throw-away servers. Nothing here is async:
-//! starting blocks for at most [`RedisOptions::start_timeout`], stopping for at most
-//! [`STOP_TIMEOUT`] (call them through `spawn_blocking` from a runtime that must not stall).
+//! the bench its measured Redis, and the tests every redis-server they need (data nodes,
+//! replicas, Cluster nodes, Sentinels, TLS-only servers). Nothing here is async: starting
+//! blocks for at most [`RedisOptions::start_timeout`], stopping for at most [`STOP_TIMEOUT`]
+//! (call them through `spawn_blocking` from a runtime that must not stall).
+//!
+//! What "ready" means, for every kind of server it starts: it answers `PING` with `PONG` on
+//! `127.0.0.1:port`, in plain text ([`ping`]), or, for a TLS-only server, over a TLS
+//! connection whose certificate checks out against the configured CA ([`TlsOptions`]). A data
+//! server and a Sentinel ([`Role`]) are checked alike.
 //!
 //! # Layout
-//! - [`RedisOptions`], [`RedisProcess`]: what to start, and the running server (this file).
-//! - [`watchdog`]: the `sh` helper that ends redis-server when its starter dies (Unix).
-//! - [`LaunchError`]: why a start failed.
+//! - `lib.rs`: [`RedisProcess`], the running server.
+//! - `options.rs`: [`RedisOptions`], [`Role`], [`TlsOptions`]: what to start, and its
+//!   command line.
+//! - `ready.rs`: the readiness checks, plain ([`ping`]) and TLS.
+//! - `watchdog.rs`: the `sh` helper that ends redis-server when its starter dies (Unix).
+//! - `error.rs`: [`LaunchError`] and [`CaCertError`], why a start failed.
 
+mod error;
+mod options;
+mod ready;
 mod watchdog;
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+pub use error::{CaCertError, LaunchError};
+pub use options::{RedisOptions, Role, TlsOptions};
+pub use ready::ping;
+
+use ready::Readiness;
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use watchdog::Watchdog;
@@ -28,59 +44,19 @@ pub const PORT_ATTEMPTS: usize = 3;
 /// How long a graceful [`RedisProcess::stop`] may take before the server is killed outright.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Why a redis-server could not be started.
-#[derive(Debug, thiserror::Error)]
-pub enum LaunchError {
-    /// `redis-server` is not on the `PATH`.
-    #[error("no redis-server on the PATH (install it: apt-get install redis-server)")]
-    NotFound,
-    /// The process could not be spawned.
-    #[error("cannot spawn redis-server: {0}")]
-    Spawn(std::io::Error),
-    /// It was spawned but did not answer `PING` in time, or exited.
-    #[error("redis-server did not answer on 127.0.0.1:{port} (port taken, or it failed to start)")]
-    NotReady {
-        /// The port it was started on.
-        port: u16,
-    },
-    /// Choosing a port or making its data directory failed.
-    #[error("cannot prepare redis-server: {0}")]
-    Io(#[from] std::io::Error),
-}
-
-/// What to start. `RedisOptions::default()` is a non-persistent server on a free port.
-#[derive(Debug, Clone)]
-pub struct RedisOptions {
-    /// The port on 127.0.0.1; `None` picks a free one (up to [`PORT_ATTEMPTS`] tries).
-    pub port: Option<u16>,
-    /// Keep an append-only file, fsynced on every write, so [`RedisProcess::restart`] (even
-    /// after [`RedisProcess::kill`]) finds the data again. Without it nothing is written.
-    pub persistent: bool,
-    /// More `redis-server` arguments, after the ones set here (later ones win).
-    pub extra_args: Vec<String>,
-    /// How long the server has to answer `PING` after it is spawned.
-    pub start_timeout: Duration,
-}
-
-impl Default for RedisOptions {
-    fn default() -> Self {
-        RedisOptions {
-            port: None,
-            persistent: false,
-            extra_args: Vec::new(),
-            start_timeout: Duration::from_secs(10),
-        }
-    }
-}
-
-/// A running redis-server on `127.0.0.1`, with a data directory of its own.
+/// A running redis-server on `127.0.0.1` (a data server or a Sentinel, in plain text or
+/// TLS), with a data directory of its own.
 ///
 /// Dropping it kills the server (SIGKILL) and removes the directory. On Unix a watchdog also
-/// ends it if the starting process dies without dropping it (crash, SIGKILL).
+/// ends it if the starting process dies without dropping it (crash, SIGKILL). Both hold for
+/// every [`Role`]: a Sentinel is one redis-server process like any other.
 #[derive(Debug)]
 pub struct RedisProcess {
     port: u16,
     dir: PathBuf,
+    /// The config file it runs from (in `dir`), if any: see [`RedisOptions::config_file`].
+    config: Option<PathBuf>,
+    readiness: Readiness,
     options: RedisOptions,
     running: Option<Running>,
 }
@@ -92,9 +68,15 @@ struct Running {
 }
 
 impl RedisProcess {
-    /// Start redis-server and wait until it answers `PING`.
+    /// Start redis-server and wait until it is ready: it answers `PING` on its port, over
+    /// TLS if [`RedisOptions::tls`] is set. A CA certificate that cannot be used, or a config
+    /// file that cannot be read, is an error before anything is spawned.
     pub fn start(options: RedisOptions) -> Result<RedisProcess, LaunchError> {
         let program = find_redis_server().ok_or(LaunchError::NotFound)?;
+        let readiness = match &options.tls {
+            Some(tls) => Readiness::tls(&tls.ca_cert_file)?,
+            None => Readiness::Plain,
+        };
         static STARTED: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "mrs-redis-{}-{}",
@@ -102,12 +84,16 @@ impl RedisProcess {
             STARTED.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir)?;
+        // From here on, dropping `redis` (on an error too) removes the directory.
         let mut redis = RedisProcess {
             port: 0,
             dir,
+            config: None,
+            readiness,
             options,
             running: None,
         };
+        redis.config = redis.install_config()?;
         let attempts = if redis.options.port.is_some() {
             1
         } else {
@@ -127,20 +113,35 @@ impl RedisProcess {
         Err(last.expect("at least one attempt"))
     }
 
+    /// Put the config file it runs from into its directory, once: a copy of the caller's, or
+    /// an empty one for a Sentinel, which will not run without a file to rewrite.
+    fn install_config(&self) -> Result<Option<PathBuf>, LaunchError> {
+        let (name, text) = match (self.options.role, &self.options.config_file) {
+            (Role::Data, None) => return Ok(None),
+            (Role::Sentinel, None) => ("sentinel.conf", Vec::new()),
+            (role, Some(file)) => {
+                // Read and write, not `fs::copy`: that would copy a read-only mode too, and
+                // a Sentinel must be able to rewrite its file.
+                let text = std::fs::read(file).map_err(|source| LaunchError::ConfigFile {
+                    path: file.clone(),
+                    source,
+                })?;
+                let name = match role {
+                    Role::Data => "redis.conf",
+                    Role::Sentinel => "sentinel.conf",
+                };
+                (name, text)
+            }
+        };
+        let copy = self.dir.join(name);
+        std::fs::write(&copy, text)?;
+        Ok(Some(copy))
+    }
+
     fn spawn(&mut self, program: &Path) -> Result<(), LaunchError> {
-        let mut command = Command::new(program);
-        command
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .arg("--dir")
-            .arg(&self.dir)
-            .args(["--save", ""]);
-        if self.options.persistent {
-            command.args(["--appendonly", "yes", "--appendfsync", "always"]);
-        } else {
-            command.args(["--appendonly", "no"]);
-        }
-        let server = command
-            .args(&self.options.extra_args)
+        let server = self
+            .options
+            .command(program, self.port, &self.dir, self.config.as_deref())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -150,10 +151,12 @@ impl RedisProcess {
         let mut running = Running { server, watchdog };
         let deadline = Instant::now() + self.options.start_timeout;
         loop {
-            if ping(self.port, Duration::from_secs(1)) {
+            if self.readiness.answers(self.port, Duration::from_secs(1)) {
                 tracing::info!(
                     port = self.port,
                     pid = running.server.id(),
+                    role = ?self.options.role,
+                    tls = self.options.tls.is_some(),
                     "redis-server is up"
                 );
                 self.running = Some(running);
@@ -168,14 +171,27 @@ impl RedisProcess {
         }
     }
 
-    /// The port it listens on (loopback only).
+    /// The port it listens on (loopback only): its TLS port for a TLS-only server.
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// `redis://127.0.0.1:<port>`.
+    /// `redis://127.0.0.1:<port>`, or `rediss://…` for a TLS-only server. A Sentinel's URL
+    /// is its own address, for Sentinel commands; clients of the data it watches need the
+    /// master's name as well.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.options.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// Its data directory, removed on drop: redis-server's working directory, with its
+    /// append-only file if persistent, and the config file it runs from, if any.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The redis-server's process id, while it runs.
@@ -192,7 +208,8 @@ impl RedisProcess {
     }
 
     /// Kill it and start it again on the same port and directory (with its data if
-    /// persistent), waiting until it answers.
+    /// persistent; a Sentinel from the config it rewrote, so with its state), waiting until
+    /// it is ready.
     pub fn restart(&mut self) -> Result<(), LaunchError> {
         self.kill();
         let program = find_redis_server().ok_or(LaunchError::NotFound)?;
@@ -260,19 +277,4 @@ pub fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
         .local_addr()?
         .port())
-}
-
-/// Whether a Redis answers `PING` on `127.0.0.1:port` within `timeout` (per step).
-pub fn ping(port: u16, timeout: Duration) -> bool {
-    let attempt = || -> std::io::Result<bool> {
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
-        stream.set_read_timeout(Some(timeout))?;
-        stream.set_write_timeout(Some(timeout))?;
-        stream.write_all(b"PING\r\n")?;
-        let mut reply = [0u8; 7];
-        stream.read_exact(&mut reply)?;
-        Ok(&reply == b"+PONG\r\n")
-    };
-    attempt().unwrap_or(false)
 }

@@ -1,17 +1,12 @@
 //! Starting, restarting and stopping a private redis-server (needs `redis-server` on the PATH).
 
-use redis_process::{free_port, ping, LaunchError, RedisOptions, RedisProcess, STOP_TIMEOUT};
-use std::time::{Duration, Instant};
+mod common;
+
+use common::{command, wait_until_closed};
+use redis_process::{free_port, ping, LaunchError, RedisOptions, RedisProcess};
+use std::time::Duration;
 
 const STEP: Duration = Duration::from_secs(1);
-
-fn wait_until_closed(port: u16) {
-    let deadline = Instant::now() + STOP_TIMEOUT;
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-        assert!(Instant::now() < deadline, "redis still up on {port}");
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
 
 /// A started server answers PING; after `stop` its port is closed.
 #[test]
@@ -70,15 +65,4 @@ fn persistent_data_survives_kill_and_restart() {
     assert_ne!(redis.pid(), pid);
     assert_eq!(redis.port(), port);
     assert_eq!(command(port, "GET k\r\n"), "$1\r\nv\r\n");
-}
-
-/// One inline command, and whatever the first read returns.
-fn command(port: u16, line: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(line.as_bytes()).unwrap();
-    let mut buf = [0u8; 256];
-    let n = s.read(&mut buf).unwrap();
-    String::from_utf8_lossy(&buf[..n]).into_owned()
 }

@@ -1,15 +1,16 @@
 //! Redis deployments for the tests, as people run them in production: a primary with a
 //! replica, three Sentinels, a 3-primary/3-replica Cluster, a TLS-only server. Every process is
-//! a `redis-server` of the test's own on free loopback ports, in its own temp directory, and is
-//! SIGKILLed when its handle drops; data nodes are launched by `redis_process::RedisProcess`. `redis-server` and `redis-cli` must be installed (they are
-//! in CI); a test that cannot start them fails.
+//! a `redis-server` of the test's own on free loopback ports, launched by
+//! `redis_process::RedisProcess` (the one launcher of private Redis servers) in its own temp
+//! directory, and SIGKILLed when its handle drops. `redis-server` and `redis-cli` must be
+//! installed (they are in CI); a test that cannot start them fails.
 #![allow(dead_code, missing_docs)]
 
 mod tls;
 
-use redis_process::{RedisOptions, RedisProcess};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use redis_process::{RedisOptions, RedisProcess, Role};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 #[allow(unused_imports)] // Only the TLS tests use it.
 pub use tls::{make_certificates, TlsRedis};
@@ -44,93 +45,68 @@ pub fn cli(port: u16, args: &[&str]) -> String {
 /// One `redis-server` process (a data node or a Sentinel).
 pub struct Node {
     pub port: u16,
-    server: Server,
+    process: RedisProcess,
+    role: Role,
 }
 
-/// How a [`Node`] runs: data nodes through [`RedisProcess`] (the one launcher of private
-/// Redis servers); a Sentinel from its config file, which must come first on its command
-/// line (so not through `RedisProcess`, which puts its own arguments first).
-enum Server {
-    Data {
-        process: RedisProcess,
-        /// What it was started with (its port fixed), before any `restart_with`.
-        options: RedisOptions,
-    },
-    Sentinel {
-        dir: PathBuf,
-        conf: PathBuf,
-        child: Option<Child>,
-    },
+/// A data node's options: no persistence, `extra` arguments.
+fn data_options(extra: &[&str]) -> RedisOptions {
+    // A replica that (re)joins syncs at once, not after the default 5 s wait for others.
+    let mut extra_args = vec!["--repl-diskless-sync-delay".to_string(), "0".to_string()];
+    extra_args.extend(extra.iter().map(|s| s.to_string()));
+    RedisOptions {
+        extra_args,
+        start_timeout: SETUP_PATIENCE,
+        ..RedisOptions::default()
+    }
 }
 
 impl Node {
     /// A data node without persistence, plus `extra` arguments.
     pub fn start(extra: &[&str]) -> Node {
-        let mut options = RedisOptions {
-            // A replica that (re)joins syncs at once, not after the default 5 s wait for others.
-            extra_args: vec!["--repl-diskless-sync-delay".into(), "0".into()],
-            start_timeout: SETUP_PATIENCE,
-            ..RedisOptions::default()
-        };
-        options
-            .extra_args
-            .extend(extra.iter().map(|s| s.to_string()));
-        let process = RedisProcess::start(options.clone())
-            .expect("redis-server must be installed (apt-get install redis-server)");
-        let port = process.port();
-        options.port = Some(port);
-        Node {
-            port,
-            server: Server::Data { process, options },
-        }
+        Node::launch(data_options(extra))
     }
 
     /// A Sentinel watching the primary at `primary_port` under the name `master`, that
     /// declares it down after `down_after_ms` without an answer.
     pub fn sentinel(primary_port: u16, master: &str, down_after_ms: u64) -> Node {
-        let port = free_port();
-        let dir = temp_dir(port);
-        let conf = dir.join("sentinel.conf");
+        // RedisProcess runs the Sentinel from a copy of this file (which the Sentinel then
+        // rewrites with its state), so it is removed once the Sentinel has started.
+        static WRITTEN: AtomicUsize = AtomicUsize::new(0);
+        let template = std::env::temp_dir().join(format!(
+            "mrs-sentinel-{}-{}.conf",
+            std::process::id(),
+            WRITTEN.fetch_add(1, Ordering::Relaxed)
+        ));
         std::fs::write(
-            &conf,
+            &template,
             format!(
-                "port {port}\nbind 127.0.0.1\ndir {dir}\n\
-                 sentinel monitor {master} 127.0.0.1 {primary_port} 2\n\
+                "sentinel monitor {master} 127.0.0.1 {primary_port} 2\n\
                  sentinel down-after-milliseconds {master} {down_after_ms}\n\
                  sentinel failover-timeout {master} 3000\n\
-                 sentinel parallel-syncs {master} 1\n",
-                dir = dir.display()
+                 sentinel parallel-syncs {master} 1\n"
             ),
         )
         .unwrap();
-        let mut node = Node {
-            port,
-            server: Server::Sentinel {
-                dir,
-                conf,
-                child: None,
-            },
-        };
-        node.start_sentinel();
+        let node = Node::launch(RedisOptions {
+            role: Role::Sentinel,
+            config_file: Some(template.clone()),
+            start_timeout: SETUP_PATIENCE,
+            ..RedisOptions::default()
+        });
+        let _ = std::fs::remove_file(template);
         node
     }
 
-    fn start_sentinel(&mut self) {
-        let Server::Sentinel { conf, child, .. } = &mut self.server else {
-            unreachable!("only a Sentinel is started from its config file")
-        };
-        let spawned = Command::new("redis-server")
-            .arg(&*conf)
-            .arg("--sentinel")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
+    fn launch(options: RedisOptions) -> Node {
+        let role = options.role;
+        let process = RedisProcess::start(options)
             .expect("redis-server must be installed (apt-get install redis-server)");
-        *child = Some(spawned);
-        let port = self.port;
-        wait_until(&format!("redis-server on {port}"), || {
-            cli(port, &["PING"]) == "PONG"
-        });
+        Node {
+            port: process.port(),
+            process,
+            role,
+        }
     }
 
     pub fn addr(&self) -> String {
@@ -138,7 +114,7 @@ impl Node {
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        self.process.url()
     }
 
     pub fn cli(&self, args: &[&str]) -> String {
@@ -147,67 +123,30 @@ impl Node {
 
     /// SIGKILL: no chance to save or hand anything over.
     pub fn kill(&mut self) {
-        match &mut self.server {
-            Server::Data { process, .. } => process.kill(),
-            Server::Sentinel { child, .. } => {
-                if let Some(mut c) = child.take() {
-                    let _ = c.kill();
-                    let _ = c.wait();
-                }
-            }
-        }
+        self.process.kill();
     }
 
-    /// Start again as it was (same port, directory and arguments).
+    /// Start again as it was (same port, directory and arguments; a Sentinel with the
+    /// state it had written).
     pub fn restart(&mut self) {
-        match &mut self.server {
-            Server::Data { process, .. } => process.restart().expect("redis-server restarts"),
-            Server::Sentinel { .. } => {
-                self.kill();
-                self.start_sentinel();
-            }
-        }
+        self.process.restart().expect("redis-server restarts");
     }
 
     pub fn is_running(&self) -> bool {
-        match &self.server {
-            Server::Data { process, .. } => process.pid().is_some(),
-            Server::Sentinel { child, .. } => child.is_some(),
-        }
+        self.process.pid().is_some()
     }
 
     /// Start a data node again on the same port (with a new, empty directory), with `extra`
     /// arguments instead of the ones it was started with (e.g. `--replicaof`).
     pub fn restart_with(&mut self, extra: &[&str]) {
-        let Server::Data { process, options } = &mut self.server else {
-            panic!("restart_with is for data nodes");
+        assert_eq!(self.role, Role::Data, "restart_with is for data nodes");
+        self.process.kill();
+        let options = RedisOptions {
+            port: Some(self.port),
+            ..data_options(extra)
         };
-        process.kill();
-        let mut options = RedisOptions {
-            extra_args: options.extra_args[..2].to_vec(),
-            ..options.clone()
-        };
-        options
-            .extra_args
-            .extend(extra.iter().map(|s| s.to_string()));
-        *process = RedisProcess::start(options).expect("redis-server restarts");
+        self.process = RedisProcess::start(options).expect("redis-server restarts");
     }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.kill();
-        if let Server::Sentinel { dir, .. } = &self.server {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
-
-fn temp_dir(port: u16) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mrs-topology-{}-{port}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// The `INFO replication` field `name` of the node on `port`.

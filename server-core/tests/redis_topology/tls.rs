@@ -1,8 +1,10 @@
 //! The TLS-only Redis of the tests ([`TlsRedis`]), with a throwaway CA and a server
 //! certificate made with `openssl`.
 
+use redis_process::{RedisOptions, RedisProcess, TlsOptions};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A throwaway CA and a server certificate for `localhost`/`127.0.0.1` signed by it, made
 /// with openssl in `dir`: `(ca.crt, server.crt, server.key)`.
@@ -76,58 +78,54 @@ pub fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 }
 
 /// A TLS-only `redis-server` (no plain port) with a certificate from a throwaway CA,
-/// killed on drop.
+/// launched by [`RedisProcess`] (ready once it answers `PING` over TLS, its certificate
+/// checked against the CA) and killed on drop.
 pub struct TlsRedis {
     pub port: u16,
-    dir: PathBuf,
     /// The CA that signed the server's certificate (`--redis-ca`).
     pub ca: PathBuf,
-    child: Child,
+    process: RedisProcess,
+    /// The certificates; the server's own directory is `process`'s.
+    certificates: PathBuf,
 }
 
 impl TlsRedis {
     pub fn start() -> TlsRedis {
-        let port = super::free_port();
-        let dir = std::env::temp_dir().join(format!("mrs-tls-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (ca, cert, key) = make_certificates(&dir);
-        let child = Command::new("redis-server")
-            .args(["--port", "0", "--tls-port", &port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(&dir)
-            .arg("--tls-cert-file")
-            .arg(&cert)
-            .arg("--tls-key-file")
-            .arg(&key)
-            .arg("--tls-ca-cert-file")
-            .arg(&ca)
-            .args(["--tls-auth-clients", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (apt-get install redis-server)");
-        super::wait_until("the TLS redis-server to listen", || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
+        static MADE: AtomicUsize = AtomicUsize::new(0);
+        let certificates = std::env::temp_dir().join(format!(
+            "mrs-tls-{}-{}",
+            std::process::id(),
+            MADE.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&certificates).unwrap();
+        let (ca, cert_file, key_file) = make_certificates(&certificates);
+        let process = RedisProcess::start(RedisOptions {
+            tls: Some(TlsOptions {
+                cert_file,
+                key_file,
+                ca_cert_file: ca.clone(),
+            }),
+            start_timeout: super::SETUP_PATIENCE,
+            ..RedisOptions::default()
+        })
+        .expect("redis-server must be installed (apt-get install redis-server)");
         TlsRedis {
-            port,
-            dir,
+            port: process.port(),
             ca,
-            child,
+            process,
+            certificates,
         }
     }
 
     /// `rediss://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
-        format!("rediss://127.0.0.1:{}", self.port)
+        self.process.url()
     }
 }
 
 impl Drop for TlsRedis {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // redis-server read the certificates when it started; `process` is killed next.
+        let _ = std::fs::remove_dir_all(&self.certificates);
     }
 }
