@@ -64,6 +64,16 @@ pub const SLOW_GRACE: Duration = Duration::from_secs(10);
 /// with 503 `too_many_connections`. Generous: an idle client costs a few KiB.
 pub const MAX_CONNECTIONS: usize = 10_000;
 
+/// Most fan-out frames written to one client socket with one flush: frames already waiting in
+/// the client's queue go out together (one write syscall instead of one per frame, which is
+/// what dominates the fan-out's CPU time under load); bounded so one client's burst cannot
+/// hold its task, and the write deadline, for long.
+pub const WRITE_BATCH: usize = 64;
+
+/// The initial read and write buffer of each WebSocket, in bytes: an idle connection should
+/// cost a few KiB, not the transport's 128 KiB default; they grow for the rare large message.
+pub const SOCKET_BUFFER: usize = 8 * 1024;
+
 /// Default port of a region: its place in [`REGIONS`] counted from `base`; a region not in
 /// [`REGIONS`] gets the port after them, by its `index` on the command line.
 pub fn port(name: &str, base: u16, index: usize) -> u16 {

@@ -175,13 +175,12 @@ async fn ws(
     // The transport takes up to twice the limit, so that a message just over it is read
     // whole and refused with a clear error and close code 1009; larger ones are dropped
     // at the frame header.
-    // Small initial buffers: an idle connection should cost a few KiB, not the transport's
-    // 128 KiB default; they grow for the rare large message.
+    // Small initial buffers (`defaults::SOCKET_BUFFER`).
     upgrade
         .max_message_size(2 * MAX_FRAME_BYTES)
         .max_frame_size(2 * MAX_FRAME_BYTES)
-        .read_buffer_size(8 * 1024)
-        .write_buffer_size(8 * 1024)
+        .read_buffer_size(crate::defaults::SOCKET_BUFFER)
+        .write_buffer_size(crate::defaults::SOCKET_BUFFER)
         .on_upgrade(move |socket| {
             tracker.track_future(connection::serve(region, socket, resume, counted))
         })

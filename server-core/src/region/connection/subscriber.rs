@@ -15,6 +15,7 @@
 //! [`RegionConfig::write_timeout`]: crate::region::RegionConfig::write_timeout
 
 use super::{Closed, Conn, Result};
+use crate::defaults;
 use crate::event::{now_micros, Micros, Offset};
 use crate::region::frames::{self, Close};
 use crate::region::metrics::{Operation, Transport, Written};
@@ -27,11 +28,8 @@ use tokio::sync::broadcast::Receiver;
 /// Events read from history per round trip while replaying.
 const REPLAY_BATCH: usize = 500;
 
-/// Most fan-out frames written to a socket with one flush. Frames already waiting in the
-/// client's queue go out together: one write syscall instead of one per frame, which is what
-/// dominates the fan-out's CPU time under load. Bounded so one client's burst cannot hold
-/// its task (and the write deadline) for long.
-const WRITE_BATCH: usize = 64;
+/// Most fan-out frames written to a socket with one flush ([`defaults::WRITE_BATCH`]).
+const WRITE_BATCH: usize = defaults::WRITE_BATCH;
 
 impl Conn {
     /// Welcome the client and, when it resumes (`since`, `epoch`), replay what it missed.
