@@ -7,7 +7,7 @@
 mod common;
 mod redis_topology;
 
-use common::{event, Client, Published, RedisServer, Regions};
+use common::{event, Client, PublishReport, RedisServer, Regions};
 use redis_topology::{primary_and_replica, sentinel_primary, sentinels, wait_until, Cluster, Node};
 use server_core::broker::{Acks, Broker, RedisBroker, RedisConfig};
 use server_core::error::BrokerError;
@@ -120,7 +120,7 @@ const PER_REGION: usize = 60;
 /// region ([`PER_REGION`] ids, 10 ms apart, retried by id until acked), under way for 400 ms.
 async fn start_publishing(
     config: RedisConfig,
-) -> (Regions, Vec<Client>, Vec<JoinHandle<Published>>) {
+) -> (Regions, Vec<Client>, Vec<JoinHandle<PublishReport>>) {
     let broker = RedisBroker::connect(config).await.unwrap();
     let regions = Regions::start(&REGIONS, Arc::new(broker)).await;
     let watchers = regions.clients(&REGIONS, 1).await;
@@ -138,7 +138,7 @@ async fn start_publishing(
 /// Wait for the publishers: the ids acked (every one of them), and the time to recover, the
 /// longest pause in acks (all publishers together) after `killed`.
 async fn finish_publishing(
-    publishers: Vec<JoinHandle<Published>>,
+    publishers: Vec<JoinHandle<PublishReport>>,
     killed: Instant,
 ) -> (HashSet<String>, Duration) {
     let acked = common::join_publishers(publishers).await.acked;

@@ -24,7 +24,7 @@ pub use brokers::{
 pub use client::{assert_dense_in_order, Client};
 pub use http::{http_get, http_get_json};
 pub use publish::{
-    event, join_publishers, publish_until_acked, spawn_publishers, Acked, Published,
+    event, join_publishers, publish_until_acked, spawn_publishers, Acked, PublishReport,
 };
 pub use regions::Regions;
 use std::time::Duration;

@@ -33,14 +33,14 @@ pub struct Acked {
 /// What publishing a list of ids came to: every id acked (in publish order), and how many
 /// attempts were refused with a temporary error (and retried).
 #[derive(Debug, Default)]
-pub struct Published {
+pub struct PublishReport {
     /// Every id, acked, in publish order (publisher by publisher when joined).
     pub acked: Vec<Acked>,
     /// Attempts answered with a temporary error (each retried with the same id).
     pub refused: usize,
 }
 
-impl Published {
+impl PublishReport {
     /// The acked `(id, offset)` pairs, in publish order.
     pub fn pairs(&self) -> Vec<(String, u64)> {
         self.acked
@@ -53,9 +53,13 @@ impl Published {
 /// Publish `ids` through `addr` one by one on one connection, retrying each (same id, 50 ms
 /// apart) after a temporary error until it is acked, and waiting `pace` after each ack.
 /// Panics on any other answer, or if one id is not acked within 3 × [`PATIENCE`].
-pub async fn publish_until_acked(addr: SocketAddr, ids: Vec<String>, pace: Duration) -> Published {
+pub async fn publish_until_acked(
+    addr: SocketAddr,
+    ids: Vec<String>,
+    pace: Duration,
+) -> PublishReport {
     let mut client = Client::connect(addr).await;
-    let mut published = Published::default();
+    let mut published = PublishReport::default();
     for id in ids {
         let deadline = Instant::now() + 3 * PATIENCE;
         loop {
@@ -90,7 +94,7 @@ pub fn spawn_publishers(
     per_region: usize,
     prefix: &str,
     pace: Duration,
-) -> Vec<JoinHandle<Published>> {
+) -> Vec<JoinHandle<PublishReport>> {
     names
         .iter()
         .map(|r| {
@@ -104,8 +108,8 @@ pub fn spawn_publishers(
 
 /// Wait for every publisher of [`spawn_publishers`]: their acks (publisher by publisher) and
 /// refusals together. Panics if a publisher panicked.
-pub async fn join_publishers(publishers: Vec<JoinHandle<Published>>) -> Published {
-    let mut all = Published::default();
+pub async fn join_publishers(publishers: Vec<JoinHandle<PublishReport>>) -> PublishReport {
+    let mut all = PublishReport::default();
     for p in publishers {
         let one = p.await.expect("a publisher panicked");
         all.acked.extend(one.acked);

@@ -132,3 +132,46 @@ impl LogReader for MemoryReader {
         Ok(self.broker.read_now(after, max))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::time::Instant;
+
+    fn event(id: &str) -> NewEvent {
+        NewEvent {
+            id: id.into(),
+            origin: "as".into(),
+            kind: "k".into(),
+            payload: crate::event::payload(&serde_json::Value::Null),
+            published_at: 0,
+        }
+    }
+
+    /// A live read with nothing new waits its whole wait and returns empty; one that news
+    /// reaches returns as soon as the event is stored (tokio's paused clock).
+    #[tokio::test(start_paused = true)]
+    async fn a_live_read_waits_for_news_or_its_wait() {
+        let broker = MemoryBroker::new(10);
+        let mut reader = broker.reader().await.unwrap();
+        let started = Instant::now();
+        let batch = reader
+            .next(&Cursor::default(), 10, Duration::from_secs(2))
+            .await
+            .unwrap();
+        assert!(batch.events.is_empty());
+        assert_eq!(started.elapsed(), Duration::from_secs(2));
+        let publisher = broker.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            publisher.publish(event("late")).await.unwrap();
+        });
+        let started = Instant::now();
+        let batch = reader
+            .next(&Cursor::default(), 10, Duration::from_secs(2))
+            .await
+            .unwrap();
+        assert_eq!(batch.events[0].event.id, "late");
+        assert_eq!(started.elapsed(), Duration::from_millis(300));
+    }
+}

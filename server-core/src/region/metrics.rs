@@ -87,106 +87,124 @@ impl Metrics {
             replayed_events: Counter::default(),
             registry: Registry::default(),
         };
-        let r = &mut registry;
+        m.register_clients(&mut registry);
+        m.register_events(&mut registry);
+        m.register_broker(&mut registry);
+        m.create_series();
+        Metrics { registry, ..m }
+    }
+
+    /// Connections, publishes and what is sent to clients.
+    fn register_clients(&self, r: &mut Registry) {
         r.register(
             "connections",
             "Clients connected now",
-            m.connections.clone(),
+            self.connections.clone(),
         );
         r.register(
             "connections_accepted",
             "Clients accepted since start",
-            m.accepted.clone(),
+            self.accepted.clone(),
         );
         r.register(
             "publishes",
             "Publishes answered, by outcome (stored, duplicate, refused with its error code)",
-            m.publishes.clone(),
+            self.publishes.clone(),
         );
         r.register_with_unit(
             "publish_duration",
             "Time from a publish read to its ack (stored or duplicate)",
             Unit::Seconds,
-            m.publish_time.clone(),
+            self.publish_time.clone(),
         );
+        r.register(
+            "slow_consumer_disconnects",
+            "Clients disconnected for not keeping up",
+            self.slow_consumers.clone(),
+        );
+        r.register(
+            "history_replays",
+            "Resumes served from the history (since=N)",
+            self.replays.clone(),
+        );
+        r.register(
+            "replayed_events",
+            "Events sent to resuming clients from the history",
+            self.replayed_events.clone(),
+        );
+    }
+
+    /// The fan-out: deliveries, bytes, and how long an event takes to go out.
+    fn register_events(&self, r: &mut Registry) {
         r.register(
             "events_delivered",
             "Live events written to client sockets (replays not included)",
-            m.delivered.clone(),
+            self.delivered.clone(),
         );
         r.register_with_unit(
             "sent",
             "Bytes of frames handed to client sockets (Socket.IO: the emitted JSON)",
             Unit::Bytes,
-            m.sent_bytes.clone(),
+            self.sent_bytes.clone(),
         );
         r.register_with_unit(
             "fanout_duration",
             "Time from this region reading an event to writing it to a client socket",
             Unit::Seconds,
-            m.fanout_time.clone(),
+            self.fanout_time.clone(),
         );
+    }
+
+    /// The broker: lag, errors, reconnects, and what the log announced.
+    fn register_broker(&self, r: &mut Registry) {
         r.register_with_unit(
             "broker_lag",
             "Time from the broker storing an event (stored_at) to this region reading it (received_at)",
             Unit::Seconds,
-            m.broker_lag.clone(),
+            self.broker_lag.clone(),
         );
-        r.register(
-            "slow_consumer_disconnects",
-            "Clients disconnected for not keeping up",
-            m.slow_consumers.clone(),
-        );
-        r.register("gaps", "Gaps in the log this region announced (offsets that fell out of the history before it read them)", m.gaps.clone());
+        r.register("gaps", "Gaps in the log this region announced (offsets that fell out of the history before it read them)", self.gaps.clone());
         r.register(
             "epoch_changes",
             "New logs (epochs) this region moved to",
-            m.epoch_changes.clone(),
+            self.epoch_changes.clone(),
         );
         r.register(
             "broker_errors",
             "Failed broker operations, by operation",
-            m.broker_errors.clone(),
+            self.broker_errors.clone(),
         );
         r.register(
             "feed_reconnects",
             "Times the feed reached the broker again after losing it",
-            m.feed_reconnects.clone(),
+            self.feed_reconnects.clone(),
         );
-        r.register(
-            "history_replays",
-            "Resumes served from the history (since=N)",
-            m.replays.clone(),
-        );
-        r.register(
-            "replayed_events",
-            "Events sent to resuming clients from the history",
-            m.replayed_events.clone(),
-        );
-        // Every series a dashboard reads exists from the start, at zero (refusals appear
-        // with their first code).
+    }
+
+    /// Every series a dashboard reads exists from the start, at zero (refusals appear with
+    /// their first code).
+    fn create_series(&self) {
         for transport in [Transport::Ws, Transport::SocketIo] {
             for outcome in [Outcome::Stored, Outcome::Duplicate] {
                 let code = None;
-                let _ = m.publishes.get_or_create(&PublishLabels {
+                let _ = self.publishes.get_or_create(&PublishLabels {
                     transport,
                     outcome,
                     code,
                 });
             }
             let t = ByTransport(transport);
-            let _ = m.publish_time.get_or_create(&t);
-            let _ = m.fanout_time.get_or_create(&t);
-            let _ = m.connections.get_or_create(&t);
-            let _ = m.accepted.get_or_create(&t);
-            let _ = m.delivered.get_or_create(&t);
-            let _ = m.sent_bytes.get_or_create(&t);
-            let _ = m.slow_consumers.get_or_create(&t);
+            let _ = self.publish_time.get_or_create(&t);
+            let _ = self.fanout_time.get_or_create(&t);
+            let _ = self.connections.get_or_create(&t);
+            let _ = self.accepted.get_or_create(&t);
+            let _ = self.delivered.get_or_create(&t);
+            let _ = self.sent_bytes.get_or_create(&t);
+            let _ = self.slow_consumers.get_or_create(&t);
         }
         for op in [Operation::Publish, Operation::Read, Operation::History] {
-            let _ = m.broker_errors.get_or_create(&ByOperation(op));
+            let _ = self.broker_errors.get_or_create(&ByOperation(op));
         }
-        Metrics { registry, ..m }
     }
 
     /// The exposition served at `/metrics` ([`CONTENT_TYPE`]).

@@ -1,6 +1,7 @@
 //! The per-connection publish rate limit.
 
-use std::time::Instant;
+// tokio's clock (the std one outside a runtime), so tests can run it paused.
+use tokio::time::Instant;
 
 /// Per-connection publish budget: `rate` tokens per second, at most `burst` saved up.
 pub(super) struct TokenBucket {
@@ -38,6 +39,20 @@ impl TokenBucket {
 #[cfg(test)]
 mod tests {
     use super::TokenBucket;
+    use std::time::Duration;
+
+    /// Tokens come back at the rate, never beyond the burst (on tokio's paused clock).
+    #[tokio::test(start_paused = true)]
+    async fn tokens_come_back_at_the_rate_up_to_the_burst() {
+        let mut b = TokenBucket::new(10, 2);
+        assert!(b.take() && b.take() && !b.take());
+        tokio::time::advance(Duration::from_millis(100)).await;
+        assert!(b.take(), "one token after a tenth of a second at 10/s");
+        assert!(!b.take());
+        tokio::time::advance(Duration::from_secs(60)).await;
+        assert!(b.take() && b.take(), "a long pause refills the burst");
+        assert!(!b.take(), "and no more than the burst");
+    }
 
     #[test]
     fn a_burst_is_allowed_then_refused() {

@@ -135,3 +135,71 @@ impl LogReader for LinkedReader {
         Ok(batch)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::MemoryBroker;
+    use crate::sim::LinkSettings;
+    use std::sync::Arc;
+    use tokio::time::Instant;
+
+    fn linked(latency_ms: u32) -> LinkedBroker {
+        let link = Link::default();
+        link.set(LinkSettings {
+            latency_ms,
+            ..LinkSettings::default()
+        });
+        LinkedBroker::new(Arc::new(MemoryBroker::new(100)), link)
+    }
+
+    fn event(id: &str) -> NewEvent {
+        NewEvent {
+            id: id.into(),
+            origin: "as".into(),
+            kind: "k".into(),
+            payload: crate::event::payload(&serde_json::Value::Null),
+            published_at: 0,
+        }
+    }
+
+    /// A publish crosses the link twice (request and answer), a batch as one message each
+    /// way, and a live read's events arrive one crossing later: on tokio's paused clock, the
+    /// time taken is exactly what the settings say.
+    #[tokio::test(start_paused = true)]
+    async fn every_crossing_takes_the_link_latency() {
+        let broker = linked(90);
+        let started = Instant::now();
+        broker.publish(event("a")).await.unwrap();
+        assert_eq!(started.elapsed(), Duration::from_millis(180));
+        let started = Instant::now();
+        let results = broker.publish_all(vec![event("b"), event("c")]).await;
+        assert!(results.iter().all(Result::is_ok));
+        assert_eq!(started.elapsed(), Duration::from_millis(180));
+        let mut reader = broker.reader().await.unwrap();
+        let started = Instant::now();
+        let batch = reader
+            .next(&Cursor::default(), 10, Duration::from_secs(2))
+            .await
+            .unwrap();
+        assert_eq!(batch.events.len(), 3);
+        assert_eq!(started.elapsed(), Duration::from_millis(90));
+    }
+
+    /// Cut off, every operation fails at once as unavailable, and none reaches the log.
+    #[tokio::test(start_paused = true)]
+    async fn a_cut_off_link_fails_at_once() {
+        let broker = linked(0);
+        broker.link.set_cut_off(true);
+        let started = Instant::now();
+        let err = broker.publish(event("a")).await.unwrap_err();
+        assert!(matches!(
+            err,
+            crate::error::BrokerError::Unavailable(Unavailable::CutOff)
+        ));
+        assert!(broker.reader().await.is_err());
+        assert_eq!(started.elapsed(), Duration::ZERO);
+        broker.link.set_cut_off(false);
+        assert_eq!(broker.status().await.unwrap().latest, 0);
+    }
+}

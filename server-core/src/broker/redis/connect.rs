@@ -151,7 +151,7 @@ impl Target {
     }
 
     /// A new connection whose every request fails after `response` without an answer.
-    pub(super) async fn connect(&self, connect: Duration, response: Duration) -> Result<Conn> {
+    pub(super) async fn connect(&self, connect: Duration, response: Duration) -> Result<RedisConn> {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(connect))
             .set_response_timeout(Some(response));
@@ -160,15 +160,15 @@ impl Target {
                 Target::Single(client) => client
                     .get_multiplexed_async_connection_with_config(&config)
                     .await
-                    .map(Conn::Single),
+                    .map(RedisConn::Single),
                 Target::Sentinel(client) => client
                     .lock()
                     .await
                     .get_async_connection_with_config(&config)
                     .await
-                    .map(Conn::Single),
+                    .map(RedisConn::Single),
                 Target::Cluster(nodes) => match cluster_client(nodes, connect, response) {
-                    Ok(client) => client.get_async_connection().await.map(Conn::Cluster),
+                    Ok(client) => client.get_async_connection().await.map(RedisConn::Cluster),
                     Err(e) => Err(e),
                 },
             }
@@ -207,18 +207,18 @@ fn cluster_client(
 
 /// A connection to one server or to a cluster.
 #[derive(Clone)]
-pub(super) enum Conn {
+pub(super) enum RedisConn {
     /// One server (directly or found through the Sentinels).
     Single(MultiplexedConnection),
     /// A cluster (routes each command to the node of its key's slot).
     Cluster(ClusterConnection),
 }
 
-impl ConnectionLike for Conn {
+impl ConnectionLike for RedisConn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
-            Conn::Single(c) => c.req_packed_command(cmd),
-            Conn::Cluster(c) => c.req_packed_command(cmd),
+            RedisConn::Single(c) => c.req_packed_command(cmd),
+            RedisConn::Cluster(c) => c.req_packed_command(cmd),
         }
     }
 
@@ -229,15 +229,15 @@ impl ConnectionLike for Conn {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
-            Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
-            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            RedisConn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            RedisConn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
         }
     }
 
     fn get_db(&self) -> i64 {
         match self {
-            Conn::Single(c) => c.get_db(),
-            Conn::Cluster(c) => c.get_db(),
+            RedisConn::Single(c) => c.get_db(),
+            RedisConn::Cluster(c) => c.get_db(),
         }
     }
 }
@@ -247,7 +247,7 @@ impl ConnectionLike for Conn {
 /// request fails with an I/O error or a timeout, so the next request opens a fresh one (to the
 /// current primary, when the Sentinels name another).
 pub(super) struct SharedConn {
-    current: Mutex<Option<(u64, Conn)>>,
+    current: Mutex<Option<(u64, RedisConn)>>,
 }
 
 impl SharedConn {
@@ -258,7 +258,11 @@ impl SharedConn {
     }
 
     /// The connection (opening one if there is none) and its generation, for [`Self::failed`].
-    pub(super) async fn get(&self, target: &Target, config: &RedisConfig) -> Result<(u64, Conn)> {
+    pub(super) async fn get(
+        &self,
+        target: &Target,
+        config: &RedisConfig,
+    ) -> Result<(u64, RedisConn)> {
         // A tokio Mutex: it is held across the connect, so concurrent callers wait for one
         // connect instead of each opening their own.
         let mut current = self.current.lock().await;

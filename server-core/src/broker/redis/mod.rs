@@ -28,7 +28,7 @@ mod settings;
 pub use self::config::{Acks, BadAcks, RedisConfig};
 pub use self::connect::{KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_PROBES, TCP_USER_TIMEOUT};
 
-use self::connect::{Conn, SharedConn, Target};
+use self::connect::{RedisConn, SharedConn, Target};
 use self::entries::parse_entries;
 use self::publish::ScriptReply;
 use super::{Batch, Broker, BrokerKind, LogReader, LogStatus, Published};
@@ -136,11 +136,6 @@ impl RedisBroker {
         self.inner.warnings.get().map_or(&[], Vec::as_slice)
     }
 
-    /// The configuration this broker was made with.
-    pub fn config(&self) -> &RedisConfig {
-        &self.inner.config
-    }
-
     /// Run one request on the shared connection; a failure that puts the connection in
     /// doubt replaces it for the next request. A request that found the connection already
     /// closed (Redis restarted, or failed over, since its last use) is sent once more on a
@@ -148,7 +143,7 @@ impl RedisBroker {
     /// that timed out is not: it already waited its full timeout.
     async fn with_conn<T, F, Fut>(&self, request: F) -> Result<T>
     where
-        F: Fn(Conn) -> Fut,
+        F: Fn(RedisConn) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
         let inner = &self.inner;

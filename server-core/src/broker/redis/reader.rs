@@ -2,7 +2,7 @@
 //! check, on every read, that the log has not gone back in time.
 
 use super::entries::{parse_entries, parse_xread};
-use super::{Conn, RedisBroker};
+use super::{RedisBroker, RedisConn};
 use crate::broker::{Batch, Cursor, LogReader};
 use crate::error::Result;
 use async_trait::async_trait;
@@ -13,7 +13,7 @@ use std::time::Duration;
 /// so sharing one would stall every other command queued behind it.
 pub(super) struct RedisReader {
     broker: RedisBroker,
-    conn: Option<Conn>,
+    conn: Option<RedisConn>,
 }
 
 impl RedisReader {

@@ -36,14 +36,14 @@ enum Closed {
     /// The socket is gone or closed (by either side); nothing more to say.
     Gone,
     /// The client did not keep up: tell it why, if it reads again (see
-    /// [`Conn::slow_goodbye`]).
+    /// [`Connection::slow_goodbye`]).
     Slow,
 }
 
 type Result<T = ()> = std::result::Result<T, Closed>;
 
 /// One client's state, shared by its two roles.
-struct Conn {
+struct Connection {
     region: Arc<Region>,
     sink: SplitSink<WebSocket, Message>,
     /// Offset of the newest event this client has been sent (live or replayed).
@@ -74,7 +74,7 @@ pub(super) async fn serve(
     // everything up to it is in the history the replay reads; `last_sent` drops the overlap.
     let mut live = region.fanout.subscribe();
     let (sink, mut stream) = socket.split();
-    let mut conn = Conn {
+    let mut conn = Connection {
         bucket: TokenBucket::new(
             region.config.publishing.publish_rate,
             region.config.publishing.publish_burst,
@@ -92,7 +92,7 @@ pub(super) async fn serve(
     tracing::debug!(region = %region.name(), "client left");
 }
 
-impl Conn {
+impl Connection {
     /// Welcome (and replay), then serve both roles until the connection ends.
     async fn session(
         &mut self,

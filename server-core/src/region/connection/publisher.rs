@@ -5,7 +5,7 @@
 //! A refused frame gets an error frame and the connection stays open, except for a message
 //! over the size limit (error, then close 1009).
 
-use super::{Closed, Conn, Result};
+use super::{Closed, Connection, Result};
 use crate::event::{now_micros, NewEvent};
 use crate::region::frames::{self, Close};
 use crate::region::input;
@@ -16,7 +16,7 @@ use std::time::Instant;
 use wire::limits::MAX_FRAME_BYTES;
 use wire::ErrorCode;
 
-impl Conn {
+impl Connection {
     /// Handle the next thing the client sent (`None`: its stream ended).
     pub(super) async fn on_client(
         &mut self,

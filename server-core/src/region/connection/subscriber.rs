@@ -14,7 +14,7 @@
 //! [`RegionConfig::client_queue`]: crate::region::RegionConfig::client_queue
 //! [`RegionConfig::write_timeout`]: crate::region::RegionConfig::write_timeout
 
-use super::{Closed, Conn, Result};
+use super::{Closed, Connection, Result};
 use crate::defaults;
 use crate::event::{now_micros, Micros, Offset};
 use crate::region::frames::{self, Close};
@@ -31,7 +31,7 @@ const REPLAY_BATCH: usize = 500;
 /// Most fan-out frames written to a socket with one flush ([`defaults::WRITE_BATCH`]).
 const WRITE_BATCH: usize = defaults::WRITE_BATCH;
 
-impl Conn {
+impl Connection {
     /// Welcome the client and, when it resumes (`since`, `epoch`), replay what it missed.
     pub(super) async fn start(&mut self, resume: Option<(Offset, Option<String>)>) -> Result {
         let region = self.region.clone();

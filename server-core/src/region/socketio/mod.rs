@@ -152,7 +152,7 @@ struct Hub {
 }
 
 /// A new client's queues, made when it is admitted, taken when its session starts.
-type Pending = Arc<Mutex<Option<Queues>>>;
+type Admitted = Arc<Mutex<Option<Queues>>>;
 
 /// A client's receiving ends (relay items, its messages, its overflow refusals) and its slot.
 type Queues = (
@@ -228,7 +228,7 @@ impl Hub {
             let gone = gone.clone();
             async move { gone.cancel() }
         });
-        let pending: Pending = Arc::new(Mutex::new(Some((live, inbox, overflow, counted))));
+        let pending: Admitted = Arc::new(Mutex::new(Some((live, inbox, overflow, counted))));
         s.extensions.insert(pending);
         Ok(())
     }
@@ -236,7 +236,7 @@ impl Hub {
     /// Connect handler: start the client's session.
     fn connected(&self, s: SocketRef) {
         let (Some(pending), Some(gone)) = (
-            s.extensions.get::<Pending>(),
+            s.extensions.get::<Admitted>(),
             s.extensions.get::<CancellationToken>(),
         ) else {
             return;
@@ -244,7 +244,7 @@ impl Hub {
         let Some((live, inbox, overflow, counted)) = pending.lock().unwrap().take() else {
             return;
         };
-        s.extensions.remove::<Pending>();
+        s.extensions.remove::<Admitted>();
         if !s.connected() {
             gone.cancel();
         }
