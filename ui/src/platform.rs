@@ -5,7 +5,7 @@
 
 use js_sys::{Function, Promise, Reflect};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wire::Micros;
@@ -275,20 +275,6 @@ pub async fn invoke<T: DeserializeOwned>(
         .and_then(|s| s.as_string())
         .unwrap_or_else(|| "null".into());
     serde_json::from_str(&text).map_err(|e| format!("{cmd}: unexpected answer ({e})"))
-}
-
-/// Answer of the desktop app's `broker_status` and `set_redis_url` commands.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct BrokerStatus {
-    /// `"redis"` or `"embedded"`.
-    pub kind: String,
-    /// In words, e.g. `private redis-server started by the app at redis://… (stopped on exit)`.
-    pub description: String,
-    /// The Redis URL in use, if any.
-    pub url: Option<String>,
-    /// True for the redis-server the desktop app started itself (no other process shares it).
-    #[serde(default)]
-    pub private: bool,
 }
 
 /// The regions to connect to: the desktop app's `regions` command, else `GET /regions`.

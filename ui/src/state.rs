@@ -7,13 +7,13 @@
 use crate::clock::Sample;
 use crate::export::Opened;
 use crate::log::Log;
-use crate::platform::{BrokerStatus, Refusal};
+use crate::platform::Refusal;
 use crate::scenario::{Scenario, ScenarioEvent};
 use crate::sim::SimEvent;
 use crate::socket::Pending;
 use im_rc::OrdSet;
 use std::rc::Rc;
-use wire::{Health, Micros, Offset, RegionInfo, ServerFrame};
+use wire::{BrokerStatus, Health, Micros, Offset, RegionInfo, ServerFrame};
 use yew::Reducible;
 
 /// Notices kept per pane; older ones are dropped when a new one comes.
@@ -155,7 +155,7 @@ impl State {
             Action::Health(p, h) => {
                 if let Some(pane) = self.panes.get_mut(p) {
                     if let Ok(h) = &h {
-                        pane.broker = Some(h.broker.as_str().into());
+                        pane.broker = Some(h.broker);
                         if self.epoch.as_ref() == Some(&h.epoch) {
                             pane.head = pane.head.max(h.offset);
                             self.newest = self.newest.max(h.offset);
@@ -226,7 +226,7 @@ impl State {
             } => {
                 // `offset` is where this pane's live feed starts on its first connection.
                 let pane = &mut self.panes[p];
-                pane.broker = Some(broker.as_str().into());
+                pane.broker = Some(broker);
                 pane.start.get_or_insert(offset);
                 if pane.epoch.as_ref().is_some_and(|e| *e != epoch) {
                     // A resume names the old epoch, so the server's `epoch` frame follows with

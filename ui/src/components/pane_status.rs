@@ -2,7 +2,7 @@
 
 use crate::format;
 use crate::state::Link;
-use wire::Health;
+use wire::{BrokerKind, Health};
 use yew::prelude::*;
 
 /// Props of [`PaneStatus`] (only what it shows, so that it re-renders only when that changes).
@@ -13,7 +13,7 @@ pub struct PaneStatusProps {
     /// Socket state.
     pub link: Link,
     /// Broker kind, once known.
-    pub broker: Option<String>,
+    pub broker: Option<BrokerKind>,
     /// What the broker chip says.
     pub broker_label: AttrValue,
     /// The chip's tooltip (the desktop app's account of its broker).
@@ -74,7 +74,7 @@ pub fn PaneStatus(props: &PaneStatusProps) -> Html {
                 <span class="dot"></span>{ label }
             </span>
             <span class="meta">
-                <span class={classes!("broker-chip", p.broker.clone())} title={p.broker_title.clone()}>{ p.broker_label.clone() }</span>
+                <span class={classes!("broker-chip", p.broker.map(BrokerKind::as_str))} title={p.broker_title.clone()}>{ p.broker_label.clone() }</span>
                 { broker_link }
                 <span data-testid={format!("clients-{name}")}>{ clients }</span>
                 if p.duplicates > 0 {

@@ -4,11 +4,10 @@ use crate::components::{EventList, Notices, PaneStatus, PublishForm, SimControls
 use crate::format;
 use crate::hooks::{use_app, use_health, use_region_socket, use_sim};
 use crate::log::Log;
-use crate::platform::BrokerStatus;
 use crate::sim_client;
 use crate::state::{Action, Level, Link, Pane};
 use wire::sim::LinkSettings;
-use wire::Micros;
+use wire::{BrokerStatus, Micros};
 use yew::prelude::*;
 
 /// Props of [`RegionPane`].
@@ -63,7 +62,7 @@ pub fn RegionPane(props: &RegionPaneProps) -> Html {
         })
     };
     let status = props.broker_status.as_ref();
-    let broker_label = match pane.broker.as_deref() {
+    let broker_label = match pane.broker {
         Some(kind) => format::broker_label(kind, status),
         None => "broker: …",
     };
@@ -76,7 +75,7 @@ pub fn RegionPane(props: &RegionPaneProps) -> Html {
                 <span class="region-badge big">{ name.to_uppercase() }</span>
                 <a class="pane-url" href={url.clone()} target="_blank">{ url.trim_start_matches("http://").to_owned() }</a>
             </header>
-            <PaneStatus name={name.clone()} link={pane.link.clone()} broker={pane.broker.clone()}
+            <PaneStatus name={name.clone()} link={pane.link.clone()} broker={pane.broker}
                 {broker_label} {broker_title} health={pane.health.clone()} duplicates={pane.duplicates} cut_off={cut} />
             <SimControls name={name.clone()} sim={pane.sim.clone()} backlog={props.backlog}
                 onchange={onsim} />

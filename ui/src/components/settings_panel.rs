@@ -4,9 +4,10 @@
 use crate::components::RegionMetrics;
 use crate::format;
 use crate::hooks::use_app;
-use crate::platform::{invoke, BrokerStatus};
+use crate::platform::invoke;
 use crate::state::Action;
 use web_sys::HtmlInputElement;
+use wire::BrokerStatus;
 use yew::prelude::*;
 
 /// Props of [`SettingsPanel`].
@@ -81,7 +82,7 @@ pub fn SettingsPanel(props: &SettingsPanelProps) -> Html {
         }
         Some(Ok(s)) => html! {
             <p>
-                <span class={classes!("broker-chip", s.kind.clone())} data-testid="settings-broker">{ format::broker_label(&s.kind, Some(s)) }</span>
+                <span class={classes!("broker-chip", s.kind.as_str())} data-testid="settings-broker">{ format::broker_label(s.kind, Some(s)) }</span>
                 <span class="muted">{ format!(" {}", s.description) }</span>
             </p>
         },

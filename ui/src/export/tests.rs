@@ -26,7 +26,7 @@ fn log() -> Log {
 }
 
 fn regions() -> Vec<String> {
-    ["as", "us", "eu"].map(String::from).to_vec()
+    wire::REGIONS.map(String::from).to_vec()
 }
 
 #[test]

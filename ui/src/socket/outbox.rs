@@ -17,6 +17,7 @@
 //! Pure (no timers, no socket): the socket calls it with the time, so it is unit-tested
 //! natively.
 
+use serde::Serialize;
 use std::collections::VecDeque;
 use wire::ServerFrame;
 
@@ -29,15 +30,24 @@ pub const FIRST_BACKOFF_MS: f64 = 250.0;
 /// Longest retry delay, ms.
 pub const MAX_BACKOFF_MS: f64 = 10_000.0;
 
-/// One publish: its id, the frame that carries it, how often it was refused so far.
+/// One publish on its way: its id, the frame that carries it, how often it was refused so far.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Publish {
+pub struct Outgoing {
     /// The client-chosen id, the same on every send.
     pub id: String,
-    /// The `publish` frame, serialized.
+    /// The `publish` frame ([`wire::Publish`]), serialized once when queued: every retry
+    /// sends the same text.
     pub frame: String,
     /// Temporary refusals so far.
     pub refusals: u32,
+}
+
+/// The payload of a publish from the form: its text and, in a burst, its place (`"3/100"`).
+#[derive(Serialize)]
+struct Payload<'a> {
+    text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    burst: Option<String>,
 }
 
 /// What the pane shows of its outbox.
@@ -80,10 +90,10 @@ pub enum Reply {
 pub struct Outbox {
     prefix: String,
     seq: u64,
-    queue: VecDeque<Publish>,
-    inflight: VecDeque<Publish>,
+    queue: VecDeque<Outgoing>,
+    inflight: VecDeque<Outgoing>,
     /// Waiting out a backoff: `(due, publish)`, due in ms on the caller's clock.
-    waiting: Vec<(f64, Publish)>,
+    waiting: Vec<(f64, Outgoing)>,
     dropped: u64,
     retry_reason: Option<String>,
 }
@@ -109,16 +119,13 @@ impl Outbox {
         for n in 1..=count {
             self.seq += 1;
             let id = format!("{}-{}", self.prefix, self.seq);
-            let payload = if count > 1 {
-                serde_json::json!({"text": text, "burst": format!("{n}/{count}")})
-            } else {
-                serde_json::json!({ "text": text })
+            let payload = Payload {
+                text,
+                burst: (count > 1).then(|| format!("{n}/{count}")),
             };
-            let frame =
-                serde_json::json!({"type": "publish", "id": id, "kind": kind, "payload": payload});
-            self.queue.push_back(Publish {
+            self.queue.push_back(Outgoing {
+                frame: wire::Publish::new(id.as_str(), kind, &payload).to_text(),
                 id,
-                frame: frame.to_string(),
                 refusals: 0,
             });
         }
@@ -128,7 +135,7 @@ impl Outbox {
     /// Move the publishes whose backoff ended by `now` to the front of the queue, oldest
     /// refusal first.
     pub fn promote(&mut self, now: f64) {
-        let mut due: Vec<(f64, Publish)> = Vec::new();
+        let mut due: Vec<(f64, Outgoing)> = Vec::new();
         self.waiting.retain(|(at, p)| {
             if *at <= now {
                 due.push((*at, p.clone()));
@@ -148,17 +155,17 @@ impl Outbox {
 
     /// The next publish to send, taken off the queue; give it back with [`Outbox::sent`] or
     /// [`Outbox::unsent`].
-    pub fn take(&mut self) -> Option<Publish> {
+    pub fn take(&mut self) -> Option<Outgoing> {
         self.queue.pop_front()
     }
 
     /// `p` went out on the socket: it waits for its answer.
-    pub fn sent(&mut self, p: Publish) {
+    pub fn sent(&mut self, p: Outgoing) {
         self.inflight.push_back(p);
     }
 
     /// `p` could not be sent: it goes first next time.
-    pub fn unsent(&mut self, p: Publish) {
+    pub fn unsent(&mut self, p: Outgoing) {
         self.queue.push_front(p);
     }
 

@@ -6,7 +6,7 @@ use crate::platform::Refusal;
 use crate::sim::SimView;
 use crate::socket::Pending;
 use im_rc::OrdSet;
-use wire::{Health, Offset, RegionInfo};
+use wire::{BrokerKind, Health, Offset, RegionInfo};
 
 /// Everything one region's pane shows, except the events themselves (those are in [`Log`]).
 #[derive(Debug, Clone)]
@@ -15,8 +15,8 @@ pub struct Pane {
     pub region: RegionInfo,
     /// Socket state.
     pub link: Link,
-    /// `"redis"` / `"embedded"` from the welcome frame, until health says otherwise.
-    pub broker: Option<String>,
+    /// The broker the welcome frame named, until health says otherwise.
+    pub broker: Option<BrokerKind>,
     /// Last `/health` answer, or why it failed.
     pub health: Option<Result<Health, String>>,
     /// Epoch of the log this pane follows.

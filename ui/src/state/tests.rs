@@ -5,7 +5,7 @@ use crate::log::MAX_EVENTS;
 use wire::EventFrame;
 
 fn regions() -> Vec<RegionInfo> {
-    ["as", "us", "eu"]
+    wire::REGIONS
         .iter()
         .enumerate()
         .map(|(i, n)| RegionInfo {
@@ -225,7 +225,7 @@ fn link_settings_reach_their_pane_and_name_the_preset() {
     use crate::sim::SimEvent;
     let mut s = connected();
     assert_eq!(s.preset(), None, "unknown until every region answered");
-    for (p, r) in ["as", "us", "eu"].iter().enumerate() {
+    for (p, r) in wire::REGIONS.iter().enumerate() {
         let g = wire::sim::presets::settings("global", r).unwrap();
         s.apply(Action::Sim(p, SimEvent::Loaded(Ok(g))));
     }

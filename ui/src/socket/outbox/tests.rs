@@ -149,3 +149,14 @@ fn bursts_carry_their_position_and_every_id_is_distinct() {
     let ids: std::collections::BTreeSet<_> = frames.iter().map(|f| f["id"].to_string()).collect();
     assert_eq!(ids.len(), 4);
 }
+
+#[test]
+fn a_publish_goes_out_as_the_wire_frame_with_its_payload() {
+    let mut o = Outbox::new("us-7".into());
+    o.push("click", "hi", 1).unwrap();
+    let p = o.take().unwrap();
+    assert_eq!(
+        p.frame,
+        r#"{"type":"publish","id":"us-7-1","kind":"click","payload":{"text":"hi"}}"#
+    );
+}
