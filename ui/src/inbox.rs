@@ -10,8 +10,8 @@
 //! once more in the animation frame after the batch ([`Action::Painted`]): a second, cheap
 //! update per batch, none while the measure is off.
 
+use crate::outbox_counts::OutboxCounts;
 use crate::platform::next_frame;
-use crate::socket::Pending;
 use crate::state::Action;
 use gloo_timers::callback::Timeout;
 use std::cell::RefCell;
@@ -38,7 +38,7 @@ struct Inner {
     frames: Vec<(usize, ServerFrame, Micros)>,
     /// Latest outbox counts per pane, and whether they changed since the last hand-over
     /// (one entry per pane).
-    pending: BTreeMap<usize, (Pending, bool)>,
+    pending: BTreeMap<usize, (OutboxCounts, bool)>,
     timer: Option<Timeout>,
     dispatch: Callback<Action>,
     /// Size of the last batch handed over.
@@ -81,7 +81,7 @@ impl Inbox {
 
     /// Pane `pane`'s outbox now holds `counts`; reaches the reducer with the next batch
     /// (unchanged counts are not sent again).
-    pub fn pending(&self, pane: usize, counts: Pending) {
+    pub fn pending(&self, pane: usize, counts: OutboxCounts) {
         {
             let mut i = self.0.borrow_mut();
             if i.pending.get(&pane).is_some_and(|(c, _)| *c == counts) {
@@ -120,7 +120,7 @@ impl Inbox {
             i.timer = None;
             i.last = i.frames.len();
             i.last_at = js_sys::Date::now();
-            let pending: Vec<(usize, Pending)> = (i.pending.iter_mut())
+            let pending: Vec<(usize, OutboxCounts)> = (i.pending.iter_mut())
                 .filter(|(_, (_, dirty))| *dirty)
                 .map(|(pane, (counts, dirty))| {
                     *dirty = false;

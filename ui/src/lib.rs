@@ -10,9 +10,13 @@
 //! - [`scenario`]: the scripted demo's steps and state machine (pure).
 //! - [`clock`]: the page's clock against each region's, from timed `/health` exchanges (pure).
 //! - [`axis`]: the timeline's time axis, fitted to the events shown (pure).
+//! - [`outbox_counts`]: what a pane shows of its socket's outbox (pure data).
+//! - [`refusal`]: why a region refuses this page (pure data).
+//! - [`query`]: percent-encoding of URL query values (pure).
 //! - [`socket`]: one region's WebSocket: reconnect with backoff, resume, paced publishing;
 //!   `socket::frames` decodes what it receives and keeps the resume cursor; `socket::outbox`
-//!   holds every publish until acked (retries with the same id, bounded).
+//!   holds every publish until acked (retries with the same id, bounded); `socket::token_bucket`
+//!   paces the sends.
 //! - [`context`]: the dispatcher and shared handles every component reaches by context.
 //! - [`inbox`]: gathers the frames of all sockets so the reducer runs once per tick.
 //! - [`sockets`]: every pane's socket, for the scripted demo to publish on.
@@ -37,7 +41,10 @@ pub mod hooks;
 pub mod inbox;
 pub mod log;
 pub mod metrics;
+pub mod outbox_counts;
 pub mod platform;
+pub mod query;
+pub mod refusal;
 pub mod scenario;
 pub mod sim;
 pub mod sim_client;

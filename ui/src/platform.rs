@@ -3,6 +3,7 @@
 //! These call into JavaScript, so they only work in the browser (wasm32); the crate still
 //! compiles natively so that the pure state can be unit-tested with `cargo test`.
 
+use crate::refusal::Refusal;
 use js_sys::{Function, Promise, Reflect};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -189,15 +190,6 @@ pub async fn read_file(file: &web_sys::File) -> Result<String, String> {
         .ok_or_else(|| "the file is not text".into())
 }
 
-/// Why a region refuses this page, as far as its guard says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// `401`: the region needs a token and this tab has none, or another one.
-    Token,
-    /// `403`: the region does not accept pages from this page's origin.
-    Origin,
-}
-
 /// Ask region `url` whether it refuses this page, and why; `Ok(None)` when it does not.
 ///
 /// Why this probe: a refused WebSocket upgrade gives the page no HTTP status (the browser
@@ -212,11 +204,7 @@ pub async fn refusal(url: &str) -> Result<Option<Refusal>, String> {
         .await?
         .dyn_into()
         .map_err(js_error)?;
-    Ok(match resp.status() {
-        401 => Some(Refusal::Token),
-        403 => Some(Refusal::Origin),
-        _ => None,
-    })
+    Ok(Refusal::from_status(resp.status()))
 }
 
 /// The JSON body of a fetch answer, or what went wrong.

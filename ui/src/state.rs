@@ -7,10 +7,10 @@
 use crate::clock::Sample;
 use crate::export::Opened;
 use crate::log::Log;
-use crate::platform::Refusal;
+use crate::outbox_counts::OutboxCounts;
+use crate::refusal::Refusal;
 use crate::scenario::{Scenario, ScenarioEvent};
 use crate::sim::SimEvent;
-use crate::socket::Pending;
 use im_rc::OrdSet;
 use std::rc::Rc;
 use wire::{BrokerStatus, Health, Micros, Offset, RegionInfo, ServerFrame};
@@ -102,7 +102,7 @@ pub enum Action {
     /// Pane `pane` sent this many publish frames (retries included).
     Sent(usize, u64),
     /// Pane `pane`'s outbox now holds this (the inbox hands the latest over with a batch).
-    Publishes(usize, Pending),
+    Publishes(usize, OutboxCounts),
     /// Pane `pane`'s region refused the page (`Some`, the socket could not open), or the
     /// socket opened (`None`).
     Refused(usize, Option<Refusal>),

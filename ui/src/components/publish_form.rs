@@ -1,6 +1,6 @@
 //! A pane's publish form: one event or a burst, and what is pending.
 
-use crate::socket::Pending;
+use crate::outbox_counts::OutboxCounts;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -19,7 +19,7 @@ pub struct PublishFormProps {
     /// Of which acknowledged.
     pub acked: u64,
     /// What the socket's outbox holds.
-    pub pending: Pending,
+    pub outbox: OutboxCounts,
 }
 
 /// Kind + text, and "publish" one or a burst of N events in this region.
@@ -86,7 +86,7 @@ pub fn PublishForm(props: &PublishFormProps) -> Html {
         })
     };
     let onburst = Callback::from(move |_: MouseEvent| fire(true));
-    let p = &props.pending;
+    let p = &props.outbox;
     let waiting = match (p.total(), p.retrying, &p.retry_reason) {
         (0, _, _) => String::new(),
         (n, 0, _) => format!("{n} pending"),

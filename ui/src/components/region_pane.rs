@@ -81,7 +81,7 @@ pub fn RegionPane(props: &RegionPaneProps) -> Html {
                 onchange={onsim} />
             <Notices notices={pane.notices.clone()} {ondismiss} />
             <PublishForm region={name.clone()} {onpublish} sent={pane.sent} acked={pane.acked}
-                pending={pane.publishes.clone()} />
+                outbox={pane.publishes.clone()} />
             <EventList index={props.index} region={name.clone()} offsets={pane.offsets.clone()}
                 log={props.log.clone()} now={props.now} />
         </article>

@@ -2,6 +2,7 @@
 //!
 //! Pure, so it is unit-tested natively; the connection itself is in [`super`].
 
+use crate::query;
 use wire::{Offset, ServerFrame};
 
 /// Decode one text frame from the server.
@@ -40,20 +41,8 @@ impl Cursor {
     /// (a fresh connection starts at the live end).
     pub fn query(&self) -> Option<String> {
         let (offset, epoch) = self.0.as_ref()?;
-        Some(format!("since={offset}&epoch={}", encode(epoch)))
+        Some(format!("since={offset}&epoch={}", query::encode(epoch)))
     }
-}
-
-/// Percent-encode `s` for a query value (unreserved characters kept).
-pub fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]

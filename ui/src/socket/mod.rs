@@ -18,9 +18,11 @@
 
 pub mod frames;
 pub mod outbox;
+pub mod token_bucket;
 
 pub use frames::{decode, Cursor};
-pub use outbox::{Outbox, Pending};
+pub use outbox::Outbox;
+pub use token_bucket::TokenBucket;
 
 use crate::inbox::Inbox;
 use crate::platform::{self, js_error, now_micros, random};
@@ -60,8 +62,8 @@ struct Inner {
     cursor: Cursor,
     inbox: Inbox,
     outbox: Outbox,
-    tokens: f64,
-    tokens_at: f64,
+    /// Paces the sends at [`SEND_RATE`].
+    pace: TokenBucket,
     timers: Timers,
     stopped: bool,
 }
@@ -104,8 +106,7 @@ impl Socket {
             cursor: Cursor::default(),
             inbox,
             outbox: Outbox::new(format!("{name}-{session:08x}")),
-            tokens: SEND_RATE,
-            tokens_at: js_sys::Date::now(),
+            pace: TokenBucket::full(SEND_RATE, js_sys::Date::now()),
             timers: Timers::default(),
             stopped: false,
         };
@@ -328,10 +329,9 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
         open = true;
         let now = js_sys::Date::now();
         i.outbox.promote(now);
-        i.tokens = (i.tokens + (now - i.tokens_at) / 1000.0 * SEND_RATE).min(SEND_RATE);
-        i.tokens_at = now;
+        i.pace.refill(now);
         let mut sent = 0;
-        while i.tokens >= 1.0 {
+        while i.pace.ready() {
             let Some(p) = i.outbox.take() else {
                 break;
             };
@@ -340,7 +340,7 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
                 break;
             }
             i.outbox.sent(p);
-            i.tokens -= 1.0;
+            i.pace.spend();
             sent += 1;
         }
         i.inbox.pending(i.pane, i.outbox.pending());

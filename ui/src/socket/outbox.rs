@@ -8,7 +8,7 @@
 //! - **Reconnects.** What was sent on a socket that closed before the answer came goes again,
 //!   first, on the next one; publishes waiting out a backoff keep their time.
 //! - **Permanent refusals** drop the publish; the pane shows the server's reason (the error
-//!   frame becomes a notice in [`crate::state`]) and counts it in [`Pending::dropped`].
+//!   frame becomes a notice in [`crate::state`]) and counts it in [`OutboxCounts::dropped`].
 //! - **Bound.** At most [`MAX_PENDING`] publishes are queued, in flight or waiting to be
 //!   retried. When a new publish (or burst) would exceed it, [`Outbox::push`] refuses it whole
 //!   and says why: a publish once accepted is never dropped for a temporary reason, so the
@@ -17,6 +17,7 @@
 //! Pure (no timers, no socket): the socket calls it with the time, so it is unit-tested
 //! natively.
 
+use crate::outbox_counts::OutboxCounts;
 use serde::Serialize;
 use std::collections::VecDeque;
 use wire::ServerFrame;
@@ -48,28 +49,6 @@ struct Payload<'a> {
     text: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     burst: Option<String>,
-}
-
-/// What the pane shows of its outbox.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Pending {
-    /// Waiting to be sent (new, or due for a retry).
-    pub queued: usize,
-    /// Sent, no answer yet.
-    pub inflight: usize,
-    /// Refused for now, waiting out a backoff.
-    pub retrying: usize,
-    /// Refused for good (over the session).
-    pub dropped: u64,
-    /// The code of the last temporary refusal, while any publish waits to be retried.
-    pub retry_reason: Option<String>,
-}
-
-impl Pending {
-    /// Publishes not acknowledged yet (and not dropped).
-    pub fn total(&self) -> usize {
-        self.queued + self.inflight + self.retrying
-    }
 }
 
 /// What an answer from the server did to the outbox.
@@ -222,8 +201,8 @@ impl Outbox {
     }
 
     /// The counts the pane shows.
-    pub fn pending(&self) -> Pending {
-        Pending {
+    pub fn pending(&self) -> OutboxCounts {
+        OutboxCounts {
             queued: self.queue.len(),
             inflight: self.inflight.len(),
             retrying: self.waiting.len(),

@@ -2,9 +2,9 @@
 
 use super::{Link, Notice};
 use crate::clock::ClockSync;
-use crate::platform::Refusal;
+use crate::outbox_counts::OutboxCounts;
+use crate::refusal::Refusal;
 use crate::sim::SimView;
-use crate::socket::Pending;
 use im_rc::OrdSet;
 use wire::{BrokerKind, Health, Offset, RegionInfo};
 
@@ -32,7 +32,7 @@ pub struct Pane {
     /// Acks received.
     pub acked: u64,
     /// What the socket's outbox holds: queued, in flight, waiting to be retried.
-    pub publishes: Pending,
+    pub publishes: OutboxCounts,
     /// Why the region refused this page's last attempt to connect, while it does.
     pub refused: Option<Refusal>,
     /// Newest last, at most [`MAX_NOTICES`].
@@ -98,7 +98,7 @@ impl Pane {
             duplicates: 0,
             sent: 0,
             acked: 0,
-            publishes: Pending::default(),
+            publishes: OutboxCounts::default(),
             refused: None,
             notices: Vec::new(),
             sim: SimView::default(),

@@ -276,7 +276,7 @@ fn a_batch_applies_frames_of_several_panes_in_arrival_order() {
 
 #[test]
 fn a_publish_refused_on_every_retry_shows_one_notice_and_its_pending_count() {
-    use crate::socket::Pending;
+    use crate::outbox_counts::OutboxCounts;
     let mut s = connected();
     let refused = ServerFrame::Error {
         code: wire::ErrorCode::BrokerUnavailable,
@@ -294,15 +294,15 @@ fn a_publish_refused_on_every_retry_shows_one_notice_and_its_pending_count() {
         "the same refusal is not listed three times"
     );
     assert!(notices[0].text.contains("· retrying"));
-    let waiting = Pending {
+    let waiting = OutboxCounts {
         retrying: 1,
         retry_reason: Some("broker_unavailable".into()),
-        ..Pending::default()
+        ..OutboxCounts::default()
     };
     s.apply(Action::Publishes(2, waiting.clone()));
     assert_eq!(s.panes[2].publishes.total(), 1);
     s.apply(Action::Publishes(7, waiting));
-    s.apply(Action::Publishes(2, Pending::default()));
+    s.apply(Action::Publishes(2, OutboxCounts::default()));
     assert_eq!(s.panes[2].publishes.total(), 0);
 }
 
@@ -321,7 +321,7 @@ fn a_permanent_refusal_says_it_is_not_retried() {
 
 #[test]
 fn a_refusal_for_the_token_is_held_until_the_socket_opens() {
-    use crate::platform::Refusal;
+    use crate::refusal::Refusal;
     let mut s = connected();
     s.apply(Action::Refused(0, Some(Refusal::Token)));
     assert_eq!(s.panes[0].refused, Some(Refusal::Token));

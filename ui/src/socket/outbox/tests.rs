@@ -59,7 +59,7 @@ fn a_temporarily_refused_publish_is_retried_with_the_same_id_until_acked() {
     assert_eq!(o.on_reply(&ack("eu-1-1"), 1_600.0), Reply::Acked);
     assert_eq!(
         o.pending(),
-        Pending::default(),
+        OutboxCounts::default(),
         "nothing left, no reason shown"
     );
 }
