@@ -6,12 +6,12 @@ use crate::components::{Header, LatencySummary, RegionPane, ScenarioBar, Setting
 use crate::components::{Timeline, TimelineFile, TokenForm};
 use crate::context::AppContext;
 use crate::hooks::{use_broker_status, use_now, use_regions, use_scenario};
-use crate::inbox::Inbox;
 use crate::platform::in_tauri;
 use crate::refusal::Refusal;
+use crate::render_batcher::RenderBatcher;
 use crate::scenario::ScenarioEvent;
 use crate::sim_client;
-use crate::sockets::Sockets;
+use crate::socket_registry::SocketRegistry;
 use crate::state::{Action, State};
 use crate::token;
 use wire::RegionInfo;
@@ -27,9 +27,9 @@ pub fn App() -> Html {
         token::adopt_from_page();
         let dispatch: Callback<Action> = state.dispatcher().into();
         AppContext {
-            inbox: Inbox::new(dispatch.clone()),
+            batcher: RenderBatcher::new(dispatch.clone()),
             dispatch,
-            sockets: Sockets::default(),
+            sockets: SocketRegistry::default(),
             tauri: in_tauri(),
         }
     }))

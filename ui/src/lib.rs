@@ -18,8 +18,9 @@
 //!   holds every publish until acked (retries with the same id, bounded); `socket::token_bucket`
 //!   paces the sends.
 //! - [`context`]: the dispatcher and shared handles every component reaches by context.
-//! - [`inbox`]: gathers the frames of all sockets so the reducer runs once per tick.
-//! - [`sockets`]: every pane's socket, for the scripted demo to publish on.
+//! - [`render_batcher`]: gathers the frames of all sockets so the reducer (and the render)
+//!   runs once per tick.
+//! - [`socket_registry`]: every pane's socket, for the scripted demo and the token form.
 //! - [`sim_client`]: `GET`/`PUT /sim` on a region, outcomes reported to its pane.
 //! - [`platform`]: the browser and the desktop shell (clock, fetch, Tauri commands).
 //! - [`hooks`]: `use_app` (the context), `use_region_socket`, `use_health`, `use_sim`, `use_regions`, `use_now`,
@@ -38,17 +39,17 @@ pub mod context;
 pub mod export;
 pub mod format;
 pub mod hooks;
-pub mod inbox;
 pub mod log;
 pub mod metrics;
 pub mod outbox_counts;
 pub mod platform;
 pub mod query;
 pub mod refusal;
+pub mod render_batcher;
 pub mod scenario;
 pub mod sim;
 pub mod sim_client;
 pub mod socket;
-pub mod sockets;
+pub mod socket_registry;
 pub mod state;
 pub mod token;

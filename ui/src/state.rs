@@ -101,7 +101,7 @@ pub enum Action {
     ShowRender(bool),
     /// Pane `pane` sent this many publish frames (retries included).
     Sent(usize, u64),
-    /// Pane `pane`'s outbox now holds this (the inbox hands the latest over with a batch).
+    /// Pane `pane`'s outbox now holds this (the render batcher hands the latest over with a batch).
     Publishes(usize, OutboxCounts),
     /// Pane `pane`'s region refused the page (`Some`, the socket could not open), or the
     /// socket opened (`None`).

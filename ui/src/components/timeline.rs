@@ -56,7 +56,7 @@ pub fn Timeline(props: &TimelineProps) -> Html {
             let on = e
                 .target_dyn_into::<web_sys::HtmlInputElement>()
                 .is_some_and(|i| i.checked());
-            app.inbox.measure_paint(on);
+            app.batcher.measure_paint(on);
             app.dispatch.emit(Action::ShowRender(on));
         })
     };

@@ -4,7 +4,7 @@ use crate::platform::sleep;
 use crate::scenario::{Effect, ScenarioEvent, STEPS};
 use crate::sim::with_cut_off;
 use crate::sim_client;
-use crate::sockets::Sockets;
+use crate::socket_registry::SocketRegistry;
 use crate::state::{Action, State};
 use wire::sim::LinkSettings;
 use yew::prelude::*;
@@ -20,7 +20,7 @@ struct PaneRef {
 /// Run the scripted demo: whenever [`State::scenario`] enters a step, perform its effect,
 /// wait its dwell time, and report the step done (or failed, with why).
 #[hook]
-pub fn use_scenario(state: &State, sockets: Sockets, dispatch: Callback<Action>) {
+pub fn use_scenario(state: &State, sockets: SocketRegistry, dispatch: Callback<Action>) {
     let current = state
         .scenario
         .as_ref()
@@ -57,7 +57,7 @@ pub fn use_scenario(state: &State, sockets: Sockets, dispatch: Callback<Action>)
 async fn perform(
     effect: Effect,
     panes: &[PaneRef],
-    sockets: &Sockets,
+    sockets: &SocketRegistry,
     dispatch: &Callback<Action>,
 ) -> Result<(), String> {
     let find = |region: &str| {

@@ -10,7 +10,7 @@
 //!   attempt closes without ever opening, the region is asked why ([`platform::refusal`]) and
 //!   a refusal for the token is reported to the pane, which asks the person for it.
 //! - **Batching.** Frames are stamped with the browser's clock on arrival and go to the shared
-//!   [`Inbox`], so a burst of events costs a few renders, not one each.
+//!   [`RenderBatcher`], so a burst of events costs a few renders, not one each.
 //! - **Publishing.** Publishes go out at most [`SEND_RATE`] per second (under the server's
 //!   limit) and stay in the [`Outbox`] until acked: retried with the same id after a temporary
 //!   refusal or a reconnect, dropped (with the server's reason shown) after a permanent one.
@@ -24,8 +24,8 @@ pub use frames::{decode, Cursor};
 pub use outbox::Outbox;
 pub use token_bucket::TokenBucket;
 
-use crate::inbox::Inbox;
 use crate::platform::{self, js_error, now_micros, random};
+use crate::render_batcher::RenderBatcher;
 use crate::state::{Action, Level, Link};
 use crate::token;
 use gloo_timers::callback::Timeout;
@@ -60,7 +60,7 @@ struct Inner {
     handlers: Vec<Handlers>,
     attempt: u32,
     cursor: Cursor,
-    inbox: Inbox,
+    batcher: RenderBatcher,
     outbox: Outbox,
     /// Paces the sends at [`SEND_RATE`].
     pace: TokenBucket,
@@ -91,7 +91,7 @@ impl Socket {
         name: &str,
         http_url: &str,
         dispatch: Callback<Action>,
-        inbox: Inbox,
+        batcher: RenderBatcher,
     ) -> Socket {
         let session = (random() * 1e9) as u32;
         let inner = Inner {
@@ -104,7 +104,7 @@ impl Socket {
             handlers: Vec::new(),
             attempt: 0,
             cursor: Cursor::default(),
-            inbox,
+            batcher,
             outbox: Outbox::new(format!("{name}-{session:08x}")),
             pace: TokenBucket::full(SEND_RATE, js_sys::Date::now()),
             timers: Timers::default(),
@@ -226,9 +226,9 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
                 let reply = i.outbox.on_reply(&frame, js_sys::Date::now());
                 if reply != outbox::Reply::None {
                     retry = matches!(reply, outbox::Reply::Retry(_));
-                    i.inbox.pending(i.pane, i.outbox.pending());
+                    i.batcher.publishes(i.pane, i.outbox.pending());
                 }
-                i.inbox.push(i.pane, frame, at);
+                i.batcher.push(i.pane, frame, at);
                 vec![]
             }
             Err(err) => vec![Action::Notify(i.pane, Level::Error, err)],
@@ -252,16 +252,16 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
 /// attempt that never opened may have been refused: the region is asked why.
 fn closed(weak: &Weak<RefCell<Inner>>) {
     // What arrived before the close reaches the state before the link changes.
-    let inbox = weak.upgrade().map(|rc| rc.borrow().inbox.clone());
-    if let Some(inbox) = inbox {
-        inbox.flush();
+    let batcher = weak.upgrade().map(|rc| rc.borrow().batcher.clone());
+    if let Some(batcher) = batcher {
+        batcher.flush();
     }
     let mut probe = None;
     with(weak, |i| {
         i.ws = None;
         i.timers.pump = None;
         i.outbox.disconnected();
-        i.inbox.pending(i.pane, i.outbox.pending());
+        i.batcher.publishes(i.pane, i.outbox.pending());
         if !i.opened {
             probe = Some((i.pane, i.http_url.clone(), i.dispatch.clone()));
         }
@@ -323,7 +323,7 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
             i.ws.clone()
                 .filter(|ws| ws.ready_state() == WebSocket::OPEN)
         else {
-            i.inbox.pending(i.pane, i.outbox.pending());
+            i.batcher.publishes(i.pane, i.outbox.pending());
             return vec![];
         };
         open = true;
@@ -343,7 +343,7 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
             i.pace.spend();
             sent += 1;
         }
-        i.inbox.pending(i.pane, i.outbox.pending());
+        i.batcher.publishes(i.pane, i.outbox.pending());
         if sent > 0 {
             vec![Action::Sent(i.pane, sent)]
         } else {

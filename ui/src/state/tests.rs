@@ -38,7 +38,7 @@ fn event(offset: Offset) -> ServerFrame {
     })
 }
 
-/// What the inbox dispatches for frames of one pane: [`Action::Batch`], as in production.
+/// What the render batcher dispatches for frames of one pane: [`Action::Batch`], as in production.
 fn frames(p: usize, frames: Vec<(ServerFrame, Micros)>) -> Action {
     Action::Batch(frames.into_iter().map(|(f, at)| (p, f, at)).collect())
 }
@@ -257,7 +257,7 @@ fn the_scenario_runs_through_the_reducer() {
 fn a_batch_applies_frames_of_several_panes_in_arrival_order() {
     let mut s = State::default();
     s.apply(Action::Regions(Ok(regions())));
-    // As the inbox hands them over: pane 1's welcome, events interleaved, pane 0's welcome
+    // As the render batcher hands them over: pane 1's welcome, events interleaved, pane 0's welcome
     // after an event of pane 1 (so pane 0 follows the log from its welcome on).
     s.apply(Action::Batch(vec![
         (1, welcome("e1"), 1),
