@@ -252,7 +252,7 @@ impl State {
                 pane.head = pane.head.max(ev.offset);
                 let clock = pane.clock.estimate();
                 let panes = self.panes.len();
-                if !self.log.deliver_with(&ev, p, panes, at, clock) {
+                if !self.log.deliver(&ev, p, panes, at, clock) {
                     self.panes[p].duplicates += 1;
                     return;
                 }

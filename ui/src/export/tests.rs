@@ -19,9 +19,9 @@ fn ev(offset: Offset, text: &str) -> EventFrame {
 
 fn log() -> Log {
     let mut log = Log::default();
-    log.deliver(&ev(1, "hi, \"you\""), 0, 3, 2_000);
-    log.deliver(&ev(1, "hi, \"you\""), 2, 3, 2_500);
-    log.deliver(&ev(2, "plain"), 1, 3, 3_000);
+    log.deliver(&ev(1, "hi, \"you\""), 0, 3, 2_000, None);
+    log.deliver(&ev(1, "hi, \"you\""), 2, 3, 2_500, None);
+    log.deliver(&ev(2, "plain"), 1, 3, 3_000, None);
     log
 }
 
