@@ -93,7 +93,7 @@ pub fn App() -> Html {
         None => html! { <p class="placeholder">{ "Loading the region list…" }</p> },
         Some(Err(e)) => html! {
             <div class="placeholder error">
-                <strong>{ "Could not load the region list. " }</strong>{ e.clone() }
+                <strong>{ "Could not load the region list. " }</strong>{ e.to_string() }
             </div>
         },
         Some(Ok(())) => html! {

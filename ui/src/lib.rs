@@ -23,6 +23,7 @@
 //! - [`socket_registry`]: every pane's socket, for the scripted demo and the token form.
 //! - [`sim_client`]: `GET`/`PUT /sim` on a region, outcomes reported to its pane.
 //! - [`platform`]: the browser and the desktop shell (clock, fetch, Tauri commands).
+//! - [`error`]: what fails at those edges, as typed data the state can hold (pure).
 //! - [`hooks`]: `use_app` (the context), `use_region_socket`, `use_health`, `use_sim`, `use_regions`, `use_now`,
 //!   `use_scenario` (performs the demo's steps), `use_broker_status` (desktop).
 //! - [`components`]: one component per file; [`app::App`] is the root.
@@ -36,6 +37,7 @@ pub mod axis;
 pub mod clock;
 pub mod components;
 pub mod context;
+pub mod error;
 pub mod export;
 pub mod format;
 pub mod hooks;

@@ -5,7 +5,8 @@
 //! over in batches ([`Action::Batch`]), so a burst re-renders a few times, not per event.
 
 use crate::clock::Sample;
-use crate::export::Opened;
+use crate::error::{HttpError, RegionsError};
+use crate::export::{OpenError, Opened};
 use crate::log::Log;
 use crate::outbox_counts::OutboxCounts;
 use crate::refusal::Refusal;
@@ -59,7 +60,7 @@ pub struct Notice {
 #[derive(Debug, Clone, Default)]
 pub struct State {
     /// `None` while the region list loads; `Err` if it could not be loaded.
-    pub regions: Option<Result<(), String>>,
+    pub regions: Option<Result<(), RegionsError>>,
     /// One per region, in the order the region list gave.
     pub panes: Vec<Pane>,
     /// Every event seen by any pane.
@@ -75,7 +76,7 @@ pub struct State {
     pub broker_status: Option<BrokerStatus>,
     /// A timeline export opened to look at (shown instead of the live timeline), or why the
     /// file could not be opened.
-    pub recording: Option<Result<Rc<Opened>, String>>,
+    pub recording: Option<Result<Rc<Opened>, OpenError>>,
     /// The timeline shows render times (off by default: measuring costs a render per batch).
     pub show_render: bool,
     next_notice: u64,
@@ -85,11 +86,11 @@ pub struct State {
 #[derive(Debug, Clone)]
 pub enum Action {
     /// The region list arrived (or failed): start over with one pane per region.
-    Regions(Result<Vec<RegionInfo>, String>),
+    Regions(Result<Vec<RegionInfo>, RegionsError>),
     /// Pane `pane`'s socket changed state.
     Link(usize, Link),
     /// Pane `pane`'s `/health` poll answered.
-    Health(usize, Result<Health, String>),
+    Health(usize, Result<Health, HttpError>),
     /// Pane `pane`'s region answered a timed `/health` exchange: a measure of its clock.
     Clock(usize, Sample),
     /// Frames of several panes, in arrival order: `(pane, frame, receive time)`.
@@ -117,7 +118,7 @@ pub enum Action {
     /// The desktop app said which broker it uses.
     BrokerStatus(BrokerStatus),
     /// A timeline export was opened (or could not be); `None`: back to the live timeline.
-    Recording(Option<Result<Rc<Opened>, String>>),
+    Recording(Option<Result<Rc<Opened>, OpenError>>),
 }
 
 impl Reducible for State {

@@ -1,5 +1,6 @@
 //! A pane's status line: connection, broker, client count.
 
+use crate::error::HttpError;
 use crate::format;
 use crate::state::Link;
 use wire::{BrokerKind, Health};
@@ -19,7 +20,7 @@ pub struct PaneStatusProps {
     /// The chip's tooltip (the desktop app's account of its broker).
     pub broker_title: Option<AttrValue>,
     /// Last `/health` answer.
-    pub health: Option<Result<Health, String>>,
+    pub health: Option<Result<Health, HttpError>>,
     /// Duplicate deliveries seen.
     pub duplicates: u64,
     /// The region's simulated link is cut (its `/health` may take a moment to notice).
@@ -64,7 +65,7 @@ pub fn PaneStatus(props: &PaneStatusProps) -> Html {
         ),
         Some(Err(e)) => (
             "clients: ?".to_owned(),
-            html! { <span class="bad" title={e.clone()}>{ "health check failed" }</span> },
+            html! { <span class="bad" title={e.to_string()}>{ "health check failed" }</span> },
         ),
         None => ("clients: …".to_owned(), html! {}),
     };

@@ -46,7 +46,7 @@ pub fn RegionPane(props: &RegionPaneProps) -> Html {
         Callback::from(move |(kind, text, count): (String, String, u32)| {
             let Some(socket) = &socket else { return };
             if let Err(e) = socket.publish(&kind, &text, count) {
-                dispatch.emit(Action::Notify(index, Level::Error, e));
+                dispatch.emit(Action::Notify(index, Level::Error, e.to_string()));
             }
         })
     };

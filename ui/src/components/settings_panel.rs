@@ -2,6 +2,7 @@
 //! figures.
 
 use crate::components::RegionMetrics;
+use crate::error::ShellError;
 use crate::format;
 use crate::hooks::use_app;
 use crate::platform::invoke;
@@ -24,9 +25,9 @@ pub struct SettingsPanelProps {
 pub fn SettingsPanel(props: &SettingsPanelProps) -> Html {
     // What the app answered (on open and after a switch) goes to the shared state too.
     let onstatus = use_app().dispatch.reform(Action::BrokerStatus);
-    let status = use_state(|| None::<Result<BrokerStatus, String>>);
+    let status = use_state(|| None::<Result<BrokerStatus, ShellError>>);
     let busy = use_state(|| false);
-    let error = use_state(|| None::<String>);
+    let error = use_state(|| None::<ShellError>);
     let input = use_node_ref();
     {
         let (status, onstatus) = (status.clone(), onstatus.clone());

@@ -1,6 +1,7 @@
 //! The timeline's file bar: export it as JSON or CSV, open a JSON export to look at later.
 
-use crate::export::{self, Opened};
+use crate::error::FileError;
+use crate::export::{self, OpenError, OpenFailure, Opened};
 use crate::hooks::use_app;
 use crate::log::Log;
 use crate::platform::{download, now_micros, read_file};
@@ -24,7 +25,7 @@ pub struct TimelineFileProps {
     /// Its regions, in pane order.
     pub regions: Vec<String>,
     /// The recording shown instead of the live timeline, or why a file did not open.
-    pub recording: Option<Result<Rc<Opened>, String>>,
+    pub recording: Option<Result<Rc<Opened>, OpenError>>,
 }
 
 /// "Export JSON", "Export CSV", "Open export…"; while a recording is shown, what it is and
@@ -32,7 +33,7 @@ pub struct TimelineFileProps {
 #[component]
 pub fn TimelineFile(props: &TimelineFileProps) -> Html {
     let dispatch = use_app().dispatch;
-    let error = use_state(|| None::<String>);
+    let error = use_state(|| None::<FileError>);
     let save = |csv: bool| {
         let (log, regions, error) = (props.log.clone(), props.regions.clone(), error.clone());
         Callback::from(move |_: MouseEvent| {
@@ -63,9 +64,13 @@ pub fn TimelineFile(props: &TimelineFileProps) -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 let opened = read_file(&file)
                     .await
-                    .and_then(|text| export::from_json(&text))
+                    .map_err(OpenFailure::from)
+                    .and_then(|text| Ok(export::from_json(&text)?))
                     .map(|rec| Opened::new(file.name(), &rec))
-                    .map_err(|e| format!("{}: {e}", file.name()));
+                    .map_err(|why| OpenError {
+                        file: file.name(),
+                        why,
+                    });
                 dispatch.emit(Action::Recording(Some(opened)));
             });
         })
@@ -80,7 +85,7 @@ pub fn TimelineFile(props: &TimelineFileProps) -> Html {
             </span>
         },
         Some(Err(e)) => html! {
-            <span class="notice error" data-testid="recording-error">{ e.clone() }
+            <span class="notice error" data-testid="recording-error">{ e.to_string() }
                 <button type="button" class="dismiss" onclick={onlive}>{ "×" }</button>
             </span>
         },

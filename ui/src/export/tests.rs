@@ -67,9 +67,10 @@ fn the_csv_has_a_line_per_event_and_region_with_text_quoted() {
 fn what_is_not_an_export_is_refused_with_why() {
     assert!(from_json("{}")
         .unwrap_err()
+        .to_string()
         .contains("not a timeline export"));
     let mut rec = record(&log(), &regions(), 1);
     rec.format = "something-else".into();
-    let err = from_json(&to_json(&rec)).unwrap_err();
+    let err = from_json(&to_json(&rec)).unwrap_err().to_string();
     assert!(err.contains("something-else"), "{err}");
 }

@@ -21,7 +21,7 @@ pub mod outbox;
 pub mod token_bucket;
 
 pub use frames::{decode, Cursor};
-pub use outbox::Outbox;
+pub use outbox::{Outbox, OutboxFull};
 pub use token_bucket::TokenBucket;
 
 use crate::platform::{self, js_error, now_micros, random};
@@ -145,7 +145,7 @@ impl Socket {
 
     /// Queue `count` publishes of `kind` with `text`; returns how many were queued, or why
     /// none was (the outbox is full).
-    pub fn publish(&self, kind: &str, text: &str, count: u32) -> Result<u64, String> {
+    pub fn publish(&self, kind: &str, text: &str, count: u32) -> Result<u64, OutboxFull> {
         let queued = self.0.borrow_mut().outbox.push(kind, text, count)?;
         pump(&self.0);
         Ok(queued)
@@ -231,7 +231,7 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
                 i.batcher.push(i.pane, frame, at);
                 vec![]
             }
-            Err(err) => vec![Action::Notify(i.pane, Level::Error, err)],
+            Err(err) => vec![Action::Notify(i.pane, Level::Error, err.to_string())],
         });
         if retry {
             if let Some(rc) = w.upgrade() {

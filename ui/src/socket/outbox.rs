@@ -51,6 +51,15 @@ struct Payload<'a> {
     burst: Option<String>,
 }
 
+/// A publish (or burst) refused whole because the outbox would hold more than
+/// [`MAX_PENDING`]; nothing of it was queued.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{pending} publishes are still waiting to be sent or acknowledged; at most {MAX_PENDING} may be")]
+pub struct OutboxFull {
+    /// What the outbox held when it refused.
+    pub pending: usize,
+}
+
 /// What an answer from the server did to the outbox.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
@@ -88,12 +97,10 @@ impl Outbox {
 
     /// Queue `count` publishes of `kind` with `text` (a burst when `count > 1`); refused whole,
     /// with the reason, when it would take the outbox over [`MAX_PENDING`].
-    pub fn push(&mut self, kind: &str, text: &str, count: u32) -> Result<u64, String> {
+    pub fn push(&mut self, kind: &str, text: &str, count: u32) -> Result<u64, OutboxFull> {
         let pending = self.pending().total();
         if pending + count as usize > MAX_PENDING {
-            return Err(format!(
-                "{pending} publishes are still waiting to be sent or acknowledged; at most {MAX_PENDING} may be"
-            ));
+            return Err(OutboxFull { pending });
         }
         for n in 1..=count {
             self.seq += 1;

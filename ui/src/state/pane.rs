@@ -2,6 +2,7 @@
 
 use super::{Link, Notice};
 use crate::clock::ClockSync;
+use crate::error::HttpError;
 use crate::outbox_counts::OutboxCounts;
 use crate::refusal::Refusal;
 use crate::sim::SimView;
@@ -18,7 +19,7 @@ pub struct Pane {
     /// The broker the welcome frame named, until health says otherwise.
     pub broker: Option<BrokerKind>,
     /// Last `/health` answer, or why it failed.
-    pub health: Option<Result<Health, String>>,
+    pub health: Option<Result<Health, HttpError>>,
     /// Epoch of the log this pane follows.
     pub epoch: Option<String>,
     /// Offset the pane's first welcome named: older events were never this pane's to get.

@@ -120,7 +120,7 @@ fn a_permanent_refusal_drops_the_publish_and_counts_it() {
 fn a_full_outbox_refuses_new_work_whole_and_keeps_what_it_holds() {
     let mut o = Outbox::new("as".into());
     o.push("k", "t", MAX_PENDING as u32 - 1).unwrap();
-    let err = o.push("k", "t", 2).unwrap_err();
+    let err = o.push("k", "t", 2).unwrap_err().to_string();
     assert!(err.contains("at most 20000"), "{err}");
     assert_eq!(
         o.pending().total(),
