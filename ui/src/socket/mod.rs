@@ -176,6 +176,8 @@ fn with(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner) -> Vec<Action>) 
     }
 }
 
+/// Open a new socket: resumed at the cursor, with the tab's token; its handlers call back
+/// through `weak` only, so a socket that outlives its pane does nothing.
 fn connect(rc: &Rc<RefCell<Inner>>) {
     let weak = Rc::downgrade(rc);
     let mut i = rc.borrow_mut();
@@ -198,9 +200,19 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
             return;
         }
     };
-    let w = weak.clone();
-    let onopen = Closure::<dyn FnMut()>::new(move || {
-        with(&w, |i| {
+    let (onopen, onmessage) = (on_open(weak.clone()), on_message(weak.clone()));
+    let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| closed(&weak));
+    ws.set_onopen(Some(onopen.as_ref().unchecked_ref()));
+    ws.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+    ws.set_onclose(Some(onclose.as_ref().unchecked_ref()));
+    i.handlers.push((onopen, onmessage, onclose));
+    i.ws = Some(ws);
+}
+
+/// The socket opened: the backoff starts over, the pane is told, what waits is sent.
+fn on_open(weak: Weak<RefCell<Inner>>) -> Closure<dyn FnMut()> {
+    Closure::new(move || {
+        with(&weak, |i| {
             i.attempt = 0;
             i.opened = true;
             vec![
@@ -208,19 +220,23 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
                 Action::Refused(i.pane, None),
             ]
         });
-        if let Some(rc) = w.upgrade() {
+        if let Some(rc) = weak.upgrade() {
             pump(&rc);
         }
-    });
-    let w = weak.clone();
-    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+    })
+}
+
+/// A frame arrived: stamped now, it moves the cursor and the outbox, then waits in the
+/// batcher for the next render; one that does not decode becomes a notice.
+fn on_message(weak: Weak<RefCell<Inner>>) -> Closure<dyn FnMut(MessageEvent)> {
+    Closure::new(move |e: MessageEvent| {
         let at = now_micros();
         let Some(text) = e.data().as_string() else {
             return;
         };
         let frame = decode(&text);
         let mut retry = false;
-        with(&w, |i| match frame {
+        with(&weak, |i| match frame {
             Ok(frame) => {
                 i.cursor.on_frame(&frame);
                 let reply = i.outbox.on_reply(&frame, js_sys::Date::now());
@@ -234,18 +250,11 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
             Err(err) => vec![Action::Notify(i.pane, Level::Error, err.to_string())],
         });
         if retry {
-            if let Some(rc) = w.upgrade() {
+            if let Some(rc) = weak.upgrade() {
                 schedule_pump(&rc);
             }
         }
-    });
-    let w = weak.clone();
-    let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| closed(&w));
-    ws.set_onopen(Some(onopen.as_ref().unchecked_ref()));
-    ws.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
-    ws.set_onclose(Some(onclose.as_ref().unchecked_ref()));
-    i.handlers.push((onopen, onmessage, onclose));
-    i.ws = Some(ws);
+    })
 }
 
 /// The socket closed (or could not open): hand over what arrived, then retry later. An
