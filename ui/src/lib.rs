@@ -31,6 +31,12 @@
 //! - [`export`]: the timeline as a JSON or CSV file, and a JSON export read back (pure).
 //! - [`metrics`]: a region's `/metrics` read into the Settings panel's figures (pure).
 //! - [`token`]: the region token, from the page URL or the token form, kept for the tab.
+//!
+//! # Dependencies
+//! The pure modules (`state` and what it holds: `log`, `sim`, `scenario`, `clock`, `export`,
+//! `outbox_counts`, `refusal`, `error`) import nothing effectful. The edges (`platform`,
+//! `socket`, `render_batcher`, `socket_registry`, `sim_client`, `hooks`, `components`, `app`)
+//! import the state, never the other way round; a type two modules share lives beneath both.
 
 pub mod app;
 pub mod axis;
