@@ -6,14 +6,15 @@ use crate::components::{Header, LatencySummary, RegionPane, ScenarioBar, Setting
 use crate::components::{Timeline, TimelineFile, TokenForm};
 use crate::context::AppContext;
 use crate::hooks::{use_broker_status, use_now, use_regions, use_scenario};
-use crate::inbox::Inbox;
-use crate::platform::{in_tauri, Refusal};
+use crate::platform::in_tauri;
+use crate::refusal::Refusal;
+use crate::render_batcher::RenderBatcher;
 use crate::scenario::ScenarioEvent;
 use crate::sim_client;
-use crate::sockets::Sockets;
+use crate::socket_registry::SocketRegistry;
 use crate::state::{Action, State};
 use crate::token;
-use wire::RegionInfo;
+use wire::{Micros, RegionInfo};
 use yew::prelude::*;
 
 /// The whole page.
@@ -21,18 +22,7 @@ use yew::prelude::*;
 pub fn App() -> Html {
     let state = use_reducer(State::default);
     // The dispatcher is the same for the app's lifetime, so the context is made once.
-    let ctx = (*use_memo((), |_| {
-        // Before any socket opens (they open in effects, after this first render).
-        token::adopt_from_page();
-        let dispatch: Callback<Action> = state.dispatcher().into();
-        AppContext {
-            inbox: Inbox::new(dispatch.clone()),
-            dispatch,
-            sockets: Sockets::default(),
-            tauri: in_tauri(),
-        }
-    }))
-    .clone();
+    let ctx = (*use_memo((), |_| context(state.dispatcher().into()))).clone();
     let dispatch = ctx.dispatch.clone();
     use_regions(dispatch.clone());
     let now = use_now(1_000);
@@ -47,18 +37,7 @@ pub fn App() -> Html {
     let regions: Vec<RegionInfo> = state.panes.iter().map(|p| p.region.clone()).collect();
     let onpreset = use_callback(
         (regions, dispatch.clone()),
-        |name: String, (regions, dispatch)| {
-            let regions = regions
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (i, r.name.clone(), r.url.clone()))
-                .collect();
-            let dispatch = dispatch.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                // Each region's outcome, a refusal included, shows in its pane.
-                let _ = sim_client::preset(&name, regions, &dispatch).await;
-            });
-        },
+        |name: String, (regions, dispatch)| apply_preset(name, regions, dispatch),
     );
     let running = state
         .scenario
@@ -72,46 +51,7 @@ pub fn App() -> Html {
         };
         dispatch.emit(Action::Scenario(event));
     });
-    let refused: Vec<String> = (state.panes.iter())
-        .filter(|p| p.refused == Some(Refusal::Token))
-        .map(|p| p.region.name.to_uppercase())
-        .collect();
-    // The timeline shows an opened recording instead of the live log, while there is one.
-    let (shown_log, shown_regions) = match &state.recording {
-        Some(Ok(r)) => (
-            r.log.clone(),
-            r.regions
-                .iter()
-                .map(|n| (AttrValue::from(n.clone()), None))
-                .collect(),
-        ),
-        _ => (state.log.clone(), timeline_regions(&state)),
-    };
-    let names: Vec<String> = shown_regions.iter().map(|(n, _)| n.to_string()).collect();
-    let body = match &state.regions {
-        None => html! { <p class="placeholder">{ "Loading the region list…" }</p> },
-        Some(Err(e)) => html! {
-            <div class="placeholder error">
-                <strong>{ "Could not load the region list. " }</strong>{ e.clone() }
-            </div>
-        },
-        Some(Ok(())) => html! {
-            <>
-                <ScenarioBar scenario={state.scenario.clone()} />
-                <section class="panes" style={format!("--panes: {}", state.panes.len().max(1))}>
-                    { for (0..state.panes.len()).map(|i| html! {
-                        <RegionPane key={state.panes[i].region.name.clone()} index={i}
-                            pane={state.panes[i].clone()} backlog={state.backlog(i)}
-                            broker_status={state.broker_status.clone()} log={state.log.clone()} {now} />
-                    }) }
-                </section>
-                <LatencySummary figures={latency_figures(&state)} />
-                <TimelineFile log={shown_log.clone()} regions={names}
-                    recording={state.recording.clone()} />
-                <Timeline log={shown_log} regions={shown_regions} show_render={state.show_render} />
-            </>
-        },
-    };
+    let refused = token_refused(&state);
     html! {
         <ContextProvider<AppContext> context={ctx.clone()}>
             <div class="app">
@@ -124,8 +64,88 @@ pub fn App() -> Html {
                 if ctx.tauri && *settings_open {
                     <SettingsPanel regions={state.panes.iter().map(|p| p.region.clone()).collect::<Vec<_>>()} />
                 }
-                { body }
+                { body(&state, now) }
             </div>
         </ContextProvider<AppContext>>
+    }
+}
+
+/// The app's context, around `dispatch` (the reducer's): made once, when the app mounts.
+fn context(dispatch: Callback<Action>) -> AppContext {
+    // Before any socket opens (they open in effects, after this first render).
+    token::adopt_from_page();
+    AppContext {
+        batcher: RenderBatcher::new(dispatch.clone()),
+        dispatch,
+        sockets: SocketRegistry::default(),
+        tauri: in_tauri(),
+    }
+}
+
+/// Put every region on preset `name`, in the background.
+fn apply_preset(name: String, regions: &[RegionInfo], dispatch: &Callback<Action>) {
+    let regions = regions
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (i, r.name.clone(), r.url.clone()))
+        .collect();
+    let dispatch = dispatch.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        // Each region's outcome, a refusal included, shows in its pane.
+        let _ = sim_client::preset(&name, regions, &dispatch).await;
+    });
+}
+
+/// The regions (upper-case) that refuse this page for want of its token: the token form asks
+/// for it while there are any.
+fn token_refused(state: &State) -> Vec<String> {
+    (state.panes.iter())
+        .filter(|p| p.refused == Some(Refusal::Token))
+        .map(|p| p.region.name.to_uppercase())
+        .collect()
+}
+
+/// Below the header: the region list loading, why it did not load, or the page itself.
+fn body(state: &State, now: Micros) -> Html {
+    match &state.regions {
+        None => html! { <p class="placeholder">{ "Loading the region list…" }</p> },
+        Some(Err(e)) => html! {
+            <div class="placeholder error">
+                <strong>{ "Could not load the region list. " }</strong>{ e.to_string() }
+            </div>
+        },
+        Some(Ok(())) => regions_and_timeline(state, now),
+    }
+}
+
+/// The scenario bar, one pane per region, the latency summary and the timeline.
+fn regions_and_timeline(state: &State, now: Micros) -> Html {
+    // The timeline shows an opened recording instead of the live log, while there is one.
+    let (shown_log, shown_regions) = match &state.recording {
+        Some(Ok(r)) => (
+            r.log.clone(),
+            r.regions
+                .iter()
+                .map(|n| (AttrValue::from(n.clone()), None))
+                .collect(),
+        ),
+        _ => (state.log.clone(), timeline_regions(state)),
+    };
+    let names: Vec<String> = shown_regions.iter().map(|(n, _)| n.to_string()).collect();
+    html! {
+        <>
+            <ScenarioBar scenario={state.scenario.clone()} />
+            <section class="panes" style={format!("--panes: {}", state.panes.len().max(1))}>
+                { for (0..state.panes.len()).map(|i| html! {
+                    <RegionPane key={state.panes[i].region.name.clone()} index={i}
+                        pane={state.panes[i].clone()} backlog={state.backlog(i)}
+                        broker_status={state.broker_status.clone()} log={state.log.clone()} {now} />
+                }) }
+            </section>
+            <LatencySummary figures={latency_figures(state)} />
+            <TimelineFile log={shown_log.clone()} regions={names}
+                recording={state.recording.clone()} />
+            <Timeline log={shown_log} regions={shown_regions} show_render={state.show_render} />
+        </>
     }
 }

@@ -150,7 +150,7 @@ mod tests {
                     received_at: 1_000_000 + r,
                     replay: false,
                 };
-                log.deliver(&ev, pane, 3, 1_000_000 + r + 500);
+                log.deliver(&ev, pane, 3, 1_000_000 + r + 500, None);
             }
         }
         log

@@ -5,8 +5,8 @@
 //! nothing: components re-render only when the props they render change. The state itself
 //! stays in [`crate::app::App`], which hands each component the part it shows.
 
-use crate::inbox::Inbox;
-use crate::sockets::Sockets;
+use crate::render_batcher::RenderBatcher;
+use crate::socket_registry::SocketRegistry;
 use crate::state::Action;
 use yew::Callback;
 
@@ -16,9 +16,9 @@ pub struct AppContext {
     /// Dispatches to the app's reducer ([`crate::state::State`]).
     pub dispatch: Callback<Action>,
     /// Where every socket drops the frames it receives.
-    pub inbox: Inbox,
+    pub batcher: RenderBatcher,
     /// Every pane's open socket, for the scripted demo to publish on.
-    pub sockets: Sockets,
+    pub sockets: SocketRegistry,
     /// Running inside the desktop app.
     pub tauri: bool,
 }

@@ -14,6 +14,7 @@
 //! Those three are optional (absent in older exports).
 
 use crate::clock::ClockOffset;
+use crate::error::FileError;
 use crate::log::{Delivery, Log, Row};
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
@@ -162,15 +163,52 @@ fn csv(s: &str) -> String {
     }
 }
 
+/// Why a text is not a timeline export this page reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotAnExport {
+    /// Not JSON of a [`Recording`]; what serde said.
+    #[error("not a timeline export ({0})")]
+    Unreadable(String),
+    /// A recording of another format or version.
+    #[error("not a timeline export this page reads (format {format:?}, version {version})")]
+    OtherFormat {
+        /// Its `format` field.
+        format: String,
+        /// Its `version` field.
+        version: u32,
+    },
+}
+
+/// Why a file the person picked did not open as a recording.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpenFailure {
+    /// The file could not be read.
+    #[error(transparent)]
+    Read(#[from] FileError),
+    /// It was read, and is not an export.
+    #[error(transparent)]
+    NotAnExport(#[from] NotAnExport),
+}
+
+/// A file that did not open, with why: what the timeline's file bar shows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {why}")]
+pub struct OpenError {
+    /// The file's name.
+    pub file: String,
+    /// Why.
+    pub why: OpenFailure,
+}
+
 /// Read a JSON export back: the recording, or why it is not one.
-pub fn from_json(text: &str) -> Result<Recording, String> {
+pub fn from_json(text: &str) -> Result<Recording, NotAnExport> {
     let rec: Recording =
-        serde_json::from_str(text).map_err(|e| format!("not a timeline export ({e})"))?;
+        serde_json::from_str(text).map_err(|e| NotAnExport::Unreadable(e.to_string()))?;
     if rec.format != FORMAT || rec.version != 1 {
-        return Err(format!(
-            "not a timeline export this page reads (format {:?}, version {})",
-            rec.format, rec.version
-        ));
+        return Err(NotAnExport::OtherFormat {
+            format: rec.format,
+            version: rec.version,
+        });
     }
     Ok(rec)
 }

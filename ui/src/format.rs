@@ -1,7 +1,6 @@
 //! How numbers and names read on screen.
 
-use crate::platform::BrokerStatus;
-use wire::Micros;
+use wire::{BrokerKind, BrokerStatus, Micros};
 
 /// A duration: µs below 1 ms, else ms with two decimals (`"420 µs"`, `"12.34 ms"`).
 pub fn duration(us: Micros) -> String {
@@ -50,21 +49,20 @@ pub fn age(now: Micros, then: Micros) -> String {
 }
 
 /// What a broker kind means for the user.
-pub fn broker(kind: &str) -> &'static str {
+pub fn broker(kind: BrokerKind) -> &'static str {
     match kind {
-        "redis" => "Redis — shared log",
-        "embedded" => "embedded broker — this process only",
-        _ => "unknown broker",
+        BrokerKind::Redis => "Redis — shared log",
+        BrokerKind::Embedded => "embedded broker — this process only",
     }
 }
 
 /// What the broker chip says. In the desktop app, `status` (its `broker_status` answer, when
 /// it is about the same kind of broker) tells the app's private redis-server from a Redis that
 /// other processes may share; it also serves as the chip's tooltip.
-pub fn broker_label(kind: &str, status: Option<&BrokerStatus>) -> &'static str {
+pub fn broker_label(kind: BrokerKind, status: Option<&BrokerStatus>) -> &'static str {
     match (kind, status.filter(|s| s.kind == kind)) {
-        ("redis", Some(s)) if s.private => "Redis (private, this app)",
-        ("embedded", Some(_)) => "embedded broker — this app only",
+        (BrokerKind::Redis, Some(s)) if s.private => "Redis (private, this app)",
+        (BrokerKind::Embedded, Some(_)) => "embedded broker — this app only",
         _ => broker(kind),
     }
 }
@@ -93,8 +91,8 @@ mod tests {
 
     #[test]
     fn the_desktop_apps_private_redis_is_labelled_as_such() {
-        let status = |kind: &str, description: &str| BrokerStatus {
-            kind: kind.into(),
+        let status = |kind: BrokerKind, description: &str| BrokerStatus {
+            kind,
             description: description.into(),
             url: None,
             private: false,
@@ -102,20 +100,26 @@ mod tests {
         let private = BrokerStatus {
             private: true,
             ..status(
-                "redis",
+                BrokerKind::Redis,
                 "private redis-server started by the app (stopped on exit)",
             )
         };
         assert_eq!(
-            broker_label("redis", Some(&private)),
+            broker_label(BrokerKind::Redis, Some(&private)),
             "Redis (private, this app)"
         );
         // The flag decides, not the wording.
-        let local = status("redis", "private redis-server, in words only");
-        assert_eq!(broker_label("redis", Some(&local)), "Redis — shared log");
-        assert_eq!(broker_label("redis", None), "Redis — shared log");
+        let local = status(BrokerKind::Redis, "private redis-server, in words only");
+        assert_eq!(
+            broker_label(BrokerKind::Redis, Some(&local)),
+            "Redis — shared log"
+        );
+        assert_eq!(broker_label(BrokerKind::Redis, None), "Redis — shared log");
         // A status about another broker than the one the region reports is not used.
-        assert_eq!(broker_label("embedded", Some(&private)), broker("embedded"));
+        assert_eq!(
+            broker_label(BrokerKind::Embedded, Some(&private)),
+            broker(BrokerKind::Embedded)
+        );
         assert_eq!(link(45, 4), "45 ms ±4");
     }
 

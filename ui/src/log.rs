@@ -214,16 +214,10 @@ impl Log {
         self.rows.get_min().map(|(o, _)| *o)
     }
 
-    /// Record that pane `pane` (of `panes`) got `ev` at `at` (the page's clock), with no
-    /// measure of its region's clock: [`Log::deliver_with`] with `None`.
-    pub fn deliver(&mut self, ev: &EventFrame, pane: usize, panes: usize, at: Micros) -> bool {
-        self.deliver_with(ev, pane, panes, at, None)
-    }
-
     /// Record that pane `pane` (of `panes`) got `ev` at `at` (the page's clock), its region's
     /// clock being `clock` from the page's. Returns false, changing nothing, when that pane
     /// already had this offset (a duplicate delivery).
-    pub fn deliver_with(
+    pub fn deliver(
         &mut self,
         ev: &EventFrame,
         pane: usize,

@@ -7,6 +7,7 @@
 //! does (linear within the bucket). [`Board`] is the reducer that keeps, per region, the last
 //! scrape and the figures, so the component only fetches and dispatches.
 
+use crate::error::HttpError;
 use std::rc::Rc;
 use wire::Micros;
 use yew::Reducible;
@@ -180,8 +181,8 @@ pub struct Scraped {
     pub region: String,
     /// When the answer came (this page's clock).
     pub at: Micros,
-    /// The exposition, or the failure as it reads.
-    pub result: Result<String, String>,
+    /// The exposition, or why there is none.
+    pub result: Result<String, HttpError>,
 }
 
 impl Reducible for Board {
@@ -209,7 +210,7 @@ impl Reducible for Board {
                 row.last = Some((action.at, scrape));
                 row.error = None;
             }
-            Err(e) => row.error = Some(e),
+            Err(e) => row.error = Some(e.to_string()),
         }
         Rc::new(board)
     }

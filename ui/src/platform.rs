@@ -1,11 +1,14 @@
 //! The browser and the desktop shell, seen from Rust: clock, HTTP, Tauri commands.
 //!
 //! These call into JavaScript, so they only work in the browser (wasm32); the crate still
-//! compiles natively so that the pure state can be unit-tested with `cargo test`.
+//! compiles natively so that the pure state can be unit-tested with `cargo test`. What fails
+//! here fails as one of the typed errors of [`crate::error`].
 
+use crate::error::{FileError, HttpError, JsError, RegionsError, ShellError};
+use crate::refusal::Refusal;
 use js_sys::{Function, Promise, Reflect};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wire::Micros;
@@ -67,41 +70,53 @@ pub async fn sleep(ms: u32) {
 }
 
 /// What a JavaScript exception or rejection says.
-pub fn js_error(e: JsValue) -> String {
+pub fn js_error(e: JsValue) -> JsError {
     if let Some(s) = e.as_string() {
-        return s;
+        return JsError(s);
     }
     if let Some(err) = e.dyn_ref::<js_sys::Error>() {
-        return String::from(err.message());
+        return JsError(err.message().into());
     }
-    js_sys::JSON::stringify(&e)
-        .ok()
-        .and_then(|s| s.as_string())
-        .unwrap_or_else(|| "unknown error".into())
+    JsError(
+        js_sys::JSON::stringify(&e)
+            .ok()
+            .and_then(|s| s.as_string())
+            .unwrap_or_else(|| "unknown error".into()),
+    )
+}
+
+/// `fetch(url)` rejected: the request got no answer.
+fn unreachable(url: &str) -> impl FnOnce(JsValue) -> HttpError + '_ {
+    move |e| HttpError::Unreachable {
+        url: url.to_owned(),
+        browser: js_error(e),
+    }
 }
 
 /// GET `url` and decode its JSON body.
-pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, String> {
-    let window = web_sys::window().ok_or("no window")?;
+pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, HttpError> {
+    let window = web_sys::window().ok_or(HttpError::NoWindow)?;
     let resp = JsFuture::from(window.fetch_with_str(url))
         .await
-        .map_err(|e| format!("{url}: {}", js_error(e)))?;
+        .map_err(unreachable(url))?;
     decode(url, resp).await
 }
 
 /// GET `url` and decode its JSON body, timed: also when the page sent the request and when
 /// its answer's head arrived (page clock, µs; before reading the body, so reading it does not
 /// widen the window the server's clock was read in).
-pub async fn get_json_timed<T: DeserializeOwned>(url: &str) -> (Result<T, String>, Micros, Micros) {
+pub async fn get_json_timed<T: DeserializeOwned>(
+    url: &str,
+) -> (Result<T, HttpError>, Micros, Micros) {
     let sent = now_micros();
     let Some(window) = web_sys::window() else {
-        return (Err("no window".into()), sent, now_micros());
+        return (Err(HttpError::NoWindow), sent, now_micros());
     };
     let resp = JsFuture::from(window.fetch_with_str(url)).await;
     let received = now_micros();
     let result = match resp {
         Ok(resp) => decode(url, resp).await,
-        Err(e) => Err(format!("{url}: {}", js_error(e))),
+        Err(e) => Err(unreachable(url)(e)),
     };
     (result, sent, received)
 }
@@ -109,42 +124,39 @@ pub async fn get_json_timed<T: DeserializeOwned>(url: &str) -> (Result<T, String
 /// GET `url` with the tab's token (as `?token=`, which needs no CORS preflight) and return
 /// the body as text; any status but 200 is an error that reads as the server's error frame
 /// says (`unauthorized: …`), else as the status and body.
-pub async fn get_text(url: &str) -> Result<String, String> {
-    let window = web_sys::window().ok_or("no window")?;
+pub async fn get_text(url: &str) -> Result<String, HttpError> {
+    let window = web_sys::window().ok_or(HttpError::NoWindow)?;
     let url = crate::token::with_token(url, crate::token::get().as_deref());
     let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(&url))
         .await
-        .map_err(|e| format!("{url}: {}", js_error(e)))?
+        .map_err(unreachable(&url))?
         .dyn_into()
-        .map_err(|_| "not a response".to_owned())?;
-    let text = JsFuture::from(resp.text().map_err(js_error)?)
-        .await
-        .map_err(js_error)?
-        .as_string()
-        .unwrap_or_default();
+        .map_err(|_| HttpError::NotAResponse)?;
+    let text = text_of(&resp).await?;
     if resp.status() == 200 {
         return Ok(text);
     }
-    match serde_json::from_str::<wire::ServerFrame>(&text) {
-        Ok(wire::ServerFrame::Error { code, message, .. }) => {
-            Err(format!("{}: {message}", code.as_str()))
-        }
-        _ => Err(format!("HTTP {}: {}", resp.status(), text.trim())),
-    }
+    Err(refused(&text).unwrap_or_else(|| HttpError::StatusBody {
+        status: resp.status(),
+        body: text.trim().to_owned(),
+    }))
 }
 
 /// PUT `body` as JSON to `url` and decode the JSON answer. A refusal reads as the server's
 /// error frame says (`invalid_sim: …`), else as its HTTP status. The tab's token, if any, goes
 /// as `Authorization: Bearer` and as `?token=` (a region accepts either).
-pub async fn put_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, String> {
-    let body = serde_json::to_string(body).map_err(|e| e.to_string())?;
+pub async fn put_json<B: Serialize, T: DeserializeOwned>(
+    url: &str,
+    body: &B,
+) -> Result<T, HttpError> {
+    let body = serde_json::to_string(body).map_err(|e| HttpError::Body(e.to_string()))?;
     let resp = put(url, &body).await?;
     decode(url, resp).await
 }
 
 /// PUT `body` (JSON) to `url` with the tab's token; the raw answer.
-async fn put(url: &str, body: &str) -> Result<JsValue, String> {
-    let window = web_sys::window().ok_or("no window")?;
+async fn put(url: &str, body: &str) -> Result<JsValue, HttpError> {
+    let window = web_sys::window().ok_or(HttpError::NoWindow)?;
     let token = crate::token::get();
     let init = web_sys::RequestInit::new();
     init.set_method("PUT");
@@ -159,13 +171,13 @@ async fn put(url: &str, body: &str) -> Result<JsValue, String> {
     let url = crate::token::with_token(url, token.as_deref());
     JsFuture::from(window.fetch_with_str_and_init(&url, &init))
         .await
-        .map_err(|e| format!("{url}: {}", js_error(e)))
+        .map_err(unreachable(&url))
 }
 
 /// Offer `text` as a file download named `name` (a Blob behind a temporary link).
-pub fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let document = window.document().ok_or("no document")?;
+pub fn download(name: &str, mime: &str, text: &str) -> Result<(), FileError> {
+    let window = web_sys::window().ok_or(FileError::NoWindow)?;
+    let document = window.document().ok_or(FileError::NoDocument)?;
     let parts = js_sys::Array::of1(&JsValue::from_str(text));
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type(mime);
@@ -175,27 +187,17 @@ pub fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
         .create_element("a")
         .map_err(js_error)?
         .dyn_into()
-        .map_err(|_| "not an anchor".to_owned())?;
+        .map_err(|_| FileError::NotAnAnchor)?;
     a.set_href(&url);
     a.set_download(name);
     a.click();
-    web_sys::Url::revoke_object_url(&url).map_err(js_error)
+    web_sys::Url::revoke_object_url(&url).map_err(|e| js_error(e).into())
 }
 
 /// The text of a file the person picked.
-pub async fn read_file(file: &web_sys::File) -> Result<String, String> {
+pub async fn read_file(file: &web_sys::File) -> Result<String, FileError> {
     let text = JsFuture::from(file.text()).await.map_err(js_error)?;
-    text.as_string()
-        .ok_or_else(|| "the file is not text".into())
-}
-
-/// Why a region refuses this page, as far as its guard says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// `401`: the region needs a token and this tab has none, or another one.
-    Token,
-    /// `403`: the region does not accept pages from this page's origin.
-    Origin,
+    text.as_string().ok_or(FileError::NotText)
 }
 
 /// Ask region `url` whether it refuses this page, and why; `Ok(None)` when it does not.
@@ -207,33 +209,46 @@ pub enum Refusal {
 /// docs/protocol.md), answers with CORS headers, and a body that is not JSON is refused with
 /// `400 invalid_sim` only after the guard passed, changing nothing. So `401` means the token,
 /// `403` the origin, anything else that neither is the reason the socket closed.
-pub async fn refusal(url: &str) -> Result<Option<Refusal>, String> {
+pub async fn refusal(url: &str) -> Result<Option<Refusal>, HttpError> {
     let resp: web_sys::Response = put(&format!("{url}/sim"), "not json: a probe of the guard")
         .await?
         .dyn_into()
         .map_err(js_error)?;
-    Ok(match resp.status() {
-        401 => Some(Refusal::Token),
-        403 => Some(Refusal::Origin),
+    Ok(Refusal::from_status(resp.status()))
+}
+
+/// The body of `resp` as text.
+async fn text_of(resp: &web_sys::Response) -> Result<String, JsError> {
+    let text = JsFuture::from(resp.text().map_err(js_error)?)
+        .await
+        .map_err(js_error)?;
+    Ok(text.as_string().unwrap_or_default())
+}
+
+/// The region's refusal, if `body` is its error frame.
+fn refused(body: &str) -> Option<HttpError> {
+    match serde_json::from_str::<wire::ServerFrame>(body) {
+        Ok(wire::ServerFrame::Error { code, message, .. }) => {
+            Some(HttpError::Refused { code, message })
+        }
         _ => None,
-    })
+    }
 }
 
 /// The JSON body of a fetch answer, or what went wrong.
-async fn decode<T: DeserializeOwned>(url: &str, resp: JsValue) -> Result<T, String> {
+async fn decode<T: DeserializeOwned>(url: &str, resp: JsValue) -> Result<T, HttpError> {
     let resp: web_sys::Response = resp.dyn_into().map_err(js_error)?;
-    let text = JsFuture::from(resp.text().map_err(js_error)?)
-        .await
-        .map_err(js_error)?
-        .as_string()
-        .unwrap_or_default();
+    let text = text_of(&resp).await?;
     if !resp.ok() {
-        return Err(match serde_json::from_str::<wire::ServerFrame>(&text) {
-            Ok(wire::ServerFrame::Error { code, message, .. }) => format!("{code}: {message}"),
-            _ => format!("{url}: HTTP {}", resp.status()),
-        });
+        return Err(refused(&text).unwrap_or_else(|| HttpError::Status {
+            url: url.to_owned(),
+            status: resp.status(),
+        }));
     }
-    serde_json::from_str(&text).map_err(|e| format!("{url}: {e}"))
+    serde_json::from_str(&text).map_err(|e| HttpError::Unreadable {
+        url: url.to_owned(),
+        message: e.to_string(),
+    })
 }
 
 /// `window.__TAURI_INTERNALS__`, when running inside the desktop app.
@@ -249,54 +264,44 @@ pub fn in_tauri() -> bool {
 }
 
 /// Call the desktop app's command `cmd` with `args` (a JSON object) and decode its answer.
-/// A rejected command yields the message it rejected with.
+/// A rejected command yields the message it rejected with ([`ShellError::Rejected`]).
 pub async fn invoke<T: DeserializeOwned>(
     cmd: &str,
     args: Option<serde_json::Value>,
-) -> Result<T, String> {
-    let t = tauri_internals().ok_or("not running in the desktop app")?;
+) -> Result<T, ShellError> {
+    let t = tauri_internals().ok_or(ShellError::NotDesktop)?;
+    let call = |e| ShellError::Call(js_error(e));
     let f: Function = Reflect::get(&t, &"invoke".into())
-        .map_err(js_error)?
+        .map_err(call)?
         .dyn_into()
-        .map_err(|_| "__TAURI_INTERNALS__.invoke is not a function".to_owned())?;
+        .map_err(|_| ShellError::NoInvoke)?;
     let promise = match args {
         Some(a) => {
-            let a = js_sys::JSON::parse(&a.to_string()).map_err(js_error)?;
+            let a = js_sys::JSON::parse(&a.to_string()).map_err(call)?;
             f.call2(&t, &cmd.into(), &a)
         }
         None => f.call1(&t, &cmd.into()),
     }
-    .map_err(js_error)?;
+    .map_err(call)?;
     let value = JsFuture::from(Promise::from(promise))
         .await
-        .map_err(js_error)?;
+        .map_err(|e| ShellError::Rejected(js_error(e)))?;
     let text = js_sys::JSON::stringify(&value)
         .ok()
         .and_then(|s| s.as_string())
         .unwrap_or_else(|| "null".into());
-    serde_json::from_str(&text).map_err(|e| format!("{cmd}: unexpected answer ({e})"))
-}
-
-/// Answer of the desktop app's `broker_status` and `set_redis_url` commands.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct BrokerStatus {
-    /// `"redis"` or `"embedded"`.
-    pub kind: String,
-    /// In words, e.g. `private redis-server started by the app at redis://… (stopped on exit)`.
-    pub description: String,
-    /// The Redis URL in use, if any.
-    pub url: Option<String>,
-    /// True for the redis-server the desktop app started itself (no other process shares it).
-    #[serde(default)]
-    pub private: bool,
+    serde_json::from_str(&text).map_err(|e| ShellError::Unexpected {
+        command: cmd.to_owned(),
+        message: e.to_string(),
+    })
 }
 
 /// The regions to connect to: the desktop app's `regions` command, else `GET /regions`.
-pub async fn regions() -> Result<Vec<wire::RegionInfo>, String> {
+pub async fn regions() -> Result<Vec<wire::RegionInfo>, RegionsError> {
     if in_tauri() {
-        invoke("regions", None).await
+        Ok(invoke("regions", None).await?)
     } else {
-        get_json("/regions").await
+        Ok(get_json("/regions").await?)
     }
 }
 

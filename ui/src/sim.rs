@@ -3,6 +3,7 @@
 //!
 //! Pure: the requests themselves are in [`crate::sim_client`].
 
+use crate::error::HttpError;
 use wire::sim::{presets, LinkSettings};
 
 /// Largest latency the pane's slider offers, ms (the server accepts up to
@@ -27,10 +28,10 @@ pub struct SimView {
 pub enum SimEvent {
     /// A change (`PUT /sim`) was sent.
     Sending,
-    /// The change was answered: applied, or refused/failed with this message.
-    Applied(Result<(), String>),
+    /// The change was answered: applied, or refused/failed, and why.
+    Applied(Result<(), HttpError>),
     /// `GET /sim` answered.
-    Loaded(Result<LinkSettings, String>),
+    Loaded(Result<LinkSettings, HttpError>),
 }
 
 impl SimView {
@@ -110,7 +111,10 @@ mod tests {
         let mut v = SimView::default();
         v.apply(SimEvent::Sending);
         assert_eq!(v.pending, 1);
-        v.apply(SimEvent::Applied(Err("invalid_sim: too long".into())));
+        v.apply(SimEvent::Applied(Err(HttpError::Refused {
+            code: wire::ErrorCode::InvalidSim,
+            message: "too long".into(),
+        })));
         v.apply(SimEvent::Loaded(Ok(LinkSettings::default())));
         assert_eq!(v.pending, 0);
         assert_eq!(
@@ -124,7 +128,10 @@ mod tests {
     #[test]
     fn a_failed_read_is_shown() {
         let mut v = SimView::default();
-        v.apply(SimEvent::Loaded(Err("HTTP 500".into())));
+        v.apply(SimEvent::Loaded(Err(HttpError::Status {
+            url: "http://127.0.0.1:4002/sim".into(),
+            status: 500,
+        })));
         assert!(v.error.as_deref().unwrap().contains("HTTP 500"));
         assert_eq!(v.settings, None);
     }

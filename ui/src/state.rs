@@ -5,15 +5,19 @@
 //! over in batches ([`Action::Batch`]), so a burst re-renders a few times, not per event.
 
 use crate::clock::Sample;
-use crate::export::Opened;
+use crate::error::{HttpError, RegionsError};
+use crate::export::{OpenError, Opened};
 use crate::log::Log;
-use crate::platform::{BrokerStatus, Refusal};
+use crate::outbox_counts::OutboxCounts;
+use crate::refusal::Refusal;
 use crate::scenario::{Scenario, ScenarioEvent};
 use crate::sim::SimEvent;
-use crate::socket::Pending;
 use im_rc::OrdSet;
 use std::rc::Rc;
-use wire::{Health, Micros, Offset, RegionInfo, ServerFrame};
+use wire::{
+    BrokerKind, BrokerStatus, ErrorCode, EventFrame, Health, Micros, Offset, RegionInfo,
+    ServerFrame,
+};
 use yew::Reducible;
 
 /// Notices kept per pane; older ones are dropped when a new one comes.
@@ -59,7 +63,7 @@ pub struct Notice {
 #[derive(Debug, Clone, Default)]
 pub struct State {
     /// `None` while the region list loads; `Err` if it could not be loaded.
-    pub regions: Option<Result<(), String>>,
+    pub regions: Option<Result<(), RegionsError>>,
     /// One per region, in the order the region list gave.
     pub panes: Vec<Pane>,
     /// Every event seen by any pane.
@@ -75,7 +79,7 @@ pub struct State {
     pub broker_status: Option<BrokerStatus>,
     /// A timeline export opened to look at (shown instead of the live timeline), or why the
     /// file could not be opened.
-    pub recording: Option<Result<Rc<Opened>, String>>,
+    pub recording: Option<Result<Rc<Opened>, OpenError>>,
     /// The timeline shows render times (off by default: measuring costs a render per batch).
     pub show_render: bool,
     next_notice: u64,
@@ -85,11 +89,11 @@ pub struct State {
 #[derive(Debug, Clone)]
 pub enum Action {
     /// The region list arrived (or failed): start over with one pane per region.
-    Regions(Result<Vec<RegionInfo>, String>),
+    Regions(Result<Vec<RegionInfo>, RegionsError>),
     /// Pane `pane`'s socket changed state.
     Link(usize, Link),
     /// Pane `pane`'s `/health` poll answered.
-    Health(usize, Result<Health, String>),
+    Health(usize, Result<Health, HttpError>),
     /// Pane `pane`'s region answered a timed `/health` exchange: a measure of its clock.
     Clock(usize, Sample),
     /// Frames of several panes, in arrival order: `(pane, frame, receive time)`.
@@ -101,8 +105,8 @@ pub enum Action {
     ShowRender(bool),
     /// Pane `pane` sent this many publish frames (retries included).
     Sent(usize, u64),
-    /// Pane `pane`'s outbox now holds this (the inbox hands the latest over with a batch).
-    Publishes(usize, Pending),
+    /// Pane `pane`'s outbox now holds this (the render batcher hands the latest over with a batch).
+    Publishes(usize, OutboxCounts),
     /// Pane `pane`'s region refused the page (`Some`, the socket could not open), or the
     /// socket opened (`None`).
     Refused(usize, Option<Refusal>),
@@ -117,7 +121,7 @@ pub enum Action {
     /// The desktop app said which broker it uses.
     BrokerStatus(BrokerStatus),
     /// A timeline export was opened (or could not be); `None`: back to the live timeline.
-    Recording(Option<Result<Rc<Opened>, String>>),
+    Recording(Option<Result<Rc<Opened>, OpenError>>),
 }
 
 impl Reducible for State {
@@ -135,40 +139,13 @@ impl State {
     /// or is small).
     pub fn apply(&mut self, action: Action) {
         match action {
-            Action::Regions(Ok(list)) => {
-                *self = State {
-                    regions: Some(Ok(())),
-                    panes: list.into_iter().map(Pane::new).collect(),
-                    next_notice: self.next_notice,
-                    broker_status: self.broker_status.take(),
-                    recording: self.recording.take(),
-                    show_render: self.show_render,
-                    ..State::default()
-                };
-            }
+            Action::Regions(Ok(list)) => self.start_over(list),
             Action::Regions(Err(e)) => self.regions = Some(Err(e)),
-            Action::Link(p, link) => {
-                if let Some(pane) = self.panes.get_mut(p) {
-                    pane.link = link;
-                }
-            }
-            Action::Health(p, h) => {
-                if let Some(pane) = self.panes.get_mut(p) {
-                    if let Ok(h) = &h {
-                        pane.broker = Some(h.broker.as_str().into());
-                        if self.epoch.as_ref() == Some(&h.epoch) {
-                            pane.head = pane.head.max(h.offset);
-                            self.newest = self.newest.max(h.offset);
-                        }
-                    }
-                    pane.health = Some(h);
-                }
-            }
-            Action::Clock(p, sample) => {
-                if let Some(pane) = self.panes.get_mut(p) {
-                    pane.clock.add(sample);
-                }
-            }
+            Action::Link(p, link) => self.on_pane(p, |pane| pane.link = link),
+            Action::Health(p, h) => self.health(p, h),
+            Action::Clock(p, sample) => self.on_pane(p, |pane| {
+                pane.clock.add(sample);
+            }),
             Action::Painted(at, painted) => {
                 for (p, offset) in painted {
                     self.log.painted(offset, p, at);
@@ -182,38 +159,55 @@ impl State {
                     }
                 }
             }
-            Action::Sent(p, n) => {
-                if let Some(pane) = self.panes.get_mut(p) {
-                    pane.sent += n;
-                }
-            }
-            Action::Publishes(p, counts) => {
-                if let Some(pane) = self.panes.get_mut(p) {
-                    pane.publishes = counts;
-                }
-            }
-            Action::Refused(p, refusal) => {
-                if let Some(pane) = self.panes.get_mut(p) {
-                    pane.refused = refusal;
-                }
-            }
+            Action::Sent(p, n) => self.on_pane(p, |pane| pane.sent += n),
+            Action::Publishes(p, counts) => self.on_pane(p, |pane| pane.publishes = counts),
+            Action::Refused(p, refusal) => self.on_pane(p, |pane| pane.refused = refusal),
             Action::Notify(p, level, text) => self.notify(p, level, text),
-            Action::Dismiss(p, id) => {
-                if let Some(pane) = self.panes.get_mut(p) {
-                    pane.notices.retain(|n| n.id != id);
-                }
-            }
-            Action::Sim(p, event) => {
-                if let Some(pane) = self.panes.get_mut(p) {
-                    pane.sim.apply(event);
-                }
-            }
+            Action::Dismiss(p, id) => self.on_pane(p, |pane| pane.notices.retain(|n| n.id != id)),
+            Action::Sim(p, event) => self.on_pane(p, |pane| pane.sim.apply(event)),
             Action::Scenario(event) => {
                 self.scenario = Scenario::apply(self.scenario.as_ref(), event);
             }
             Action::BrokerStatus(status) => self.broker_status = Some(status),
             Action::Recording(r) => self.recording = r,
         }
+    }
+
+    /// Apply `f` to pane `p`, if there is one (an action may outlive its pane).
+    fn on_pane(&mut self, p: usize, f: impl FnOnce(&mut Pane)) {
+        if let Some(pane) = self.panes.get_mut(p) {
+            f(pane);
+        }
+    }
+
+    /// A new region list: one fresh pane per region; what is not about the regions (the
+    /// desktop app's broker, an opened recording, the render-time switch) is kept.
+    fn start_over(&mut self, list: Vec<RegionInfo>) {
+        *self = State {
+            regions: Some(Ok(())),
+            panes: list.into_iter().map(Pane::new).collect(),
+            next_notice: self.next_notice,
+            broker_status: self.broker_status.take(),
+            recording: self.recording.take(),
+            show_render: self.show_render,
+            ..State::default()
+        };
+    }
+
+    /// Pane `p`'s `/health` answered: its broker, and how far its region has read (when it
+    /// is about the log the timeline shows).
+    fn health(&mut self, p: usize, h: Result<Health, HttpError>) {
+        let Some(pane) = self.panes.get_mut(p) else {
+            return;
+        };
+        if let Ok(h) = &h {
+            pane.broker = Some(h.broker);
+            if self.epoch.as_ref() == Some(&h.epoch) {
+                pane.head = pane.head.max(h.offset);
+                self.newest = self.newest.max(h.offset);
+            }
+        }
+        pane.health = Some(h);
     }
 
     fn frame(&mut self, p: usize, frame: ServerFrame, at: Micros) {
@@ -223,50 +217,11 @@ impl State {
                 epoch,
                 broker,
                 ..
-            } => {
-                // `offset` is where this pane's live feed starts on its first connection.
-                let pane = &mut self.panes[p];
-                pane.broker = Some(broker.as_str().into());
-                pane.start.get_or_insert(offset);
-                if pane.epoch.as_ref().is_some_and(|e| *e != epoch) {
-                    // A resume names the old epoch, so the server's `epoch` frame follows with
-                    // the explanation; clear now, say it once then.
-                    self.reset(p, epoch, None);
-                } else {
-                    self.adopt(p, epoch);
-                }
-                // The region has read up to `offset` (the log may already be further on).
-                let pane = &mut self.panes[p];
-                pane.head = pane.head.max(offset);
-                self.newest = self.newest.max(offset);
-            }
+            } => self.welcome(p, offset, epoch, broker),
             ServerFrame::Epoch { epoch, message, .. } => {
                 self.reset(p, epoch, Some(format!("log reset: {message}")))
             }
-            ServerFrame::Event(ev) => {
-                if self.panes[p].epoch != self.epoch {
-                    return; // A frame of a log this pane is leaving; its epoch frame follows.
-                }
-                self.newest = self.newest.max(ev.offset);
-                let pane = &mut self.panes[p];
-                pane.head = pane.head.max(ev.offset);
-                let clock = pane.clock.estimate();
-                let panes = self.panes.len();
-                if !self.log.deliver_with(&ev, p, panes, at, clock) {
-                    self.panes[p].duplicates += 1;
-                    return;
-                }
-                self.panes[p].offsets.insert(ev.offset);
-                if let Some(first) = self.log.trim() {
-                    for pane in &mut self.panes {
-                        let had_first = pane.offsets.contains(&first);
-                        pane.offsets = pane.offsets.clone().split(&first).1;
-                        if had_first {
-                            pane.offsets.insert(first); // `split` keeps neither side's pivot
-                        }
-                    }
-                }
-            }
+            ServerFrame::Event(ev) => self.event(p, &ev, at),
             ServerFrame::Ack { offset, .. } => {
                 self.panes[p].acked += 1;
                 if self.panes[p].epoch == self.epoch {
@@ -288,19 +243,54 @@ impl State {
                 id,
                 temporary,
             } => {
-                let about = id
-                    .as_ref()
-                    .map(|i| format!(" (publish {i})"))
-                    .unwrap_or_default();
-                // The socket's outbox sends such a publish again with its id (see `socket`).
-                let then = if temporary && id.is_some() {
-                    " · retrying"
-                } else if id.is_some() {
-                    " · dropped"
-                } else {
-                    ""
-                };
-                self.notify(p, Level::Error, format!("{code}{about}: {message}{then}"));
+                let text = error_notice(&code, &message, id.as_deref(), temporary);
+                self.notify(p, Level::Error, text);
+            }
+        }
+    }
+
+    /// Pane `p`'s socket (re)connected to a region on `broker` that has read up to `offset`
+    /// of log `epoch`.
+    fn welcome(&mut self, p: usize, offset: Offset, epoch: String, broker: BrokerKind) {
+        // `offset` is where this pane's live feed starts on its first connection.
+        let pane = &mut self.panes[p];
+        pane.broker = Some(broker);
+        pane.start.get_or_insert(offset);
+        if pane.epoch.as_ref().is_some_and(|e| *e != epoch) {
+            // A resume names the old epoch, so the server's `epoch` frame follows with
+            // the explanation; clear now, say it once then.
+            self.reset(p, epoch, None);
+        } else {
+            self.adopt(p, epoch);
+        }
+        // The region has read up to `offset` (the log may already be further on).
+        let pane = &mut self.panes[p];
+        pane.head = pane.head.max(offset);
+        self.newest = self.newest.max(offset);
+    }
+
+    /// Pane `p` got `ev` at `at`: into the log (once per pane), with the log's bound kept.
+    fn event(&mut self, p: usize, ev: &EventFrame, at: Micros) {
+        if self.panes[p].epoch != self.epoch {
+            return; // A frame of a log this pane is leaving; its epoch frame follows.
+        }
+        self.newest = self.newest.max(ev.offset);
+        let pane = &mut self.panes[p];
+        pane.head = pane.head.max(ev.offset);
+        let clock = pane.clock.estimate();
+        let panes = self.panes.len();
+        if !self.log.deliver(ev, p, panes, at, clock) {
+            self.panes[p].duplicates += 1;
+            return;
+        }
+        self.panes[p].offsets.insert(ev.offset);
+        if let Some(first) = self.log.trim() {
+            for pane in &mut self.panes {
+                let had_first = pane.offsets.contains(&first);
+                pane.offsets = pane.offsets.clone().split(&first).1;
+                if had_first {
+                    pane.offsets.insert(first); // `split` keeps neither side's pivot
+                }
             }
         }
     }
@@ -367,6 +357,21 @@ impl State {
             pane.notices.drain(..extra);
         }
     }
+}
+
+/// The notice an `error` frame becomes: the code, which publish it is about, the server's
+/// words, and what the outbox does with that publish.
+fn error_notice(code: &ErrorCode, message: &str, id: Option<&str>, temporary: bool) -> String {
+    let about = id.map(|i| format!(" (publish {i})")).unwrap_or_default();
+    // The socket's outbox sends such a publish again with its id (see `socket`).
+    let then = if temporary && id.is_some() {
+        " · retrying"
+    } else if id.is_some() {
+        " · dropped"
+    } else {
+        ""
+    };
+    format!("{code}{about}: {message}{then}")
 }
 
 mod pane;

@@ -6,7 +6,7 @@
 //! `/ws` (`?token=`) and `PUT /sim` (`Authorization: Bearer` and `?token=`). Regions started
 //! without `--token` ignore it.
 
-use crate::socket::frames::encode;
+use crate::query;
 
 /// The `sessionStorage` key.
 const KEY: &str = "multiregion.token";
@@ -71,7 +71,7 @@ pub fn with_token(url: &str, token: Option<&str>) -> String {
     match token {
         Some(t) => {
             let sep = if url.contains('?') { '&' } else { '?' };
-            format!("{url}{sep}token={}", encode(t))
+            format!("{url}{sep}token={}", query::encode(t))
         }
         None => url.to_owned(),
     }
@@ -83,32 +83,8 @@ pub fn from_query(search: &str) -> Option<String> {
         .trim_start_matches('?')
         .split('&')
         .find_map(|kv| kv.strip_prefix("token="))
-        .map(decode)
+        .map(query::decode)
         .filter(|t| !t.is_empty())
-}
-
-/// Percent-decode (and `+` as space, as forms encode it); a stray `%` stays as it is.
-fn decode(s: &str) -> String {
-    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let escaped = (b[i] == b'%' && i + 2 < b.len())
-            .then(|| Some(hex(b[i + 1])? * 16 + hex(b[i + 2])?))
-            .flatten();
-        match (escaped, b[i]) {
-            (Some(v), _) => {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-            (None, b'+') => out.push(b' '),
-            (None, c) => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

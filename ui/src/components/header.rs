@@ -3,18 +3,14 @@
 use crate::components::PresetPicker;
 use crate::format;
 use crate::hooks::use_app;
-use crate::platform::BrokerStatus;
 use crate::state::State;
+use wire::{BrokerKind, BrokerStatus};
 use yew::prelude::*;
 
 /// The broker kinds the panes report, sorted, each once: what [`HeaderProps::brokers`] takes.
-pub fn broker_kinds(state: &State) -> Vec<String> {
-    let mut kinds: Vec<String> = state
-        .panes
-        .iter()
-        .filter_map(|p| p.broker.clone())
-        .collect();
-    kinds.sort_unstable();
+pub fn broker_kinds(state: &State) -> Vec<BrokerKind> {
+    let mut kinds: Vec<BrokerKind> = state.panes.iter().filter_map(|p| p.broker).collect();
+    kinds.sort_unstable_by_key(|k| k.as_str());
     kinds.dedup();
     kinds
 }
@@ -23,7 +19,7 @@ pub fn broker_kinds(state: &State) -> Vec<String> {
 #[derive(Properties, PartialEq)]
 pub struct HeaderProps {
     /// Broker kinds the regions report ([`broker_kinds`]).
-    pub brokers: Vec<String>,
+    pub brokers: Vec<BrokerKind>,
     /// Desktop only: which broker the app chose and why.
     pub broker_status: Option<BrokerStatus>,
     /// The preset every region is on, if one.
@@ -45,14 +41,13 @@ pub struct HeaderProps {
 #[component]
 pub fn Header(props: &HeaderProps) -> Html {
     let tauri = use_app().tauri;
-    let kinds: Vec<&str> = props.brokers.iter().map(String::as_str).collect();
     let status = props.broker_status.as_ref();
-    let broker = match kinds.as_slice() {
+    let broker = match props.brokers.as_slice() {
         [] => html! { <span class="broker-label unknown">{ "broker: …" }</span> },
         [one] => html! {
-            <span class={classes!("broker-label", one.to_string())} data-testid="broker-kind"
+            <span class={classes!("broker-label", one.as_str())} data-testid="broker-kind"
                 title={status.map(|s| s.description.clone())}>
-                { format::broker_label(one, status) }
+                { format::broker_label(*one, status) }
             </span>
         },
         _ => html! { <span class="broker-label mixed">{ "regions use different brokers" }</span> },

@@ -1,8 +1,9 @@
 //! A pane's status line: connection, broker, client count.
 
+use crate::error::HttpError;
 use crate::format;
 use crate::state::Link;
-use wire::Health;
+use wire::{BrokerKind, Health};
 use yew::prelude::*;
 
 /// Props of [`PaneStatus`] (only what it shows, so that it re-renders only when that changes).
@@ -13,13 +14,13 @@ pub struct PaneStatusProps {
     /// Socket state.
     pub link: Link,
     /// Broker kind, once known.
-    pub broker: Option<String>,
+    pub broker: Option<BrokerKind>,
     /// What the broker chip says.
     pub broker_label: AttrValue,
     /// The chip's tooltip (the desktop app's account of its broker).
     pub broker_title: Option<AttrValue>,
     /// Last `/health` answer.
-    pub health: Option<Result<Health, String>>,
+    pub health: Option<Result<Health, HttpError>>,
     /// Duplicate deliveries seen.
     pub duplicates: u64,
     /// The region's simulated link is cut (its `/health` may take a moment to notice).
@@ -64,7 +65,7 @@ pub fn PaneStatus(props: &PaneStatusProps) -> Html {
         ),
         Some(Err(e)) => (
             "clients: ?".to_owned(),
-            html! { <span class="bad" title={e.clone()}>{ "health check failed" }</span> },
+            html! { <span class="bad" title={e.to_string()}>{ "health check failed" }</span> },
         ),
         None => ("clients: …".to_owned(), html! {}),
     };
@@ -74,7 +75,7 @@ pub fn PaneStatus(props: &PaneStatusProps) -> Html {
                 <span class="dot"></span>{ label }
             </span>
             <span class="meta">
-                <span class={classes!("broker-chip", p.broker.clone())} title={p.broker_title.clone()}>{ p.broker_label.clone() }</span>
+                <span class={classes!("broker-chip", p.broker.map(BrokerKind::as_str))} title={p.broker_title.clone()}>{ p.broker_label.clone() }</span>
                 { broker_link }
                 <span data-testid={format!("clients-{name}")}>{ clients }</span>
                 if p.duplicates > 0 {

@@ -1,6 +1,6 @@
 //! A pane's publish form: one event or a burst, and what is pending.
 
-use crate::socket::Pending;
+use crate::outbox_counts::OutboxCounts;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -19,64 +19,103 @@ pub struct PublishFormProps {
     /// Of which acknowledged.
     pub acked: u64,
     /// What the socket's outbox holds.
-    pub pending: Pending,
+    pub outbox: OutboxCounts,
+}
+
+/// The value of the input behind `node` (empty before it mounts).
+fn read(node: &NodeRef) -> String {
+    node.cast::<HtmlInputElement>()
+        .map(|i| i.value())
+        .unwrap_or_default()
+}
+
+/// A callback that keeps what the person types in `value`.
+fn keep(value: &UseStateHandle<String>) -> Callback<InputEvent> {
+    let value = value.clone();
+    Callback::from(move |e: InputEvent| {
+        value.set(e.target_unchecked_into::<HtmlInputElement>().value())
+    })
+}
+
+/// The form's inputs.
+#[derive(Clone)]
+struct Inputs {
+    kind: NodeRef,
+    text: NodeRef,
+    count: NodeRef,
+}
+
+impl Inputs {
+    /// What to publish: `(kind, text, count)`; the kind is "message" when left empty, the
+    /// text `default_text` when blank, the count 1, or the burst size (clamped) for a burst.
+    fn read(&self, default_text: &str, burst: bool) -> (String, String, u32) {
+        let k = read(&self.kind).trim().to_owned();
+        let k = if k.is_empty() {
+            "message".to_owned()
+        } else {
+            k
+        };
+        let t = read(&self.text);
+        let t = if t.trim().is_empty() {
+            default_text.to_owned()
+        } else {
+            t
+        };
+        let n = if burst {
+            read(&self.count)
+                .trim()
+                .parse::<u32>()
+                .unwrap_or(100)
+                .clamp(1, MAX_BURST)
+        } else {
+            1
+        };
+        (k, t, n)
+    }
+}
+
+/// What the pending line says: how many publishes wait, and how many to retry and why.
+fn waiting(p: &OutboxCounts) -> String {
+    match (p.total(), p.retrying, &p.retry_reason) {
+        (0, _, _) => String::new(),
+        (n, 0, _) => format!("{n} pending"),
+        (n, r, Some(why)) => format!("{n} pending · {r} to retry ({why})"),
+        (n, r, None) => format!("{n} pending · {r} to retry"),
+    }
+}
+
+/// The line under the form: what the outbox holds.
+fn pending_row(region: &AttrValue, p: &OutboxCounts) -> Html {
+    html! {
+        <div class="row pending-row">
+            <span class={classes!("pending", (p.total() > 0).then_some("busy"))}
+                data-testid={format!("pending-{region}")} data-count={p.total().to_string()}
+                data-retrying={p.retrying.to_string()}
+                title="Publishes not acknowledged yet: each keeps its id and is sent again after a temporary refusal or a reconnect">
+                { waiting(p) }
+            </span>
+        </div>
+    }
 }
 
 /// Kind + text, and "publish" one or a burst of N events in this region.
 #[component]
 pub fn PublishForm(props: &PublishFormProps) -> Html {
-    let kind = use_node_ref();
-    let text = use_node_ref();
-    let count = use_node_ref();
+    let inputs = Inputs {
+        kind: use_node_ref(),
+        text: use_node_ref(),
+        count: use_node_ref(),
+    };
     // Yew writes an input's `value` back on every render, and this form re-renders whenever
     // its pane does (acks, health polls, events): so the values the user typed live in state,
     // or they would snap back to the defaults between typing and pressing a button.
     let kind_value = use_state(|| "click".to_owned());
     let count_value = use_state(|| "100".to_owned());
-    let keep = |value: &UseStateHandle<String>| {
-        let value = value.clone();
-        Callback::from(move |e: InputEvent| {
-            value.set(e.target_unchecked_into::<HtmlInputElement>().value())
-        })
-    };
     let r = &props.region;
-    let read = |node: &NodeRef| {
-        node.cast::<HtmlInputElement>()
-            .map(|i| i.value())
-            .unwrap_or_default()
-    };
     let fire = {
-        let (kind, text, count, onpublish) = (
-            kind.clone(),
-            text.clone(),
-            count.clone(),
-            props.onpublish.clone(),
-        );
+        let (inputs, onpublish) = (inputs.clone(), props.onpublish.clone());
         let default_text = format!("hello from {r}");
-        move |burst: bool| {
-            let k = read(&kind).trim().to_owned();
-            let k = if k.is_empty() {
-                "message".to_owned()
-            } else {
-                k
-            };
-            let t = read(&text);
-            let t = if t.trim().is_empty() {
-                default_text.clone()
-            } else {
-                t
-            };
-            let n = if burst {
-                read(&count)
-                    .trim()
-                    .parse::<u32>()
-                    .unwrap_or(100)
-                    .clamp(1, MAX_BURST)
-            } else {
-                1
-            };
-            onpublish.emit((k, t, n));
-        }
+        move |burst: bool| onpublish.emit(inputs.read(&default_text, burst))
     };
     let onsubmit = {
         let fire = fire.clone();
@@ -86,26 +125,20 @@ pub fn PublishForm(props: &PublishFormProps) -> Html {
         })
     };
     let onburst = Callback::from(move |_: MouseEvent| fire(true));
-    let p = &props.pending;
-    let waiting = match (p.total(), p.retrying, &p.retry_reason) {
-        (0, _, _) => String::new(),
-        (n, 0, _) => format!("{n} pending"),
-        (n, r, Some(why)) => format!("{n} pending · {r} to retry ({why})"),
-        (n, r, None) => format!("{n} pending · {r} to retry"),
-    };
+    let p = &props.outbox;
     html! {
         <form class="publish" {onsubmit}>
             <div class="row">
-                <input ref={kind} class="kind" data-testid={format!("kind-{r}")} value={(*kind_value).clone()}
+                <input ref={inputs.kind} class="kind" data-testid={format!("kind-{r}")} value={(*kind_value).clone()}
                     oninput={keep(&kind_value)}
                     maxlength="64" aria-label="kind" placeholder="kind" />
-                <input ref={text} class="text" data-testid={format!("text-{r}")}
+                <input ref={inputs.text} class="text" data-testid={format!("text-{r}")}
                     placeholder={format!("hello from {r}")} aria-label="text" />
                 <button type="submit" class="primary" data-testid={format!("publish-{r}")}>{ "Publish" }</button>
             </div>
             <div class="row">
                 <label class="burst-label">{ "Burst of" }
-                    <input ref={count} type="number" min="1" max={MAX_BURST.to_string()}
+                    <input ref={inputs.count} type="number" min="1" max={MAX_BURST.to_string()}
                         value={(*count_value).clone()} oninput={keep(&count_value)}
                         class="count" data-testid={format!("burst-count-{r}")} aria-label="burst size" />
                 </label>
@@ -117,14 +150,7 @@ pub fn PublishForm(props: &PublishFormProps) -> Html {
                     if p.dropped > 0 { { format!(" · {} refused", p.dropped) } }
                 </span>
             </div>
-            <div class="row pending-row">
-                <span class={classes!("pending", (p.total() > 0).then_some("busy"))}
-                    data-testid={format!("pending-{r}")} data-count={p.total().to_string()}
-                    data-retrying={p.retrying.to_string()}
-                    title="Publishes not acknowledged yet: each keeps its id and is sent again after a temporary refusal or a reconnect">
-                    { waiting }
-                </span>
-            </div>
+            { pending_row(r, p) }
         </form>
     }
 }

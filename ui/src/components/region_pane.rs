@@ -4,11 +4,10 @@ use crate::components::{EventList, Notices, PaneStatus, PublishForm, SimControls
 use crate::format;
 use crate::hooks::{use_app, use_health, use_region_socket, use_sim};
 use crate::log::Log;
-use crate::platform::BrokerStatus;
 use crate::sim_client;
 use crate::state::{Action, Level, Link, Pane};
 use wire::sim::LinkSettings;
-use wire::Micros;
+use wire::{BrokerStatus, Micros};
 use yew::prelude::*;
 
 /// Props of [`RegionPane`].
@@ -47,7 +46,7 @@ pub fn RegionPane(props: &RegionPaneProps) -> Html {
         Callback::from(move |(kind, text, count): (String, String, u32)| {
             let Some(socket) = &socket else { return };
             if let Err(e) = socket.publish(&kind, &text, count) {
-                dispatch.emit(Action::Notify(index, Level::Error, e));
+                dispatch.emit(Action::Notify(index, Level::Error, e.to_string()));
             }
         })
     };
@@ -63,7 +62,7 @@ pub fn RegionPane(props: &RegionPaneProps) -> Html {
         })
     };
     let status = props.broker_status.as_ref();
-    let broker_label = match pane.broker.as_deref() {
+    let broker_label = match pane.broker {
         Some(kind) => format::broker_label(kind, status),
         None => "broker: …",
     };
@@ -76,13 +75,13 @@ pub fn RegionPane(props: &RegionPaneProps) -> Html {
                 <span class="region-badge big">{ name.to_uppercase() }</span>
                 <a class="pane-url" href={url.clone()} target="_blank">{ url.trim_start_matches("http://").to_owned() }</a>
             </header>
-            <PaneStatus name={name.clone()} link={pane.link.clone()} broker={pane.broker.clone()}
+            <PaneStatus name={name.clone()} link={pane.link.clone()} broker={pane.broker}
                 {broker_label} {broker_title} health={pane.health.clone()} duplicates={pane.duplicates} cut_off={cut} />
             <SimControls name={name.clone()} sim={pane.sim.clone()} backlog={props.backlog}
                 onchange={onsim} />
             <Notices notices={pane.notices.clone()} {ondismiss} />
             <PublishForm region={name.clone()} {onpublish} sent={pane.sent} acked={pane.acked}
-                pending={pane.publishes.clone()} />
+                outbox={pane.publishes.clone()} />
             <EventList index={props.index} region={name.clone()} offsets={pane.offsets.clone()}
                 log={props.log.clone()} now={props.now} />
         </article>

@@ -19,6 +19,66 @@ pub struct SimControlsProps {
     pub onchange: Callback<LinkSettings>,
 }
 
+/// What the latency reads: the slider's draft while it moves, else the region's settings.
+fn shown(draft: Option<u32>, current: Option<&LinkSettings>) -> String {
+    match (draft, current) {
+        (Some(ms), _) => format::link(ms, ms / 10),
+        (None, Some(s)) => format::link(s.latency_ms, s.jitter_ms),
+        (None, None) => "…".to_owned(),
+    }
+}
+
+/// The banner shown while region `name` is cut off.
+fn banner(name: &AttrValue) -> Html {
+    html! {
+        <div class="cutoff-banner" data-testid={format!("cutoff-{name}")}>
+            <strong>{ "Cut off from broker" }</strong>
+            <span>{ "publishes here fail; the log keeps what this region misses" }</span>
+        </div>
+    }
+}
+
+/// Region `name`'s backlog counter (`None` until known).
+fn backlog(name: &AttrValue, backlog: Option<u64>) -> Html {
+    let text = match backlog {
+        None => "backlog: …".to_owned(),
+        Some(0) => "in sync".to_owned(),
+        Some(n) => format!("{n} behind"),
+    };
+    html! {
+        <span class={classes!("backlog", (backlog.unwrap_or(0) > 0).then_some("behind"))}
+            data-testid={format!("backlog-{name}")} data-count={backlog.map(|n| n.to_string()).unwrap_or_default()}
+            title="Backlog: events the log has that this region has not read yet">
+            { text }
+        </span>
+    }
+}
+
+/// The slider's value, ms, from one of its events.
+fn read(e: &Event) -> u32 {
+    e.target_unchecked_into::<HtmlInputElement>()
+        .value()
+        .parse::<u32>()
+        .unwrap_or(0)
+}
+
+/// The cut-off switch of a region whose link `cut` is (or is not), `known` once read.
+fn cut_off_switch(
+    name: &AttrValue,
+    cut: bool,
+    known: bool,
+    ontoggle: Callback<MouseEvent>,
+) -> Html {
+    html! {
+        <button type="button" class={classes!("toggle", cut.then_some("on"))} disabled={!known}
+            aria-pressed={cut.to_string()} data-on={cut.to_string()}
+            data-testid={format!("sim-cutoff-{name}")} onclick={ontoggle}
+            title={if cut { "Reconnect this region to the broker" } else { "Simulate a network partition between this region and the broker" }}>
+            { if cut { "Heal link" } else { "Cut off" } }
+        </button>
+    }
+}
+
 /// The region's simulated distance to the broker (a latency slider), the cut-off switch, the
 /// backlog counter, and a clear banner while the region is cut off.
 #[component]
@@ -33,12 +93,6 @@ pub fn SimControls(props: &SimControlsProps) -> Html {
         use_effect_with(sim.loads, move |_| draft.set(None));
     }
     let latency = draft.unwrap_or(current.map_or(0, |s| s.latency_ms));
-    let read = |e: &Event| {
-        e.target_unchecked_into::<HtmlInputElement>()
-            .value()
-            .parse::<u32>()
-            .unwrap_or(0)
-    };
     let oninput = {
         let draft = draft.clone();
         Callback::from(move |e: InputEvent| draft.set(Some(read(&e))))
@@ -59,24 +113,10 @@ pub fn SimControls(props: &SimControlsProps) -> Html {
             .reform(move |_: MouseEvent| with_cut_off(current.as_ref(), !cut))
     };
     let known = current.is_some();
-    let shown = match (*draft, current) {
-        (Some(ms), _) => format::link(ms, ms / 10),
-        (None, Some(s)) => format::link(s.latency_ms, s.jitter_ms),
-        (None, None) => "…".to_owned(),
-    };
-    let backlog = props.backlog.unwrap_or(0);
-    let backlog_text = match props.backlog {
-        None => "backlog: …".to_owned(),
-        Some(0) => "in sync".to_owned(),
-        Some(n) => format!("{n} behind"),
-    };
     html! {
         <div class={classes!("sim", cut.then_some("cut"))}>
             if cut {
-                <div class="cutoff-banner" data-testid={format!("cutoff-{name}")}>
-                    <strong>{ "Cut off from broker" }</strong>
-                    <span>{ "publishes here fail; the log keeps what this region misses" }</span>
-                </div>
+                { banner(name) }
             }
             <div class="sim-row">
                 <label class="sim-latency" title="Simulated one-way delay between this region and the broker (jitter 10 %)">
@@ -86,20 +126,11 @@ pub fn SimControls(props: &SimControlsProps) -> Html {
                         data-testid={format!("sim-latency-{name}")} aria-label="latency to the broker, ms"
                         {oninput} onchange={onslide} />
                     <span class="sim-value" data-testid={format!("sim-value-{name}")}>
-                        { shown }
+                        { shown(*draft, current) }
                     </span>
                 </label>
-                <button type="button" class={classes!("toggle", cut.then_some("on"))} disabled={!known}
-                    aria-pressed={cut.to_string()} data-on={cut.to_string()}
-                    data-testid={format!("sim-cutoff-{name}")} onclick={ontoggle}
-                    title={if cut { "Reconnect this region to the broker" } else { "Simulate a network partition between this region and the broker" }}>
-                    { if cut { "Heal link" } else { "Cut off" } }
-                </button>
-                <span class={classes!("backlog", (backlog > 0).then_some("behind"))}
-                    data-testid={format!("backlog-{name}")} data-count={props.backlog.map(|n| n.to_string()).unwrap_or_default()}
-                    title="Backlog: events the log has that this region has not read yet">
-                    { backlog_text }
-                </span>
+                { cut_off_switch(name, cut, known, ontoggle) }
+                { backlog(name, props.backlog) }
             </div>
             if let Some(e) = &sim.error {
                 <p class="notice error" data-testid={format!("sim-error-{name}")}>{ e.clone() }</p>

@@ -4,7 +4,7 @@ use crate::axis::Axis;
 use crate::components::TimelineRow;
 use crate::format;
 use crate::hooks::use_app;
-use crate::log::{Item, Log, MAX_EVENTS};
+use crate::log::{Gap, Item, Log, MAX_EVENTS};
 use crate::state::{Action, State};
 use std::rc::Rc;
 use wire::{Micros, Offset};
@@ -34,6 +34,62 @@ pub struct TimelineProps {
     pub show_render: bool,
 }
 
+/// The legend: what each marker means, the page clock's resolution, the render-time switch.
+fn legend(resolution: Option<f64>, show_render: bool, ontoggle: Callback<Event>) -> Html {
+    html! {
+        <span class="legend">
+            <span><i class="hop published"></i>{ "published" }</span>
+            <span><i class="hop stored"></i>{ "stored in broker" }</span>
+            <span><i class="hop received"></i>{ "received by region" }</span>
+            <span title="When the pane's socket received the frame, put on its region's time line by the offset measured between the page's clock and the region's (timed /health exchanges); where that offset and the page clock's resolution are coarser than the gap after the region's receipt, the figure reads ≈ with a ± range drawn. A hop is never drawn before the one it depends on.">
+                <i class="hop delivered"></i>{ "delivered to pane" }
+                if let Some(r) = resolution {
+                    <small class="muted" data-testid="clock-resolution" data-us={format!("{r:.0}")}>
+                        { format!(" (page clock ±{})", format::duration(r.round() as u64)) }
+                    </small>
+                }
+            </span>
+            <label class="render-toggle" title="Also draw when each pane painted the row: from its socket receiving the frame to the animation frame after the state took it in (measuring costs one more update per batch)">
+                <input type="checkbox" data-testid="show-render" checked={show_render} onchange={ontoggle} />
+                <i class="hop rendered"></i>{ "render time" }
+            </label>
+        </span>
+    }
+}
+
+/// The time axis above the rows, with its ticks.
+fn axis_head(axis: &Axis) -> Html {
+    let ticks = axis.ticks();
+    html! {
+        <div class="timeline-axis" data-testid="timeline-axis" data-max-ms={(axis.max / 1000).to_string()}
+            title={format!("linear up to {}, logarithmic above", format::short(axis.knee))}>
+            <span></span><span></span>
+            <div class="track">
+                { for ticks.iter().map(|t| html! {
+                    <span class="tick" style={format!("left: {:.2}%", axis.position(*t))}>
+                        { if *t == 0 { "0".to_owned() } else { format::short(*t) } }
+                    </span>
+                }) }
+            </div>
+            <span></span>
+        </div>
+    }
+}
+
+/// A row for offsets no pane has: the server's reason, or how many are missing.
+fn gap_row(gap: &Gap) -> Html {
+    html! {
+        <li key={format!("gap-{}", gap.from)} class="timeline-gap" data-testid="timeline-gap"
+            data-from={gap.from.to_string()} data-to={gap.to.to_string()}>
+            <span class="offset">{ if gap.from == gap.to { format!("#{}", gap.from) } else { format!("#{}–{}", gap.from, gap.to) } }</span>
+            <span>{ match &gap.message {
+                Some(m) => format!("gap — {m}"),
+                None => format!("gap — {} offset{} not received by any pane (yet)", gap.to - gap.from + 1, if gap.from == gap.to { "" } else { "s" }),
+            } }</span>
+        </li>
+    }
+}
+
 /// One row per event (by offset, newest first) with every hop on a shared time axis that
 /// starts when the origin accepted the event; holes in the offsets show as gap rows.
 #[component]
@@ -48,7 +104,6 @@ pub fn Timeline(props: &TimelineProps) -> Html {
         Item::Row(r) => Some(&**r),
         Item::Gap(_) => None,
     }));
-    let ticks = axis.ticks();
     let total = log.len();
     let ontoggle = {
         let app = use_app();
@@ -56,7 +111,7 @@ pub fn Timeline(props: &TimelineProps) -> Html {
             let on = e
                 .target_dyn_into::<web_sys::HtmlInputElement>()
                 .is_some_and(|i| i.checked());
-            app.inbox.measure_paint(on);
+            app.batcher.measure_paint(on);
             app.dispatch.emit(Action::ShowRender(on));
         })
     };
@@ -74,36 +129,9 @@ pub fn Timeline(props: &TimelineProps) -> Html {
                         { format!(" · {} older events dropped (keeps the newest {MAX_EVENTS})", log.dropped) }
                     }
                 </span>
-                <span class="legend">
-                    <span><i class="hop published"></i>{ "published" }</span>
-                    <span><i class="hop stored"></i>{ "stored in broker" }</span>
-                    <span><i class="hop received"></i>{ "received by region" }</span>
-                    <span title="When the pane's socket received the frame, put on its region's time line by the offset measured between the page's clock and the region's (timed /health exchanges); where that offset and the page clock's resolution are coarser than the gap after the region's receipt, the figure reads ≈ with a ± range drawn. A hop is never drawn before the one it depends on.">
-                        <i class="hop delivered"></i>{ "delivered to pane" }
-                        if let Some(r) = resolution {
-                            <small class="muted" data-testid="clock-resolution" data-us={format!("{r:.0}")}>
-                                { format!(" (page clock ±{})", format::duration(r.round() as u64)) }
-                            </small>
-                        }
-                    </span>
-                    <label class="render-toggle" title="Also draw when each pane painted the row: from its socket receiving the frame to the animation frame after the state took it in (measuring costs one more update per batch)">
-                        <input type="checkbox" data-testid="show-render" checked={props.show_render} onchange={ontoggle} />
-                        <i class="hop rendered"></i>{ "render time" }
-                    </label>
-                </span>
+                { legend(resolution, props.show_render, ontoggle) }
             </div>
-            <div class="timeline-axis" data-testid="timeline-axis" data-max-ms={(axis.max / 1000).to_string()}
-                title={format!("linear up to {}, logarithmic above", format::short(axis.knee))}>
-                <span></span><span></span>
-                <div class="track">
-                    { for ticks.iter().map(|t| html! {
-                        <span class="tick" style={format!("left: {:.2}%", axis.position(*t))}>
-                            { if *t == 0 { "0".to_owned() } else { format::short(*t) } }
-                        </span>
-                    }) }
-                </div>
-                <span></span>
-            </div>
+            { axis_head(&axis) }
             if items.is_empty() {
                 <p class="empty">{ "Events appear here as they arrive." }</p>
             }
@@ -113,16 +141,7 @@ pub fn Timeline(props: &TimelineProps) -> Html {
                         <TimelineRow key={row.offset} row={row.clone()} regions={regions.clone()} {axis}
                             resolution={resolution.map_or(0, |r| r.ceil() as Micros)} show_render={props.show_render} />
                     },
-                    Item::Gap(gap) => html! {
-                        <li key={format!("gap-{}", gap.from)} class="timeline-gap" data-testid="timeline-gap"
-                            data-from={gap.from.to_string()} data-to={gap.to.to_string()}>
-                            <span class="offset">{ if gap.from == gap.to { format!("#{}", gap.from) } else { format!("#{}–{}", gap.from, gap.to) } }</span>
-                            <span>{ match &gap.message {
-                                Some(m) => format!("gap — {m}"),
-                                None => format!("gap — {} offset{} not received by any pane (yet)", gap.to - gap.from + 1, if gap.from == gap.to { "" } else { "s" }),
-                            } }</span>
-                        </li>
-                    },
+                    Item::Gap(gap) => gap_row(&gap),
                 }) }
             </ol>
             if total > *limit {

@@ -1,6 +1,7 @@
 //! The timeline's file bar: export it as JSON or CSV, open a JSON export to look at later.
 
-use crate::export::{self, Opened};
+use crate::error::FileError;
+use crate::export::{self, OpenError, OpenFailure, Opened};
 use crate::hooks::use_app;
 use crate::log::Log;
 use crate::platform::{download, now_micros, read_file};
@@ -24,7 +25,59 @@ pub struct TimelineFileProps {
     /// Its regions, in pane order.
     pub regions: Vec<String>,
     /// The recording shown instead of the live timeline, or why a file did not open.
-    pub recording: Option<Result<Rc<Opened>, String>>,
+    pub recording: Option<Result<Rc<Opened>, OpenError>>,
+}
+
+/// Offer `log` (of panes named `regions`) as a file to download: CSV, or JSON.
+fn save(log: &Log, regions: &[String], csv: bool) -> Result<(), FileError> {
+    let rec = export::record(log, regions, now_micros());
+    let stamp = (rec.exported_at / 1_000_000).to_string();
+    if csv {
+        download(
+            &format!("timeline-{stamp}.csv"),
+            "text/csv",
+            &export::to_csv(&rec),
+        )
+    } else {
+        let json = export::to_json(&rec);
+        download(&format!("timeline-{stamp}.json"), "application/json", &json)
+    }
+}
+
+/// Read `file` as a recording, or say why it is not one.
+async fn open(file: &web_sys::File) -> Result<Rc<Opened>, OpenError> {
+    read_file(file)
+        .await
+        .map_err(OpenFailure::from)
+        .and_then(|text| Ok(export::from_json(&text)?))
+        .map(|rec| Opened::new(file.name(), &rec))
+        .map_err(|why| OpenError {
+            file: file.name(),
+            why,
+        })
+}
+
+/// What is shown instead of the live timeline, with the way back: the recording, or why the
+/// file did not open.
+fn recording_bar(
+    recording: Option<&Result<Rc<Opened>, OpenError>>,
+    onlive: Callback<MouseEvent>,
+) -> Html {
+    match recording {
+        Some(Ok(r)) => html! {
+            <span class="recording" data-testid="recording">
+                { format!("Viewing {} · {} event{}, exported {}", r.name, r.log.len(),
+                    if r.log.len() == 1 { "" } else { "s" }, iso(r.exported_at)) }
+                <button type="button" class="ghost" data-testid="back-to-live" onclick={onlive}>{ "Back to live" }</button>
+            </span>
+        },
+        Some(Err(e)) => html! {
+            <span class="notice error" data-testid="recording-error">{ e.to_string() }
+                <button type="button" class="dismiss" onclick={onlive}>{ "×" }</button>
+            </span>
+        },
+        None => html! {},
+    }
 }
 
 /// "Export JSON", "Export CSV", "Open export…"; while a recording is shown, what it is and
@@ -32,24 +85,10 @@ pub struct TimelineFileProps {
 #[component]
 pub fn TimelineFile(props: &TimelineFileProps) -> Html {
     let dispatch = use_app().dispatch;
-    let error = use_state(|| None::<String>);
-    let save = |csv: bool| {
+    let error = use_state(|| None::<FileError>);
+    let onsave = |csv: bool| {
         let (log, regions, error) = (props.log.clone(), props.regions.clone(), error.clone());
-        Callback::from(move |_: MouseEvent| {
-            let rec = export::record(&log, &regions, now_micros());
-            let stamp = (rec.exported_at / 1_000_000).to_string();
-            let done = if csv {
-                download(
-                    &format!("timeline-{stamp}.csv"),
-                    "text/csv",
-                    &export::to_csv(&rec),
-                )
-            } else {
-                let json = export::to_json(&rec);
-                download(&format!("timeline-{stamp}.json"), "application/json", &json)
-            };
-            error.set(done.err());
-        })
+        Callback::from(move |_: MouseEvent| error.set(save(&log, &regions, csv).err()))
     };
     let onopen = {
         let dispatch = dispatch.clone();
@@ -61,37 +100,18 @@ pub fn TimelineFile(props: &TimelineFileProps) -> Html {
             input.set_value(""); // the same file can be opened again
             let dispatch = dispatch.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let opened = read_file(&file)
-                    .await
-                    .and_then(|text| export::from_json(&text))
-                    .map(|rec| Opened::new(file.name(), &rec))
-                    .map_err(|e| format!("{}: {e}", file.name()));
-                dispatch.emit(Action::Recording(Some(opened)));
+                dispatch.emit(Action::Recording(Some(open(&file).await)));
             });
         })
     };
     let onlive = dispatch.reform(|_: MouseEvent| Action::Recording(None));
-    let shown = match &props.recording {
-        Some(Ok(r)) => html! {
-            <span class="recording" data-testid="recording">
-                { format!("Viewing {} · {} event{}, exported {}", r.name, r.log.len(),
-                    if r.log.len() == 1 { "" } else { "s" }, iso(r.exported_at)) }
-                <button type="button" class="ghost" data-testid="back-to-live" onclick={onlive}>{ "Back to live" }</button>
-            </span>
-        },
-        Some(Err(e)) => html! {
-            <span class="notice error" data-testid="recording-error">{ e.clone() }
-                <button type="button" class="dismiss" onclick={onlive}>{ "×" }</button>
-            </span>
-        },
-        None => html! {},
-    };
+    let shown = recording_bar(props.recording.as_ref(), onlive);
     html! {
         <div class="timeline-file">
             { shown }
-            <button type="button" class="ghost" data-testid="export-json" onclick={save(false)}
+            <button type="button" class="ghost" data-testid="export-json" onclick={onsave(false)}
                 title="Every event with every hop, to open here again later">{ "Export JSON" }</button>
-            <button type="button" class="ghost" data-testid="export-csv" onclick={save(true)}
+            <button type="button" class="ghost" data-testid="export-csv" onclick={onsave(true)}
                 title="One line per event and region, for a spreadsheet">{ "Export CSV" }</button>
             <label class="ghost file-open" title="Open a JSON export to look at it">
                 { "Open export…" }

@@ -121,14 +121,10 @@ fn delivery_hops(
     hops
 }
 
-/// One event on the timeline: a marker per hop; hover the row for every hop's figure, click
-/// it for a table of them. A delivery whose time against its region's receipt is finer than
-/// the page can tell (clock offset and resolution) reads "≈" with a ± range drawn.
-#[component]
-pub fn TimelineRow(props: &TimelineRowProps) -> Html {
-    let open = use_state(|| false);
+/// Every hop of `props.row`, in the order the row lists them: published, stored, then per
+/// pane its region's receipt and its delivery (and render mark, when shown).
+fn hops(props: &TimelineRowProps) -> Vec<Hop> {
     let row = &props.row;
-    let t0 = row.published_at;
     let (drawn_stored, drawn_panes) = row.drawn();
     let mut stored = Hop::new(
         "stored".into(),
@@ -142,7 +138,7 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
             "published".into(),
             format!("published at {}", row.origin.to_uppercase()),
             None,
-            Some(t0),
+            Some(row.published_at),
         ),
         stored,
     ];
@@ -161,42 +157,53 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
         hops.push(received);
         hops.extend(delivery_hops(name, d, drawn, not_due, props));
     }
-    let is_hop = |h: &&Hop| !h.key.starts_with("rendered");
-    let last_hop = hops
-        .iter()
-        .filter(is_hop)
+    hops
+}
+
+/// The latest hop that happened (render marks left out: they are not hops of the event).
+fn last_hop(hops: &[Hop]) -> Option<&Hop> {
+    (hops.iter())
+        .filter(|h| !h.key.starts_with("rendered"))
         .filter(|h| h.at.is_some())
-        .max_by_key(|h| h.at);
-    let last = last_hop.and_then(|h| h.at).unwrap_or(t0);
-    let last_uncertain = last_hop.and_then(|h| h.uncertain);
+        .max_by_key(|h| h.at)
+}
+
+/// `h`'s marker on the track (with its ± range, if uncertain), or its pending placeholder;
+/// `pos` places a time on the axis.
+fn marker(h: &Hop, t0: Micros, pos: impl Fn(Micros) -> f64) -> Html {
+    let kind = h.key.split('-').next().unwrap_or_default().to_owned();
+    let region = h.region.as_ref().map(|r| format!("region-{r}"));
+    match (h.at, h.drawn) {
+        (Some(at), Some(drawn)) => html! {
+            <>
+            if let Some((lo, hi)) = h.range {
+                <span class={classes!("hop-range", region.clone())}
+                    style={format!("left: {:.2}%; width: {:.2}%", pos(lo), (pos(hi) - pos(lo)).max(0.3))}></span>
+            }
+            <span class={classes!("hop", kind, region, (drawn > at).then_some("skewed"), h.uncertain.map(|_| "uncertain"))}
+                data-hop={h.key.clone()} data-filled="true"
+                data-ms={format!("{:.3}", (at as f64 - t0 as f64) / 1000.0)}
+                data-uncertain-us={h.uncertain.map(|b| b.to_string())} data-clock={h.clock}
+                style={format!("left: {:.2}%", pos(drawn))}></span>
+            </>
+        },
+        _ => html! {
+            <span class={classes!("hop", "pending", kind, region)} data-hop={h.key.clone()} data-filled="false"></span>
+        },
+    }
+}
+
+/// The row's end: how long after publish the last hop came, or which panes it still waits
+/// for (those due to get it).
+fn status(hops: &[Hop], t0: Micros) -> Html {
     let waiting: Vec<&Hop> = hops
         .iter()
         .filter(|h| h.at.is_none() && h.key.starts_with("delivered") && !h.not_due)
         .collect();
-    let pos = |us: Micros| props.axis.position(us.saturating_sub(t0));
-    let marker = |h: &Hop| {
-        let kind = h.key.split('-').next().unwrap_or_default().to_owned();
-        let region = h.region.as_ref().map(|r| format!("region-{r}"));
-        match (h.at, h.drawn) {
-            (Some(at), Some(drawn)) => html! {
-                <>
-                if let Some((lo, hi)) = h.range {
-                    <span class={classes!("hop-range", region.clone())}
-                        style={format!("left: {:.2}%; width: {:.2}%", pos(lo), (pos(hi) - pos(lo)).max(0.3))}></span>
-                }
-                <span class={classes!("hop", kind, region, (drawn > at).then_some("skewed"), h.uncertain.map(|_| "uncertain"))}
-                    data-hop={h.key.clone()} data-filled="true"
-                    data-ms={format!("{:.3}", (at as f64 - t0 as f64) / 1000.0)}
-                    data-uncertain-us={h.uncertain.map(|b| b.to_string())} data-clock={h.clock}
-                    style={format!("left: {:.2}%", pos(drawn))}></span>
-                </>
-            },
-            _ => html! {
-                <span class={classes!("hop", "pending", kind, region)} data-hop={h.key.clone()} data-filled="false"></span>
-            },
-        }
-    };
-    let status = if waiting.is_empty() {
+    if waiting.is_empty() {
+        let last = last_hop(hops);
+        let last_uncertain = last.and_then(|h| h.uncertain);
+        let last = last.and_then(|h| h.at).unwrap_or(t0);
         html! {
             <span class="done" title="last hop, after publish">
                 { last_uncertain.map_or(String::new(), |_| "≈ ".into()) }{ format::duration(last.saturating_sub(t0)) }
@@ -212,9 +219,13 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
                 }) }
             </span>
         }
-    };
-    // One tooltip per row (not per marker: fewer strings to build for every new row).
-    let figure = |h: &Hop| match h.at {
+    }
+}
+
+/// What the tooltip and the details table say of `h`: its time after publish (`t0`), how
+/// sure, and why it is drawn where it is.
+fn figure(h: &Hop, t0: Micros) -> String {
+    match h.at {
         Some(at) if h.drawn.is_some_and(|d| d > at) => format!(
             "{}{} (drawn at the hop before it: {}){}",
             h.uncertain.map_or("", |_| "≈ "),
@@ -240,10 +251,40 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
         ),
         None if h.not_due => "not due (the pane connected later)".into(),
         None => "pending".into(),
-    };
+    }
+}
+
+/// The table an open row shows: every hop's figure, and the event's id.
+fn details(hops: &[Hop], row: &Row) -> Html {
+    let t0 = row.published_at;
+    html! {
+        <table class="details">
+            { for hops.iter().map(|h| html! {
+                <tr>
+                    <td>{ h.label.clone() }</td>
+                    <td class="num">{ figure(h, t0) }</td>
+                </tr>
+            }) }
+            <tr><td>{ "event id" }</td><td class="num">{ row.id.to_string() }</td></tr>
+        </table>
+    }
+}
+
+/// One event on the timeline: a marker per hop; hover the row for every hop's figure, click
+/// it for a table of them. A delivery whose time against its region's receipt is finer than
+/// the page can tell (clock offset and resolution) reads "≈" with a ± range drawn.
+#[component]
+pub fn TimelineRow(props: &TimelineRowProps) -> Html {
+    let open = use_state(|| false);
+    let row = &props.row;
+    let t0 = row.published_at;
+    let hops = hops(props);
+    let last = last_hop(&hops).and_then(|h| h.at).unwrap_or(t0);
+    let pos = |us: Micros| props.axis.position(us.saturating_sub(t0));
+    // One tooltip per row (not per marker: fewer strings to build for every new row).
     let title: String = hops
         .iter()
-        .map(|h| format!("{}: {}", h.label, figure(h)))
+        .map(|h| format!("{}: {}", h.label, figure(h, t0)))
         .collect::<Vec<_>>()
         .join("\n");
     let onclick = {
@@ -262,21 +303,13 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
                 </span>
                 <div class="track">
                     <span class="span" style={format!("width: {:.2}%", pos(last))}></span>
-                    { for hops.iter().filter(|h| h.at.is_some()).map(&marker) }
-                    <span class="pending-hops">{ for hops.iter().filter(|h| h.at.is_none()).map(&marker) }</span>
+                    { for hops.iter().filter(|h| h.at.is_some()).map(|h| marker(h, t0, pos)) }
+                    <span class="pending-hops">{ for hops.iter().filter(|h| h.at.is_none()).map(|h| marker(h, t0, pos)) }</span>
                 </div>
-                { status }
+                { status(&hops, t0) }
             </div>
             if *open {
-                <table class="details">
-                    { for hops.iter().map(|h| html! {
-                        <tr>
-                            <td>{ h.label.clone() }</td>
-                            <td class="num">{ figure(h) }</td>
-                        </tr>
-                    }) }
-                    <tr><td>{ "event id" }</td><td class="num">{ row.id.to_string() }</td></tr>
-                </table>
+                { details(&hops, row) }
             }
         </li>
     }

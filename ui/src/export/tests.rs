@@ -19,14 +19,14 @@ fn ev(offset: Offset, text: &str) -> EventFrame {
 
 fn log() -> Log {
     let mut log = Log::default();
-    log.deliver(&ev(1, "hi, \"you\""), 0, 3, 2_000);
-    log.deliver(&ev(1, "hi, \"you\""), 2, 3, 2_500);
-    log.deliver(&ev(2, "plain"), 1, 3, 3_000);
+    log.deliver(&ev(1, "hi, \"you\""), 0, 3, 2_000, None);
+    log.deliver(&ev(1, "hi, \"you\""), 2, 3, 2_500, None);
+    log.deliver(&ev(2, "plain"), 1, 3, 3_000, None);
     log
 }
 
 fn regions() -> Vec<String> {
-    ["as", "us", "eu"].map(String::from).to_vec()
+    wire::REGIONS.map(String::from).to_vec()
 }
 
 #[test]
@@ -67,9 +67,10 @@ fn the_csv_has_a_line_per_event_and_region_with_text_quoted() {
 fn what_is_not_an_export_is_refused_with_why() {
     assert!(from_json("{}")
         .unwrap_err()
+        .to_string()
         .contains("not a timeline export"));
     let mut rec = record(&log(), &regions(), 1);
     rec.format = "something-else".into();
-    let err = from_json(&to_json(&rec)).unwrap_err();
+    let err = from_json(&to_json(&rec)).unwrap_err().to_string();
     assert!(err.contains("something-else"), "{err}");
 }

@@ -1,7 +1,8 @@
 //! `use_broker_status`: the desktop app's account of its broker, kept current.
 
-use crate::platform::{invoke, BrokerStatus};
+use crate::platform::invoke;
 use crate::state::Action;
+use wire::BrokerStatus;
 use yew::prelude::*;
 
 /// Desktop only: ask the app which broker it chose (`broker_status`), on load and whenever

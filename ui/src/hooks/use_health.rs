@@ -2,6 +2,7 @@
 //! can measure the region's clock against its own ([`crate::clock`]).
 
 use crate::clock::Sample;
+use crate::error::HttpError;
 use crate::hooks::use_app;
 use crate::platform::get_json_timed;
 use crate::state::Action;
@@ -23,7 +24,7 @@ const PROBE_GAP_MS: u32 = 150;
 
 /// `GET url`, timed by the page's clock: the answer and the clock sample it makes (a
 /// sample only from a region that says its clock).
-async fn timed(url: &str) -> (Result<wire::Health, String>, Option<Sample>) {
+async fn timed(url: &str) -> (Result<wire::Health, HttpError>, Option<Sample>) {
     let (health, sent, received) = get_json_timed::<wire::Health>(url).await;
     let sample = (health.as_ref().ok()).map(|h| Sample {
         sent,

@@ -6,7 +6,7 @@ use yew::prelude::*;
 
 /// The WebSocket of pane `pane` to the region `name` at `url`: opened on mount, reconnected
 /// with backoff and resumed by [`Socket`] itself, closed on unmount or when the URL changes.
-/// It is also listed in the app's [`crate::sockets::Sockets`] while open.
+/// It is also listed in the app's [`crate::socket_registry::SocketRegistry`] while open.
 #[hook]
 pub fn use_region_socket(pane: usize, name: AttrValue, url: AttrValue) -> Option<Socket> {
     let ctx = use_app();
@@ -15,7 +15,7 @@ pub fn use_region_socket(pane: usize, name: AttrValue, url: AttrValue) -> Option
         let socket = socket.clone();
         use_effect_with((pane, name, url), move |(pane, name, url)| {
             let (pane, sockets) = (*pane, ctx.sockets);
-            let s = Socket::open(pane, name, url, ctx.dispatch, ctx.inbox);
+            let s = Socket::open(pane, name, url, ctx.dispatch, ctx.batcher);
             socket.set(Some(s.clone()));
             sockets.set(pane, Some(s.clone()));
             move || {

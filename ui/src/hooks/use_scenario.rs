@@ -1,10 +1,12 @@
 //! `use_scenario`: performs the scripted demo's steps as the reducer enters them.
 
+use crate::error::HttpError;
 use crate::platform::sleep;
 use crate::scenario::{Effect, ScenarioEvent, STEPS};
 use crate::sim::with_cut_off;
-use crate::sim_client;
-use crate::sockets::Sockets;
+use crate::sim_client::{self, PresetError};
+use crate::socket::OutboxFull;
+use crate::socket_registry::SocketRegistry;
 use crate::state::{Action, State};
 use wire::sim::LinkSettings;
 use yew::prelude::*;
@@ -20,7 +22,7 @@ struct PaneRef {
 /// Run the scripted demo: whenever [`State::scenario`] enters a step, perform its effect,
 /// wait its dwell time, and report the step done (or failed, with why).
 #[hook]
-pub fn use_scenario(state: &State, sockets: Sockets, dispatch: Callback<Action>) {
+pub fn use_scenario(state: &State, sockets: SocketRegistry, dispatch: Callback<Action>) {
     let current = state
         .scenario
         .as_ref()
@@ -45,7 +47,11 @@ pub fn use_scenario(state: &State, sockets: Sockets, dispatch: Callback<Action>)
                         sleep(s.dwell_ms).await;
                         ScenarioEvent::StepDone { run, step }
                     }
-                    Err(error) => ScenarioEvent::StepFailed { run, step, error },
+                    Err(e) => ScenarioEvent::StepFailed {
+                        run,
+                        step,
+                        error: e.to_string(),
+                    },
                 };
                 // The reducer ignores this if the user stopped or restarted the demo meanwhile.
                 dispatch.emit(Action::Scenario(event));
@@ -54,17 +60,47 @@ pub fn use_scenario(state: &State, sockets: Sockets, dispatch: Callback<Action>)
     });
 }
 
+/// Why a step could not be performed; what the scenario bar shows.
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    /// The step names a region this page has no pane for.
+    #[error("this page has no {} region", .0.to_uppercase())]
+    NoRegion(&'static str),
+    /// A region refused its preset.
+    #[error(transparent)]
+    Preset(#[from] PresetError),
+    /// The region's pane has no socket to publish on.
+    #[error("{0}: no connection to publish on")]
+    NotConnected(String),
+    /// The region's outbox refused the burst.
+    #[error("{region}: {why}")]
+    Publish {
+        /// The region, upper-case.
+        region: String,
+        /// Why.
+        why: OutboxFull,
+    },
+    /// The region's link could not be changed.
+    #[error("{}: {why}", region.to_uppercase())]
+    Sim {
+        /// The region.
+        region: &'static str,
+        /// Why.
+        why: HttpError,
+    },
+}
+
 async fn perform(
     effect: Effect,
     panes: &[PaneRef],
-    sockets: &Sockets,
+    sockets: &SocketRegistry,
     dispatch: &Callback<Action>,
-) -> Result<(), String> {
-    let find = |region: &str| {
+) -> Result<(), StepError> {
+    let find = |region: &'static str| {
         panes
             .iter()
             .find(|p| p.name == region)
-            .ok_or_else(|| format!("this page has no {} region", region.to_uppercase()))
+            .ok_or(StepError::NoRegion(region))
     };
     match effect {
         Effect::Preset(name) => {
@@ -72,7 +108,7 @@ async fn perform(
                 .iter()
                 .map(|p| (p.index, p.name.clone(), p.url.clone()))
                 .collect();
-            sim_client::preset(name, regions, dispatch).await
+            Ok(sim_client::preset(name, regions, dispatch).await?)
         }
         Effect::Burst { region, count } => {
             let targets: Vec<&PaneRef> = match region {
@@ -81,12 +117,12 @@ async fn perform(
             };
             for p in targets {
                 let up = p.name.to_uppercase();
-                let socket = sockets
-                    .get(p.index)
-                    .ok_or_else(|| format!("{up}: no connection to publish on"))?;
+                let socket =
+                    (sockets.get(p.index)).ok_or_else(|| StepError::NotConnected(up.clone()))?;
+                let text = format!("scenario burst from {up}");
                 socket
-                    .publish("demo", &format!("scenario burst from {up}"), count)
-                    .map_err(|e| format!("{up}: {e}"))?;
+                    .publish("demo", &text, count)
+                    .map_err(|why| StepError::Publish { region: up, why })?;
             }
             Ok(())
         }
@@ -95,7 +131,7 @@ async fn perform(
             let settings = with_cut_off(p.sim.as_ref(), on);
             sim_client::change(p.index, &p.url, settings, dispatch)
                 .await
-                .map_err(|e| format!("{}: {e}", region.to_uppercase()))
+                .map_err(|why| StepError::Sim { region, why })
         }
     }
 }

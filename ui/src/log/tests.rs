@@ -19,9 +19,9 @@ fn ev(offset: Offset) -> EventFrame {
 #[test]
 fn a_second_delivery_to_the_same_pane_is_refused() {
     let mut log = Log::default();
-    assert!(log.deliver(&ev(1), 0, 3, 2_000));
-    assert!(log.deliver(&ev(1), 1, 3, 2_500));
-    assert!(!log.deliver(&ev(1), 0, 3, 9_000));
+    assert!(log.deliver(&ev(1), 0, 3, 2_000, None));
+    assert!(log.deliver(&ev(1), 1, 3, 2_500, None));
+    assert!(!log.deliver(&ev(1), 0, 3, 9_000, None));
     let row = log.get(1).unwrap();
     assert_eq!(row.latency(0), Some(1_000));
     assert_eq!(row.latency(1), Some(1_500));
@@ -35,8 +35,8 @@ fn no_hop_is_drawn_before_the_one_it_depends_on() {
     let mut skewed = ev(1);
     skewed.stored_at = 900; // the broker's clock behind the origin's
     skewed.received_at = 800; // the region's clock further behind
-    log.deliver(&skewed, 0, 2, 850); // the page's clock, behind too
-    log.deliver(&ev(1), 1, 2, 5_000);
+    log.deliver(&skewed, 0, 2, 850, None); // the page's clock, behind too
+    log.deliver(&ev(1), 1, 2, 5_000, None);
     let row = log.get(1).unwrap();
     let (stored, panes) = row.drawn();
     assert_eq!(stored, 1_000, "stored drawn at published");
@@ -53,7 +53,7 @@ fn no_hop_is_drawn_before_the_one_it_depends_on() {
 fn holes_between_rows_are_listed_as_gaps_with_the_servers_reason() {
     let mut log = Log::default();
     for o in [1, 2, 6] {
-        log.deliver(&ev(o), 0, 1, 5_000);
+        log.deliver(&ev(o), 0, 1, 5_000, None);
     }
     log.note_gap(3, 4, "too old");
     let items = log.items(10);
@@ -74,7 +74,7 @@ fn holes_between_rows_are_listed_as_gaps_with_the_servers_reason() {
 fn the_log_keeps_only_the_newest_events() {
     let mut log = Log::default();
     for o in 1..=(MAX_EVENTS as u64 + 5) {
-        log.deliver(&ev(o), 0, 1, 5_000);
+        log.deliver(&ev(o), 0, 1, 5_000, None);
         log.trim();
     }
     assert_eq!(log.len(), MAX_EVENTS);
@@ -86,11 +86,11 @@ fn the_log_keeps_only_the_newest_events() {
 fn percentiles_skip_replayed_events() {
     let mut log = Log::default();
     for o in 1..=100 {
-        log.deliver(&ev(o), 0, 1, 1_000 + o * 10);
+        log.deliver(&ev(o), 0, 1, 1_000 + o * 10, None);
     }
     let mut replayed = ev(101);
     replayed.replay = true;
-    log.deliver(&replayed, 0, 1, 1_000_000);
+    log.deliver(&replayed, 0, 1, 1_000_000, None);
     let (p50, p99, n) = log.percentiles(0, 200).unwrap();
     assert_eq!(n, 100);
     assert_eq!(p50, 510);
@@ -108,8 +108,8 @@ fn a_page_stamp_is_drawn_on_its_regions_time_line() {
         offset: -10_000,
         uncertainty: 50,
     };
-    log.deliver_with(&ev(1), 0, 2, 11_500, Some(behind));
-    log.deliver_with(&ev(1), 1, 2, 1_700, None);
+    log.deliver(&ev(1), 0, 2, 11_500, Some(behind));
+    log.deliver(&ev(1), 1, 2, 1_700, None);
     let row = log.get(1).unwrap();
     let (_, panes) = row.drawn();
     assert_eq!(
@@ -130,7 +130,7 @@ fn a_page_stamp_is_drawn_on_its_regions_time_line() {
 #[test]
 fn render_time_is_its_own_mark_and_the_first_paint_counts() {
     let mut log = Log::default();
-    log.deliver(&ev(1), 0, 2, 2_000);
+    log.deliver(&ev(1), 0, 2, 2_000, None);
     assert!(!log.painted(1, 1, 9_000), "pane 1 has no copy to paint");
     assert!(!log.painted(2, 0, 9_000), "no such row");
     assert!(log.painted(1, 0, 2_400));

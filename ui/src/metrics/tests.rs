@@ -103,6 +103,11 @@ fn events_per_second_and_p99_come_from_the_interval_between_two_scrapes() {
     assert_eq!(h.lag_p99, quantile(0.99, &second.lag_buckets));
 }
 
+/// A failed scrape whose message is `message`.
+fn failed(message: &str) -> HttpError {
+    HttpError::Browser(crate::error::JsError(message.into()))
+}
+
 #[test]
 fn the_board_keeps_one_row_per_region_and_its_last_good_scrape() {
     let scraped = |region: &str, at, result| Scraped {
@@ -112,7 +117,7 @@ fn the_board_keeps_one_row_per_region_and_its_last_good_scrape() {
     };
     let board = Rc::new(Board::default())
         .reduce(scraped("us", 1_000_000, Ok(exposition([1, 0], 10, &[]))))
-        .reduce(scraped("eu", 1_000_000, Err("401 unauthorized".into())))
+        .reduce(scraped("eu", 1_000_000, Err(failed("401 unauthorized"))))
         .reduce(scraped("us", 2_000_000, Ok(exposition([1, 0], 30, &[]))));
     let names: Vec<_> = board.rows.iter().map(|r| r.region.as_str()).collect();
     assert_eq!(names, ["us", "eu"]);
@@ -120,7 +125,7 @@ fn the_board_keeps_one_row_per_region_and_its_last_good_scrape() {
     assert_eq!(board.rows[1].error.as_deref(), Some("401 unauthorized"));
     assert_eq!(board.rows[1].figures, None);
     // A failed scrape keeps the figures and reports the failure; the next success clears it.
-    let board = board.reduce(scraped("us", 3_000_000, Err("unreachable".into())));
+    let board = board.reduce(scraped("us", 3_000_000, Err(failed("unreachable"))));
     assert!(board.rows[0].figures.is_some());
     assert_eq!(board.rows[0].error.as_deref(), Some("unreachable"));
     let board = board.reduce(scraped("us", 4_000_000, Ok(exposition([0, 0], 30, &[]))));

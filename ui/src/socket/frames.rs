@@ -2,12 +2,18 @@
 //!
 //! Pure, so it is unit-tested natively; the connection itself is in [`super`].
 
+use crate::query;
 use wire::{Offset, ServerFrame};
 
+/// A text frame from the server that is not a [`ServerFrame`] (a newer or broken server).
+/// Shown, not swallowed: it becomes a notice in the pane.
+#[derive(Debug, thiserror::Error)]
+#[error("unreadable frame from the server ({0})")]
+pub struct UnreadableFrame(serde_json::Error);
+
 /// Decode one text frame from the server.
-pub fn decode(text: &str) -> Result<ServerFrame, String> {
-    serde_json::from_str::<ServerFrame>(text)
-        .map_err(|err| format!("unreadable frame from the server ({err})"))
+pub fn decode(text: &str) -> Result<ServerFrame, UnreadableFrame> {
+    serde_json::from_str::<ServerFrame>(text).map_err(UnreadableFrame)
 }
 
 /// Where a reconnect resumes: the last offset seen and the epoch it belongs to (none before
@@ -40,20 +46,8 @@ impl Cursor {
     /// (a fresh connection starts at the live end).
     pub fn query(&self) -> Option<String> {
         let (offset, epoch) = self.0.as_ref()?;
-        Some(format!("since={offset}&epoch={}", encode(epoch)))
+        Some(format!("since={offset}&epoch={}", query::encode(epoch)))
     }
-}
-
-/// Percent-encode `s` for a query value (unreserved characters kept).
-pub fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -91,6 +85,9 @@ mod tests {
     #[test]
     fn garbage_is_reported_not_swallowed() {
         assert!(decode("{\"type\":\"caught_up\",\"offset\":4}").is_ok());
-        assert!(decode("nope").unwrap_err().contains("unreadable frame"));
+        assert!(decode("nope")
+            .unwrap_err()
+            .to_string()
+            .contains("unreadable frame"));
     }
 }

@@ -10,7 +10,7 @@
 //!   attempt closes without ever opening, the region is asked why ([`platform::refusal`]) and
 //!   a refusal for the token is reported to the pane, which asks the person for it.
 //! - **Batching.** Frames are stamped with the browser's clock on arrival and go to the shared
-//!   [`Inbox`], so a burst of events costs a few renders, not one each.
+//!   [`RenderBatcher`], so a burst of events costs a few renders, not one each.
 //! - **Publishing.** Publishes go out at most [`SEND_RATE`] per second (under the server's
 //!   limit) and stay in the [`Outbox`] until acked: retried with the same id after a temporary
 //!   refusal or a reconnect, dropped (with the server's reason shown) after a permanent one.
@@ -18,12 +18,14 @@
 
 pub mod frames;
 pub mod outbox;
+pub mod token_bucket;
 
 pub use frames::{decode, Cursor};
-pub use outbox::{Outbox, Pending};
+pub use outbox::{Outbox, OutboxFull};
+pub use token_bucket::TokenBucket;
 
-use crate::inbox::Inbox;
 use crate::platform::{self, js_error, now_micros, random};
+use crate::render_batcher::RenderBatcher;
 use crate::state::{Action, Level, Link};
 use crate::token;
 use gloo_timers::callback::Timeout;
@@ -58,10 +60,10 @@ struct Inner {
     handlers: Vec<Handlers>,
     attempt: u32,
     cursor: Cursor,
-    inbox: Inbox,
+    batcher: RenderBatcher,
     outbox: Outbox,
-    tokens: f64,
-    tokens_at: f64,
+    /// Paces the sends at [`SEND_RATE`].
+    pace: TokenBucket,
     timers: Timers,
     stopped: bool,
 }
@@ -89,7 +91,7 @@ impl Socket {
         name: &str,
         http_url: &str,
         dispatch: Callback<Action>,
-        inbox: Inbox,
+        batcher: RenderBatcher,
     ) -> Socket {
         let session = (random() * 1e9) as u32;
         let inner = Inner {
@@ -102,10 +104,9 @@ impl Socket {
             handlers: Vec::new(),
             attempt: 0,
             cursor: Cursor::default(),
-            inbox,
+            batcher,
             outbox: Outbox::new(format!("{name}-{session:08x}")),
-            tokens: SEND_RATE,
-            tokens_at: js_sys::Date::now(),
+            pace: TokenBucket::full(SEND_RATE, js_sys::Date::now()),
             timers: Timers::default(),
             stopped: false,
         };
@@ -144,7 +145,7 @@ impl Socket {
 
     /// Queue `count` publishes of `kind` with `text`; returns how many were queued, or why
     /// none was (the outbox is full).
-    pub fn publish(&self, kind: &str, text: &str, count: u32) -> Result<u64, String> {
+    pub fn publish(&self, kind: &str, text: &str, count: u32) -> Result<u64, OutboxFull> {
         let queued = self.0.borrow_mut().outbox.push(kind, text, count)?;
         pump(&self.0);
         Ok(queued)
@@ -175,6 +176,8 @@ fn with(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner) -> Vec<Action>) 
     }
 }
 
+/// Open a new socket: resumed at the cursor, with the tab's token; its handlers call back
+/// through `weak` only, so a socket that outlives its pane does nothing.
 fn connect(rc: &Rc<RefCell<Inner>>) {
     let weak = Rc::downgrade(rc);
     let mut i = rc.borrow_mut();
@@ -197,49 +200,8 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
             return;
         }
     };
-    let w = weak.clone();
-    let onopen = Closure::<dyn FnMut()>::new(move || {
-        with(&w, |i| {
-            i.attempt = 0;
-            i.opened = true;
-            vec![
-                Action::Link(i.pane, Link::Connected),
-                Action::Refused(i.pane, None),
-            ]
-        });
-        if let Some(rc) = w.upgrade() {
-            pump(&rc);
-        }
-    });
-    let w = weak.clone();
-    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-        let at = now_micros();
-        let Some(text) = e.data().as_string() else {
-            return;
-        };
-        let frame = decode(&text);
-        let mut retry = false;
-        with(&w, |i| match frame {
-            Ok(frame) => {
-                i.cursor.on_frame(&frame);
-                let reply = i.outbox.on_reply(&frame, js_sys::Date::now());
-                if reply != outbox::Reply::None {
-                    retry = matches!(reply, outbox::Reply::Retry(_));
-                    i.inbox.pending(i.pane, i.outbox.pending());
-                }
-                i.inbox.push(i.pane, frame, at);
-                vec![]
-            }
-            Err(err) => vec![Action::Notify(i.pane, Level::Error, err)],
-        });
-        if retry {
-            if let Some(rc) = w.upgrade() {
-                schedule_pump(&rc);
-            }
-        }
-    });
-    let w = weak.clone();
-    let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| closed(&w));
+    let (onopen, onmessage) = (on_open(weak.clone()), on_message(weak.clone()));
+    let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| closed(&weak));
     ws.set_onopen(Some(onopen.as_ref().unchecked_ref()));
     ws.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     ws.set_onclose(Some(onclose.as_ref().unchecked_ref()));
@@ -247,20 +209,68 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
     i.ws = Some(ws);
 }
 
+/// The socket opened: the backoff starts over, the pane is told, what waits is sent.
+fn on_open(weak: Weak<RefCell<Inner>>) -> Closure<dyn FnMut()> {
+    Closure::new(move || {
+        with(&weak, |i| {
+            i.attempt = 0;
+            i.opened = true;
+            vec![
+                Action::Link(i.pane, Link::Connected),
+                Action::Refused(i.pane, None),
+            ]
+        });
+        if let Some(rc) = weak.upgrade() {
+            pump(&rc);
+        }
+    })
+}
+
+/// A frame arrived: stamped now, it moves the cursor and the outbox, then waits in the
+/// batcher for the next render; one that does not decode becomes a notice.
+fn on_message(weak: Weak<RefCell<Inner>>) -> Closure<dyn FnMut(MessageEvent)> {
+    Closure::new(move |e: MessageEvent| {
+        let at = now_micros();
+        let Some(text) = e.data().as_string() else {
+            return;
+        };
+        let frame = decode(&text);
+        let mut retry = false;
+        with(&weak, |i| match frame {
+            Ok(frame) => {
+                i.cursor.on_frame(&frame);
+                let reply = i.outbox.on_reply(&frame, js_sys::Date::now());
+                if reply != outbox::Reply::None {
+                    retry = matches!(reply, outbox::Reply::Retry(_));
+                    i.batcher.publishes(i.pane, i.outbox.pending());
+                }
+                i.batcher.push(i.pane, frame, at);
+                vec![]
+            }
+            Err(err) => vec![Action::Notify(i.pane, Level::Error, err.to_string())],
+        });
+        if retry {
+            if let Some(rc) = weak.upgrade() {
+                schedule_pump(&rc);
+            }
+        }
+    })
+}
+
 /// The socket closed (or could not open): hand over what arrived, then retry later. An
 /// attempt that never opened may have been refused: the region is asked why.
 fn closed(weak: &Weak<RefCell<Inner>>) {
     // What arrived before the close reaches the state before the link changes.
-    let inbox = weak.upgrade().map(|rc| rc.borrow().inbox.clone());
-    if let Some(inbox) = inbox {
-        inbox.flush();
+    let batcher = weak.upgrade().map(|rc| rc.borrow().batcher.clone());
+    if let Some(batcher) = batcher {
+        batcher.flush();
     }
     let mut probe = None;
     with(weak, |i| {
         i.ws = None;
         i.timers.pump = None;
         i.outbox.disconnected();
-        i.inbox.pending(i.pane, i.outbox.pending());
+        i.batcher.publishes(i.pane, i.outbox.pending());
         if !i.opened {
             probe = Some((i.pane, i.http_url.clone(), i.dispatch.clone()));
         }
@@ -322,16 +332,15 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
             i.ws.clone()
                 .filter(|ws| ws.ready_state() == WebSocket::OPEN)
         else {
-            i.inbox.pending(i.pane, i.outbox.pending());
+            i.batcher.publishes(i.pane, i.outbox.pending());
             return vec![];
         };
         open = true;
         let now = js_sys::Date::now();
         i.outbox.promote(now);
-        i.tokens = (i.tokens + (now - i.tokens_at) / 1000.0 * SEND_RATE).min(SEND_RATE);
-        i.tokens_at = now;
+        i.pace.refill(now);
         let mut sent = 0;
-        while i.tokens >= 1.0 {
+        while i.pace.ready() {
             let Some(p) = i.outbox.take() else {
                 break;
             };
@@ -340,10 +349,10 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
                 break;
             }
             i.outbox.sent(p);
-            i.tokens -= 1.0;
+            i.pace.spend();
             sent += 1;
         }
-        i.inbox.pending(i.pane, i.outbox.pending());
+        i.batcher.publishes(i.pane, i.outbox.pending());
         if sent > 0 {
             vec![Action::Sent(i.pane, sent)]
         } else {

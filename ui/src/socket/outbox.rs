@@ -8,7 +8,7 @@
 //! - **Reconnects.** What was sent on a socket that closed before the answer came goes again,
 //!   first, on the next one; publishes waiting out a backoff keep their time.
 //! - **Permanent refusals** drop the publish; the pane shows the server's reason (the error
-//!   frame becomes a notice in [`crate::state`]) and counts it in [`Pending::dropped`].
+//!   frame becomes a notice in [`crate::state`]) and counts it in [`OutboxCounts::dropped`].
 //! - **Bound.** At most [`MAX_PENDING`] publishes are queued, in flight or waiting to be
 //!   retried. When a new publish (or burst) would exceed it, [`Outbox::push`] refuses it whole
 //!   and says why: a publish once accepted is never dropped for a temporary reason, so the
@@ -17,6 +17,8 @@
 //! Pure (no timers, no socket): the socket calls it with the time, so it is unit-tested
 //! natively.
 
+use crate::outbox_counts::OutboxCounts;
+use serde::Serialize;
 use std::collections::VecDeque;
 use wire::ServerFrame;
 
@@ -29,37 +31,33 @@ pub const FIRST_BACKOFF_MS: f64 = 250.0;
 /// Longest retry delay, ms.
 pub const MAX_BACKOFF_MS: f64 = 10_000.0;
 
-/// One publish: its id, the frame that carries it, how often it was refused so far.
+/// One publish on its way: its id, the frame that carries it, how often it was refused so far.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Publish {
+pub struct Outgoing {
     /// The client-chosen id, the same on every send.
     pub id: String,
-    /// The `publish` frame, serialized.
+    /// The `publish` frame ([`wire::Publish`]), serialized once when queued: every retry
+    /// sends the same text.
     pub frame: String,
     /// Temporary refusals so far.
     pub refusals: u32,
 }
 
-/// What the pane shows of its outbox.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Pending {
-    /// Waiting to be sent (new, or due for a retry).
-    pub queued: usize,
-    /// Sent, no answer yet.
-    pub inflight: usize,
-    /// Refused for now, waiting out a backoff.
-    pub retrying: usize,
-    /// Refused for good (over the session).
-    pub dropped: u64,
-    /// The code of the last temporary refusal, while any publish waits to be retried.
-    pub retry_reason: Option<String>,
+/// The payload of a publish from the form: its text and, in a burst, its place (`"3/100"`).
+#[derive(Serialize)]
+struct Payload<'a> {
+    text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    burst: Option<String>,
 }
 
-impl Pending {
-    /// Publishes not acknowledged yet (and not dropped).
-    pub fn total(&self) -> usize {
-        self.queued + self.inflight + self.retrying
-    }
+/// A publish (or burst) refused whole because the outbox would hold more than
+/// [`MAX_PENDING`]; nothing of it was queued.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{pending} publishes are still waiting to be sent or acknowledged; at most {MAX_PENDING} may be")]
+pub struct OutboxFull {
+    /// What the outbox held when it refused.
+    pub pending: usize,
 }
 
 /// What an answer from the server did to the outbox.
@@ -80,10 +78,10 @@ pub enum Reply {
 pub struct Outbox {
     prefix: String,
     seq: u64,
-    queue: VecDeque<Publish>,
-    inflight: VecDeque<Publish>,
+    queue: VecDeque<Outgoing>,
+    inflight: VecDeque<Outgoing>,
     /// Waiting out a backoff: `(due, publish)`, due in ms on the caller's clock.
-    waiting: Vec<(f64, Publish)>,
+    waiting: Vec<(f64, Outgoing)>,
     dropped: u64,
     retry_reason: Option<String>,
 }
@@ -99,26 +97,21 @@ impl Outbox {
 
     /// Queue `count` publishes of `kind` with `text` (a burst when `count > 1`); refused whole,
     /// with the reason, when it would take the outbox over [`MAX_PENDING`].
-    pub fn push(&mut self, kind: &str, text: &str, count: u32) -> Result<u64, String> {
+    pub fn push(&mut self, kind: &str, text: &str, count: u32) -> Result<u64, OutboxFull> {
         let pending = self.pending().total();
         if pending + count as usize > MAX_PENDING {
-            return Err(format!(
-                "{pending} publishes are still waiting to be sent or acknowledged; at most {MAX_PENDING} may be"
-            ));
+            return Err(OutboxFull { pending });
         }
         for n in 1..=count {
             self.seq += 1;
             let id = format!("{}-{}", self.prefix, self.seq);
-            let payload = if count > 1 {
-                serde_json::json!({"text": text, "burst": format!("{n}/{count}")})
-            } else {
-                serde_json::json!({ "text": text })
+            let payload = Payload {
+                text,
+                burst: (count > 1).then(|| format!("{n}/{count}")),
             };
-            let frame =
-                serde_json::json!({"type": "publish", "id": id, "kind": kind, "payload": payload});
-            self.queue.push_back(Publish {
+            self.queue.push_back(Outgoing {
+                frame: wire::Publish::new(id.as_str(), kind, &payload).to_text(),
                 id,
-                frame: frame.to_string(),
                 refusals: 0,
             });
         }
@@ -128,7 +121,7 @@ impl Outbox {
     /// Move the publishes whose backoff ended by `now` to the front of the queue, oldest
     /// refusal first.
     pub fn promote(&mut self, now: f64) {
-        let mut due: Vec<(f64, Publish)> = Vec::new();
+        let mut due: Vec<(f64, Outgoing)> = Vec::new();
         self.waiting.retain(|(at, p)| {
             if *at <= now {
                 due.push((*at, p.clone()));
@@ -148,17 +141,17 @@ impl Outbox {
 
     /// The next publish to send, taken off the queue; give it back with [`Outbox::sent`] or
     /// [`Outbox::unsent`].
-    pub fn take(&mut self) -> Option<Publish> {
+    pub fn take(&mut self) -> Option<Outgoing> {
         self.queue.pop_front()
     }
 
     /// `p` went out on the socket: it waits for its answer.
-    pub fn sent(&mut self, p: Publish) {
+    pub fn sent(&mut self, p: Outgoing) {
         self.inflight.push_back(p);
     }
 
     /// `p` could not be sent: it goes first next time.
-    pub fn unsent(&mut self, p: Publish) {
+    pub fn unsent(&mut self, p: Outgoing) {
         self.queue.push_front(p);
     }
 
@@ -215,8 +208,8 @@ impl Outbox {
     }
 
     /// The counts the pane shows.
-    pub fn pending(&self) -> Pending {
-        Pending {
+    pub fn pending(&self) -> OutboxCounts {
+        OutboxCounts {
             queued: self.queue.len(),
             inflight: self.inflight.len(),
             retrying: self.waiting.len(),

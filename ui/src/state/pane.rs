@@ -2,11 +2,12 @@
 
 use super::{Link, Notice};
 use crate::clock::ClockSync;
-use crate::platform::Refusal;
+use crate::error::HttpError;
+use crate::outbox_counts::OutboxCounts;
+use crate::refusal::Refusal;
 use crate::sim::SimView;
-use crate::socket::Pending;
 use im_rc::OrdSet;
-use wire::{Health, Offset, RegionInfo};
+use wire::{BrokerKind, Health, Offset, RegionInfo};
 
 /// Everything one region's pane shows, except the events themselves (those are in [`Log`]).
 #[derive(Debug, Clone)]
@@ -15,10 +16,10 @@ pub struct Pane {
     pub region: RegionInfo,
     /// Socket state.
     pub link: Link,
-    /// `"redis"` / `"embedded"` from the welcome frame, until health says otherwise.
-    pub broker: Option<String>,
+    /// The broker the welcome frame named, until health says otherwise.
+    pub broker: Option<BrokerKind>,
     /// Last `/health` answer, or why it failed.
-    pub health: Option<Result<Health, String>>,
+    pub health: Option<Result<Health, HttpError>>,
     /// Epoch of the log this pane follows.
     pub epoch: Option<String>,
     /// Offset the pane's first welcome named: older events were never this pane's to get.
@@ -32,7 +33,7 @@ pub struct Pane {
     /// Acks received.
     pub acked: u64,
     /// What the socket's outbox holds: queued, in flight, waiting to be retried.
-    pub publishes: Pending,
+    pub publishes: OutboxCounts,
     /// Why the region refused this page's last attempt to connect, while it does.
     pub refused: Option<Refusal>,
     /// Newest last, at most [`MAX_NOTICES`].
@@ -98,7 +99,7 @@ impl Pane {
             duplicates: 0,
             sent: 0,
             acked: 0,
-            publishes: Pending::default(),
+            publishes: OutboxCounts::default(),
             refused: None,
             notices: Vec::new(),
             sim: SimView::default(),

@@ -5,7 +5,7 @@ use crate::log::MAX_EVENTS;
 use wire::EventFrame;
 
 fn regions() -> Vec<RegionInfo> {
-    ["as", "us", "eu"]
+    wire::REGIONS
         .iter()
         .enumerate()
         .map(|(i, n)| RegionInfo {
@@ -38,7 +38,7 @@ fn event(offset: Offset) -> ServerFrame {
     })
 }
 
-/// What the inbox dispatches for frames of one pane: [`Action::Batch`], as in production.
+/// What the render batcher dispatches for frames of one pane: [`Action::Batch`], as in production.
 fn frames(p: usize, frames: Vec<(ServerFrame, Micros)>) -> Action {
     Action::Batch(frames.into_iter().map(|(f, at)| (p, f, at)).collect())
 }
@@ -225,7 +225,7 @@ fn link_settings_reach_their_pane_and_name_the_preset() {
     use crate::sim::SimEvent;
     let mut s = connected();
     assert_eq!(s.preset(), None, "unknown until every region answered");
-    for (p, r) in ["as", "us", "eu"].iter().enumerate() {
+    for (p, r) in wire::REGIONS.iter().enumerate() {
         let g = wire::sim::presets::settings("global", r).unwrap();
         s.apply(Action::Sim(p, SimEvent::Loaded(Ok(g))));
     }
@@ -257,7 +257,7 @@ fn the_scenario_runs_through_the_reducer() {
 fn a_batch_applies_frames_of_several_panes_in_arrival_order() {
     let mut s = State::default();
     s.apply(Action::Regions(Ok(regions())));
-    // As the inbox hands them over: pane 1's welcome, events interleaved, pane 0's welcome
+    // As the render batcher hands them over: pane 1's welcome, events interleaved, pane 0's welcome
     // after an event of pane 1 (so pane 0 follows the log from its welcome on).
     s.apply(Action::Batch(vec![
         (1, welcome("e1"), 1),
@@ -276,7 +276,7 @@ fn a_batch_applies_frames_of_several_panes_in_arrival_order() {
 
 #[test]
 fn a_publish_refused_on_every_retry_shows_one_notice_and_its_pending_count() {
-    use crate::socket::Pending;
+    use crate::outbox_counts::OutboxCounts;
     let mut s = connected();
     let refused = ServerFrame::Error {
         code: wire::ErrorCode::BrokerUnavailable,
@@ -294,15 +294,15 @@ fn a_publish_refused_on_every_retry_shows_one_notice_and_its_pending_count() {
         "the same refusal is not listed three times"
     );
     assert!(notices[0].text.contains("· retrying"));
-    let waiting = Pending {
+    let waiting = OutboxCounts {
         retrying: 1,
         retry_reason: Some("broker_unavailable".into()),
-        ..Pending::default()
+        ..OutboxCounts::default()
     };
     s.apply(Action::Publishes(2, waiting.clone()));
     assert_eq!(s.panes[2].publishes.total(), 1);
     s.apply(Action::Publishes(7, waiting));
-    s.apply(Action::Publishes(2, Pending::default()));
+    s.apply(Action::Publishes(2, OutboxCounts::default()));
     assert_eq!(s.panes[2].publishes.total(), 0);
 }
 
@@ -321,7 +321,7 @@ fn a_permanent_refusal_says_it_is_not_retried() {
 
 #[test]
 fn a_refusal_for_the_token_is_held_until_the_socket_opens() {
-    use crate::platform::Refusal;
+    use crate::refusal::Refusal;
     let mut s = connected();
     s.apply(Action::Refused(0, Some(Refusal::Token)));
     assert_eq!(s.panes[0].refused, Some(Refusal::Token));

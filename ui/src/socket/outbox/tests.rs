@@ -59,7 +59,7 @@ fn a_temporarily_refused_publish_is_retried_with_the_same_id_until_acked() {
     assert_eq!(o.on_reply(&ack("eu-1-1"), 1_600.0), Reply::Acked);
     assert_eq!(
         o.pending(),
-        Pending::default(),
+        OutboxCounts::default(),
         "nothing left, no reason shown"
     );
 }
@@ -120,7 +120,7 @@ fn a_permanent_refusal_drops_the_publish_and_counts_it() {
 fn a_full_outbox_refuses_new_work_whole_and_keeps_what_it_holds() {
     let mut o = Outbox::new("as".into());
     o.push("k", "t", MAX_PENDING as u32 - 1).unwrap();
-    let err = o.push("k", "t", 2).unwrap_err();
+    let err = o.push("k", "t", 2).unwrap_err().to_string();
     assert!(err.contains("at most 20000"), "{err}");
     assert_eq!(
         o.pending().total(),
@@ -148,4 +148,15 @@ fn bursts_carry_their_position_and_every_id_is_distinct() {
     assert_eq!(frames[3]["payload"], serde_json::json!({"text": "one"}));
     let ids: std::collections::BTreeSet<_> = frames.iter().map(|f| f["id"].to_string()).collect();
     assert_eq!(ids.len(), 4);
+}
+
+#[test]
+fn a_publish_goes_out_as_the_wire_frame_with_its_payload() {
+    let mut o = Outbox::new("us-7".into());
+    o.push("click", "hi", 1).unwrap();
+    let p = o.take().unwrap();
+    assert_eq!(
+        p.frame,
+        r#"{"type":"publish","id":"us-7-1","kind":"click","payload":{"text":"hi"}}"#
+    );
 }

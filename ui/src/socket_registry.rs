@@ -1,5 +1,6 @@
-//! Every pane's open socket, by pane index, so that code outside the panes (the scripted
-//! demo) can publish in a region. Each pane's socket hook registers and removes its own.
+//! The socket registry: every pane's open socket, by pane index, so that code outside the
+//! panes (the scripted demo, the token form) can reach a region's socket. Each pane's socket
+//! hook registers and removes its own.
 
 use crate::socket::Socket;
 use std::cell::RefCell;
@@ -8,15 +9,15 @@ use std::rc::Rc;
 
 /// Shared by the app and its panes.
 #[derive(Clone, Default)]
-pub struct Sockets(Rc<RefCell<BTreeMap<usize, Socket>>>);
+pub struct SocketRegistry(Rc<RefCell<BTreeMap<usize, Socket>>>);
 
-impl PartialEq for Sockets {
+impl PartialEq for SocketRegistry {
     fn eq(&self, other: &Self) -> bool {
         Rc::ptr_eq(&self.0, &other.0)
     }
 }
 
-impl Sockets {
+impl SocketRegistry {
     /// Pane `pane`'s socket is now `socket` (`None`: it closed for good).
     pub fn set(&self, pane: usize, socket: Option<Socket>) {
         let mut map = self.0.borrow_mut();

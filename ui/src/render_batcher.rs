@@ -1,17 +1,17 @@
-//! Where every socket drops the frames it receives, so that the reducer (and the render
-//! after it) runs once per [`FLUSH_MS`] (or [`FLOOD_FLUSH_MS`] during a flood) for all
-//! regions together, not once per frame.
+//! The render batcher: every socket drops the frames it receives here, so that the reducer
+//! (and the render after it) runs once per [`FLUSH_MS`] (or [`FLOOD_FLUSH_MS`] during a
+//! flood) for all regions together, not once per frame.
 //!
 //! Each frame is stamped with the browser's clock when it arrives, so batching does not
 //! change the delivery times shown. The sockets' outbox counts ride along: only the latest
 //! per pane is kept, handed over with the next batch.
 //!
-//! While render times are measured ([`Inbox::measure_paint`]), each batch's events are noted
+//! While render times are measured ([`RenderBatcher::measure_paint`]), each batch's events are noted
 //! once more in the animation frame after the batch ([`Action::Painted`]): a second, cheap
 //! update per batch, none while the measure is off.
 
+use crate::outbox_counts::OutboxCounts;
 use crate::platform::next_frame;
-use crate::socket::Pending;
 use crate::state::Action;
 use gloo_timers::callback::Timeout;
 use std::cell::RefCell;
@@ -31,14 +31,14 @@ pub const FLUSH_MS: u32 = 100;
 /// a whole second otherwise.
 pub const FLOOD_FLUSH_MS: u32 = 1_000;
 
-/// Frames per batch above which the inbox switches to [`FLOOD_FLUSH_MS`].
+/// Frames per batch above which the batcher switches to [`FLOOD_FLUSH_MS`].
 pub const FLOOD: usize = 300;
 
 struct Inner {
     frames: Vec<(usize, ServerFrame, Micros)>,
     /// Latest outbox counts per pane, and whether they changed since the last hand-over
     /// (one entry per pane).
-    pending: BTreeMap<usize, (Pending, bool)>,
+    pending: BTreeMap<usize, (OutboxCounts, bool)>,
     timer: Option<Timeout>,
     dispatch: Callback<Action>,
     /// Size of the last batch handed over.
@@ -49,20 +49,21 @@ struct Inner {
     measure_paint: bool,
 }
 
-/// Shared by the sockets of all panes.
+/// Gathers the frames of every pane's socket into one [`Action::Batch`] per tick; shared by
+/// the sockets of all panes.
 #[derive(Clone)]
-pub struct Inbox(Rc<RefCell<Inner>>);
+pub struct RenderBatcher(Rc<RefCell<Inner>>);
 
-impl PartialEq for Inbox {
+impl PartialEq for RenderBatcher {
     fn eq(&self, other: &Self) -> bool {
         Rc::ptr_eq(&self.0, &other.0)
     }
 }
 
-impl Inbox {
-    /// An empty inbox that hands batches to `dispatch`.
-    pub fn new(dispatch: Callback<Action>) -> Inbox {
-        Inbox(Rc::new(RefCell::new(Inner {
+impl RenderBatcher {
+    /// An empty batcher that hands batches to `dispatch`.
+    pub fn new(dispatch: Callback<Action>) -> RenderBatcher {
+        RenderBatcher(Rc::new(RefCell::new(Inner {
             frames: Vec::new(),
             pending: BTreeMap::new(),
             timer: None,
@@ -81,7 +82,7 @@ impl Inbox {
 
     /// Pane `pane`'s outbox now holds `counts`; reaches the reducer with the next batch
     /// (unchanged counts are not sent again).
-    pub fn pending(&self, pane: usize, counts: Pending) {
+    pub fn publishes(&self, pane: usize, counts: OutboxCounts) {
         {
             let mut i = self.0.borrow_mut();
             if i.pending.get(&pane).is_some_and(|(c, _)| *c == counts) {
@@ -107,7 +108,7 @@ impl Inbox {
             let wait = if flooding { FLOOD_FLUSH_MS } else { FLUSH_MS };
             i.timer = Some(Timeout::new(wait, move || {
                 if let Some(rc) = weak.upgrade() {
-                    Inbox(rc).flush();
+                    RenderBatcher(rc).flush();
                 }
             }));
         }
@@ -120,7 +121,7 @@ impl Inbox {
             i.timer = None;
             i.last = i.frames.len();
             i.last_at = js_sys::Date::now();
-            let pending: Vec<(usize, Pending)> = (i.pending.iter_mut())
+            let pending: Vec<(usize, OutboxCounts)> = (i.pending.iter_mut())
                 .filter(|(_, (_, dirty))| *dirty)
                 .map(|(pane, (counts, dirty))| {
                     *dirty = false;
