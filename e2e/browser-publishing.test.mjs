@@ -234,7 +234,7 @@ describe('browser UI: publishing, token, export, desktop shell', () => {
     await page.check('[data-testid="show-render"]');
     const seen = new Set(await paneIds(page, 'eu'));
     // Let the flood end first: within a second of a flood-sized batch the inbox still gathers
-    // for 1 s (ui/src/inbox.rs), and the render marks would show that instead of a normal batch.
+    // for 1 s (ui/src/render_batcher.rs), and the render marks would show that instead of a normal batch.
     await new Promise((r) => setTimeout(r, 2000));
     await page.fill('[data-testid="burst-count-eu"]', '12');
     await page.click('[data-testid="burst-eu"]');

@@ -20,47 +20,8 @@ use redis::{InfoDict, Value};
 pub(super) async fn check(broker: &RedisBroker) -> Result<Vec<String>> {
     let url = broker.inner.config.url.clone();
     let config = match &broker.inner.target {
-        Target::Cluster(nodes) => {
-            let first = nodes.first().map(String::as_str).unwrap_or_default();
-            if cluster_enabled(first).await == Some(false) {
-                return Err(Misconfigured::NotACluster {
-                    url,
-                    node: first.into(),
-                }
-                .into());
-            }
-            broker
-                .with_conn(
-                    |mut c| async move { redis::cmd("PING").query_async::<()>(&mut c).await },
-                )
-                .await?;
-            // The nodes of one cluster share their settings: ask the first one directly
-            // (through the cluster client, CONFIG would go to every node).
-            match plain(first).await {
-                Some(mut conn) => config_get().query_async::<Value>(&mut conn).await,
-                None => Err(redis::RedisError::from((
-                    redis::ErrorKind::Io,
-                    "cannot reach the first node",
-                ))),
-            }
-        }
-        _ => {
-            let info: InfoDict = broker
-                .with_conn(|mut c| async move {
-                    redis::cmd("INFO").arg("cluster").query_async(&mut c).await
-                })
-                .await?;
-            if info.get::<i64>("cluster_enabled") == Some(1) {
-                return Err(Misconfigured::ClusterNode { url }.into());
-            }
-            let (generation, mut conn) = broker
-                .inner
-                .conn
-                .get(&broker.inner.target, &broker.inner.config)
-                .await?;
-            let _ = generation;
-            config_get().query_async::<Value>(&mut conn).await
-        }
+        Target::Cluster(nodes) => cluster_config(broker, &url, nodes).await?,
+        _ => single_config(broker, &url).await?,
     };
     let config = match config {
         Ok(v) => pairs(&v),
@@ -71,6 +32,58 @@ pub(super) async fn check(broker: &RedisBroker) -> Result<Vec<String>> {
             )]);
         }
     };
+    judge(&url, &config, broker.inner.config.acks)
+}
+
+/// A cluster: its first node must run in cluster mode; the settings are read from it (the
+/// nodes of one cluster share them; through the cluster client, CONFIG would go to every
+/// node). The outer error refuses the URL; the inner one is CONFIG GET's own.
+async fn cluster_config(
+    broker: &RedisBroker,
+    url: &str,
+    nodes: &[String],
+) -> Result<redis::RedisResult<Value>> {
+    let first = nodes.first().map(String::as_str).unwrap_or_default();
+    if cluster_enabled(first).await == Some(false) {
+        return Err(Misconfigured::NotACluster {
+            url: url.into(),
+            node: first.into(),
+        }
+        .into());
+    }
+    broker
+        .with_conn(|mut c| async move { redis::cmd("PING").query_async::<()>(&mut c).await })
+        .await?;
+    Ok(match plain(first).await {
+        Some(mut conn) => config_get().query_async::<Value>(&mut conn).await,
+        None => Err(redis::RedisError::from((
+            redis::ErrorKind::Io,
+            "cannot reach the first node",
+        ))),
+    })
+}
+
+/// One server (or the primary the Sentinels name): it must not be a cluster node.
+async fn single_config(broker: &RedisBroker, url: &str) -> Result<redis::RedisResult<Value>> {
+    let info: InfoDict = broker
+        .with_conn(
+            |mut c| async move { redis::cmd("INFO").arg("cluster").query_async(&mut c).await },
+        )
+        .await?;
+    if info.get::<i64>("cluster_enabled") == Some(1) {
+        return Err(Misconfigured::ClusterNode { url: url.into() }.into());
+    }
+    let (_, mut conn) = broker
+        .inner
+        .conn
+        .get(&broker.inner.target, &broker.inner.config)
+        .await?;
+    Ok(config_get().query_async::<Value>(&mut conn).await)
+}
+
+/// What `config` (CONFIG GET's pairs) means for the log: an eviction policy refuses it; no
+/// persistence with acks by the primary only is a warning.
+fn judge(url: &str, config: &[(String, String)], acks: Acks) -> Result<Vec<String>> {
     let get = |name: &str| {
         config
             .iter()
@@ -80,7 +93,7 @@ pub(super) async fn check(broker: &RedisBroker) -> Result<Vec<String>> {
     if let Some(policy) = get("maxmemory-policy") {
         if policy != "noeviction" {
             return Err(Misconfigured::Evicting {
-                url,
+                url: url.into(),
                 policy: policy.into(),
             }
             .into());
@@ -89,7 +102,7 @@ pub(super) async fn check(broker: &RedisBroker) -> Result<Vec<String>> {
     let persists =
         get("save").is_some_and(|s| !s.trim().is_empty()) || get("appendonly") == Some("yes");
     let mut warnings = Vec::new();
-    if !persists && broker.inner.config.acks == Acks::Primary {
+    if !persists && acks == Acks::Primary {
         warnings.push(
             "Redis persists nothing (no save points, appendonly no) and acks do not wait for \
              replicas: a Redis restart loses the whole log (clients are told with an epoch \
