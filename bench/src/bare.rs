@@ -29,7 +29,7 @@
 //!   the socket stays open.
 //! - On shutdown every task stops; sockets are dropped without a close frame.
 
-use crate::servers::Target;
+use crate::target::Target;
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -185,10 +185,7 @@ impl BareServer {
     pub fn targets(&self) -> Vec<Target> {
         self.regions
             .iter()
-            .map(|(name, addr)| Target {
-                name: name.clone(),
-                url: format!("ws://{addr}/ws"),
-            })
+            .map(|(name, addr)| Target::at(name.clone(), *addr))
             .collect()
     }
 
@@ -317,12 +314,7 @@ fn publish(text: &str, region: &str, hub: &Hub) -> ServerFrame {
 /// `ready as=ws://…/ws,us=…,eu=…` once every port listens.
 pub async fn serve_child(port_base: u16, write_batch: usize) -> anyhow::Result<()> {
     let server = BareServer::start(port_base, write_batch, CancellationToken::new()).await?;
-    let list: Vec<String> = server
-        .targets()
-        .iter()
-        .map(|t| format!("{}={}", t.name, t.url))
-        .collect();
-    crate::servers::ready_until_parent_exits(&list).await?;
+    crate::child::ready_until_parent_exits(&server.targets()).await?;
     server.stop().await;
     Ok(())
 }

@@ -14,6 +14,8 @@
 //! - [`cli`]: commands and options; what each command runs.
 //! - [`clock`]: the one process clock every timestamp is read from.
 //! - [`procfs`]: CPU, RSS and file descriptors from `/proc`.
+//! - [`target`]: where the clients connect ([`target::Target`]), and lists of targets.
+//! - [`child`]: a server in a child process and its `ready` handshake with the bench.
 //! - [`servers`]: the regions under test (in-process, child process, or `--target`), on the
 //!   broker `server_core::choice` picks (a private Redis from `redis_process`).
 //! - [`receiver`]: one receiving client: counts, checks order, records latency.
@@ -32,6 +34,7 @@
 
 pub mod bare;
 pub mod capacity;
+pub mod child;
 pub mod cli;
 pub mod clock;
 pub mod floor;
@@ -46,4 +49,5 @@ pub mod servers;
 pub mod smoke;
 pub mod socketio;
 pub mod stats;
+pub mod target;
 pub mod throughput;
