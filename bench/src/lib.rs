@@ -21,6 +21,7 @@
 //! - [`receiver`]: one receiving client: counts, checks order, records latency.
 //! - [`publisher`]: one publishing client, paced to a rate.
 //! - [`load`]: one load run (connect, publish, drain, merge) and its result.
+//! - [`progress`]: the progress line of a load run.
 //! - [`stats`]: percentiles and the latency timeline.
 //! - [`floor`]: the physical floor (WebSocket echo, Redis hop).
 //! - [`bare`]: the bare broadcast server, the floor of fan-out (`bench bare-server`).
@@ -42,6 +43,7 @@ pub mod load;
 pub mod measured;
 pub mod plot;
 pub mod procfs;
+pub mod progress;
 pub mod publisher;
 pub mod receiver;
 pub mod scenario;
