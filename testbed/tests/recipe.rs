@@ -95,11 +95,9 @@ fn the_readme_recipe_works_across_hosts() {
             subscribers.push((region, ws));
         }
         let id = "from-eu-across-hosts";
-        let publish = serde_json::json!({"type":"publish","id":id,"kind":"test","payload":{}});
+        let publish = wire::Publish::new(id, "test", &serde_json::json!({})).to_text();
         let eu = &mut subscribers[2].1;
-        eu.send(Message::Text(publish.to_string().into()))
-            .await
-            .unwrap();
+        eu.send(Message::Text(publish.into())).await.unwrap();
         for (region, ws) in &mut subscribers {
             let got = tokio::time::timeout(PATIENCE, async {
                 while let Some(Ok(msg)) = ws.next().await {
