@@ -7,18 +7,16 @@
 
 use crate::procfs;
 use crate::publisher::{self, Acks};
-use crate::receiver::{self, Received};
+use crate::receiver;
+use crate::receivers::Receivers;
 use crate::scenario::{write_json, Setup};
 use crate::servers::Servers;
-use futures_util::{stream, StreamExt};
 use serde::Serialize;
 use server_core::broker::BrokerKind;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 /// File descriptors asked for (per process; the bench is root-capable or limited by the hard limit).
 const WANTED_FDS: u64 = 200_000;
@@ -118,7 +116,7 @@ pub async fn capacity(
         server_bytes_per_connection: idle.per_connection(|p| p.server_rss_mib),
         client_bytes_per_connection: idle.per_connection(|p| p.bench_rss_mib),
         liveness_expected,
-        liveness_delivered: idle.delivered.load(Ordering::Relaxed),
+        liveness_delivered: idle.receivers.delivered(),
         points: idle.points,
     };
     report(out, &result)?;
@@ -128,11 +126,7 @@ pub async fn capacity(
 /// The idle connections, each a receiver counting the events of this run, and the memory
 /// measured as they were added.
 struct Idle {
-    /// Ids of this run start with it.
-    tag: Arc<str>,
-    delivered: Arc<AtomicU64>,
-    stop: CancellationToken,
-    tasks: Vec<JoinHandle<Received>>,
+    receivers: Receivers,
     /// The first has no connection; the last is taken after they settled.
     points: Vec<Point>,
     started: Instant,
@@ -141,10 +135,7 @@ struct Idle {
 impl Idle {
     fn new(servers: &Servers) -> Self {
         Idle {
-            tag: format!("c{:x}-", rand::random::<u32>()).into(),
-            delivered: Arc::new(AtomicU64::new(0)),
-            stop: CancellationToken::new(),
-            tasks: Vec::new(),
+            receivers: Receivers::new(format!("c{:x}-", rand::random::<u32>())),
             points: vec![point(servers, 0)],
             started: Instant::now(),
         }
@@ -153,8 +144,12 @@ impl Idle {
     /// Add `step` connections per region at a time until `per_region` each; why it stopped
     /// (`cap`, or the first connect error).
     async fn grow(&mut self, servers: &Servers, per_region: usize, step: usize) -> String {
-        while self.tasks.len() < per_region * servers.targets.len() {
-            if let Err(e) = self.add(servers, step).await {
+        while self.receivers.len() < per_region * servers.targets.len() {
+            let added = self
+                .receivers
+                .connect(&servers.targets, step, CONNECT_CONCURRENCY)
+                .await;
+            if let Err(e) = added {
                 return format!("connect failed: {e:#}");
             }
             self.measure(servers);
@@ -163,30 +158,9 @@ impl Idle {
         "cap".to_string()
     }
 
-    /// Open `step` more connections to every region, a few at a time.
-    async fn add(&mut self, servers: &Servers, step: usize) -> anyhow::Result<()> {
-        let urls: Vec<String> = servers
-            .targets
-            .iter()
-            .flat_map(|t| std::iter::repeat_n(t.url.clone(), step))
-            .collect();
-        let mut connected = stream::iter(urls)
-            .map(|url| async move { receiver::connect(&url).await })
-            .buffer_unordered(CONNECT_CONCURRENCY);
-        while let Some(ws) = connected.next().await {
-            self.tasks.push(tokio::spawn(receiver::receive(
-                ws?,
-                self.tag.clone(),
-                self.delivered.clone(),
-                self.stop.clone(),
-            )));
-        }
-        Ok(())
-    }
-
     /// Memory and descriptors now.
     fn measure(&mut self, servers: &Servers) {
-        self.points.push(point(servers, self.tasks.len()));
+        self.points.push(point(servers, self.receivers.len()));
     }
 
     fn show_last(&self) {
@@ -211,15 +185,15 @@ impl Idle {
         let ws = receiver::connect(&servers.targets[0].url).await?;
         publisher::publish(
             ws,
-            format!("{}p-", self.tag),
+            format!("{}p-", self.receivers.tag),
             10.0,
             Duration::from_millis(100),
             acks.clone(),
         )
         .await?;
-        let expected = acks.stored.load(Ordering::Relaxed) * self.tasks.len() as u64;
+        let expected = acks.stored.load(Ordering::Relaxed) * self.receivers.len() as u64;
         let deadline = Instant::now() + Duration::from_secs(30);
-        while self.delivered.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
+        while self.receivers.delivered() < expected && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Ok(expected)
@@ -227,11 +201,8 @@ impl Idle {
 
     /// Close every connection; how many there were.
     async fn stop(&mut self) -> usize {
-        self.stop.cancel();
-        let n = self.tasks.len();
-        for t in self.tasks.drain(..) {
-            let _ = t.await;
-        }
+        let n = self.receivers.len();
+        let _ = self.receivers.stop().await;
         n
     }
 

@@ -19,6 +19,7 @@
 //! - [`servers`]: the regions under test (in-process, child process, or `--target`), on the
 //!   broker `server_core::choice` picks (a private Redis from `redis_process`).
 //! - [`receiver`]: one receiving client: counts, checks order, records latency.
+//! - [`receivers`]: the receiving clients of a run, connected and counted together.
 //! - [`publisher`]: one publishing client, paced to a rate.
 //! - [`load`]: one load run (connect, publish, drain, merge) and its result.
 //! - [`progress`]: the progress line of a load run.
@@ -46,6 +47,7 @@ pub mod procfs;
 pub mod progress;
 pub mod publisher;
 pub mod receiver;
+pub mod receivers;
 pub mod scenario;
 pub mod servers;
 pub mod smoke;

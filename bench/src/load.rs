@@ -6,15 +6,13 @@ use crate::procfs::{CpuMark, CpuUse};
 use crate::progress::Progress;
 use crate::publisher::{self, Acks};
 use crate::receiver::{self, Received, Sample, Ws};
+use crate::receivers::Receivers;
 use crate::servers::Servers;
 use crate::stats::{self, Latency, TimelinePoint};
-use futures_util::{stream, StreamExt};
 use serde::Serialize;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 /// Connections opened at once while connecting clients.
 const CONNECT_CONCURRENCY: usize = 32;
@@ -117,14 +115,10 @@ pub async fn run(servers: &Servers, spec: &LoadSpec) -> anyhow::Result<LoadResul
     Ok(result)
 }
 
-/// One run's clients, connected: the receivers already counting into `delivered`, the
-/// publishers' connections not yet publishing.
+/// One run's clients, connected: the receivers already counting, the publishers'
+/// connections not yet publishing.
 struct Clients {
-    /// Ids of this run start with it; the receivers count only those.
-    tag: Arc<str>,
-    delivered: Arc<AtomicU64>,
-    stop: CancellationToken,
-    receivers: Vec<JoinHandle<Received>>,
+    receivers: Receivers,
     publishers: Vec<Ws>,
 }
 
@@ -132,55 +126,32 @@ impl Clients {
     /// Connect `spec.clients_per_region` receivers to every region (a few at a time), then one
     /// publisher connection per publishing region, then let the servers settle.
     async fn connect(servers: &Servers, spec: &LoadSpec) -> anyhow::Result<Clients> {
-        let mut clients = Clients {
-            tag: format!("b{:x}-", rand::random::<u32>()).into(),
-            delivered: Arc::new(AtomicU64::new(0)),
-            stop: CancellationToken::new(),
-            receivers: Vec::new(),
-            publishers: Vec::new(),
-        };
-        clients.connect_receivers(servers, spec).await?;
+        let mut receivers = Receivers::new(format!("b{:x}-", rand::random::<u32>()));
+        receivers
+            .connect(
+                &servers.targets,
+                spec.clients_per_region,
+                CONNECT_CONCURRENCY,
+            )
+            .await?;
+        let mut publishers = Vec::new();
         for &region in &spec.publishing_regions {
             let target = servers
                 .targets
                 .get(region)
                 .ok_or_else(|| anyhow::anyhow!("no region {region}"))?;
-            clients
-                .publishers
-                .push(receiver::connect(&target.url).await?);
+            publishers.push(receiver::connect(&target.url).await?);
         }
         tokio::time::sleep(SETTLE).await;
-        Ok(clients)
-    }
-
-    async fn connect_receivers(
-        &mut self,
-        servers: &Servers,
-        spec: &LoadSpec,
-    ) -> anyhow::Result<()> {
-        let urls: Vec<String> = servers
-            .targets
-            .iter()
-            .flat_map(|t| std::iter::repeat_n(t.url.clone(), spec.clients_per_region))
-            .collect();
-        self.receivers.reserve(urls.len());
-        let mut connected = stream::iter(urls)
-            .map(|url| async move { receiver::connect(&url).await })
-            .buffer_unordered(CONNECT_CONCURRENCY);
-        while let Some(ws) = connected.next().await {
-            self.receivers.push(tokio::spawn(receiver::receive(
-                ws?,
-                self.tag.clone(),
-                self.delivered.clone(),
-                self.stop.clone(),
-            )));
-        }
-        Ok(())
+        Ok(Clients {
+            receivers,
+            publishers,
+        })
     }
 
     /// Unique deliveries so far, all receivers together.
     fn delivered(&self) -> u64 {
-        self.delivered.load(Ordering::Relaxed)
+        self.receivers.delivered()
     }
 
     /// Publish `spec.rate` (split evenly over the publishers) for `spec.duration`, showing
@@ -200,7 +171,7 @@ impl Clients {
             .map(|(i, (ws, acks))| {
                 tokio::spawn(publisher::publish(
                     ws,
-                    format!("{}{i}-", self.tag),
+                    format!("{}{i}-", self.receivers.tag),
                     per_publisher,
                     spec.duration,
                     acks.clone(),
@@ -230,13 +201,8 @@ impl Clients {
     }
 
     /// Stop every receiver: what each one saw.
-    async fn stop(self) -> anyhow::Result<Vec<Received>> {
-        self.stop.cancel();
-        let mut seen = Vec::with_capacity(self.receivers.len());
-        for t in self.receivers {
-            seen.push(t.await?);
-        }
-        Ok(seen)
+    async fn stop(mut self) -> anyhow::Result<Vec<Received>> {
+        Ok(self.receivers.stop().await?)
     }
 }
 
