@@ -12,16 +12,14 @@
 //!
 //! Everything recorded is in a [`Tally`] behind a mutex that the test reads while it runs.
 
-use crate::bed::region_addr;
 use crate::net::Host;
 use crate::report::{Published, Subscriber, Tally};
-use futures_util::{SinkExt, StreamExt};
+use crate::socket::{connect, next_frame, Ws, BACKOFF};
+use futures_util::SinkExt;
 use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 use wire::ServerFrame;
 
@@ -30,10 +28,6 @@ use wire::ServerFrame;
 pub const ANSWER: Duration = Duration::from_secs(3);
 /// How long a subscriber accepts silence (the publishers never stop) before reconnecting.
 pub const SILENCE: Duration = Duration::from_secs(5);
-/// Bound on one connection attempt.
-const CONNECT: Duration = Duration::from_secs(3);
-/// Pause before a retry or a reconnect.
-const BACKOFF: Duration = Duration::from_millis(200);
 
 /// The load's shape.
 #[derive(Debug, Clone)]
@@ -53,8 +47,6 @@ pub struct Load {
     stop: CancellationToken,
     thread: Option<std::thread::JoinHandle<()>>,
 }
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 impl Load {
     /// Start the subscribers, wait until each is connected, then start the publishers.
@@ -185,29 +177,6 @@ async fn run(
     }
     stop.cancelled().await;
     tasks.shutdown().await;
-}
-
-async fn connect(region: Host, query: &str) -> Option<(Ws, ServerFrame)> {
-    let url = format!("ws://{}/ws?{query}", region_addr(region));
-    let (mut ws, _) = tokio::time::timeout(CONNECT, tokio_tungstenite::connect_async(url))
-        .await
-        .ok()?
-        .ok()?;
-    let welcome = next_frame(&mut ws, CONNECT).await.ok()??;
-    Some((ws, welcome))
-}
-
-/// The next frame: `Err` on silence for `wait`, `Ok(None)` when the socket ends.
-async fn next_frame(ws: &mut Ws, wait: Duration) -> Result<Option<ServerFrame>, ()> {
-    loop {
-        match tokio::time::timeout(wait, ws.next()).await {
-            Err(_) => return Err(()),
-            Ok(None | Some(Err(_))) => return Ok(None),
-            Ok(Some(Ok(Message::Text(t)))) => return Ok(serde_json::from_str(&t).ok()),
-            Ok(Some(Ok(Message::Close(_)))) => return Ok(None),
-            Ok(Some(Ok(_))) => continue,
-        }
-    }
 }
 
 async fn subscribe(token: String, index: usize, tally: Arc<Mutex<Tally>>, stop: CancellationToken) {
