@@ -25,6 +25,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
@@ -277,6 +278,40 @@ pub async fn run_step(
     let tag: Arc<str> = format!("s{:x}-", rand::random::<u32>()).into();
     let progress = Arc::new(AtomicU64::new(0));
     let stop = CancellationToken::new();
+    let tasks = connect_receivers(servers, clients, &tag, &progress, &stop).await?;
+    let emitting = connect_emitters(servers, emitters, &tag).await?;
+    let per_emitter = rate / emitting.len() as f64;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cpu_start = servers.probe.mark();
+    let start_us = now_us();
+    let emitted = emit_all(emitting, per_emitter, duration).await?;
+    let expected = emitted.stored * tasks.len() as u64;
+    let deadline = Instant::now() + DRAIN;
+    while progress.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let cpu = cpu_start.until(&servers.probe.mark());
+    stop.cancel();
+    let mut seen = Vec::new();
+    for t in tasks {
+        seen.push(t.await?);
+    }
+    let counted = Counted {
+        seen: &seen,
+        emitted: &emitted,
+        start_us,
+    };
+    Ok(counted.step(rate, emitters.max(1), cpu))
+}
+
+/// `clients` Socket.IO receivers in every region, each a task counting `tag`'s broadcasts.
+async fn connect_receivers(
+    servers: &Servers,
+    clients: usize,
+    tag: &Arc<str>,
+    progress: &Arc<AtomicU64>,
+    stop: &CancellationToken,
+) -> anyhow::Result<Vec<JoinHandle<Seen>>> {
     let mut tasks = Vec::new();
     for target in &servers.targets {
         for _ in 0..clients {
@@ -289,7 +324,15 @@ pub async fn run_step(
             )));
         }
     }
-    let receivers = tasks.len();
+    Ok(tasks)
+}
+
+/// `emitters` (at least one) Socket.IO clients in the first region, each with its tag.
+async fn connect_emitters(
+    servers: &Servers,
+    emitters: usize,
+    tag: &str,
+) -> anyhow::Result<Vec<(Ws, String)>> {
     let mut emitting = Vec::new();
     for e in 0..emitters.max(1) {
         emitting.push((
@@ -297,56 +340,84 @@ pub async fn run_step(
             format!("{tag}{e}-"),
         ));
     }
-    let per_emitter = rate / emitting.len() as f64;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let cpu_start = servers.probe.mark();
-    let start_us = now_us();
+    Ok(emitting)
+}
+
+/// What the emitters of a step did, summed.
+struct Emitted {
+    sent: u64,
+    stored: u64,
+    /// Emitters the server disconnected.
+    broken: usize,
+}
+
+/// Every emitter at `per_emitter` messages/s for `duration`, at once; their sums.
+async fn emit_all(
+    emitting: Vec<(Ws, String)>,
+    per_emitter: f64,
+    duration: Duration,
+) -> anyhow::Result<Emitted> {
     let runs: Vec<_> = emitting
         .into_iter()
         .map(|(ws, tag)| tokio::spawn(async move { emit(ws, &tag, per_emitter, duration).await }))
         .collect();
-    let (mut sent, mut stored, mut broken) = (0, 0, 0);
+    let mut emitted = Emitted {
+        sent: 0,
+        stored: 0,
+        broken: 0,
+    };
     for r in runs {
         let (s, st, b) = r.await??;
-        sent += s;
-        stored += st;
-        broken += usize::from(b);
+        emitted.sent += s;
+        emitted.stored += st;
+        emitted.broken += usize::from(b);
     }
-    let expected = stored * receivers as u64;
-    let deadline = Instant::now() + DRAIN;
-    while progress.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    Ok(emitted)
+}
+
+/// What a step counted: what each receiver saw, what the emitters did, and when the first
+/// emit went out (µs, process clock).
+struct Counted<'a> {
+    seen: &'a [Seen],
+    emitted: &'a Emitted,
+    start_us: u64,
+}
+
+impl Counted<'_> {
+    /// The step at `rate` with `emitters`, which used `cpu`.
+    fn step(&self, rate: f64, emitters: usize, cpu: CpuUse) -> SioStep {
+        let Counted {
+            seen,
+            emitted,
+            start_us,
+        } = *self;
+        let receivers = seen.len();
+        let expected = emitted.stored * receivers as u64;
+        let delivered: u64 = seen.iter().map(|s| s.unique).sum();
+        let last_us = seen.iter().map(|s| s.last_us).max().unwrap_or(start_us);
+        let mut sorted: Vec<u32> = seen
+            .iter()
+            .flat_map(|s| s.samples.iter().map(|x| x.latency_us))
+            .collect();
+        sorted.sort_unstable();
+        let span_s = (last_us.saturating_sub(start_us) as f64 / 1e6).max(1e-3);
+        SioStep {
+            rate,
+            receivers,
+            emitters,
+            sent: emitted.sent,
+            stored: emitted.stored,
+            expected,
+            delivered,
+            lost: expected.saturating_sub(delivered),
+            duplicated: seen.iter().map(|s| s.duplicated).sum(),
+            closed_early: seen.iter().filter(|s| s.closed).count() + emitted.broken,
+            latency: stats::summarize(&sorted),
+            deliveries_per_s: delivered as f64 / span_s,
+            cpu,
+            load_1m: load_1m(),
+        }
     }
-    let cpu = cpu_start.until(&servers.probe.mark());
-    stop.cancel();
-    let mut seen = Vec::new();
-    for t in tasks {
-        seen.push(t.await?);
-    }
-    let delivered: u64 = seen.iter().map(|s| s.unique).sum();
-    let last_us = seen.iter().map(|s| s.last_us).max().unwrap_or(start_us);
-    let mut sorted: Vec<u32> = seen
-        .iter()
-        .flat_map(|s| s.samples.iter().map(|x| x.latency_us))
-        .collect();
-    sorted.sort_unstable();
-    let span_s = (last_us.saturating_sub(start_us) as f64 / 1e6).max(1e-3);
-    Ok(SioStep {
-        rate,
-        receivers,
-        emitters: emitters.max(1),
-        sent,
-        stored,
-        expected,
-        delivered,
-        lost: expected.saturating_sub(delivered),
-        duplicated: seen.iter().map(|s| s.duplicated).sum(),
-        closed_early: seen.iter().filter(|s| s.closed).count() + broken,
-        latency: stats::summarize(&sorted),
-        deliveries_per_s: delivered as f64 / span_s,
-        cpu,
-        load_1m: load_1m(),
-    })
 }
 
 fn load_1m() -> f64 {
