@@ -13,6 +13,20 @@ use wire::ServerFrame;
 
 const PATIENCE: Duration = Duration::from_secs(15);
 
+/// The pages of the three regions: every region accepts their WebSockets.
+const PAGES_OF_THE_DEPLOYMENT: [&str; 3] = [
+    "http://10.203.77.11:4000",
+    "http://10.203.77.12:4001",
+    "http://10.203.77.13:4002",
+];
+/// Origins that are not a page of the deployment (another host, another region's port,
+/// elsewhere): refused.
+const OTHER_PAGES: [&str; 3] = [
+    "http://10.203.77.30:4000",
+    "http://10.203.77.11:4001",
+    "http://evil.example",
+];
+
 /// Upgrade status of `/ws?query` on `region` from the clients host, with an `Origin`.
 async fn upgrade(region: Host, query: &str, origin: Option<&str>) -> u16 {
     let addr = testbed::region_addr(region);
@@ -75,27 +89,14 @@ async fn assert_token_and_origins_checked(with: &str) {
             "{region:?} without token"
         );
         assert_eq!(upgrade(region, "?token=nope", None).await, 401);
-        for page in [
-            "http://10.203.77.11:4000",
-            "http://10.203.77.12:4001",
-            "http://10.203.77.13:4002",
-        ] {
-            assert_eq!(
-                upgrade(region, with, Some(page)).await,
-                101,
-                "{region:?} from {page}"
-            );
-        }
-        for page in [
-            "http://10.203.77.30:4000",
-            "http://10.203.77.11:4001",
-            "http://evil.example",
-        ] {
-            assert_eq!(
-                upgrade(region, with, Some(page)).await,
-                403,
-                "{region:?} from {page}"
-            );
+        for (pages, status) in [(PAGES_OF_THE_DEPLOYMENT, 101), (OTHER_PAGES, 403)] {
+            for page in pages {
+                assert_eq!(
+                    upgrade(region, with, Some(page)).await,
+                    status,
+                    "{region:?} from {page}"
+                );
+            }
         }
     }
 }
