@@ -10,30 +10,33 @@
 //! no history or resume, no rate limit, no input limits, no keepalive pings, no write deadline.
 //!
 //! # Contract
-//! - It serves [`REGIONS`] ports ("regions") sharing one fan-out: a publish on any port is
-//!   given the next offset in this process (1, 2, …), serialized once as an `event` frame
-//!   (`origin` is the port's region; `published_at`, `stored_at` and `received_at` are one
-//!   instant, as nothing stands between them), and that one frame (a shared, reference-counted
-//!   buffer) is queued for every client of every port, the publisher included; then the
-//!   publisher is acked (`{"type":"ack","id":…,"offset":N,"duplicate":false}`).
+//! - It serves [`wire::REGIONS`] ports ("regions") sharing one fan-out: a publish on any
+//!   port is given the next offset in this process (1, 2, …), serialized once as an `event`
+//!   frame by the regions' serializer ([`wire::EventRef`]: `origin` is the port's region;
+//!   `published_at`, `stored_at` and `received_at` are one instant, as nothing stands between
+//!   them; the payload is the JSON text the publisher sent, as in the regions), and that one
+//!   frame (a shared, reference-counted buffer) is queued for every client of every port, the
+//!   publisher included; then the publisher is acked
+//!   (`{"type":"ack","id":…,"offset":N,"duplicate":false}`).
 //! - Delivery: every client gets every event published after its `welcome` exactly once, in
 //!   offset order. Offsets are assigned and queued under one lock, so the queue's order is
 //!   the offsets' order. Ids are not remembered: a repeated id is a new event.
-//! - Each client's queue is a [`tokio::sync::broadcast`] ring of [`QUEUE`] frames, the regions'
-//!   per-client queue. A client that falls further behind is closed (1008), like theirs.
+//! - Each client's queue is a [`tokio::sync::broadcast`] ring of [`CLIENT_QUEUE`] frames, the
+//!   regions' per-client queue. A client that falls further behind is closed (1008), like
+//!   theirs.
 //! - Writes are coalesced as the regions' are: when a client's task wakes for a frame it also
 //!   takes every frame already queued behind it, up to `write_batch` ([`WRITE_BATCH`] by
 //!   default), feeds them all to the socket and flushes once (one write for several frames).
 //!   `write_batch = 1` flushes every frame on its own.
-//! - A frame that is not a publish gets an `invalid_frame` (or `unknown_type`) error frame;
-//!   the socket stays open.
+//! - A frame is parsed as the regions parse it ([`wire::ClientFrame::parse`], none of their
+//!   input limits checked); one that is not a publish gets an `invalid_frame` (or
+//!   `unknown_type`) error frame, and the socket stays open.
 //! - On shutdown every task stops; sockets are dropped without a close frame.
 
-use crate::servers::Target;
+use crate::target::Target;
 use futures_util::{SinkExt, StreamExt};
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
-use std::borrow::Cow;
+use server_core::defaults::{CLIENT_QUEUE, SOCKET_BUFFER};
+use server_core::event::now_micros;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::net::{TcpListener, TcpStream};
@@ -43,16 +46,14 @@ use tokio_tungstenite_axum::tungstenite::protocol::{CloseFrame, WebSocketConfig}
 use tokio_tungstenite_axum::tungstenite::{Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use wire::{ErrorCode, ServerFrame};
+use wire::client::ParseError;
+use wire::{ClientFrame, ErrorCode, EventRef, Publish, ServerFrame};
 
-/// Region names of the ports, in order (the regions' defaults).
-pub const REGIONS: [&str; 3] = ["as", "us", "eu"];
-/// Most frames fed before one flush: the regions' `WRITE_BATCH`
-/// (`server-core/src/region/connection/subscriber.rs`). Keep the two equal, or set
-/// `bench bare-server --write-batch` to what the regions under test use.
-pub const WRITE_BATCH: usize = 64;
-/// Frames a client may fall behind before it is closed: the regions' per-client queue.
-pub const QUEUE: usize = 4096;
+/// Most frames fed before one flush, by default: the regions' own `WRITE_BATCH`, read from
+/// server-core (`bench bare-server --write-batch` sets another, to match regions built with
+/// one).
+pub use server_core::defaults::WRITE_BATCH;
+
 /// The name of its runs (`latency-bare`); its `welcome` frames name the embedded broker, the
 /// in-process kind it stands for.
 pub const BROKER: &str = "bare";
@@ -62,77 +63,46 @@ struct Hub {
     /// The newest offset given. A std mutex: held only to number and queue one frame, never
     /// across an await; holding it while sending keeps the queue in offset order.
     last: Mutex<u64>,
-    /// Every client's queue ([`QUEUE`] frames; a client further behind is closed).
+    /// Every client's queue ([`CLIENT_QUEUE`] frames; a client further behind is closed).
     fanout: broadcast::Sender<Utf8Bytes>,
     write_batch: usize,
 }
 
-/// The regions' socket settings (`server-core/src/region/http.rs`): 8 KiB buffers, which
-/// also means a batch of frames is written in 8 KiB pieces.
+/// The regions' socket settings (`server-core/src/region/http.rs`): [`SOCKET_BUFFER`]
+/// (8 KiB) buffers, which also means a batch of frames is written in 8 KiB pieces, and the
+/// transport taking up to twice the frame limit.
 fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(8 * 1024)
-        .write_buffer_size(8 * 1024)
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
         .max_message_size(Some(2 * wire::limits::MAX_FRAME_BYTES))
         .max_frame_size(Some(2 * wire::limits::MAX_FRAME_BYTES))
 }
 
-/// A publish frame as the bench sends it; the payload stays raw JSON.
-#[derive(Deserialize)]
-struct Publish<'a> {
-    #[serde(rename = "type", borrow)]
-    tag: Cow<'a, str>,
-    id: String,
-    #[serde(borrow)]
-    kind: Cow<'a, str>,
-    #[serde(borrow)]
-    payload: &'a RawValue,
-}
-
-/// An `event` frame in the regions' field order (`wire::EventFrame` after `"type"`).
-#[derive(Serialize)]
-struct EventOut<'a> {
-    #[serde(rename = "type")]
-    tag: &'static str,
-    offset: u64,
-    id: &'a str,
-    origin: &'a str,
-    kind: &'a str,
-    payload: &'a RawValue,
-    published_at: u64,
-    stored_at: u64,
-    received_at: u64,
-}
-
-/// The event frame for `publish` at `offset`, published at `now` (Unix µs) in `origin`.
-fn event_frame(publish: &Publish<'_>, origin: &str, offset: u64, now: u64) -> String {
-    serde_json::to_string(&EventOut {
-        tag: "event",
+/// The event frame for `publish` at `offset`, published at `now` (Unix µs) in `origin`: the
+/// regions' serializer, with the payload borrowed as the raw text the publisher sent.
+fn event_frame(publish: &Publish, origin: &str, offset: u64, now: u64) -> String {
+    EventRef {
         offset,
         id: &publish.id,
         origin,
         kind: &publish.kind,
-        payload: publish.payload,
+        payload: &publish.payload,
         published_at: now,
         stored_at: now,
         received_at: now,
-    })
-    .expect("an event frame serializes")
-}
-
-fn unix_micros() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
+        replay: false,
+    }
+    .to_text()
 }
 
 fn text(frame: &ServerFrame) -> Message {
-    Message::text(serde_json::to_string(frame).expect("a server frame serializes"))
+    Message::text(frame.to_text())
 }
 
 /// A running bare server: its ports, and what stops it.
 pub struct BareServer {
-    /// `(region, address)` of each port, in [`REGIONS`] order.
+    /// `(region, address)` of each port, in [`wire::REGIONS`] order.
     pub regions: Vec<(String, SocketAddr)>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
@@ -146,7 +116,7 @@ impl BareServer {
         write_batch: usize,
         shutdown: CancellationToken,
     ) -> std::io::Result<Self> {
-        let (fanout, _) = broadcast::channel(QUEUE);
+        let (fanout, _) = broadcast::channel(CLIENT_QUEUE);
         let hub = Arc::new(Hub {
             last: Mutex::new(0),
             fanout,
@@ -154,7 +124,7 @@ impl BareServer {
         });
         let tracker = TaskTracker::new();
         let mut regions = Vec::new();
-        for (i, name) in REGIONS.iter().enumerate() {
+        for (i, name) in wire::REGIONS.iter().enumerate() {
             let port = if port_base == 0 {
                 0
             } else {
@@ -185,10 +155,7 @@ impl BareServer {
     pub fn targets(&self) -> Vec<Target> {
         self.regions
             .iter()
-            .map(|(name, addr)| Target {
-                name: name.clone(),
-                url: format!("ws://{addr}/ws"),
-            })
+            .map(|(name, addr)| Target::at(name.clone(), *addr))
             .collect()
     }
 
@@ -294,15 +261,19 @@ where
 /// Number, serialize and queue the publish in `text` for every client; the answer for the
 /// publisher (its ack, or an error frame).
 fn publish(text: &str, region: &str, hub: &Hub) -> ServerFrame {
-    let publish = match serde_json::from_str::<Publish<'_>>(text) {
-        Ok(p) if p.tag == "publish" => p,
-        Ok(_) => return ServerFrame::error(ErrorCode::UnknownType, "only publish is served"),
-        Err(e) => return ServerFrame::error(ErrorCode::InvalidFrame, e.to_string()),
+    let publish = match ClientFrame::parse(text) {
+        Ok(ClientFrame::Publish(p)) => p,
+        Err(ParseError::UnknownType(_)) => {
+            return ServerFrame::error(ErrorCode::UnknownType, "only publish is served")
+        }
+        Err(e @ (ParseError::NoType(_) | ParseError::Fields(_))) => {
+            return ServerFrame::error(ErrorCode::InvalidFrame, e.to_string())
+        }
     };
     let mut last = hub.last.lock().expect("not poisoned");
     *last += 1;
     let offset = *last;
-    let frame = event_frame(&publish, region, offset, unix_micros());
+    let frame = event_frame(&publish, region, offset, now_micros());
     // No receiver (no client connected) is fine: the event is dropped.
     let _ = hub.fanout.send(Utf8Bytes::from(frame));
     drop(last);
@@ -317,12 +288,7 @@ fn publish(text: &str, region: &str, hub: &Hub) -> ServerFrame {
 /// `ready as=ws://…/ws,us=…,eu=…` once every port listens.
 pub async fn serve_child(port_base: u16, write_batch: usize) -> anyhow::Result<()> {
     let server = BareServer::start(port_base, write_batch, CancellationToken::new()).await?;
-    let list: Vec<String> = server
-        .targets()
-        .iter()
-        .map(|t| format!("{}={}", t.name, t.url))
-        .collect();
-    crate::servers::ready_until_parent_exits(&list).await?;
+    crate::child::ready_until_parent_exits(&server.targets()).await?;
     server.stop().await;
     Ok(())
 }
@@ -336,7 +302,7 @@ mod tests {
     #[test]
     fn event_frame_is_the_regions_shape() {
         let text = r#"{"type":"publish","id":"b1-0-7","kind":"bench","payload":123456}"#;
-        let p: Publish<'_> = serde_json::from_str(text).unwrap();
+        let ClientFrame::Publish(p) = ClientFrame::parse(text).unwrap();
         let frame = event_frame(&p, "us", 42, 9);
         let parsed: ServerFrame = serde_json::from_str(&frame).unwrap();
         let expected = ServerFrame::Event(wire::EventFrame {

@@ -8,16 +8,15 @@
 use crate::procfs;
 use crate::publisher::{self, Acks};
 use crate::receiver;
+use crate::receivers::Receivers;
 use crate::scenario::{write_json, Setup};
 use crate::servers::Servers;
-use futures_util::{stream, StreamExt};
 use serde::Serialize;
 use server_core::broker::BrokerKind;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
 
 /// File descriptors asked for (per process; the bench is root-capable or limited by the hard limit).
 const WANTED_FDS: u64 = 200_000;
@@ -100,87 +99,123 @@ pub async fn capacity(
         Setup::External { urls, pid, .. } => Servers::external(urls, *pid),
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut points = vec![point(&servers, 0)];
-    let tag: Arc<str> = format!("c{:x}-", rand::random::<u32>()).into();
-    let delivered = Arc::new(AtomicU64::new(0));
-    let stop = CancellationToken::new();
-    let mut tasks = Vec::new();
-    let mut stopped_by = "cap".to_string();
-    let started = Instant::now();
-    'grow: while tasks.len() < per_region * servers.targets.len() {
-        let urls: Vec<String> = servers
-            .targets
-            .iter()
-            .flat_map(|t| std::iter::repeat_n(t.url.clone(), step))
-            .collect();
-        let mut connected = stream::iter(urls)
-            .map(|url| async move { receiver::connect(&url).await })
-            .buffer_unordered(CONNECT_CONCURRENCY);
-        while let Some(ws) = connected.next().await {
-            match ws {
-                Ok(ws) => tasks.push(tokio::spawn(receiver::receive(
-                    ws,
-                    tag.clone(),
-                    delivered.clone(),
-                    stop.clone(),
-                ))),
-                Err(e) => {
-                    stopped_by = format!("connect failed: {e:#}");
-                    break 'grow;
-                }
-            }
-        }
-        let p = point(&servers, tasks.len());
-        eprintln!(
-            "capacity: {:>6} connections  server {:>7.1} MiB {:>6} fds  bench {:>7.1} MiB  ({:.0}s)",
-            p.connections,
-            p.server_rss_mib,
-            p.server_fds,
-            p.bench_rss_mib,
-            started.elapsed().as_secs_f64()
-        );
-        points.push(p);
-    }
+    let mut idle = Idle::new(&servers);
+    let stopped_by = idle.grow(&servers, per_region, step).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let last = point(&servers, tasks.len());
-    points.push(last.clone());
-    let n = tasks.len();
-    let per_conn = |now: f64, base: f64| (now - base) * 1024.0 * 1024.0 / n.max(1) as f64;
-
-    // Liveness: one event must reach every idle connection.
-    let acks = Arc::new(Acks::default());
-    let ws = receiver::connect(&servers.targets[0].url).await?;
-    publisher::publish(
-        ws,
-        format!("{tag}p-"),
-        10.0,
-        Duration::from_millis(100),
-        acks.clone(),
-    )
-    .await?;
-    let expected = acks.stored.load(Ordering::Relaxed) * n as u64;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while delivered.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    stop.cancel();
-    for t in tasks {
-        let _ = t.await;
-    }
+    idle.measure(&servers);
+    let liveness_expected = idle.liveness(&servers).await?;
+    let reached = idle.stop().await;
     let regions = servers.targets.len();
     servers.stop().await;
     let result = Capacity {
         cap_per_region: per_region,
         regions,
         fd_limit,
-        reached: n,
+        reached,
         stopped_by,
-        server_bytes_per_connection: per_conn(last.server_rss_mib, points[0].server_rss_mib),
-        client_bytes_per_connection: per_conn(last.bench_rss_mib, points[0].bench_rss_mib),
-        liveness_expected: expected,
-        liveness_delivered: delivered.load(Ordering::Relaxed),
-        points,
+        server_bytes_per_connection: idle.per_connection(|p| p.server_rss_mib),
+        client_bytes_per_connection: idle.per_connection(|p| p.bench_rss_mib),
+        liveness_expected,
+        liveness_delivered: idle.receivers.delivered(),
+        points: idle.points,
     };
+    report(out, &result)?;
+    Ok(result)
+}
+
+/// The idle connections, each a receiver counting the events of this run, and the memory
+/// measured as they were added.
+struct Idle {
+    receivers: Receivers,
+    /// The first has no connection; the last is taken after they settled.
+    points: Vec<Point>,
+    started: Instant,
+}
+
+impl Idle {
+    fn new(servers: &Servers) -> Self {
+        Idle {
+            receivers: Receivers::new(format!("c{:x}-", rand::random::<u32>())),
+            points: vec![point(servers, 0)],
+            started: Instant::now(),
+        }
+    }
+
+    /// Add `step` connections per region at a time until `per_region` each; why it stopped
+    /// (`cap`, or the first connect error).
+    async fn grow(&mut self, servers: &Servers, per_region: usize, step: usize) -> String {
+        while self.receivers.len() < per_region * servers.targets.len() {
+            let added = self
+                .receivers
+                .connect(&servers.targets, step, CONNECT_CONCURRENCY)
+                .await;
+            if let Err(e) = added {
+                return format!("connect failed: {e:#}");
+            }
+            self.measure(servers);
+            self.show_last();
+        }
+        "cap".to_string()
+    }
+
+    /// Memory and descriptors now.
+    fn measure(&mut self, servers: &Servers) {
+        self.points.push(point(servers, self.receivers.len()));
+    }
+
+    fn show_last(&self) {
+        let p = self
+            .points
+            .last()
+            .expect("the first point is taken at the start");
+        eprintln!(
+            "capacity: {:>6} connections  server {:>7.1} MiB {:>6} fds  bench {:>7.1} MiB  ({:.0}s)",
+            p.connections,
+            p.server_rss_mib,
+            p.server_fds,
+            p.bench_rss_mib,
+            self.started.elapsed().as_secs_f64()
+        );
+    }
+
+    /// Publish one event in the first region and wait (at most 30 s) until every idle
+    /// connection has it; the deliveries expected.
+    async fn liveness(&self, servers: &Servers) -> anyhow::Result<u64> {
+        let acks = Arc::new(Acks::default());
+        let ws = receiver::connect(&servers.targets[0].url).await?;
+        publisher::publish(
+            ws,
+            format!("{}p-", self.receivers.tag),
+            10.0,
+            Duration::from_millis(100),
+            acks.clone(),
+        )
+        .await?;
+        let expected = acks.stored.load(Ordering::Relaxed) * self.receivers.len() as u64;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.receivers.delivered() < expected && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(expected)
+    }
+
+    /// Close every connection; how many there were.
+    async fn stop(&mut self) -> usize {
+        let n = self.receivers.len();
+        let _ = self.receivers.stop().await;
+        n
+    }
+
+    /// (`mib` at the last point − at the first) / connections, in bytes.
+    fn per_connection(&self, mib: impl Fn(&Point) -> f64) -> f64 {
+        let (first, last) = (&self.points[0], self.points.last().expect("a first point"));
+        let n = last.connections;
+        (mib(last) - mib(first)) * 1024.0 * 1024.0 / n.max(1) as f64
+    }
+}
+
+/// Print the summary line, plot server RSS by connections, and write `capacity.json`.
+fn report(out: &Path, result: &Capacity) -> anyhow::Result<()> {
     println!(
         "capacity: {} connections ({}), server {:.1} KiB per connection, client side {:.1} KiB, \
          liveness {}/{}",
@@ -209,6 +244,5 @@ pub async fn capacity(
         }],
         None,
     )?;
-    write_json(out, "capacity.json", &result)?;
-    Ok(result)
+    write_json(out, "capacity.json", result)
 }

@@ -142,20 +142,36 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     runtime.block_on(dispatch(cli))
 }
 
+impl Cli {
+    /// Where the regions come from: `--target` (with its pid and floor Redis), or our own.
+    fn setup(&self) -> Setup {
+        match &self.target {
+            Some(urls) => Setup::External {
+                urls: urls.clone(),
+                pid: self.server_pid,
+                floor_redis: self.floor_redis.clone(),
+            },
+            None => Setup::Own,
+        }
+    }
+}
+
+impl Command {
+    /// Whether the command writes JSON and plots to `--out` (smoke and the internal server
+    /// commands do not).
+    fn writes_results(&self) -> bool {
+        !matches!(
+            self,
+            Command::Smoke | Command::Serve { .. } | Command::BareServer { .. }
+        )
+    }
+}
+
+/// Run the command `cli` names: one call per command.
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
-    let setup = match &cli.target {
-        Some(urls) => Setup::External {
-            urls: urls.clone(),
-            pid: cli.server_pid,
-            floor_redis: cli.floor_redis.clone(),
-        },
-        None => Setup::Own,
-    };
+    let setup = cli.setup();
     let out = &cli.out;
-    if !matches!(
-        cli.command,
-        Command::Smoke | Command::Serve { .. } | Command::BareServer { .. }
-    ) {
+    if cli.command.writes_results() {
         std::fs::create_dir_all(out)?;
     }
     match cli.command {

@@ -14,11 +14,15 @@
 //! - [`cli`]: commands and options; what each command runs.
 //! - [`clock`]: the one process clock every timestamp is read from.
 //! - [`procfs`]: CPU, RSS and file descriptors from `/proc`.
+//! - [`target`]: where the clients connect ([`target::Target`]), and lists of targets.
+//! - [`child`]: a server in a child process and its `ready` handshake with the bench.
 //! - [`servers`]: the regions under test (in-process, child process, or `--target`), on the
 //!   broker `server_core::choice` picks (a private Redis from `redis_process`).
 //! - [`receiver`]: one receiving client: counts, checks order, records latency.
+//! - [`receivers`]: the receiving clients of a run, connected and counted together.
 //! - [`publisher`]: one publishing client, paced to a rate.
 //! - [`load`]: one load run (connect, publish, drain, merge) and its result.
+//! - [`progress`]: the progress line of a load run.
 //! - [`stats`]: percentiles and the latency timeline.
 //! - [`floor`]: the physical floor (WebSocket echo, Redis hop).
 //! - [`bare`]: the bare broadcast server, the floor of fan-out (`bench bare-server`).
@@ -32,6 +36,7 @@
 
 pub mod bare;
 pub mod capacity;
+pub mod child;
 pub mod cli;
 pub mod clock;
 pub mod floor;
@@ -39,11 +44,14 @@ pub mod load;
 pub mod measured;
 pub mod plot;
 pub mod procfs;
+pub mod progress;
 pub mod publisher;
 pub mod receiver;
+pub mod receivers;
 pub mod scenario;
 pub mod servers;
 pub mod smoke;
 pub mod socketio;
 pub mod stats;
+pub mod target;
 pub mod throughput;

@@ -2,18 +2,17 @@
 //! merge what every client saw into one [`LoadResult`].
 
 use crate::clock::now_us;
-use crate::procfs::CpuUse;
+use crate::procfs::{CpuMark, CpuUse};
+use crate::progress::Progress;
 use crate::publisher::{self, Acks};
-use crate::receiver::{self, Received, Sample};
+use crate::receiver::{self, Received, Sample, Ws};
+use crate::receivers::Receivers;
 use crate::servers::Servers;
 use crate::stats::{self, Latency, TimelinePoint};
-use futures_util::{stream, StreamExt};
 use serde::Serialize;
-use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
 
 /// Connections opened at once while connecting clients.
 const CONNECT_CONCURRENCY: usize = 32;
@@ -98,134 +97,177 @@ impl LoadResult {
     }
 }
 
-/// Run `spec` against `servers`.
+/// Run `spec` against `servers`: connect every client, publish for `spec.duration`, drain,
+/// then merge what every client saw.
 pub async fn run(servers: &Servers, spec: &LoadSpec) -> anyhow::Result<LoadResult> {
-    let tag: Arc<str> = format!("b{:x}-", rand::random::<u32>()).into();
-    let delivered = Arc::new(AtomicU64::new(0));
-    let stop = CancellationToken::new();
-    let urls: Vec<String> = servers
-        .targets
-        .iter()
-        .flat_map(|t| std::iter::repeat_n(t.url.clone(), spec.clients_per_region))
-        .collect();
-    let receivers = urls.len();
-    let mut connected = stream::iter(urls)
-        .map(|url| async move { receiver::connect(&url).await })
-        .buffer_unordered(CONNECT_CONCURRENCY);
-    let mut tasks = Vec::with_capacity(receivers);
-    while let Some(ws) = connected.next().await {
-        tasks.push(tokio::spawn(receiver::receive(
-            ws?,
-            tag.clone(),
-            delivered.clone(),
-            stop.clone(),
-        )));
-    }
-    let mut pubs = Vec::new();
-    for (i, &region) in spec.publishing_regions.iter().enumerate() {
-        let target = servers
-            .targets
-            .get(region)
-            .ok_or_else(|| anyhow::anyhow!("no region {region}"))?;
-        pubs.push((receiver::connect(&target.url).await?, format!("{tag}{i}-")));
-    }
-    tokio::time::sleep(SETTLE).await;
-
-    let per_publisher = spec.rate / pubs.len().max(1) as f64;
-    let acks: Vec<Arc<Acks>> = pubs.iter().map(|_| Arc::default()).collect();
-    let cpu_start = servers.probe.mark();
-    let start_us = now_us();
-    let started = Instant::now();
-    let publishing: Vec<_> = pubs
-        .into_iter()
-        .zip(&acks)
-        .map(|((ws, tag), acks)| {
-            tokio::spawn(publisher::publish(
-                ws,
-                tag,
-                per_publisher,
-                spec.duration,
-                acks.clone(),
-            ))
-        })
-        .collect();
+    let mut clients = Clients::connect(servers, spec).await?;
     let progress = Progress::new(&spec.label);
-    let sent = || {
-        acks.iter()
-            .map(|a| a.sent.load(Ordering::Relaxed))
-            .sum::<u64>()
-    };
-    let stored = || {
-        acks.iter()
-            .map(|a| a.stored.load(Ordering::Relaxed))
-            .sum::<u64>()
-    };
-    while publishing.iter().any(|p| !p.is_finished()) {
-        progress.show(
-            started,
-            sent(),
-            delivered.load(Ordering::Relaxed),
-            stored() * receivers as u64,
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    for p in publishing {
-        p.await??;
-    }
-    let expected = stored() * receivers as u64;
-    let deadline = Instant::now() + spec.drain;
-    while delivered.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
-        progress.show(started, sent(), delivered.load(Ordering::Relaxed), expected);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let cpu = cpu_start.until(&servers.probe.mark());
+    let span = Span::start(servers);
+    let answers = clients.publish(spec, &progress, &span).await?;
+    clients.drain(spec, &progress, &span, &answers).await;
+    let cpu = span.cpu_start.until(&servers.probe.mark());
     let rss = servers.probe.server_rss();
-    progress.done(started, sent(), delivered.load(Ordering::Relaxed), expected);
-    stop.cancel();
-    let mut seen = Vec::with_capacity(tasks.len());
-    for t in tasks {
-        seen.push(t.await?);
-    }
-    let broken = acks
-        .iter()
-        .map(|a| a.broken.load(Ordering::Relaxed))
-        .sum::<u64>();
-    let refused = acks
-        .iter()
-        .map(|a| a.refused.load(Ordering::Relaxed) + a.duplicate.load(Ordering::Relaxed))
-        .sum();
-    let mut result = merge(
-        servers,
-        spec,
-        seen,
-        sent(),
-        stored(),
-        refused,
-        start_us,
-        cpu,
-        rss,
-    );
-    if broken > 0 {
-        result.closed_early += broken as usize;
-        result.close_reason.get_or_insert(format!(
-            "{broken} publisher connection(s) closed by the server"
-        ));
-    }
+    let expected = answers.stored() * clients.receivers.len() as u64;
+    progress.done(span.started, answers.sent(), clients.delivered(), expected);
+    let seen = clients.stop().await?;
+    let mut result = merge(servers, spec, seen, &answers, span.start_us, cpu, rss);
+    answers.count_broken(&mut result);
     Ok(result)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One run's clients, connected: the receivers already counting, the publishers'
+/// connections not yet publishing.
+struct Clients {
+    receivers: Receivers,
+    publishers: Vec<Ws>,
+}
+
+impl Clients {
+    /// Connect `spec.clients_per_region` receivers to every region (a few at a time), then one
+    /// publisher connection per publishing region, then let the servers settle.
+    async fn connect(servers: &Servers, spec: &LoadSpec) -> anyhow::Result<Clients> {
+        let mut receivers = Receivers::new(format!("b{:x}-", rand::random::<u32>()));
+        receivers
+            .connect(
+                &servers.targets,
+                spec.clients_per_region,
+                CONNECT_CONCURRENCY,
+            )
+            .await?;
+        let mut publishers = Vec::new();
+        for &region in &spec.publishing_regions {
+            let target = servers
+                .targets
+                .get(region)
+                .ok_or_else(|| anyhow::anyhow!("no region {region}"))?;
+            publishers.push(receiver::connect(&target.url).await?);
+        }
+        tokio::time::sleep(SETTLE).await;
+        Ok(Clients {
+            receivers,
+            publishers,
+        })
+    }
+
+    /// Unique deliveries so far, all receivers together.
+    fn delivered(&self) -> u64 {
+        self.receivers.delivered()
+    }
+
+    /// Publish `spec.rate` (split evenly over the publishers) for `spec.duration`, showing
+    /// progress, until every publisher has its answers (or gave up waiting).
+    async fn publish(
+        &mut self,
+        spec: &LoadSpec,
+        progress: &Progress,
+        span: &Span,
+    ) -> anyhow::Result<Answers> {
+        let per_publisher = spec.rate / self.publishers.len().max(1) as f64;
+        let answers = Answers(self.publishers.iter().map(|_| Arc::default()).collect());
+        let publishing: Vec<_> = std::mem::take(&mut self.publishers)
+            .into_iter()
+            .zip(&answers.0)
+            .enumerate()
+            .map(|(i, (ws, acks))| {
+                tokio::spawn(publisher::publish(
+                    ws,
+                    format!("{}{i}-", self.receivers.tag),
+                    per_publisher,
+                    spec.duration,
+                    acks.clone(),
+                ))
+            })
+            .collect();
+        let receivers = self.receivers.len() as u64;
+        while publishing.iter().any(|p| !p.is_finished()) {
+            let expected = answers.stored() * receivers;
+            progress.show(span.started, answers.sent(), self.delivered(), expected);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        for p in publishing {
+            p.await??;
+        }
+        Ok(answers)
+    }
+
+    /// Wait (at most `spec.drain`) until every stored publish has reached every receiver.
+    async fn drain(&self, spec: &LoadSpec, progress: &Progress, span: &Span, answers: &Answers) {
+        let expected = answers.stored() * self.receivers.len() as u64;
+        let deadline = Instant::now() + spec.drain;
+        while self.delivered() < expected && Instant::now() < deadline {
+            progress.show(span.started, answers.sent(), self.delivered(), expected);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stop every receiver: what each one saw.
+    async fn stop(mut self) -> anyhow::Result<Vec<Received>> {
+        Ok(self.receivers.stop().await?)
+    }
+}
+
+/// The measured span: from just before the first publish to the end of the drain.
+struct Span {
+    cpu_start: CpuMark,
+    /// The first publish's instant on [`crate::clock`] (µs).
+    start_us: u64,
+    started: Instant,
+}
+
+impl Span {
+    fn start(servers: &Servers) -> Span {
+        Span {
+            cpu_start: servers.probe.mark(),
+            start_us: now_us(),
+            started: Instant::now(),
+        }
+    }
+}
+
+/// What the publishers were answered, one [`Acks`] per publisher, summed over them.
+struct Answers(Vec<Arc<Acks>>);
+
+impl Answers {
+    fn sum(&self, count: impl Fn(&Acks) -> u64) -> u64 {
+        self.0.iter().map(|a| count(a)).sum()
+    }
+
+    fn sent(&self) -> u64 {
+        self.sum(|a| a.sent.load(Ordering::Relaxed))
+    }
+
+    fn stored(&self) -> u64 {
+        self.sum(|a| a.stored.load(Ordering::Relaxed))
+    }
+
+    /// Refused, or acked as duplicates.
+    fn refused(&self) -> u64 {
+        self.sum(|a| a.refused.load(Ordering::Relaxed) + a.duplicate.load(Ordering::Relaxed))
+    }
+
+    /// A publisher whose connection the server closed counts as a client closed early.
+    fn count_broken(&self, result: &mut LoadResult) {
+        let broken = self.sum(|a| a.broken.load(Ordering::Relaxed));
+        if broken > 0 {
+            result.closed_early += broken as usize;
+            result.close_reason.get_or_insert(format!(
+                "{broken} publisher connection(s) closed by the server"
+            ));
+        }
+    }
+}
+
+/// One result from what every receiver saw (`seen`) and what the publishers were answered.
 fn merge(
     servers: &Servers,
     spec: &LoadSpec,
     seen: Vec<Received>,
-    sent: u64,
-    stored: u64,
-    refused: u64,
+    answers: &Answers,
     start_us: u64,
     cpu: CpuUse,
     rss: u64,
 ) -> LoadResult {
+    let (sent, stored, refused) = (answers.sent(), answers.stored(), answers.refused());
     let receivers = seen.len() as u64;
     let delivered: u64 = seen.iter().map(|r| r.unique).sum();
     let duplicated = seen.iter().map(|r| r.duplicated).sum();
@@ -269,52 +311,4 @@ fn load_average() -> [f64; 3] {
     let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let mut it = text.split(' ').map(|v| v.parse().unwrap_or(0.0));
     [(); 3].map(|()| it.next().unwrap_or(0.0))
-}
-
-/// A one-line progress report on stderr, redrawn in place on a terminal.
-struct Progress {
-    label: String,
-    tty: bool,
-    last: std::cell::Cell<Option<Instant>>,
-}
-
-impl Progress {
-    fn new(label: &str) -> Self {
-        Progress {
-            label: label.into(),
-            tty: std::io::stderr().is_terminal(),
-            last: std::cell::Cell::new(None),
-        }
-    }
-
-    fn show(&self, started: Instant, sent: u64, delivered: u64, expected: u64) {
-        let due = self
-            .last
-            .get()
-            .is_none_or(|t| t.elapsed() >= Duration::from_millis(500));
-        if !self.tty || !due {
-            return;
-        }
-        self.last.set(Some(Instant::now()));
-        eprint!(
-            "\r{}",
-            line(&self.label, started, sent, delivered, expected)
-        );
-        let _ = std::io::stderr().flush();
-    }
-
-    fn done(&self, started: Instant, sent: u64, delivered: u64, expected: u64) {
-        let cr = if self.tty { "\r" } else { "" };
-        eprintln!(
-            "{cr}{}",
-            line(&self.label, started, sent, delivered, expected)
-        );
-    }
-}
-
-fn line(label: &str, started: Instant, sent: u64, delivered: u64, expected: u64) -> String {
-    format!(
-        "{label}: {:>5.1}s  published {sent:>7}  delivered {delivered:>9}/{expected:<9}",
-        started.elapsed().as_secs_f64()
-    )
 }

@@ -67,10 +67,7 @@ pub async fn publish(
     while n < total {
         let due = ((start.elapsed().as_secs_f64() * rate) as u64 + 1).min(total);
         while n < due {
-            let text = format!(
-                r#"{{"type":"publish","id":"{tag}{n}","kind":"bench","payload":{}}}"#,
-                now_us()
-            );
+            let text = wire::Publish::new(format!("{tag}{n}"), "bench", &now_us()).to_text();
             if sink.feed(Message::text(text)).await.is_err() {
                 break;
             }

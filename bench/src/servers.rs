@@ -5,29 +5,17 @@
 //! (`bench serve`) is used where the server's memory must be measured alone.
 
 use crate::bare::BareServer;
+use crate::child;
 use crate::procfs::{Probe, SERVER_THREAD};
-use anyhow::{bail, Context};
+use crate::target::{parse_targets, Target};
 use redis_process::{RedisOptions, RedisProcess};
 use server_core::broker::{BrokerKind, RedisConfig};
 use server_core::choice::{self, ChosenBroker, Step};
 use server_core::region::RegionConfig;
 use server_core::serve::RegionSet;
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-
-/// Region names, in order; more regions are called `r3`, `r4`, ….
-const NAMES: [&str; 3] = ["as", "us", "eu"];
-
-/// One region to connect to.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// Region name (or `host:port` for `--target`).
-    pub name: String,
-    /// `ws://host:port/ws`.
-    pub url: String,
-}
 
 /// The settings the bench runs regions with: the defaults, except the per-connection publish
 /// rate limit (1,000/s, burst 2,000 by default), raised so a few publisher connections can
@@ -41,8 +29,12 @@ pub fn bench_config(name: &str) -> RegionConfig {
     config
 }
 
+/// The default region names ([`wire::REGIONS`]), in order; more regions are called `r3`,
+/// `r4`, ….
 fn region_name(i: usize) -> String {
-    NAMES.get(i).map_or(format!("r{i}"), |n| n.to_string())
+    wire::REGIONS
+        .get(i)
+        .map_or(format!("r{i}"), |n| n.to_string())
 }
 
 /// The broker chain for `kind`: the embedded log, or a private redis-server started for the
@@ -72,6 +64,15 @@ pub async fn start_cluster(
     }
     let cluster = RegionSet::start(list, chosen.broker.clone(), shutdown)?;
     Ok((cluster, chosen))
+}
+
+/// Where to connect to `regions`, one per region.
+fn targets(regions: &RegionSet) -> Vec<Target> {
+    regions
+        .regions
+        .iter()
+        .map(|r| Target::at(r.name.clone(), r.addr))
+        .collect()
 }
 
 /// A loopback listener on a free port (the regions set TCP_NODELAY on what they accept).
@@ -140,16 +141,8 @@ impl Servers {
             .spawn(async move { start_cluster(regions, &steps, token).await })
             .await??;
         let redis = chosen.private.take();
-        let targets = cluster
-            .regions
-            .iter()
-            .map(|r| Target {
-                name: r.name.clone(),
-                url: format!("ws://{}/ws", r.addr),
-            })
-            .collect();
         Ok(Servers {
-            targets,
+            targets: targets(&cluster),
             probe: Probe {
                 server_pid: None,
                 redis_pid: redis.as_ref().and_then(RedisProcess::pid),
@@ -216,23 +209,10 @@ impl Servers {
         Self::spawn(&args, crate::bare::BROKER, None)
     }
 
-    /// Run this executable with `args` until the returned value is dropped; it must print
-    /// `ready name=ws://…,…` once it listens.
+    /// Run this executable with `args` until the returned value is dropped (the handshake
+    /// of [`crate::child`]).
     fn spawn(args: &[String], broker: &str, redis: Option<RedisProcess>) -> anyhow::Result<Self> {
-        let mut child = Command::new(std::env::current_exe()?)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("start the child process `{}`", args[0]))?;
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line)?;
-        let Some(list) = line.trim().strip_prefix("ready ") else {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!("the child process `{}` did not start: {line:?}", args[0]);
-        };
-        let targets = parse_targets(list, true);
+        let (child, targets) = child::spawn(args)?;
         Ok(Servers {
             targets,
             probe: Probe {
@@ -299,29 +279,6 @@ impl Drop for Servers {
     }
 }
 
-/// `http://h:p,…` or `ws://h:p/ws,…` into targets; `named` lists are `name=url`.
-fn parse_targets(list: &str, named: bool) -> Vec<Target> {
-    list.split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(|item| {
-            let (name, url) = match item.split_once('=') {
-                Some((n, u)) if named => (n.to_string(), u.to_string()),
-                _ => (String::new(), item.trim().to_string()),
-            };
-            let host = url
-                .trim_start_matches("http://")
-                .trim_start_matches("ws://")
-                .trim_end_matches('/')
-                .trim_end_matches("/ws")
-                .to_string();
-            Target {
-                name: if name.is_empty() { host.clone() } else { name },
-                url: format!("ws://{host}/ws"),
-            }
-        })
-        .collect()
-}
-
 /// `bench serve`: run regions until stdin closes (the parent exited) and print
 /// `ready name=ws://…,…` once they listen.
 pub async fn serve_child(regions: usize, redis_url: Option<String>) -> anyhow::Result<()> {
@@ -331,42 +288,7 @@ pub async fn serve_child(regions: usize, redis_url: Option<String>) -> anyhow::R
         None => vec![Step::Embedded],
     };
     let (cluster, _chosen) = start_cluster(regions, &steps, shutdown.clone()).await?;
-    let list: Vec<String> = cluster
-        .regions
-        .iter()
-        .map(|r| format!("{}=ws://{}/ws", r.name, r.addr))
-        .collect();
-    ready_until_parent_exits(&list).await?;
+    child::ready_until_parent_exits(&targets(&cluster)).await?;
     cluster.stop().await;
     Ok(())
-}
-
-/// The child side of a server process (`bench serve`, `bench bare-server`): print
-/// `ready name=ws://…,…` (`list`), then wait until stdin closes (the parent exited).
-pub async fn ready_until_parent_exits(list: &[String]) -> anyhow::Result<()> {
-    println!("ready {}", list.join(","));
-    tokio::task::spawn_blocking(|| {
-        let mut sink = String::new();
-        while std::io::stdin().read_line(&mut sink).is_ok_and(|n| n > 0) {}
-    })
-    .await?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Targets accept http or ws URLs, with or without `/ws`, named or not.
-    #[test]
-    fn parses_targets() {
-        let t = parse_targets("http://127.0.0.1:4000,ws://127.0.0.1:4001/ws", false);
-        assert_eq!(t[0].url, "ws://127.0.0.1:4000/ws");
-        assert_eq!(t[1].url, "ws://127.0.0.1:4001/ws");
-        let t = parse_targets("as=ws://127.0.0.1:5/ws", true);
-        assert_eq!(
-            (t[0].name.as_str(), t[0].url.as_str()),
-            ("as", "ws://127.0.0.1:5/ws")
-        );
-    }
 }

@@ -47,6 +47,20 @@ impl Throughput {
         }
         self.bare_steps.push(step);
     }
+
+    /// Set `best_over_bare` and print the comparison line.
+    fn compare(&mut self) {
+        if let (Some(best), Some(bare_best)) = (&self.best, &self.bare_best) {
+            self.best_over_bare = Some(best.run.target_rate / bare_best.run.target_rate);
+        }
+        let rate_of = |m: &Option<Measured>| m.as_ref().map_or(0.0, |m| m.run.target_rate);
+        println!(
+            "throughput: best clean rate {:.0} events/s, bare broadcast floor {:.0} events/s: {:.2}x",
+            rate_of(&self.best),
+            rate_of(&self.bare_best),
+            self.best_over_bare.unwrap_or(0.0),
+        );
+    }
 }
 
 /// The rates tried so far, clean or not, and the next rate to try.
@@ -122,13 +136,16 @@ pub async fn throughput(
     let servers = setup.servers(broker).await?;
     let floor = setup.floor(&servers).await?;
     let bare = setup.bare().await?;
-    let bare_floor = Floor {
-        redis_hop: None,
-        ..floor
+    let steps = Steps {
+        clients,
+        duration,
+        p99_limit_ms,
+        floor,
+        bare_floor: Floor {
+            redis_hop: None,
+            ..floor
+        },
     };
-    let ok =
-        |m: &Measured| m.run.clean() && m.run.delivered > 0 && m.run.latency.p99_ms <= p99_limit_ms;
-    let (mut ours, mut theirs) = (Search::default(), Search::default());
     let mut result = Throughput {
         p99_limit_ms,
         steps: Vec::new(),
@@ -137,51 +154,89 @@ pub async fn throughput(
         bare_best: None,
         best_over_bare: None,
     };
-    let mut rate = Some(start_rate);
-    for _ in 0..max_steps {
-        let Some(r) = rate else { break };
-        let run = step(&servers, &servers.broker, clients, r, duration).await?;
-        let bare_run = step(&bare, &bare.broker, clients, r, duration).await?;
-        let m = Measured::new(floor, run, Some(&bare_run));
-        let b = Measured::new(bare_floor, bare_run, None);
-        print(&m);
-        print(&b);
-        ours.record(r, ok(&m));
-        theirs.record(r, ok(&b));
-        if ok(&m) {
-            result.best = Some(m.clone());
-        }
-        result.steps.push(m);
-        result.add_bare(b, ok);
-        rate = ours.next();
-    }
+    let search = steps
+        .paired(&servers, &bare, start_rate, max_steps, &mut result)
+        .await?;
     servers.stop().await;
-    // The bare server's own best, searched on from what the paired steps showed.
-    for _ in 0..max_steps {
-        let Some(r) = theirs.next() else { break };
-        let b = Measured::new(
-            bare_floor,
-            step(&bare, &bare.broker, clients, r, duration).await?,
-            None,
-        );
-        print(&b);
-        theirs.record(r, ok(&b));
-        result.add_bare(b, ok);
-    }
+    steps.bare_on(&bare, search, max_steps, &mut result).await?;
     bare.stop().await;
-    if let (Some(best), Some(bare_best)) = (&result.best, &result.bare_best) {
-        result.best_over_bare = Some(best.run.target_rate / bare_best.run.target_rate);
-    }
-    let rate_of = |m: &Option<Measured>| m.as_ref().map_or(0.0, |m| m.run.target_rate);
-    println!(
-        "throughput: best clean rate {:.0} events/s, bare broadcast floor {:.0} events/s: {:.2}x",
-        rate_of(&result.best),
-        rate_of(&result.bare_best),
-        result.best_over_bare.unwrap_or(0.0),
-    );
+    result.compare();
     plots(out, clients * setup.regions(), &result, floor)?;
     write_json(out, "throughput.json", &result)?;
     Ok(result)
+}
+
+/// How every step of the search is run and judged.
+struct Steps {
+    clients: usize,
+    duration: Duration,
+    p99_limit_ms: f64,
+    /// The round trip and Redis hop, for the regions' runs.
+    floor: Floor,
+    /// The same without the Redis hop, for the bare server's (it has no Redis).
+    bare_floor: Floor,
+}
+
+impl Steps {
+    /// Clean: nothing lost, something delivered, p99 under the limit.
+    fn ok(&self, m: &Measured) -> bool {
+        m.run.clean() && m.run.delivered > 0 && m.run.latency.p99_ms <= self.p99_limit_ms
+    }
+
+    /// The regions' search from `start_rate` (at most `max_steps`), each rate run on `servers`
+    /// and then on `bare`; the bare server's search so far, to go on from.
+    async fn paired(
+        &self,
+        servers: &Servers,
+        bare: &Servers,
+        start_rate: f64,
+        max_steps: usize,
+        result: &mut Throughput,
+    ) -> anyhow::Result<Search> {
+        let (mut ours, mut theirs) = (Search::default(), Search::default());
+        let mut rate = Some(start_rate);
+        for _ in 0..max_steps {
+            let Some(r) = rate else { break };
+            let run = step(servers, &servers.broker, self.clients, r, self.duration).await?;
+            let bare_run = step(bare, &bare.broker, self.clients, r, self.duration).await?;
+            let m = Measured::new(self.floor, run, Some(&bare_run));
+            let b = Measured::new(self.bare_floor, bare_run, None);
+            print(&m);
+            print(&b);
+            ours.record(r, self.ok(&m));
+            theirs.record(r, self.ok(&b));
+            if self.ok(&m) {
+                result.best = Some(m.clone());
+            }
+            result.steps.push(m);
+            result.add_bare(b, |m| self.ok(m));
+            rate = ours.next();
+        }
+        Ok(theirs)
+    }
+
+    /// The bare server's own best, searched on from what the paired steps showed (at most
+    /// `max_steps` more).
+    async fn bare_on(
+        &self,
+        bare: &Servers,
+        mut theirs: Search,
+        max_steps: usize,
+        result: &mut Throughput,
+    ) -> anyhow::Result<()> {
+        for _ in 0..max_steps {
+            let Some(r) = theirs.next() else { break };
+            let b = Measured::new(
+                self.bare_floor,
+                step(bare, &bare.broker, self.clients, r, self.duration).await?,
+                None,
+            );
+            print(&b);
+            theirs.record(r, self.ok(&b));
+            result.add_bare(b, |m| self.ok(m));
+        }
+        Ok(())
+    }
 }
 
 fn plots(out: &Path, clients: usize, result: &Throughput, floor: Floor) -> anyhow::Result<()> {

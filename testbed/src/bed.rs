@@ -1,6 +1,7 @@
 //! [`Testbed`]: the namespaces up, Redis and the three regions running by the README's recipe.
 
 use crate::host::{self, OPT_OUT};
+use crate::http;
 use crate::net::{self, Host};
 use crate::recipe::{self, Step};
 use crate::{Error, Result};
@@ -222,13 +223,13 @@ impl Testbed {
 
     /// `GET /health` of a region, from the root namespace over the bridge.
     pub fn health(&self, region: Host) -> Result<wire::Health> {
-        let body = http_get(region_addr(region), "/health")?;
+        let body = http::get(region_addr(region), "/health")?;
         serde_json::from_str(&body).map_err(|e| Error::NotReady(format!("/health: {e}: {body}")))
     }
 
     /// `GET path` on a region; the body of a 200 answer.
     pub fn get(&self, region: Host, path: &str) -> Result<String> {
-        http_get(region_addr(region), path)
+        http::get(region_addr(region), path)
     }
 
     /// The last lines of `host`'s log.
@@ -260,21 +261,4 @@ pub fn region_addr(region: Host) -> SocketAddr {
         _ => 4002,
     };
     SocketAddr::from((region.addr(), port))
-}
-
-/// A plain HTTP/1.1 GET; the body of a 200 answer.
-fn http_get(addr: SocketAddr, path: &str) -> Result<String> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut text = String::new();
-    s.read_to_string(&mut text)?;
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    if !head.starts_with("HTTP/1.1 200") {
-        return Err(Error::NotReady(format!("GET {path} on {addr}: {head}")));
-    }
-    Ok(body.to_owned())
 }

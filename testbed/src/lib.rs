@@ -20,15 +20,20 @@
 //! - [`recipe`]: the README's recipe as commands per host.
 //! - [`host`]: the privilege check, the cross-process lock, the Ctrl-C cleanup.
 //! - `bed`: [`Testbed`], the running testbed and its processes.
+//! - `http`: the bounded, blocking `GET` of a region's API that [`Testbed::health`] and
+//!   [`Testbed::get`] make (and why it is not testkit's).
 //! - [`load`]: publishers and subscribers in the clients host that count every event.
+//! - `socket`: their WebSocket connection to a region, every wait bounded.
 //! - [`report`]: what they recorded, and the counts a fault test asserts.
 
 mod bed;
 pub mod host;
+mod http;
 pub mod load;
 pub mod net;
 pub mod recipe;
 pub mod report;
+mod socket;
 
 pub use bed::{for_test, region_addr, Options, Testbed};
 pub use net::Host;

@@ -4,23 +4,22 @@
 //! a single-threaded runtime, so every socket they open is the clients host's.
 //! - A **publisher** per region publishes `<region>-<n>` every [`LoadConfig::every`], one at a
 //!   time, and retries the same id until it is acked: after a temporary error, and on a new
-//!   connection when the socket closes or no answer comes within [`ANSWER`].
+//!   connection when the socket closes or no answer comes within [`ANSWER`]. (Why this is not
+//!   testkit's `publish_until_acked`: see `Publisher`.)
 //! - **Subscribers** ([`LoadConfig::subscribers`] per region) record every event; when their
 //!   socket closes, fails or stays silent for [`SILENCE`] they reconnect to the same region with
 //!   `since` (the last offset they got) and `epoch`.
 //!
 //! Everything recorded is in a [`Tally`] behind a mutex that the test reads while it runs.
 
-use crate::bed::region_addr;
 use crate::net::Host;
 use crate::report::{Published, Subscriber, Tally};
-use futures_util::{SinkExt, StreamExt};
+use crate::socket::{connect, next_frame, Ws, BACKOFF};
+use futures_util::SinkExt;
 use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 use wire::ServerFrame;
 
@@ -29,10 +28,6 @@ use wire::ServerFrame;
 pub const ANSWER: Duration = Duration::from_secs(3);
 /// How long a subscriber accepts silence (the publishers never stop) before reconnecting.
 pub const SILENCE: Duration = Duration::from_secs(5);
-/// Bound on one connection attempt.
-const CONNECT: Duration = Duration::from_secs(3);
-/// Pause before a retry or a reconnect.
-const BACKOFF: Duration = Duration::from_millis(200);
 
 /// The load's shape.
 #[derive(Debug, Clone)]
@@ -52,8 +47,6 @@ pub struct Load {
     stop: CancellationToken,
     thread: Option<std::thread::JoinHandle<()>>,
 }
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 impl Load {
     /// Start the subscribers, wait until each is connected, then start the publishers.
@@ -173,39 +166,17 @@ async fn run(
     }
     tally.lock().unwrap().publishing = true;
     for region in Host::REGIONS {
-        tasks.spawn(publish(
+        let publisher = Publisher::new(
             config.clone(),
             region,
             tally.clone(),
             stop_publishing.clone(),
             stop.clone(),
-        ));
+        );
+        tasks.spawn(publisher.run());
     }
     stop.cancelled().await;
     tasks.shutdown().await;
-}
-
-async fn connect(region: Host, query: &str) -> Option<(Ws, ServerFrame)> {
-    let url = format!("ws://{}/ws?{query}", region_addr(region));
-    let (mut ws, _) = tokio::time::timeout(CONNECT, tokio_tungstenite::connect_async(url))
-        .await
-        .ok()?
-        .ok()?;
-    let welcome = next_frame(&mut ws, CONNECT).await.ok()??;
-    Some((ws, welcome))
-}
-
-/// The next frame: `Err` on silence for `wait`, `Ok(None)` when the socket ends.
-async fn next_frame(ws: &mut Ws, wait: Duration) -> Result<Option<ServerFrame>, ()> {
-    loop {
-        match tokio::time::timeout(wait, ws.next()).await {
-            Err(_) => return Err(()),
-            Ok(None | Some(Err(_))) => return Ok(None),
-            Ok(Some(Ok(Message::Text(t)))) => return Ok(serde_json::from_str(&t).ok()),
-            Ok(Some(Ok(Message::Close(_)))) => return Ok(None),
-            Ok(Some(Ok(_))) => continue,
-        }
-    }
 }
 
 async fn subscribe(token: String, index: usize, tally: Arc<Mutex<Tally>>, stop: CancellationToken) {
@@ -258,82 +229,148 @@ async fn subscribe(token: String, index: usize, tally: Arc<Mutex<Tally>>, stop: 
     }
 }
 
-async fn publish(
+/// A region's publisher: `<region>-<n>` every [`LoadConfig::every`], one id at a time, each
+/// retried until it is acked or refused for good; every attempt and its outcome go into the
+/// [`Tally`].
+///
+/// Not testkit's `publish_until_acked`, which the region suites use: that one publishes on a
+/// single loopback connection and fails the test (a panic) when an answer does not come within
+/// its patience, when the socket closes, or on anything but an ack or a temporary error. Here
+/// the faults are the point. A partition drops packets without a reset, so an answer is waited
+/// for at most [`ANSWER`] and the same id is then retried on a new connection (as after a
+/// killed region's closed socket); what happened is recorded for the fault test to count and
+/// report (attempts, the ack's offset and instant, a permanent refusal), never a panic on the
+/// clients host's thread ([`in_clients`], another network namespace). And the testbed crate,
+/// which ships the `testbed` binary, depends on `wire` only, not on the dev-only testkit.
+struct Publisher {
     config: LoadConfig,
     region: Host,
     tally: Arc<Mutex<Tally>>,
+    /// No new ids after it; the current one is still retried until it settles.
     stop_publishing: CancellationToken,
     stop: CancellationToken,
-) {
-    let mut current: Option<usize> = None;
-    let mut n = 0u64;
-    'connection: while !stop.is_cancelled() {
-        let Some((mut ws, _)) = connect(region, &format!("token={}", config.token)).await else {
-            tokio::time::sleep(BACKOFF).await;
-            continue;
-        };
-        loop {
-            let index = match current {
-                Some(i) => i,
-                None => {
-                    if stop_publishing.is_cancelled() {
-                        tally.lock().unwrap().publishers_done += 1;
-                        return;
-                    }
-                    tokio::time::sleep(config.every).await;
-                    let id = format!("{}-{n}", region.name());
-                    n += 1;
-                    let mut t = tally.lock().unwrap();
-                    t.published.push(Published::new(id, region));
-                    current = Some(t.published.len() - 1);
-                    t.published.len() - 1
-                }
+    /// The tally's index of the id in flight, until it is acked or refused for good.
+    current: Option<usize>,
+    /// The number of the next new id.
+    n: u64,
+}
+
+/// What the publisher does after one attempt.
+enum Then {
+    /// The next attempt on the same connection (the next id, or the same after a temporary
+    /// refusal).
+    Continue,
+    /// The same id again, on a new connection.
+    Reconnect,
+    /// The load is stopping.
+    Stop,
+}
+
+impl Publisher {
+    fn new(
+        config: LoadConfig,
+        region: Host,
+        tally: Arc<Mutex<Tally>>,
+        stop_publishing: CancellationToken,
+        stop: CancellationToken,
+    ) -> Self {
+        Publisher {
+            config,
+            region,
+            tally,
+            stop_publishing,
+            stop,
+            current: None,
+            n: 0,
+        }
+    }
+
+    /// Connect, publish until the connection fails, and again, until stopped or done.
+    async fn run(mut self) {
+        while !self.stop.is_cancelled() {
+            let query = format!("token={}", self.config.token);
+            let Some((mut ws, _)) = connect(self.region, &query).await else {
+                tokio::time::sleep(BACKOFF).await;
+                continue;
             };
-            let id = {
-                let mut t = tally.lock().unwrap();
-                t.published[index].attempts += 1;
-                t.published[index].id.clone()
-            };
-            let frame = serde_json::json!({"type":"publish","id":id,"kind":"testbed","payload":{"n":index}});
-            if ws
-                .send(Message::Text(frame.to_string().into()))
-                .await
-                .is_err()
-            {
-                continue 'connection;
-            }
             loop {
-                let answer = tokio::select! {
-                    _ = stop.cancelled() => return,
-                    f = next_frame(&mut ws, ANSWER) => f,
+                let Some(index) = self.in_flight().await else {
+                    return;
                 };
-                match answer {
-                    Ok(Some(ServerFrame::Ack { id: a, offset, .. })) if a == id => {
-                        tally.lock().unwrap().published[index].acked =
-                            Some((offset, Instant::now()));
-                        current = None;
-                        break;
-                    }
-                    Ok(Some(ServerFrame::Error {
-                        id: Some(e),
-                        temporary,
-                        code,
-                        ..
-                    })) if e == id => {
-                        if !temporary {
-                            tally.lock().unwrap().published[index].refused = Some(code.to_string());
-                            current = None;
-                        }
-                        tokio::time::sleep(BACKOFF).await;
-                        break;
-                    }
-                    Ok(Some(_)) => continue,
-                    Ok(None) | Err(()) => {
-                        tokio::time::sleep(BACKOFF).await;
-                        continue 'connection;
-                    }
+                match self.attempt(&mut ws, index).await {
+                    Then::Continue => {}
+                    Then::Reconnect => break,
+                    Then::Stop => return,
                 }
             }
         }
+    }
+
+    /// The id in flight, or a new one after [`LoadConfig::every`]; `None` (and this publisher
+    /// counted as done) once publishing has stopped and nothing is in flight.
+    async fn in_flight(&mut self) -> Option<usize> {
+        if let Some(index) = self.current {
+            return Some(index);
+        }
+        if self.stop_publishing.is_cancelled() {
+            self.tally.lock().unwrap().publishers_done += 1;
+            return None;
+        }
+        tokio::time::sleep(self.config.every).await;
+        let id = format!("{}-{}", self.region.name(), self.n);
+        self.n += 1;
+        let mut t = self.tally.lock().unwrap();
+        t.published.push(Published::new(id, self.region));
+        self.current = Some(t.published.len() - 1);
+        self.current
+    }
+
+    /// Publish the id at `index` once and wait for its answer.
+    async fn attempt(&mut self, ws: &mut Ws, index: usize) -> Then {
+        let id = {
+            let mut t = self.tally.lock().unwrap();
+            t.published[index].attempts += 1;
+            t.published[index].id.clone()
+        };
+        let payload = serde_json::json!({ "n": index });
+        let frame = wire::Publish::new(id.clone(), "testbed", &payload).to_text();
+        if ws.send(Message::Text(frame.into())).await.is_err() {
+            return Then::Reconnect;
+        }
+        loop {
+            let answer = tokio::select! {
+                _ = self.stop.cancelled() => return Then::Stop,
+                f = next_frame(ws, ANSWER) => f,
+            };
+            match answer {
+                Ok(Some(ServerFrame::Ack { id: a, offset, .. })) if a == id => {
+                    self.settle(index, |p| p.acked = Some((offset, Instant::now())));
+                    return Then::Continue;
+                }
+                Ok(Some(ServerFrame::Error {
+                    id: Some(e),
+                    temporary,
+                    code,
+                    ..
+                })) if e == id => {
+                    if !temporary {
+                        self.settle(index, |p| p.refused = Some(code.to_string()));
+                    }
+                    tokio::time::sleep(BACKOFF).await;
+                    return Then::Continue;
+                }
+                Ok(Some(_)) => continue,
+                Ok(None) | Err(()) => {
+                    tokio::time::sleep(BACKOFF).await;
+                    return Then::Reconnect;
+                }
+            }
+        }
+    }
+
+    /// Record how the id at `index` ended; the next attempt is a new id.
+    fn settle(&mut self, index: usize, outcome: impl FnOnce(&mut Published)) {
+        outcome(&mut self.tally.lock().unwrap().published[index]);
+        self.current = None;
     }
 }

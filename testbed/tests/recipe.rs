@@ -13,6 +13,20 @@ use wire::ServerFrame;
 
 const PATIENCE: Duration = Duration::from_secs(15);
 
+/// The pages of the three regions: every region accepts their WebSockets.
+const PAGES_OF_THE_DEPLOYMENT: [&str; 3] = [
+    "http://10.203.77.11:4000",
+    "http://10.203.77.12:4001",
+    "http://10.203.77.13:4002",
+];
+/// Origins that are not a page of the deployment (another host, another region's port,
+/// elsewhere): refused.
+const OTHER_PAGES: [&str; 3] = [
+    "http://10.203.77.30:4000",
+    "http://10.203.77.11:4001",
+    "http://evil.example",
+];
+
 /// Upgrade status of `/ws?query` on `region` from the clients host, with an `Origin`.
 async fn upgrade(region: Host, query: &str, origin: Option<&str>) -> u16 {
     let addr = testbed::region_addr(region);
@@ -39,6 +53,18 @@ fn the_readme_recipe_works_across_hosts() {
     let Some(bed) = testbed::for_test() else {
         return;
     };
+    assert_every_region_lists_all(&bed);
+    let token = bed.token().to_owned();
+    let page_of_as = bed.url(Host::As);
+    in_clients(async move {
+        let with = format!("?token={token}");
+        assert_token_and_origins_checked(&with).await;
+        assert_an_event_from_eu_reaches_every_region(&with, &page_of_as).await;
+    });
+}
+
+/// Each region's `/regions` lists the three regions at their public URLs.
+fn assert_every_region_lists_all(bed: &testbed::Testbed) {
     let mut expected: Vec<(String, String)> = Host::REGIONS
         .iter()
         .map(|r| (r.name().to_owned(), bed.url(*r)))
@@ -51,72 +77,62 @@ fn the_readme_recipe_works_across_hosts() {
         got.sort();
         assert_eq!(got, expected, "/regions of {}", region.name());
     }
-    let token = bed.token().to_owned();
-    let page_of_as = bed.url(Host::As);
-    in_clients(async move {
-        let with = format!("?token={token}");
-        for region in Host::REGIONS {
-            assert_eq!(
-                upgrade(region, "", None).await,
-                401,
-                "{region:?} without token"
-            );
-            assert_eq!(upgrade(region, "?token=nope", None).await, 401);
-            for page in [
-                "http://10.203.77.11:4000",
-                "http://10.203.77.12:4001",
-                "http://10.203.77.13:4002",
-            ] {
+}
+
+/// Every region refuses a missing or wrong token (401), accepts the pages of the three
+/// regions (101) and refuses any other origin (403); `with` is `?token=…`.
+async fn assert_token_and_origins_checked(with: &str) {
+    for region in Host::REGIONS {
+        assert_eq!(
+            upgrade(region, "", None).await,
+            401,
+            "{region:?} without token"
+        );
+        assert_eq!(upgrade(region, "?token=nope", None).await, 401);
+        for (pages, status) in [(PAGES_OF_THE_DEPLOYMENT, 101), (OTHER_PAGES, 403)] {
+            for page in pages {
                 assert_eq!(
-                    upgrade(region, &with, Some(page)).await,
-                    101,
-                    "{region:?} from {page}"
-                );
-            }
-            for page in [
-                "http://10.203.77.30:4000",
-                "http://10.203.77.11:4001",
-                "http://evil.example",
-            ] {
-                assert_eq!(
-                    upgrade(region, &with, Some(page)).await,
-                    403,
+                    upgrade(region, with, Some(page)).await,
+                    status,
                     "{region:?} from {page}"
                 );
             }
         }
-        let mut subscribers = Vec::new();
-        for region in Host::REGIONS {
-            let url = format!("ws://{}/ws{with}", testbed::region_addr(region));
-            let mut req = url.into_client_request().unwrap();
-            req.headers_mut()
-                .insert("Origin", HeaderValue::from_str(&page_of_as).unwrap());
-            let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-            subscribers.push((region, ws));
-        }
-        let id = "from-eu-across-hosts";
-        let publish = serde_json::json!({"type":"publish","id":id,"kind":"test","payload":{}});
-        let eu = &mut subscribers[2].1;
-        eu.send(Message::Text(publish.to_string().into()))
-            .await
-            .unwrap();
-        for (region, ws) in &mut subscribers {
-            let got = tokio::time::timeout(PATIENCE, async {
-                while let Some(Ok(msg)) = ws.next().await {
-                    if let Message::Text(t) = msg {
-                        if let Ok(ServerFrame::Event(e)) = serde_json::from_str(&t) {
-                            return Some(e);
-                        }
+    }
+}
+
+/// A subscriber in each region (a page of AS, `with` its token); one event published on
+/// EU's reaches all three, with origin `eu`.
+async fn assert_an_event_from_eu_reaches_every_region(with: &str, page_of_as: &str) {
+    let mut subscribers = Vec::new();
+    for region in Host::REGIONS {
+        let url = format!("ws://{}/ws{with}", testbed::region_addr(region));
+        let mut req = url.into_client_request().unwrap();
+        req.headers_mut()
+            .insert("Origin", HeaderValue::from_str(page_of_as).unwrap());
+        let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+        subscribers.push((region, ws));
+    }
+    let id = "from-eu-across-hosts";
+    let publish = wire::Publish::new(id, "test", &serde_json::json!({})).to_text();
+    let eu = &mut subscribers[2].1;
+    eu.send(Message::Text(publish.into())).await.unwrap();
+    for (region, ws) in &mut subscribers {
+        let got = tokio::time::timeout(PATIENCE, async {
+            while let Some(Ok(msg)) = ws.next().await {
+                if let Message::Text(t) = msg {
+                    if let Ok(ServerFrame::Event(e)) = serde_json::from_str(&t) {
+                        return Some(e);
                     }
                 }
-                None
-            })
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| panic!("{region:?} got no event"));
-            assert_eq!(got.id, id, "{region:?}");
-            assert_eq!(got.origin, "eu", "{region:?}");
-        }
-    });
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("{region:?} got no event"));
+        assert_eq!(got.id, id, "{region:?}");
+        assert_eq!(got.origin, "eu", "{region:?}");
+    }
 }

@@ -1,0 +1,268 @@
+//! The Socket.IO scenario: the original system's traffic on our regions. `clients` Socket.IO
+//! clients per region over WebSocket, `emitters` clients in the first region (AS) that emit
+//! `message`s at a rate (split between them), then faster (doubling) until a step is no
+//! longer clean (something refused, lost, duplicated, or a client disconnected). A
+//! connection's messages are stored one at a time, in order, so one emitter's rate is bounded
+//! by the broker round trip; several emitters are how a page population drives a region.
+//!
+//! The clients (a minimal Socket.IO client over the WebSocket transport) are in [`client`].
+
+mod client;
+
+use crate::clock::now_us;
+use crate::procfs::CpuUse;
+use crate::receiver::Ws;
+use crate::scenario::write_json;
+use crate::servers::Servers;
+use crate::stats::{self, Latency};
+use client::{connect, emit, receive, Seen, DRAIN};
+use serde::Serialize;
+use server_core::broker::BrokerKind;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// One step of the scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct SioStep {
+    /// Messages per second emitted in AS.
+    pub rate: f64,
+    /// Receiving Socket.IO clients (all regions).
+    pub receivers: usize,
+    /// Emitting clients in AS (the rate is split between them).
+    pub emitters: usize,
+    /// Messages emitted.
+    pub sent: u64,
+    /// Messages acknowledged as stored (the rest were refused, e.g. `rate_limited` when a
+    /// connection's messages queue up faster than they are stored one at a time).
+    pub stored: u64,
+    /// `broadcast`s expected: stored × receivers.
+    pub expected: u64,
+    /// Unique `broadcast`s received.
+    pub delivered: u64,
+    /// Expected but never received.
+    pub lost: u64,
+    /// Received again (a sequence number not above the last one seen).
+    pub duplicated: u64,
+    /// Clients (receivers and emitters) the server disconnected before the end.
+    pub closed_early: usize,
+    /// End-to-end latency, emit → `broadcast` received.
+    pub latency: Latency,
+    /// Unique deliveries per second, first emit to last delivery.
+    pub deliveries_per_s: f64,
+    /// CPU used while emitting and draining.
+    pub cpu: CpuUse,
+    /// `/proc/loadavg` (1 min) at the end: how busy the machine was, others included.
+    pub load_1m: f64,
+}
+
+impl SioStep {
+    /// Nothing lost, nothing duplicated, nobody disconnected.
+    pub fn clean(&self) -> bool {
+        self.lost == 0 && self.duplicated == 0 && self.closed_early == 0 && self.stored == self.sent
+    }
+}
+
+/// Run the scenario on regions the bench starts (Redis), from `start_rate`, doubling, at most
+/// `max_steps` steps of `step` each, until one is not clean. Writes `socketio.json`.
+pub async fn scenario(
+    servers: Servers,
+    out: &Path,
+    clients: usize,
+    emitters: usize,
+    start_rate: f64,
+    step: Duration,
+    max_steps: usize,
+) -> anyhow::Result<Vec<SioStep>> {
+    let mut steps = Vec::new();
+    let mut rate = start_rate;
+    for _ in 0..max_steps.max(1) {
+        let s = run_step(&servers, clients, emitters, rate, step).await?;
+        print(&s);
+        let clean = s.clean();
+        steps.push(s);
+        if !clean {
+            break;
+        }
+        rate *= 2.0;
+    }
+    servers.stop().await;
+    write_json(out, "socketio.json", &steps)?;
+    Ok(steps)
+}
+
+/// The broker the scenario runs on.
+pub const BROKER: BrokerKind = BrokerKind::Redis;
+
+fn print(s: &SioStep) {
+    println!(
+        "socketio {:>6.0} msg/s  stored {}/{}  {:>9}/{:<9} lost {} dup {} closed {}  p50 {:.2} p99 {:.2} max {:.2} ms  {:.0} deliveries/s  cpu server {:.2} redis {:.2} generator {:.2}  load {:.1}",
+        s.rate, s.stored, s.sent, s.delivered, s.expected, s.lost, s.duplicated, s.closed_early,
+        s.latency.p50_ms, s.latency.p99_ms, s.latency.max_ms, s.deliveries_per_s,
+        s.cpu.server_cores, s.cpu.redis_cores, s.cpu.generator_cores, s.load_1m,
+    );
+}
+
+/// One step: connect, emit at `rate` for `duration`, drain, count.
+pub async fn run_step(
+    servers: &Servers,
+    clients: usize,
+    emitters: usize,
+    rate: f64,
+    duration: Duration,
+) -> anyhow::Result<SioStep> {
+    let tag: Arc<str> = format!("s{:x}-", rand::random::<u32>()).into();
+    let progress = Arc::new(AtomicU64::new(0));
+    let stop = CancellationToken::new();
+    let tasks = connect_receivers(servers, clients, &tag, &progress, &stop).await?;
+    let emitting = connect_emitters(servers, emitters, &tag).await?;
+    let per_emitter = rate / emitting.len() as f64;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cpu_start = servers.probe.mark();
+    let start_us = now_us();
+    let emitted = emit_all(emitting, per_emitter, duration).await?;
+    let expected = emitted.stored * tasks.len() as u64;
+    let deadline = Instant::now() + DRAIN;
+    while progress.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let cpu = cpu_start.until(&servers.probe.mark());
+    stop.cancel();
+    let mut seen = Vec::new();
+    for t in tasks {
+        seen.push(t.await?);
+    }
+    let counted = Counted {
+        seen: &seen,
+        emitted: &emitted,
+        start_us,
+    };
+    Ok(counted.step(rate, emitters.max(1), cpu))
+}
+
+/// `clients` Socket.IO receivers in every region, each a task counting `tag`'s broadcasts.
+async fn connect_receivers(
+    servers: &Servers,
+    clients: usize,
+    tag: &Arc<str>,
+    progress: &Arc<AtomicU64>,
+    stop: &CancellationToken,
+) -> anyhow::Result<Vec<JoinHandle<Seen>>> {
+    let mut tasks = Vec::new();
+    for target in &servers.targets {
+        for _ in 0..clients {
+            let ws = connect(&target.url).await?;
+            tasks.push(tokio::spawn(receive(
+                ws,
+                tag.clone(),
+                progress.clone(),
+                stop.clone(),
+            )));
+        }
+    }
+    Ok(tasks)
+}
+
+/// `emitters` (at least one) Socket.IO clients in the first region, each with its tag.
+async fn connect_emitters(
+    servers: &Servers,
+    emitters: usize,
+    tag: &str,
+) -> anyhow::Result<Vec<(Ws, String)>> {
+    let mut emitting = Vec::new();
+    for e in 0..emitters.max(1) {
+        emitting.push((
+            connect(&servers.targets[0].url).await?,
+            format!("{tag}{e}-"),
+        ));
+    }
+    Ok(emitting)
+}
+
+/// What the emitters of a step did, summed.
+struct Emitted {
+    sent: u64,
+    stored: u64,
+    /// Emitters the server disconnected.
+    broken: usize,
+}
+
+/// Every emitter at `per_emitter` messages/s for `duration`, at once; their sums.
+async fn emit_all(
+    emitting: Vec<(Ws, String)>,
+    per_emitter: f64,
+    duration: Duration,
+) -> anyhow::Result<Emitted> {
+    let runs: Vec<_> = emitting
+        .into_iter()
+        .map(|(ws, tag)| tokio::spawn(async move { emit(ws, &tag, per_emitter, duration).await }))
+        .collect();
+    let mut emitted = Emitted {
+        sent: 0,
+        stored: 0,
+        broken: 0,
+    };
+    for r in runs {
+        let (s, st, b) = r.await??;
+        emitted.sent += s;
+        emitted.stored += st;
+        emitted.broken += usize::from(b);
+    }
+    Ok(emitted)
+}
+
+/// What a step counted: what each receiver saw, what the emitters did, and when the first
+/// emit went out (µs, process clock).
+struct Counted<'a> {
+    seen: &'a [Seen],
+    emitted: &'a Emitted,
+    start_us: u64,
+}
+
+impl Counted<'_> {
+    /// The step at `rate` with `emitters`, which used `cpu`.
+    fn step(&self, rate: f64, emitters: usize, cpu: CpuUse) -> SioStep {
+        let Counted {
+            seen,
+            emitted,
+            start_us,
+        } = *self;
+        let receivers = seen.len();
+        let expected = emitted.stored * receivers as u64;
+        let delivered: u64 = seen.iter().map(|s| s.unique).sum();
+        let last_us = seen.iter().map(|s| s.last_us).max().unwrap_or(start_us);
+        let mut sorted: Vec<u32> = seen
+            .iter()
+            .flat_map(|s| s.samples.iter().map(|x| x.latency_us))
+            .collect();
+        sorted.sort_unstable();
+        let span_s = (last_us.saturating_sub(start_us) as f64 / 1e6).max(1e-3);
+        SioStep {
+            rate,
+            receivers,
+            emitters,
+            sent: emitted.sent,
+            stored: emitted.stored,
+            expected,
+            delivered,
+            lost: expected.saturating_sub(delivered),
+            duplicated: seen.iter().map(|s| s.duplicated).sum(),
+            closed_early: seen.iter().filter(|s| s.closed).count() + emitted.broken,
+            latency: stats::summarize(&sorted),
+            deliveries_per_s: delivered as f64 / span_s,
+            cpu,
+            load_1m: load_1m(),
+        }
+    }
+}
+
+fn load_1m() -> f64 {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split(' ')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
