@@ -16,18 +16,50 @@ use serde_json::value::RawValue;
 pub enum ClientFrame {
     /// Publish an event in the region the client is connected to.
     Publish(Publish),
+    /// Follow a channel (from now, or resuming after an offset).
+    Subscribe(Subscribe),
+    /// Stop following a channel.
+    Unsubscribe(Unsubscribe),
 }
 
-/// `{"type":"publish","id":…,"kind":…,"payload":…}`.
+/// `{"type":"publish","id":…,"kind":…,"payload":…,"channel":…}`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Publish {
-    /// Client-chosen unique id; publishing the same id again is acknowledged with the
-    /// offset it was first stored at and is not stored twice.
+    /// Client-chosen id, unique within its channel; publishing the same id again on the
+    /// same channel is acknowledged with the offset it was first stored at and is not stored
+    /// twice.
     pub id: String,
     /// Free-form event kind, e.g. `"click"`.
     pub kind: String,
     /// Any JSON value, as its text (`null` when the frame has none).
     pub payload: Box<RawValue>,
+    /// The channel it goes to; none: [`crate::GLOBAL`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+}
+
+/// `{"type":"subscribe","channel":…[,"since":N,"epoch":…]}`: follow `channel`; with `since`,
+/// first replay its events after that offset (of the log `epoch`, when given).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Subscribe {
+    /// The channel.
+    pub channel: String,
+    /// Resume after this offset of the channel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<crate::Offset>,
+    /// The epoch `since` belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<String>,
+    /// Also get the channel's members, then a `join` or `leave` frame for every change.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub presence: bool,
+}
+
+/// `{"type":"unsubscribe","channel":…}`: stop following `channel`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Unsubscribe {
+    /// The channel.
+    pub channel: String,
 }
 
 /// Why a text is not a client frame. `Json` keeps serde's complaint; the server turns each
@@ -40,9 +72,9 @@ pub enum ParseError {
     /// A `type` no client frame has.
     #[error("unknown frame type {0:?}")]
     UnknownType(String),
-    /// A frame of a known type with missing, mistyped or unknown fields.
-    #[error("{0}")]
-    Fields(serde_json::Error),
+    /// A frame of a known type (named) with missing, mistyped or unknown fields.
+    #[error("bad {0} frame: {1}")]
+    Fields(&'static str, serde_json::Error),
 }
 
 /// The fields of a publish as they are read: the `type` tag is checked before.
@@ -55,6 +87,44 @@ struct PublishIn {
     kind: String,
     #[serde(default)]
     payload: Option<Box<RawValue>>,
+    #[serde(default)]
+    channel: Option<String>,
+}
+
+/// The body of `POST /publish` as it is read: a publish without its `type`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishBody {
+    id: String,
+    kind: String,
+    #[serde(default)]
+    payload: Option<Box<RawValue>>,
+    #[serde(default)]
+    channel: Option<String>,
+}
+
+/// The fields of a subscribe as they are read.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubscribeIn {
+    #[serde(rename = "type")]
+    _tag: IgnoredAny,
+    channel: String,
+    #[serde(default)]
+    since: Option<crate::Offset>,
+    #[serde(default)]
+    epoch: Option<String>,
+    #[serde(default)]
+    presence: bool,
+}
+
+/// The fields of an unsubscribe as they are read.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnsubscribeIn {
+    #[serde(rename = "type")]
+    _tag: IgnoredAny,
+    channel: String,
 }
 
 /// The tag of any frame, other fields skipped.
@@ -71,12 +141,26 @@ impl ClientFrame {
         let Tag { tag } = serde_json::from_str(text).map_err(ParseError::NoType)?;
         match &*tag {
             "publish" => {
-                let p: PublishIn = serde_json::from_str(text).map_err(ParseError::Fields)?;
+                let p: PublishIn = fields("publish", text)?;
                 Ok(ClientFrame::Publish(Publish {
                     id: p.id,
                     kind: p.kind,
                     payload: p.payload.unwrap_or_else(null),
+                    channel: p.channel,
                 }))
+            }
+            "subscribe" => {
+                let s: SubscribeIn = fields("subscribe", text)?;
+                Ok(ClientFrame::Subscribe(Subscribe {
+                    channel: s.channel,
+                    since: s.since,
+                    epoch: s.epoch,
+                    presence: s.presence,
+                }))
+            }
+            "unsubscribe" => {
+                let u: UnsubscribeIn = fields("unsubscribe", text)?;
+                Ok(ClientFrame::Unsubscribe(Unsubscribe { channel: u.channel }))
             }
             other => Err(ParseError::UnknownType(other.to_owned())),
         }
@@ -88,15 +172,45 @@ impl ClientFrame {
     }
 }
 
+/// The frame of type `T` (tagged `tag`) in `text`, its `type` already read.
+fn fields<T: serde::de::DeserializeOwned>(tag: &'static str, text: &str) -> Result<T, ParseError> {
+    serde_json::from_str(text).map_err(|e| ParseError::Fields(tag, e))
+}
+
 impl Publish {
-    /// A publish of `payload` (any serializable value, e.g. a `serde_json::Value`).
+    /// A publish of `payload` (any serializable value, e.g. a `serde_json::Value`) on
+    /// [`crate::GLOBAL`].
     pub fn new(id: impl Into<String>, kind: impl Into<String>, payload: &impl Serialize) -> Self {
         Publish {
             id: id.into(),
             kind: kind.into(),
             payload: serde_json::value::to_raw_value(payload)
                 .expect("a payload that serializes as JSON"),
+            channel: None,
         }
+    }
+
+    /// The body of a `POST /publish`: `{"channel":…,"id":…,"kind":…,"payload":…}` (channel
+    /// and payload optional), the fields of a publish frame without its `type`.
+    pub fn parse_body(text: &str) -> Result<Publish, ParseError> {
+        let b: PublishBody = fields("publish", text)?;
+        Ok(Publish {
+            id: b.id,
+            kind: b.kind,
+            payload: b.payload.unwrap_or_else(null),
+            channel: b.channel,
+        })
+    }
+
+    /// The same publish on `channel`.
+    pub fn on(mut self, channel: impl Into<String>) -> Self {
+        self.channel = Some(channel.into());
+        self
+    }
+
+    /// The channel it goes to.
+    pub fn channel(&self) -> &str {
+        self.channel.as_deref().unwrap_or(crate::GLOBAL)
     }
 
     /// This publish as the text of one WebSocket message.
@@ -117,7 +231,39 @@ mod tests {
     fn publish(text: &str) -> Publish {
         match ClientFrame::parse(text).unwrap() {
             ClientFrame::Publish(p) => p,
+            other => panic!("not a publish: {other:?}"),
         }
+    }
+
+    #[test]
+    fn subscribe_frames_are_read_and_written() {
+        let s = Subscribe {
+            channel: "a".into(),
+            since: Some(3),
+            epoch: None,
+            presence: false,
+        };
+        let text = ClientFrame::Subscribe(s.clone()).to_text();
+        assert_eq!(text, r#"{"type":"subscribe","channel":"a","since":3}"#);
+        assert!(matches!(ClientFrame::parse(&text).unwrap(), ClientFrame::Subscribe(b) if b == s));
+        assert!(matches!(
+            ClientFrame::parse(r#"{"type":"unsubscribe","channel":"a"}"#).unwrap(),
+            ClientFrame::Unsubscribe(u) if u.channel == "a"
+        ));
+        assert!(matches!(
+            ClientFrame::parse(r#"{"type":"subscribe","channel":"a","x":1}"#),
+            Err(ParseError::Fields(..))
+        ));
+        assert!(matches!(
+            ClientFrame::parse(r#"{"type":"subscribe"}"#),
+            Err(ParseError::Fields(..))
+        ));
+        let p = publish(&Publish::new("i", "k", &1).on("room").to_text());
+        assert_eq!((p.channel(), p.payload.get()), ("room", "1"));
+        assert_eq!(
+            publish(r#"{"type":"publish","id":"i","kind":"k"}"#).channel(),
+            "global"
+        );
     }
 
     #[test]
@@ -152,11 +298,11 @@ mod tests {
         assert!(matches!(bad(r#"{"type":"x"}"#), ParseError::UnknownType(t) if t == "x"));
         assert!(matches!(
             bad(r#"{"type":"publish","id":"a","kind":"k","oops":1}"#),
-            ParseError::Fields(_)
+            ParseError::Fields(..)
         ));
         assert!(matches!(
             bad(r#"{"type":"publish","id":5,"kind":"k"}"#),
-            ParseError::Fields(_)
+            ParseError::Fields(..)
         ));
     }
 }

@@ -47,6 +47,12 @@ pub enum ErrorCode {
     InvalidSim,
     /// HTTP 503 on `/ws` or a Socket.IO connect: the region holds its maximum of connections.
     TooManyConnections,
+    /// A channel name outside the rules (charset, length).
+    InvalidChannel,
+    /// More channels than one connection may follow at once.
+    TooManyChannels,
+    /// A display name outside the rules (charset, length).
+    InvalidName,
     /// A code this version does not know, as it was sent.
     #[serde(untagged)]
     Other(String),
@@ -54,7 +60,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code this version defines, in the order of the table in `docs/protocol.md`.
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidFrame,
         ErrorCode::UnknownType,
@@ -71,6 +77,9 @@ impl ErrorCode {
         ErrorCode::Unauthorized,
         ErrorCode::InvalidSim,
         ErrorCode::TooManyConnections,
+        ErrorCode::InvalidChannel,
+        ErrorCode::TooManyChannels,
+        ErrorCode::InvalidName,
     ];
 
     /// The name on the wire, e.g. `"rate_limited"`.
@@ -92,6 +101,9 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::InvalidSim => "invalid_sim",
             ErrorCode::TooManyConnections => "too_many_connections",
+            ErrorCode::InvalidChannel => "invalid_channel",
+            ErrorCode::TooManyChannels => "too_many_channels",
+            ErrorCode::InvalidName => "invalid_name",
             ErrorCode::Other(name) => name,
         }
     }

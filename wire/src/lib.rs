@@ -7,6 +7,7 @@
 //! or serializes from and every client builds from, so no side writes a frame by hand.
 //!
 //! # Layout
+//! - [`channel`]: channel names, the default channel [`GLOBAL`], the subscription limit.
 //! - [`client`]: what a client sends ([`ClientFrame`], [`Publish`]), with the payload kept as
 //!   the JSON text it was sent as.
 //! - [`server`]: what a region sends ([`ServerFrame`]: `welcome`, `ack`, `event`,
@@ -14,26 +15,31 @@
 //!   straight from a stored event ([`EventRef`]) and deserializes owned.
 //! - [`ErrorCode`]: every error code, with its wire name and whether it is temporary.
 //! - [`broker`]: which broker a region runs on ([`BrokerKind`], [`BrokerStatus`]).
+//! - [`presence`]: members of channels ([`Member`]), display names, the listing bound.
 //! - [`http`]: the JSON bodies of `GET /health` and `GET /regions`.
 //! - [`limits`]: the documented input limits every server enforces.
 //! - [`sim`]: the body of `GET`/`PUT /sim` (a region's simulated link to the broker) and its
 //!   presets. Not part of the WebSocket protocol.
 
 pub mod broker;
+pub mod channel;
 pub mod client;
 mod error_code;
 pub mod http;
+pub mod presence;
 pub mod server;
 pub mod sim;
 
 pub use self::broker::{BrokerKind, BrokerStatus};
-pub use self::client::{ClientFrame, Publish};
+pub use self::channel::{ChannelPosition, GLOBAL};
+pub use self::client::{ClientFrame, Publish, Subscribe, Unsubscribe};
 pub use self::error_code::ErrorCode;
 pub use self::http::{Health, RegionInfo};
+pub use self::presence::Member;
 pub use self::server::{EventFrame, EventRef, ServerFrame};
 
-/// Position of an event in the global log: the first event has offset 1, each next one +1.
-/// Offset 0 means "before the first event".
+/// Position of an event in its channel: the first event of a channel has offset 1, each
+/// next one +1. Offset 0 means "before the first event".
 pub type Offset = u64;
 
 /// Microseconds since the Unix epoch, read from the clock of whoever stamped it.

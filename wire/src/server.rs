@@ -1,6 +1,6 @@
 //! What a region sends to a client.
 
-use crate::{BrokerKind, ErrorCode, Micros, Offset};
+use crate::{BrokerKind, ChannelPosition, ErrorCode, Member, Micros, Offset};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -12,8 +12,12 @@ use serde_json::Value;
 /// payload as the raw JSON text it was published as, nothing copied), and a client reads an
 /// `EventFrame` with owned strings and the payload as a [`Value`] (or `Box<RawValue>`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound(deserialize = "S: Deserialize<'de> + From<&'static str>, P: Deserialize<'de>"))]
 pub struct EventFrame<S = String, P = Value> {
-    /// Position in the global log.
+    /// The channel it belongs to (`global` from servers older than channels).
+    #[serde(default = "global_channel")]
+    pub channel: S,
+    /// Position in its channel.
     pub offset: Offset,
     /// The publisher's id for this event.
     pub id: S,
@@ -60,6 +64,10 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+fn global_channel<S: From<&'static str>>() -> S {
+    S::from(crate::GLOBAL)
+}
+
 /// A frame sent by a region to a client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -68,17 +76,67 @@ pub enum ServerFrame {
     Welcome {
         /// Region name, e.g. `"us"`.
         region: String,
-        /// Latest offset in the log when the client connected.
+        /// Latest offset of the first channel subscribed when the client connected (of
+        /// `global` for a client that named none).
         offset: Offset,
-        /// Identity of the log; changes only if the log was lost and recreated.
+        /// Identity of that channel's log; changes only if the log was lost and recreated.
         epoch: String,
         /// Which broker the region runs on.
         broker: BrokerKind,
+        /// Every channel the connection subscribed to on connect, with where it stood.
+        #[serde(default)]
+        channels: Vec<ChannelPosition>,
+        /// This connection as a member of its channels (its id and display name).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        member: Option<Member>,
     },
-    /// The publish with this id is stored at `offset`.
+    /// The members of `channel` (asked for with `presence`): up to
+    /// [`MAX_LISTED`](crate::presence::MAX_LISTED) of them, and how many there are. A
+    /// `join` or `leave` frame follows for every change after it.
+    Presence {
+        /// The channel.
+        channel: String,
+        /// How many members it has (exact, also beyond the list).
+        count: usize,
+        /// Its members, oldest first, at most `MAX_LISTED`.
+        members: Vec<Member>,
+    },
+    /// `member` joined `channel`.
+    Join {
+        /// The channel.
+        channel: String,
+        /// Who.
+        member: Member,
+    },
+    /// `member` left `channel` (it unsubscribed, disconnected, or its region was lost).
+    Leave {
+        /// The channel.
+        channel: String,
+        /// Who.
+        member: Member,
+    },
+    /// A `subscribe` is done: live events of `channel` after `offset` follow (after the
+    /// replay, when it resumes).
+    Subscribed {
+        /// The channel.
+        channel: String,
+        /// Latest offset of the channel when the connection subscribed.
+        offset: Offset,
+        /// Epoch of the channel's log.
+        epoch: String,
+    },
+    /// An `unsubscribe` is done: nothing more of `channel` follows.
+    Unsubscribed {
+        /// The channel.
+        channel: String,
+    },
+    /// The publish with this id is stored at `offset` of `channel`.
     Ack {
         /// The publisher's id.
         id: String,
+        /// The channel it is stored in.
+        #[serde(default = "crate::channel::global")]
+        channel: String,
         /// Offset the event is stored at.
         offset: Offset,
         /// True when this id had been stored before (a retry); nothing new was stored.
@@ -87,13 +145,21 @@ pub enum ServerFrame {
     },
     /// An event of the log.
     Event(EventFrame),
-    /// A resume (`/ws?since=N`) has replayed all history up to `offset`; live events follow.
+    /// A resume (`/ws?since=N`, a `subscribe` with `since`) has replayed the history of
+    /// `channel` up to `offset`; live events follow.
     CaughtUp {
+        /// The channel.
+        #[serde(default = "crate::channel::global")]
+        channel: String,
         /// Last replayed offset.
         offset: Offset,
     },
-    /// Events `from..=to` can no longer be replayed: they fell out of the bounded history.
+    /// Events `from..=to` of `channel` can no longer be replayed: they fell out of the
+    /// bounded history.
     Gap {
+        /// The channel.
+        #[serde(default = "crate::channel::global")]
+        channel: String,
         /// First missing offset.
         from: Offset,
         /// Last missing offset.
@@ -103,8 +169,12 @@ pub enum ServerFrame {
     },
     /// The log was lost or went back in time (Redis restarted without its data or from an
     /// older snapshot, or failed over to a replica that lagged) and a new one started.
-    /// Offsets from the old epoch mean nothing in the new one: clients must drop them.
+    /// Offsets of `channel` from the old epoch mean nothing in the new one: clients must
+    /// drop them.
     Epoch {
+        /// The channel whose log this is.
+        #[serde(default = "crate::channel::global")]
+        channel: String,
         /// The new epoch.
         epoch: String,
         /// Latest offset in the new log.
@@ -172,6 +242,7 @@ mod tests {
 
     fn owned(replay: bool) -> EventFrame {
         EventFrame {
+            channel: "global".into(),
             offset: 7,
             id: "a\"1".into(),
             origin: "as".into(),
@@ -201,6 +272,7 @@ mod tests {
             let frame = owned(replay);
             let raw = serde_json::value::to_raw_value(&frame.payload).unwrap();
             let borrowed = EventRef {
+                channel: &frame.channel,
                 offset: frame.offset,
                 id: &frame.id,
                 origin: &frame.origin,
@@ -226,6 +298,7 @@ mod tests {
         let sent = r#"{"b":1, "a" : [ 1.50 ]}"#;
         let raw = RawValue::from_string(sent.into()).unwrap();
         let frame = EventRef {
+            channel: "c",
             offset: 1,
             id: "i",
             origin: "eu",
@@ -255,11 +328,31 @@ mod tests {
             }
         ));
         let notice = ServerFrame::Gap {
+            channel: "c".into(),
             from: 1,
             to: 2,
             message: "m".into(),
         }
         .to_object();
-        assert_eq!(notice.get(), r#"{"from":1,"message":"m","to":2}"#);
+        assert_eq!(
+            notice.get(),
+            r#"{"channel":"c","from":1,"message":"m","to":2}"#
+        );
+    }
+
+    /// Frames from servers older than channels read as frames of `global`.
+    #[test]
+    fn frames_without_a_channel_are_global() {
+        let old = [
+            r#"{"type":"event","offset":1,"id":"i","origin":"as","kind":"k","payload":1,"published_at":0,"stored_at":0,"received_at":0}"#,
+            r#"{"type":"ack","id":"i","offset":1,"duplicate":false}"#,
+            r#"{"type":"caught_up","offset":1}"#,
+            r#"{"type":"epoch","epoch":"e","offset":0,"message":"m"}"#,
+        ];
+        for text in old {
+            let v =
+                serde_json::to_value(serde_json::from_str::<ServerFrame>(text).unwrap()).unwrap();
+            assert_eq!(v["channel"], "global", "{text}");
+        }
     }
 }
