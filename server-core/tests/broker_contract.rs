@@ -1,5 +1,6 @@
-//! The broker contract (see `server_core::broker`), run against every broker: the embedded
-//! `MemoryBroker` and the `RedisBroker` on a `redis-server` the test starts itself.
+//! The broker contract (see `server_core::broker`) within one channel, run against every
+//! broker: the embedded `MemoryBroker`, the `RedisBroker` on a `redis-server` the test starts
+//! itself, and on a Redis Cluster. What holds between channels is `broker_channels.rs`.
 
 #[macro_use]
 mod common;
@@ -10,15 +11,20 @@ use server_core::broker::{Broker, Cursor, SharedBroker};
 use server_core::event::{now_micros, NewEvent};
 use std::time::Duration;
 
+/// The channel these scenarios publish on.
+const C: &str = "contract";
+
 fn event(id: &str) -> NewEvent {
     NewEvent {
         id: id.into(),
+        channel: C.into(),
         origin: "us".into(),
         kind: "test".into(),
         payload: server_core::event::payload(
             &serde_json::json!({"n": id, "nested": [1, {"a": null}]}),
         ),
         published_at: now_micros(),
+        after: None,
     }
 }
 
@@ -29,7 +35,7 @@ async fn offsets_are_dense_and_reads_are_ordered(b: SharedBroker) {
         let p = b.publish(event(&format!("e{i}"))).await.unwrap();
         assert_eq!((p.offset, p.duplicate), (i, false));
     }
-    let batch = b.read(5, 100).await.unwrap();
+    let batch = b.history(C, 5, 100).await.unwrap();
     let offsets: Vec<u64> = batch.events.iter().map(|e| e.offset).collect();
     assert_eq!(offsets, (6..=20).collect::<Vec<_>>());
     assert_eq!(
@@ -38,16 +44,17 @@ async fn offsets_are_dense_and_reads_are_ordered(b: SharedBroker) {
     );
     assert!(batch.events[0].stored_at > 0);
     assert_eq!(
-        b.read(0, 3).await.unwrap().events.len(),
+        b.history(C, 0, 3).await.unwrap().events.len(),
         3,
         "max is honoured"
     );
-    assert!(b.read(20, 10).await.unwrap().events.is_empty());
+    assert!(b.history(C, 20, 10).await.unwrap().events.is_empty());
 }
 
 fn event_with_time(id: &str, t: u64) -> NewEvent {
     NewEvent {
         published_at: t,
+        after: None,
         ..event(id)
     }
 }
@@ -59,8 +66,8 @@ async fn publish_is_idempotent_by_id(b: SharedBroker) {
     let again = b.publish(event("a")).await.unwrap();
     assert_eq!(again.offset, first.offset);
     assert!(again.duplicate);
-    assert_eq!(b.status().await.unwrap().latest, 2);
-    assert_eq!(b.read(0, 10).await.unwrap().events.len(), 2);
+    assert_eq!(b.channel_status(C).await.unwrap().latest, 2);
+    assert_eq!(b.history(C, 0, 10).await.unwrap().events.len(), 2);
 }
 
 /// The same id published concurrently many times is stored exactly once.
@@ -78,7 +85,7 @@ async fn concurrent_duplicates_are_stored_once(b: SharedBroker) {
         fresh += usize::from(!p.duplicate);
     }
     assert_eq!(fresh, 1, "exactly one publish stored it");
-    assert_eq!(b.status().await.unwrap().latest, 1);
+    assert_eq!(b.channel_status(C).await.unwrap().latest, 1);
 }
 
 /// Concurrent publishers get distinct, dense offsets.
@@ -104,10 +111,10 @@ async fn history_is_bounded(b: SharedBroker) {
     for i in 1..=(HISTORY as u64 + 5) {
         b.publish(event(&format!("h{i}"))).await.unwrap();
     }
-    let s = b.status().await.unwrap();
+    let s = b.channel_status(C).await.unwrap();
     assert_eq!(s.latest, HISTORY as u64 + 5);
     assert_eq!(s.oldest, 6);
-    let batch = b.read(0, 1000).await.unwrap();
+    let batch = b.history(C, 0, 1000).await.unwrap();
     assert_eq!(batch.events.len(), HISTORY);
     assert_eq!(batch.events[0].offset, 6);
     let again = b.publish(event("h1")).await.unwrap();
@@ -124,7 +131,7 @@ async fn history_is_bounded(b: SharedBroker) {
 
 /// A reader waits for the next event instead of polling, and returns it promptly.
 async fn reader_waits_for_new_events(b: SharedBroker) {
-    let mut reader = b.reader().await.unwrap();
+    let mut reader = b.reader(b.partition_of(C)).await.unwrap();
     let empty = reader
         .next(&Cursor::after(0), 10, Duration::from_millis(200))
         .await
@@ -144,9 +151,9 @@ async fn reader_waits_for_new_events(b: SharedBroker) {
     assert_eq!(batch.events[0].event.id, "late");
 }
 
-/// A reader that comes back after missing events gets all of them from its last offset.
+/// A reader that comes back after missing events gets all of them from its last position.
 async fn reader_catches_up_from_its_last_offset(b: SharedBroker) {
-    let mut reader = b.reader().await.unwrap();
+    let mut reader = b.reader(b.partition_of(C)).await.unwrap();
     b.publish(event("x1")).await.unwrap();
     let first = reader
         .next(&Cursor::after(0), 10, Duration::from_secs(5))
@@ -164,22 +171,30 @@ async fn reader_catches_up_from_its_last_offset(b: SharedBroker) {
             .await
             .unwrap();
         for e in batch.events {
-            after = e.offset;
+            after = e.position;
             got.push(e.offset);
         }
     }
     assert_eq!(got, (2..=30).collect::<Vec<_>>());
 }
 
-/// Status reports one stable epoch and the ends of the log.
+/// Status reports one stable epoch and the ends of the channel and of its partition.
 async fn status_reports_epoch_and_ends(b: SharedBroker) {
-    let s0 = b.status().await.unwrap();
+    let s0 = b.channel_status(C).await.unwrap();
     assert_eq!((s0.latest, s0.oldest), (0, 1));
     b.publish(event("s1")).await.unwrap();
-    let s1 = b.status().await.unwrap();
+    let s1 = b.channel_status(C).await.unwrap();
     assert_eq!((s1.latest, s1.oldest), (1, 1));
     assert_eq!(s0.epoch, s1.epoch);
-    assert_eq!(b.read(0, 1).await.unwrap().epoch, s1.epoch);
+    assert_eq!(b.history(C, 0, 1).await.unwrap().epoch, s1.epoch);
+    let p = b.status(b.partition_of(C)).await.unwrap();
+    assert_eq!(
+        (p.latest, p.oldest, p.epoch.as_str()),
+        (1, 1, s1.epoch.as_str())
+    );
+    let read = b.read(b.partition_of(C), 0, 10).await.unwrap();
+    assert_eq!(read.events.len(), 1);
+    assert_eq!((read.events[0].position, read.events[0].offset), (1, 1));
 }
 
 /// A batch is stored in its order, one result per event in the same order; a duplicate in
@@ -210,7 +225,7 @@ async fn a_batch_is_stored_in_its_order(b: SharedBroker) {
         ]
     );
     let stored: Vec<String> = b
-        .read(0, 10)
+        .history(C, 0, 10)
         .await
         .unwrap()
         .events
@@ -249,8 +264,8 @@ async fn redis_brokers_with_one_prefix_share_one_log() {
     assert_eq!(b.publish(event("two")).await.unwrap().offset, 2);
     assert!(b.publish(event("one")).await.unwrap().duplicate);
     assert_eq!(
-        a.status().await.unwrap().epoch,
-        b.status().await.unwrap().epoch
+        a.channel_status(C).await.unwrap().epoch,
+        b.channel_status(C).await.unwrap().epoch
     );
     assert_eq!(other.publish(event("one")).await.unwrap().offset, 1);
 }

@@ -70,7 +70,9 @@ pub struct RedisConfig {
     pub url: String,
     /// Key prefix, so several independent logs can share one Redis.
     pub prefix: String,
-    /// Events kept in the stream (and ids kept for deduplication).
+    /// Partitions the log is split into: every process sharing the log must agree.
+    pub partitions: u16,
+    /// Events kept per partition (and ids kept for deduplication).
     pub history: usize,
     /// How long a connect or a request may wait for an answer before it fails as
     /// unavailable (and the connection is replaced).
@@ -85,12 +87,13 @@ pub struct RedisConfig {
 }
 
 impl RedisConfig {
-    /// Defaults for `url`: prefix `mrs`, history 10,000, 2 s response timeout, acks by the
+    /// Defaults for `url`: prefix `mrs`, 12 partitions, history 10,000, 2 s response timeout, acks by the
     /// primary (1 s `WAIT` when replicas are asked for), the system's CAs.
     pub fn new(url: impl Into<String>) -> Self {
         RedisConfig {
             url: url.into(),
             prefix: defaults::REDIS_PREFIX.into(),
+            partitions: defaults::PARTITIONS,
             history: defaults::HISTORY,
             response_timeout: defaults::REDIS_RESPONSE_TIMEOUT,
             acks: Acks::Primary,

@@ -1,27 +1,32 @@
-//! The Redis broker: the log as a Redis Stream, shared by every process that points at it.
-//!
-//! Keys, under a configurable prefix `P`, all with the hash tag `{P}` so that one log lives in
-//! one Cluster slot and the Lua scripts may touch all of them: `{P}:log` (the stream; entry id
-//! `<offset>-0`, fields `i` the event's id, `s` its store time, `d` the rest of it as JSON),
-//! `{P}:ids` (hash: event id → offset, trimmed with the stream), `{P}:seq` (the
-//! offset counter) and `{P}:epoch`. Publishing is one Lua script (`publish.lua`), so assigning
-//! the offset, appending, deduplicating and trimming are one atomic step.
+//! The Redis broker: each partition of the log a Redis Stream under a hash tag of its own
+//! ([`keys`]), shared by every process that points at it. Publishing is one Lua script per
+//! event (`publish.lua`), so assigning the position and the channel offset, appending,
+//! indexing the channel, deduplicating and trimming are one atomic step on one shard.
 //!
 //! # A log that goes back in time
 //! Redis may come back older than it was: restarted from an older snapshot, or failed over to
-//! a replica that lagged. Its epoch key survives, so the epoch alone does not tell. Each broker
-//! therefore remembers the newest `(offset, id)` it knows the log held (acked to a publisher,
-//! read by a region, or seen by `status`), and every publish checks that the log still holds
-//! it; every live read checks the same of the reader's cursor. When it does not, the broker
-//! starts a new history (`rewind.lua`: a new epoch over what the log still holds), guarded by
-//! the old epoch so that regions noticing at once agree on one. Regions then announce the new
-//! epoch to their clients with what may have been lost. No publish is ever acked into a log
-//! known to be rewound.
+//! a replica that lagged. Its epoch keys survive, so the epoch alone does not tell. Each
+//! broker therefore remembers, per partition, the newest event it knows the log held (acked
+//! to a publisher, read by a region, or seen by `status`), and every publish checks that the
+//! log still holds it; every live read checks the same of the reader's cursor. When it does
+//! not, the broker starts a new history of that partition (`rewind.lua`: a new epoch over
+//! what the log still holds), guarded by the old epoch so that regions noticing at once agree
+//! on one. Regions then announce the new epoch to the subscribers of the partition's channels
+//! with what may have been lost. No publish is ever acked into a log known to be rewound.
+//!
+//! # A log written by the version before channels
+//! Its keys (`{P}:log`, `{P}:seq`, …) are not this version's: the first start opens new
+//! partitions with new epochs, so a client resuming with the old epoch is told (an `epoch`
+//! frame) and replayed the new log from its start. The old keys are left alone.
 
 mod config;
 mod connect;
 mod entries;
+mod keys;
+mod log;
+mod presence;
 mod publish;
+mod queries;
 mod reader;
 mod settings;
 
@@ -29,15 +34,18 @@ pub use self::config::{Acks, BadAcks, RedisConfig};
 pub use self::connect::{KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_PROBES, TCP_USER_TIMEOUT};
 
 use self::connect::{RedisConn, SharedConn, Target};
-use self::entries::parse_entries;
-use self::publish::ScriptReply;
+use self::keys::Keys;
+use self::log::LogState;
+use super::partition::Partition;
+use super::presence::{Members, Membership, Renewed, Update};
 use super::{Batch, Broker, BrokerKind, LogReader, LogStatus, Published};
-use crate::error::{Protocol, Result};
-use crate::event::{new_epoch, NewEvent, Offset};
+use crate::error::Result;
+use crate::event::{NewEvent, Offset};
 use async_trait::async_trait;
-use redis::{RedisResult, Script, ScriptInvocation, Value};
+use redis::{RedisResult, Script};
 use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 /// The log in Redis. Cheap to clone; clones share one connection for publishes and reads.
 #[derive(Clone)]
@@ -48,75 +56,52 @@ pub struct RedisBroker {
 struct Inner {
     config: RedisConfig,
     target: Target,
-    keys: Keys,
+    /// The keys of each partition, by partition.
+    partitions: Vec<Keys>,
     // Publishes and history reads: one reconnecting multiplexed connection. Blocking reads
     // never go through it (each reader has its own connection).
     conn: SharedConn,
-    publish: Script,
-    init: Script,
-    rewind: Script,
+    scripts: Scripts,
     // A std Mutex: held for a copy or a compare only, never across an await.
-    state: Mutex<LogState>,
+    state: Mutex<Vec<LogState>>,
     // What `settings::check` found that weakens the log, set once at connect.
     warnings: OnceLock<Vec<String>>,
 }
 
-/// What this broker knows of the log.
-#[derive(Debug, Clone, Default)]
-struct LogState {
-    /// The epoch this broker publishes into; replaced when the log turns out to be lost.
-    epoch: String,
-    /// The newest `(offset, id)` known stored in that epoch, checked by every publish and
-    /// live read: a log that no longer holds it went back in time.
-    known: Option<(Offset, String)>,
-}
-
-#[derive(Debug, Clone)]
-struct Keys {
-    log: String,
-    ids: String,
-    seq: String,
-    epoch: String,
-}
-
-impl Keys {
-    fn new(prefix: &str) -> Keys {
-        Keys {
-            log: format!("{{{prefix}}}:log"),
-            ids: format!("{{{prefix}}}:ids"),
-            seq: format!("{{{prefix}}}:seq"),
-            epoch: format!("{{{prefix}}}:epoch"),
-        }
-    }
-
-    /// `script` with the four log keys bound in the order every Lua script declares them
-    /// (`KEYS[1]` stream, `[2]` ids, `[3]` offset counter, `[4]` epoch).
-    fn invocation<'a>(&'a self, script: &'a Script) -> ScriptInvocation<'a> {
-        let mut invocation = script.prepare_invoke();
-        invocation
-            .key(&self.log)
-            .key(&self.ids)
-            .key(&self.seq)
-            .key(&self.epoch);
-        invocation
-    }
+/// The Lua scripts of the log, each loaded once per connection when first used.
+struct Scripts {
+    publish: Script,
+    init: Script,
+    rewind: Script,
+    history: Script,
+    presence: Script,
+    members: Script,
 }
 
 impl RedisBroker {
     /// Connect, check that Redis is set up so the log can work (refusing settings that
-    /// break it, with what to change), and open the log (creating it with a fresh epoch if
-    /// it does not exist).
+    /// break it, with what to change), check that the log is split into as many partitions
+    /// as configured, and open every partition (creating it with a fresh epoch if it does
+    /// not exist).
     pub async fn connect(config: RedisConfig) -> Result<Self> {
         let target = Target::new(&config)?;
+        let partitions = (0..config.partitions.max(1))
+            .map(|p| Keys::new(&config.prefix, p, config.partitions.max(1)))
+            .collect::<Vec<_>>();
         let broker = RedisBroker {
             inner: Arc::new(Inner {
                 target,
-                keys: Keys::new(&config.prefix),
+                state: Mutex::new(vec![LogState::default(); partitions.len()]),
+                partitions,
                 conn: SharedConn::new(),
-                publish: Script::new(include_str!("../publish.lua")),
-                init: Script::new(include_str!("../init.lua")),
-                rewind: Script::new(include_str!("../rewind.lua")),
-                state: Mutex::new(LogState::default()),
+                scripts: Scripts {
+                    publish: Script::new(include_str!("../publish.lua")),
+                    init: Script::new(include_str!("../init.lua")),
+                    rewind: Script::new(include_str!("../rewind.lua")),
+                    history: Script::new(include_str!("../history.lua")),
+                    presence: Script::new(include_str!("../presence.lua")),
+                    members: Script::new(include_str!("../members.lua")),
+                },
                 warnings: OnceLock::new(),
                 config,
             }),
@@ -126,7 +111,8 @@ impl RedisBroker {
             tracing::debug!(url = %broker.inner.config.url, %warning, "Redis setting");
         }
         let _ = broker.inner.warnings.set(warnings);
-        broker.open_log().await?;
+        broker.check_partitions().await?;
+        broker.open_logs().await?;
         Ok(broker)
     }
 
@@ -134,6 +120,19 @@ impl RedisBroker {
     /// persistence), in words for the operator; empty when nothing.
     pub fn warnings(&self) -> &[String] {
         self.inner.warnings.get().map_or(&[], Vec::as_slice)
+    }
+
+    /// Where `partition` lives in Redis, for operators (and fault tests): its hash tag `T`,
+    /// whose keys are `{T}:log`, `{T}:seq`, `{T}:ids`, `{T}:epoch`, `{T}:chseq` and one
+    /// `{T}:ch:<channel>` per channel (see the `keys` module).
+    pub fn partition_tag(&self, partition: Partition) -> String {
+        let log = &self.keys(partition).log;
+        log[1..log.find('}').expect("a hash tag")].to_owned()
+    }
+
+    /// The keys of `partition`.
+    fn keys(&self, partition: Partition) -> &Keys {
+        &self.inner.partitions[usize::from(partition) % self.inner.partitions.len()]
     }
 
     /// Run one request on the shared connection; a failure that puts the connection in
@@ -163,60 +162,6 @@ impl RedisBroker {
             }
         }
     }
-
-    fn state(&self) -> LogState {
-        self.inner.state.lock().unwrap().clone()
-    }
-
-    /// Follow `epoch` from now on (forgetting what was known of another one).
-    fn adopt(&self, epoch: &str) {
-        let mut state = self.inner.state.lock().unwrap();
-        if state.epoch != epoch {
-            *state = LogState {
-                epoch: epoch.into(),
-                known: None,
-            };
-        }
-    }
-
-    /// The log of `epoch` holds `id` at `offset`: remember it if it is the newest known.
-    fn note(&self, epoch: &str, offset: Offset, id: &str) {
-        let mut state = self.inner.state.lock().unwrap();
-        if state.epoch == epoch && state.known.as_ref().is_none_or(|(o, _)| *o < offset) {
-            state.known = Some((offset, id.into()));
-        }
-    }
-
-    async fn open_log(&self) -> Result<String> {
-        let mut invocation = self.inner.keys.invocation(&self.inner.init);
-        invocation.arg(new_epoch());
-        let invocation = &invocation;
-        let epoch: String = self
-            .with_conn(|mut c| async move { invocation.invoke_async(&mut c).await })
-            .await?;
-        self.adopt(&epoch);
-        Ok(epoch)
-    }
-
-    /// The log of `rewound` went back in time: start a new history (or join the one another
-    /// region just started) and return its epoch.
-    async fn start_new_history(&self, rewound: &str) -> Result<String> {
-        let fresh = new_epoch();
-        let mut invocation = self.inner.keys.invocation(&self.inner.rewind);
-        invocation.arg(rewound).arg(&fresh);
-        let invocation = &invocation;
-        let now: String = self
-            .with_conn(|mut c| async move { invocation.invoke_async(&mut c).await })
-            .await?;
-        if now.is_empty() {
-            return self.open_log().await;
-        }
-        if now == fresh {
-            tracing::warn!(old = %rewound, new = %now, "the Redis log went back in time (restart from an older snapshot, or failover to a lagging replica); started a new history");
-        }
-        self.adopt(&now);
-        Ok(now)
-    }
 }
 
 #[async_trait]
@@ -225,100 +170,68 @@ impl Broker for RedisBroker {
         BrokerKind::Redis
     }
 
+    fn partitions(&self) -> Partition {
+        self.inner.partitions.len() as Partition
+    }
+
     async fn publish(&self, event: NewEvent) -> Result<Published> {
-        let json = serde_json::to_string(&event.body()).map_err(|e| Protocol::Body(Arc::new(e)))?;
-        // At most three tries: the others only after the log turned out to have a new epoch
-        // (it was lost, or went back in time), in which case this never-acked event belongs
-        // to the new log.
-        for _ in 0..3 {
-            let state = self.state();
-            match self.try_publish(&state, &event, &json).await? {
-                ScriptReply::Stored(published) => {
-                    self.note(&state.epoch, published.offset, &event.id);
-                    return Ok(published);
-                }
-                ScriptReply::WentBack => {
-                    self.start_new_history(&state.epoch).await?;
-                }
-                ScriptReply::OtherEpoch => {
-                    let now = self.open_log().await?;
-                    tracing::warn!(old = %state.epoch, new = %now, "Redis log epoch changed; publishing into the new log");
-                }
-            }
-        }
-        Err(Protocol::EpochChurn.into())
+        self.publish_one(event).await
     }
 
     async fn publish_all(&self, events: Vec<NewEvent>) -> Vec<Result<Published>> {
         match events.len() {
             0 => Vec::new(),
-            1 => vec![self.publish(events.into_iter().next().expect("one")).await],
-            _ => self.publish_pipelined(events).await,
+            1 => vec![
+                self.publish_one(events.into_iter().next().expect("one"))
+                    .await,
+            ],
+            _ => self.publish_by_partition(events).await,
         }
     }
 
-    async fn read(&self, after: Offset, max: usize) -> Result<Batch> {
-        let k = &self.inner.keys;
-        let mut pipe = redis::pipe();
-        pipe.get(&k.epoch)
-            .cmd("XRANGE")
-            .arg(&k.log)
-            .arg(format!("{}-0", after + 1))
-            .arg("+")
-            .arg("COUNT")
-            .arg(max);
-        let pipe = &pipe;
-        let (epoch, entries): (Option<String>, Value) = self
-            .with_conn(|mut c| async move { pipe.query_async(&mut c).await })
-            .await?;
-        Ok(Batch {
-            epoch: epoch.unwrap_or_default(),
-            events: parse_entries(&entries)?,
-        })
+    async fn read(&self, partition: Partition, after: Offset, max: usize) -> Result<Batch> {
+        self.read_partition(partition, after, max).await
     }
 
-    async fn status(&self) -> Result<LogStatus> {
-        let k = &self.inner.keys;
-        let mut pipe = redis::pipe();
-        pipe.get(&k.epoch)
-            .get(&k.seq)
-            .cmd("XRANGE")
-            .arg(&k.log)
-            .arg("-")
-            .arg("+")
-            .arg("COUNT")
-            .arg(1)
-            .cmd("XREVRANGE")
-            .arg(&k.log)
-            .arg("+")
-            .arg("-")
-            .arg("COUNT")
-            .arg(1);
-        let pipe = &pipe;
-        let (epoch, latest, first, newest): (Option<String>, Option<u64>, Value, Value) = self
-            .with_conn(|mut c| async move { pipe.query_async(&mut c).await })
-            .await?;
-        let epoch = epoch.unwrap_or_default();
-        let latest = latest.unwrap_or(0);
-        let oldest = parse_entries(&first)?
-            .first()
-            .map_or(latest + 1, |e| e.offset);
-        // What a broker that knows nothing yet checks from now on. Never more than that: a
-        // newer event seen here might be one of a log that went back in time and was refilled,
-        // which only the check against what was known can tell.
-        if self.state().known.is_none() {
-            if let Some(newest) = parse_entries(&newest)?.first() {
-                self.note(&epoch, newest.offset, &newest.event.id);
-            }
-        }
-        Ok(LogStatus {
-            epoch,
-            latest,
-            oldest,
-        })
+    async fn history(&self, channel: &str, after: Offset, max: usize) -> Result<Batch> {
+        self.read_channel(channel, after, max).await
     }
 
-    async fn reader(&self) -> Result<Box<dyn LogReader>> {
-        Ok(Box::new(reader::RedisReader::new(self.clone())))
+    async fn status(&self, partition: Partition) -> Result<LogStatus> {
+        self.partition_status(partition).await
+    }
+
+    async fn channel_status(&self, channel: &str) -> Result<LogStatus> {
+        self.status_of_channel(channel).await
+    }
+
+    async fn reader(&self, partition: Partition) -> Result<Box<dyn LogReader>> {
+        Ok(Box::new(reader::RedisReader::new(self.clone(), partition)))
+    }
+
+    async fn update(&self, updates: Vec<Update>) -> Result<Vec<Partition>> {
+        self.presence_update(updates).await
+    }
+
+    async fn members(&self, channel: &str, max: usize) -> Result<Members> {
+        self.presence_members(channel, max).await
+    }
+
+    async fn renew(&self, instance: &str, ttl: Duration, reap: bool) -> Result<Renewed> {
+        self.presence_renew(instance, ttl, reap).await
+    }
+
+    async fn resync(
+        &self,
+        partition: Partition,
+        instance: &str,
+        ttl: Duration,
+        live: &[Membership],
+    ) -> Result<()> {
+        self.presence_resync(partition, instance, ttl, live).await
+    }
+
+    async fn release(&self, instance: &str) -> Result<()> {
+        self.presence_release(instance).await
     }
 }
