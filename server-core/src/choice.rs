@@ -151,7 +151,7 @@ pub async fn choose(steps: &[Step], log: &RedisConfig) -> Result<ChosenBroker, C
                 }),
             },
             Step::Private => start_private(log).await,
-            Step::Embedded => Ok(embedded(log.history)),
+            Step::Embedded => Ok(embedded(log)),
         };
         match tried {
             Ok(mut chosen) => {
@@ -172,7 +172,7 @@ pub async fn choose(steps: &[Step], log: &RedisConfig) -> Result<ChosenBroker, C
     }
     match last {
         Some(e) => Err(e),
-        None => Ok(embedded(log.history)),
+        None => Ok(embedded(log)),
     }
 }
 
@@ -244,9 +244,10 @@ fn redis_choice(broker: RedisBroker, url: &str, mut description: String) -> Chos
     }
 }
 
-fn embedded(history: usize) -> ChosenBroker {
+/// The embedded broker, with the log's history and partitions.
+fn embedded(log: &RedisConfig) -> ChosenBroker {
     ChosenBroker {
-        broker: Arc::new(MemoryBroker::new(history)),
+        broker: Arc::new(MemoryBroker::with_partitions(log.history, log.partitions)),
         status: BrokerStatus {
             kind: BrokerKind::Embedded,
             description: "Embedded broker (in-process: events are not shared with other \

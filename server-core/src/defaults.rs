@@ -26,8 +26,14 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Key prefix of the log in Redis (separate logs can share one Redis).
 pub const REDIS_PREFIX: &str = "mrs";
 
-/// Events kept in the log's history (and ids kept for deduplication), in either broker.
+/// Events kept in each partition's history (and ids kept for deduplication), in either
+/// broker.
 pub const HISTORY: usize = 10_000;
+
+/// Partitions of the log (`--partitions`): each one ordered log with a blocking reader per
+/// region, spread over a Redis Cluster's shards. 12 splits evenly over 1, 2, 3, 4 or 6
+/// shards.
+pub const PARTITIONS: u16 = 12;
 
 /// How long a publish waits for its replicas with `--acks replicas:N`.
 pub const ACKS_TIMEOUT: Duration = Duration::from_secs(1);
@@ -54,8 +60,14 @@ pub const CONCURRENT_REPLAYS: usize = 16;
 /// is dropped as dead.
 pub const PING_INTERVAL: Duration = Duration::from_secs(10);
 
+/// How often a region renews its presence lease (leases last three intervals).
+pub const PRESENCE_INTERVAL: Duration = Duration::from_secs(1);
+
 /// Frames one connection may have unanswered (publishes in flight, replies not yet sent).
 pub const PUBLISH_PIPELINE: usize = 256;
+
+/// Batches of one connection's publishes at the broker at once.
+pub const PUBLISH_BATCHES: usize = 4;
 
 /// How long a slow consumer gets to read why it is being disconnected.
 pub const SLOW_GRACE: Duration = Duration::from_secs(10);

@@ -54,6 +54,10 @@ pub enum Unavailable {
     /// A publish that was not tried because an earlier one of its batch failed first.
     #[error("not tried: an earlier publish of this connection failed first ({0})")]
     NotTried(Arc<BrokerError>),
+    /// A publish refused because the one sent before it on its connection (this id, of the
+    /// same channel) is not stored: storing it would break the order it was sent in.
+    #[error("not stored: the publish sent before it ({0:?}) is not stored; retry both, in order")]
+    OutOfOrder(String),
 }
 
 /// An answer this version does not understand.
@@ -123,6 +127,20 @@ pub enum Misconfigured {
         url: String,
         /// The node asked.
         node: String,
+    },
+    /// The log is split into another number of partitions than this process's.
+    #[error(
+        "the log under prefix {prefix} has {found} partitions, but this process is configured \
+         with {configured}: start every process of the deployment with --partitions {found}, \
+         or use another --redis-prefix for a new log"
+    )]
+    Partitions {
+        /// The log's key prefix.
+        prefix: String,
+        /// Its partitions.
+        found: u16,
+        /// This process's.
+        configured: u16,
     },
     /// A single-server URL at a node of a cluster.
     #[error(

@@ -23,8 +23,11 @@ pub fn payload(value: &serde_json::Value) -> Payload {
 /// An event accepted by a region, not yet stored in the log.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewEvent {
-    /// Publisher-chosen id; the log stores each id once (within its history window).
+    /// Publisher-chosen id; the log stores each id once per channel (within its history
+    /// window).
     pub id: String,
+    /// The channel it belongs to.
+    pub channel: String,
     /// Region that accepted the publish.
     pub origin: String,
     /// Event kind.
@@ -33,11 +36,17 @@ pub struct NewEvent {
     pub payload: Payload,
     /// When the origin region accepted it.
     pub published_at: Micros,
+    /// Store it only after the event of this id in the same channel (the publisher's
+    /// previous one, still at the broker when this one was sent): if that one is not stored,
+    /// this one is refused as out of order (a temporary error; retry both, in order). Not
+    /// stored with the event.
+    pub after: Option<String>,
 }
 
 impl PartialEq for NewEvent {
     fn eq(&self, other: &Self) -> bool {
         self.id == other.id
+            && self.channel == other.channel
             && self.origin == other.origin
             && self.kind == other.kind
             && self.payload.get() == other.payload.get()
@@ -45,11 +54,14 @@ impl PartialEq for NewEvent {
     }
 }
 
-/// An event as stored in the log, with its offset and the broker's store time.
+/// An event as stored in the log, with its offsets and the broker's store time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
-    /// Position in the log (1-based, dense, the same for every reader).
+    /// Offset in its channel (1-based, dense per channel, the same for every reader).
     pub offset: Offset,
+    /// Position in its partition's log (1-based, dense per partition): where the region's
+    /// feed of that partition stands. Not part of the protocol.
+    pub position: Offset,
     /// When the broker stored it.
     pub stored_at: Micros,
     /// The event itself.
@@ -62,6 +74,7 @@ impl StoredEvent {
     pub fn frame(&self, received_at: Micros, replay: bool) -> EventRef<'_> {
         let e = &self.event;
         EventRef {
+            channel: &e.channel,
             offset: self.offset,
             id: &e.id,
             origin: &e.origin,
@@ -80,8 +93,8 @@ impl StoredEvent {
     }
 }
 
-/// What the log stores of an event besides its offset, id and store time (which the log
-/// keeps in fields of their own, once): the JSON of the `d` field of a Redis entry.
+/// What the log stores of an event besides its offsets, channel, id and store time (which the
+/// log keeps in fields of their own, once): the JSON of the `d` field of a Redis entry.
 #[derive(Serialize)]
 pub(crate) struct Body<'a> {
     origin: &'a str,
@@ -91,7 +104,7 @@ pub(crate) struct Body<'a> {
 }
 
 impl NewEvent {
-    /// The event's body as the log stores it (everything but its id).
+    /// The event's body as the log stores it (everything but its id and channel).
     pub(crate) fn body(&self) -> Body<'_> {
         Body {
             origin: &self.origin,
@@ -101,9 +114,13 @@ impl NewEvent {
         }
     }
 
-    /// The event of id `id` from a stored body (fields it does not know, such as the id that
-    /// older versions stored in the body too, are ignored).
-    pub(crate) fn from_body(id: String, body: &[u8]) -> serde_json::Result<NewEvent> {
+    /// The event of id `id` on `channel` from a stored body (fields it does not know are
+    /// ignored).
+    pub(crate) fn from_body(
+        id: String,
+        channel: String,
+        body: &[u8],
+    ) -> serde_json::Result<NewEvent> {
         #[derive(Deserialize)]
         struct Owned {
             origin: String,
@@ -114,10 +131,12 @@ impl NewEvent {
         let b: Owned = serde_json::from_slice(body)?;
         Ok(NewEvent {
             id,
+            channel,
             origin: b.origin,
             kind: b.kind,
             payload: b.payload,
             published_at: b.published_at,
+            after: None,
         })
     }
 }
@@ -139,27 +158,27 @@ pub fn new_epoch() -> String {
 mod tests {
     use super::*;
 
-    /// The stored body round-trips without the id, and a body that also holds one (written
-    /// by an older version) still reads.
+    /// The stored body round-trips without the id and channel, and a body that also holds
+    /// them still reads.
     #[test]
     fn the_body_keeps_the_fields_once() {
         let event = NewEvent {
             id: "a\"1".into(),
+            channel: "c".into(),
             origin: "as".into(),
             kind: "k".into(),
             payload: RawValue::from_string(r#"{"b":1, "a" : [ 1.50 ]}"#.into()).unwrap(),
             published_at: 9,
+            after: None,
         };
         let body = serde_json::to_string(&event.body()).unwrap();
-        assert!(!body.contains("\"id\""), "{body}");
-        assert_eq!(
-            NewEvent::from_body(event.id.clone(), body.as_bytes()).unwrap(),
-            event
+        assert!(
+            !body.contains("\"id\"") && !body.contains("\"channel\""),
+            "{body}"
         );
-        let old = serde_json::to_string(&event).unwrap();
-        assert_eq!(
-            NewEvent::from_body(event.id.clone(), old.as_bytes()).unwrap(),
-            event
-        );
+        let back = |body: &str| NewEvent::from_body("a\"1".into(), "c".into(), body.as_bytes());
+        assert_eq!(back(&body).unwrap(), event);
+        let whole = serde_json::to_string(&event).unwrap();
+        assert_eq!(back(&whole).unwrap(), event);
     }
 }

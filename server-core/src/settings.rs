@@ -89,6 +89,12 @@ pub struct ClientLimits {
     /// Resumes that may read history at once per region; more wait their turn.
     #[arg(long, env = "MULTIREGION_CONCURRENT_REPLAYS", default_value_t = defaults::CONCURRENT_REPLAYS)]
     pub concurrent_replays: usize,
+    /// How often a region renews its presence lease, in ms; a region that stops (killed,
+    /// cut off) has its members leave everywhere within about four intervals.
+    #[arg(id = "presence_interval_ms", long = "presence-interval-ms", env = "MULTIREGION_PRESENCE_INTERVAL_MS",
+          value_name = "MS", default_value_t = Millis(defaults::PRESENCE_INTERVAL))]
+    #[serde(rename = "presence_interval_ms")]
+    pub presence_interval: Millis,
 }
 
 impl Default for ClientLimits {
@@ -100,6 +106,7 @@ impl Default for ClientLimits {
             slow_grace: Millis(defaults::SLOW_GRACE),
             ping_interval: Millis(defaults::PING_INTERVAL),
             concurrent_replays: defaults::CONCURRENT_REPLAYS,
+            presence_interval: Millis(defaults::PRESENCE_INTERVAL),
         }
     }
 }
@@ -117,6 +124,10 @@ pub struct PublishLimits {
     /// sent); past it the server stops reading that socket until replies go out.
     #[arg(long, env = "MULTIREGION_PUBLISH_PIPELINE", default_value_t = defaults::PUBLISH_PIPELINE)]
     pub publish_pipeline: usize,
+    /// Batches of one connection's publishes at the broker at once: with a long link to the
+    /// broker, the next batch goes before the last one is answered (still stored in order).
+    #[arg(long, env = "MULTIREGION_PUBLISH_BATCHES", default_value_t = defaults::PUBLISH_BATCHES)]
+    pub publish_batches: usize,
 }
 
 impl Default for PublishLimits {
@@ -125,6 +136,7 @@ impl Default for PublishLimits {
             publish_rate: defaults::PUBLISH_RATE,
             publish_burst: defaults::PUBLISH_BURST,
             publish_pipeline: defaults::PUBLISH_PIPELINE,
+            publish_batches: defaults::PUBLISH_BATCHES,
         }
     }
 }
@@ -134,24 +146,26 @@ pub type Positive = (&'static str, u64);
 
 impl ClientLimits {
     /// The settings of this group that must be at least 1, by key.
-    pub fn positive(&self) -> [Positive; 5] {
+    pub fn positive(&self) -> [Positive; 6] {
         [
             ("max_connections", self.max_connections as u64),
             ("client_queue", self.client_queue as u64),
             ("write_timeout_ms", self.write_timeout.into()),
             ("ping_interval_ms", self.ping_interval.into()),
             ("concurrent_replays", self.concurrent_replays as u64),
+            ("presence_interval_ms", self.presence_interval.into()),
         ]
     }
 }
 
 impl PublishLimits {
     /// The settings of this group that must be at least 1, by key.
-    pub fn positive(&self) -> [Positive; 3] {
+    pub fn positive(&self) -> [Positive; 4] {
         [
             ("publish_rate", self.publish_rate.into()),
             ("publish_burst", self.publish_burst.into()),
             ("publish_pipeline", self.publish_pipeline as u64),
+            ("publish_batches", self.publish_batches as u64),
         ]
     }
 }

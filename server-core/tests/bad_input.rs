@@ -77,7 +77,7 @@ async fn malformed_frames_get_clear_errors_and_everything_survives() {
         ("42".into(), "invalid_frame"),
         (r#"{"kind":"k"}"#.into(), "invalid_frame"),
         (
-            r#"{"type":"subscribe","channel":"x"}"#.into(),
+            r#"{"type":"frobnicate","channel":"x"}"#.into(),
             "unknown_type",
         ),
         (r#"{"type":7}"#.into(), "invalid_frame"),

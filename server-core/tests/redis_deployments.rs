@@ -89,7 +89,7 @@ async fn durable_acks_are_all_on_the_promoted_replica() {
     })
     .await
     .unwrap();
-    let log = promoted.read(0, 1_000_000).await.unwrap();
+    let log = promoted.history(wire::GLOBAL, 0, 1_000_000).await.unwrap();
     let held: HashMap<u64, String> = log
         .events
         .into_iter()

@@ -24,13 +24,15 @@ async fn rediss_with_a_private_ca_works_and_is_refused_without_it() {
     let broker = RedisBroker::connect(trusted).await.unwrap();
     let event = NewEvent {
         id: "over-tls".into(),
+        channel: "global".into(),
         origin: "test".into(),
         kind: "test".into(),
         payload: server_core::event::payload(&serde_json::json!({ "tls": true })),
         published_at: now_micros(),
+        after: None,
     };
     assert_eq!(broker.publish(event).await.unwrap().offset, 1);
-    let batch = broker.read(0, 10).await.unwrap();
+    let batch = broker.history("global", 0, 10).await.unwrap();
     assert_eq!(batch.events[0].event.id, "over-tls");
     assert!(
         RedisBroker::connect(RedisConfig::new(url)).await.is_err(),

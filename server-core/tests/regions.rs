@@ -84,7 +84,7 @@ async fn reconnect_with_since_gets_exactly_what_was_missed(broker: SharedBroker)
     while got.len() < 45 {
         match resumed.next().await {
             ServerFrame::Event(e) => got.push(e),
-            ServerFrame::CaughtUp { offset } => {
+            ServerFrame::CaughtUp { offset, .. } => {
                 caught_up = true;
                 assert_eq!(offset, got.last().map_or(last, |e| e.offset));
             }
@@ -124,6 +124,7 @@ async fn retried_publish_is_stored_once(broker: SharedBroker) {
         again,
         ServerFrame::Ack {
             id: "dup-1".into(),
+            channel: "global".into(),
             offset,
             duplicate: true
         }
@@ -132,6 +133,7 @@ async fn retried_publish_is_stored_once(broker: SharedBroker) {
         elsewhere,
         ServerFrame::Ack {
             id: "dup-1".into(),
+            channel: "global".into(),
             offset,
             duplicate: true
         }
@@ -151,6 +153,7 @@ async fn welcome_and_health_describe_the_region(broker: SharedBroker) {
         broker: b,
         epoch,
         offset,
+        ..
     } = c.welcome.clone()
     else {
         unreachable!()

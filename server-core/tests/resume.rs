@@ -8,8 +8,10 @@ mod common;
 use async_trait::async_trait;
 use common::{Client, Regions, PATIENCE};
 use futures_util::StreamExt;
+use server_core::broker::presence::{Members, Membership, Renewed, Update};
 use server_core::broker::{
-    Batch, Broker, BrokerKind, Cursor, LogReader, LogStatus, MemoryBroker, Published, SharedBroker,
+    Batch, Broker, BrokerKind, Cursor, LogReader, LogStatus, MemoryBroker, Partition, Published,
+    SharedBroker,
 };
 use server_core::error::Result;
 use server_core::event::{NewEvent, Offset};
@@ -22,10 +24,12 @@ use wire::ServerFrame;
 fn event(id: String, payload: serde_json::Value) -> NewEvent {
     NewEvent {
         id,
+        channel: wire::GLOBAL.into(),
         origin: "test".into(),
         kind: "test".into(),
         payload: server_core::event::payload(&payload),
         published_at: 0,
+        after: None,
     }
 }
 
@@ -39,7 +43,8 @@ async fn fill(broker: &dyn Broker, prefix: &str, n: usize, payload: serde_json::
 }
 
 /// A log that is lost and recreated (new epoch, offsets from 1 again) right after the first
-/// history read: the first `read` answers from the old log, everything after from the new.
+/// history read: the first `history` answers from the old log, everything after from the
+/// new.
 struct RecreatedDuringReplay {
     old: MemoryBroker,
     new: MemoryBroker,
@@ -64,20 +69,50 @@ impl Broker for RecreatedDuringReplay {
     async fn publish(&self, event: NewEvent) -> Result<Published> {
         self.current().publish(event).await
     }
-    async fn read(&self, after: Offset, max: usize) -> Result<Batch> {
-        let batch = self.current().read(after, max).await;
+    fn partitions(&self) -> Partition {
+        self.old.partitions()
+    }
+    async fn read(&self, partition: Partition, after: Offset, max: usize) -> Result<Batch> {
+        self.current().read(partition, after, max).await
+    }
+    async fn history(&self, channel: &str, after: Offset, max: usize) -> Result<Batch> {
+        let batch = self.current().history(channel, after, max).await;
         self.recreated.store(true, Ordering::SeqCst);
         batch
     }
-    async fn status(&self) -> Result<LogStatus> {
-        self.current().status().await
+    async fn status(&self, partition: Partition) -> Result<LogStatus> {
+        self.current().status(partition).await
     }
-    async fn reader(&self) -> Result<Box<dyn LogReader>> {
+    async fn channel_status(&self, channel: &str) -> Result<LogStatus> {
+        self.current().channel_status(channel).await
+    }
+    async fn reader(&self, partition: Partition) -> Result<Box<dyn LogReader>> {
         Ok(Box::new(SwitchingReader {
-            old: self.old.reader().await?,
-            new: self.new.reader().await?,
+            old: self.old.reader(partition).await?,
+            new: self.new.reader(partition).await?,
             recreated: self.recreated.clone(),
         }))
+    }
+    async fn update(&self, updates: Vec<Update>) -> Result<Vec<Partition>> {
+        self.current().update(updates).await
+    }
+    async fn members(&self, channel: &str, max: usize) -> Result<Members> {
+        self.current().members(channel, max).await
+    }
+    async fn renew(&self, instance: &str, ttl: Duration, reap: bool) -> Result<Renewed> {
+        self.current().renew(instance, ttl, reap).await
+    }
+    async fn resync(
+        &self,
+        partition: Partition,
+        instance: &str,
+        ttl: Duration,
+        live: &[Membership],
+    ) -> Result<()> {
+        self.current().resync(partition, instance, ttl, live).await
+    }
+    async fn release(&self, instance: &str) -> Result<()> {
+        self.current().release(instance).await
     }
 }
 
@@ -111,7 +146,7 @@ async fn a_log_recreated_during_a_replay_is_announced_not_mixed_in() {
     };
     fill(&broker.old, "old", 600, serde_json::Value::Null).await;
     fill(&broker.new, "new", 1200, serde_json::Value::Null).await;
-    let new_epoch = broker.new.status().await.unwrap().epoch;
+    let new_epoch = broker.new.channel_status(wire::GLOBAL).await.unwrap().epoch;
     let regions = Regions::start(&["us"], Arc::new(broker)).await;
     let mut client = Client::connect_since(regions.addr("us"), 0).await;
     let mut announced = false;
@@ -160,7 +195,7 @@ async fn since_past_the_log_end_is_announced_and_live_events_flow(broker: Shared
     common::assert_dense_in_order(&replayed, 0);
     assert!(matches!(
         client.next().await,
-        ServerFrame::CaughtUp { offset: 5 }
+        ServerFrame::CaughtUp { offset: 5, .. }
     ));
     publisher.publish_and_wait("live").await;
     let live = client.events(1).await;
@@ -199,7 +234,7 @@ async fn a_stalled_resumer_does_not_hold_the_replay_permit() {
     loop {
         match other.next().await {
             ServerFrame::Event(_) => replayed += 1,
-            ServerFrame::CaughtUp { offset } => {
+            ServerFrame::CaughtUp { offset, .. } => {
                 assert_eq!(offset, 1500);
                 break;
             }

@@ -221,7 +221,7 @@ async fn a_rewound_log_refilled_past_its_old_end_is_detected_by_id() {
     for i in 21..=40 {
         a.publish(event(&format!("a{i}"))).await.unwrap();
     }
-    let old = a.status().await.unwrap().epoch;
+    let old = a.channel_status(wire::GLOBAL).await.unwrap().epoch;
     redis.restart();
     let b = common::redis_broker_with_prefix(&redis, &prefix, 1000).await;
     for i in 1..=30 {
@@ -234,7 +234,7 @@ async fn a_rewound_log_refilled_past_its_old_end_is_detected_by_id() {
         published.offset, 51,
         "stored in a new history, after what the log holds"
     );
-    let status = a.status().await.unwrap();
+    let status = a.channel_status(wire::GLOBAL).await.unwrap();
     assert_ne!(status.epoch, old);
     assert_eq!(status.latest, 51);
     let followed = b.publish(event("b-next")).await.unwrap();
@@ -242,7 +242,7 @@ async fn a_rewound_log_refilled_past_its_old_end_is_detected_by_id() {
         followed.offset, 52,
         "the other process follows the new history"
     );
-    let batch = b.read(49, 10).await.unwrap();
+    let batch = b.history(wire::GLOBAL, 49, 10).await.unwrap();
     assert_eq!(batch.epoch, status.epoch);
     let ids: Vec<&str> = batch.events.iter().map(|e| e.event.id.as_str()).collect();
     assert_eq!(ids, ["b30", "a-next", "b-next"]);

@@ -58,9 +58,56 @@ impl Client {
         self.send_text(&publish.to_text()).await;
     }
 
+    /// Publish an event with id `id` (kind `test`) on `channel`, without waiting.
+    pub async fn publish_on(&mut self, channel: &str, id: &str) {
+        let publish = Publish::new(id, "test", &serde_json::json!({ "id": id })).on(channel);
+        self.send_text(&publish.to_text()).await;
+    }
+
+    /// Send a `subscribe` frame for `channel` (resuming after `since`, when given).
+    pub async fn subscribe(&mut self, channel: &str, since: Option<u64>) {
+        let frame = wire::ClientFrame::Subscribe(wire::Subscribe {
+            channel: channel.into(),
+            since,
+            epoch: None,
+            presence: false,
+        });
+        self.send_text(&frame.to_text()).await;
+    }
+
+    /// Send an `unsubscribe` frame for `channel`.
+    pub async fn unsubscribe(&mut self, channel: &str) {
+        let frame = wire::ClientFrame::Unsubscribe(wire::Unsubscribe {
+            channel: channel.into(),
+        });
+        self.send_text(&frame.to_text()).await;
+    }
+
+    /// The next frame that is not an event (events before it are returned too).
+    pub async fn next_other(&mut self) -> (Vec<EventFrame>, ServerFrame) {
+        let mut events = Vec::new();
+        loop {
+            match self.next().await {
+                ServerFrame::Event(e) => events.push(e),
+                other => return (events, other),
+            }
+        }
+    }
+
     /// Publish and wait for the answer to it (ack or error), skipping events.
     pub async fn publish_and_wait(&mut self, id: &str) -> ServerFrame {
         self.publish(id).await;
+        self.answer_to(id).await
+    }
+
+    /// [`Self::publish_and_wait`] on `channel`.
+    pub async fn publish_and_wait_on(&mut self, channel: &str, id: &str) -> ServerFrame {
+        self.publish_on(channel, id).await;
+        self.answer_to(id).await
+    }
+
+    /// The answer to the publish `id` (ack or error), skipping events.
+    async fn answer_to(&mut self, id: &str) -> ServerFrame {
         loop {
             let f = self.next().await;
             match &f {

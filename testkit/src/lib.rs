@@ -9,12 +9,14 @@
 //! - [`publish_until_acked`] and [`spawn_publishers`]: publishing as a client, retrying by
 //!   id; [`event`]: the plain test event.
 //! - [`http`]: requests to a region's HTTP API through `reqwest`.
+//! - [`Watcher`]: a client that keeps the members of a channel from its presence frames.
 //! - [`with_both_brokers!`]: run one scenario on the embedded broker and on Redis.
 
 mod brokers;
 mod client;
 pub mod http;
 mod macros;
+mod presence;
 mod publish;
 mod regions;
 
@@ -23,8 +25,10 @@ pub use brokers::{
 };
 pub use client::{assert_dense_in_order, Client};
 pub use http::{http_get, http_get_json};
+pub use presence::Watcher;
 pub use publish::{
-    event, join_publishers, publish_until_acked, spawn_publishers, Acked, PublishReport,
+    event, event_on, join_publishers, publish_until_acked, publish_until_acked_on,
+    spawn_publishers, Acked, PublishReport,
 };
 pub use regions::Regions;
 use std::time::Duration;

@@ -8,14 +8,22 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use wire::ServerFrame;
 
-/// A test event with id `id` (origin and kind `test`, the id again as payload), published now.
+/// A test event with id `id` on `global` (origin and kind `test`, the id again as payload),
+/// published now.
 pub fn event(id: &str) -> NewEvent {
+    event_on(wire::GLOBAL, id)
+}
+
+/// [`event`] on `channel`.
+pub fn event_on(channel: &str, id: &str) -> NewEvent {
     NewEvent {
         id: id.into(),
+        channel: channel.into(),
         origin: "test".into(),
         kind: "test".into(),
         payload: server_core::event::payload(&serde_json::json!({ "id": id })),
         published_at: now_micros(),
+        after: None,
     }
 }
 
@@ -58,12 +66,22 @@ pub async fn publish_until_acked(
     ids: Vec<String>,
     pace: Duration,
 ) -> PublishReport {
+    publish_until_acked_on(addr, wire::GLOBAL, ids, pace).await
+}
+
+/// [`publish_until_acked`] on `channel`.
+pub async fn publish_until_acked_on(
+    addr: SocketAddr,
+    channel: &str,
+    ids: Vec<String>,
+    pace: Duration,
+) -> PublishReport {
     let mut client = Client::connect(addr).await;
     let mut published = PublishReport::default();
     for id in ids {
         let deadline = Instant::now() + 3 * PATIENCE;
         loop {
-            match client.publish_and_wait(&id).await {
+            match client.publish_and_wait_on(channel, &id).await {
                 ServerFrame::Ack { offset, .. } => {
                     let at = Instant::now();
                     published.acked.push(Acked { id, offset, at });

@@ -28,7 +28,12 @@ pub struct BrokerSettings {
     /// Key prefix in Redis (separate logs can share one Redis).
     #[arg(long, env = "MULTIREGION_REDIS_PREFIX", default_value = defaults::REDIS_PREFIX)]
     pub redis_prefix: String,
-    /// Events kept in the log's history (and ids kept for deduplication).
+    /// Partitions the log is split into: each one ordered log (a Redis stream under a hash
+    /// tag of its own, spread over a Cluster's shards) holding the channels that hash to it.
+    /// Every process sharing the log must say the same (it is checked at connect).
+    #[arg(long, env = "MULTIREGION_PARTITIONS", default_value_t = defaults::PARTITIONS)]
+    pub partitions: u16,
+    /// Events kept in each partition's history (and ids kept for deduplication).
     #[arg(long, env = "MULTIREGION_HISTORY", default_value_t = defaults::HISTORY)]
     pub history: usize,
     /// When a publish is acked: `primary` (once the Redis primary stored it) or `replicas:N`
@@ -62,6 +67,7 @@ impl BrokerSettings {
     pub fn log(&self) -> RedisConfig {
         RedisConfig {
             prefix: self.redis_prefix.clone(),
+            partitions: self.partitions,
             history: self.history,
             acks: self.acks,
             ack_timeout: self.acks_timeout.get(),

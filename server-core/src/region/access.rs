@@ -42,7 +42,7 @@ impl Access {
     }
 
     /// CORS headers for the allowed origins on `methods`.
-    pub(crate) fn cors(&self, methods: [Method; 2]) -> CorsLayer {
+    pub(crate) fn cors<const N: usize>(&self, methods: [Method; N]) -> CorsLayer {
         let origins = self.origins.clone();
         CorsLayer::new()
             .allow_origin(AllowOrigin::predicate(move |o: &HeaderValue, _| {

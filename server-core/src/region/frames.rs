@@ -8,7 +8,7 @@ use crate::error::BrokerError;
 use crate::event::Offset;
 use axum::extract::ws::{CloseFrame, Message};
 use std::time::Duration;
-use wire::{ErrorCode, ServerFrame};
+use wire::{ChannelPosition, ErrorCode, ServerFrame};
 
 /// Why the server closes a socket, as a WebSocket close code (RFC 6455) and reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,38 +42,67 @@ impl Close {
     }
 }
 
-/// First frame of every connection.
+/// First frame of every connection: where each channel it subscribed to stood (the first
+/// one's position also as the frame's own `offset` and `epoch`, for clients of one channel),
+/// and who it is as a member.
 pub(super) fn welcome(
     region: &str,
-    offset: Offset,
-    epoch: &str,
+    channels: Vec<ChannelPosition>,
     broker: wire::BrokerKind,
+    member: wire::Member,
 ) -> ServerFrame {
+    let (offset, epoch) = channels
+        .first()
+        .map_or((0, String::new()), |c| (c.offset, c.epoch.clone()));
     ServerFrame::Welcome {
         region: region.into(),
         offset,
-        epoch: epoch.into(),
+        epoch,
         broker,
+        channels,
+        member: Some(member),
     }
 }
 
-/// The publish `id` is stored (or was already: `duplicate`).
-pub(super) fn ack(id: String, published: crate::broker::Published) -> ServerFrame {
+/// A `subscribe` is done: live events of the channel after `position.offset` follow.
+pub(super) fn subscribed(position: ChannelPosition) -> ServerFrame {
+    ServerFrame::Subscribed {
+        channel: position.channel,
+        offset: position.offset,
+        epoch: position.epoch,
+    }
+}
+
+/// An `unsubscribe` is done.
+pub(super) fn unsubscribed(channel: &str) -> ServerFrame {
+    ServerFrame::Unsubscribed {
+        channel: channel.into(),
+    }
+}
+
+/// The publish `id` is stored in `channel` (or was already: `duplicate`).
+pub(super) fn ack(id: String, channel: String, published: crate::broker::Published) -> ServerFrame {
     ServerFrame::Ack {
         id,
+        channel,
         offset: published.offset,
         duplicate: published.duplicate,
     }
 }
 
-/// The replay reached `offset`; live events follow.
-pub(super) fn caught_up(offset: Offset) -> ServerFrame {
-    ServerFrame::CaughtUp { offset }
+/// The replay of `channel` reached `offset`; live events follow.
+pub(super) fn caught_up(channel: &str, offset: Offset) -> ServerFrame {
+    ServerFrame::CaughtUp {
+        channel: channel.into(),
+        offset,
+    }
 }
 
-/// Offsets `from..=to` fell out of the history before this client asked for them.
-pub(super) fn replay_gap(from: Offset, to: Offset) -> ServerFrame {
+/// Offsets `from..=to` of `channel` fell out of the history before this client asked for
+/// them.
+pub(super) fn replay_gap(channel: &str, from: Offset, to: Offset) -> ServerFrame {
     ServerFrame::Gap {
+        channel: channel.into(),
         from,
         to,
         message: format!(
@@ -85,8 +114,14 @@ pub(super) fn replay_gap(from: Offset, to: Offset) -> ServerFrame {
 
 /// The client's offsets belong to an earlier log (its `epoch` parameter names another one).
 /// `lost_after` is the client's `since`: what it had of the old log after that may be lost.
-pub(super) fn stale_epoch(epoch: &str, offset: Offset, since: Offset) -> ServerFrame {
+pub(super) fn stale_epoch(
+    channel: &str,
+    epoch: &str,
+    offset: Offset,
+    since: Offset,
+) -> ServerFrame {
     epoch_frame(
+        channel,
         epoch,
         offset,
         since,
@@ -98,12 +133,14 @@ pub(super) fn stale_epoch(epoch: &str, offset: Offset, since: Offset) -> ServerF
 /// `since` is past the end of the log (whose newest offset is below it): the client's offsets
 /// cannot belong to this log.
 pub(super) fn past_the_end(
+    channel: &str,
     epoch: &str,
     offset: Offset,
     since: Offset,
     latest: Offset,
 ) -> ServerFrame {
     epoch_frame(
+        channel,
         epoch,
         offset,
         since,
@@ -117,8 +154,13 @@ pub(super) fn past_the_end(
 /// The log was recreated while this client's replay was reading it: the replay stops; the
 /// new log's events follow live from offset 1.
 /// `lost_after` is the last offset of the old log this client was sent.
-pub(super) fn recreated_during_replay(epoch: &str, lost_after: Offset) -> ServerFrame {
+pub(super) fn recreated_during_replay(
+    channel: &str,
+    epoch: &str,
+    lost_after: Offset,
+) -> ServerFrame {
     epoch_frame(
+        channel,
         epoch,
         0,
         lost_after,
@@ -127,8 +169,15 @@ pub(super) fn recreated_during_replay(epoch: &str, lost_after: Offset) -> Server
     )
 }
 
-fn epoch_frame(epoch: &str, offset: Offset, lost_after: Offset, message: &str) -> ServerFrame {
+fn epoch_frame(
+    channel: &str,
+    epoch: &str,
+    offset: Offset,
+    lost_after: Offset,
+    message: &str,
+) -> ServerFrame {
     ServerFrame::Epoch {
+        channel: channel.into(),
         epoch: epoch.into(),
         offset,
         lost_after,
@@ -184,8 +233,9 @@ pub(super) fn binary_not_supported() -> ServerFrame {
     )
 }
 
-/// Why a slow consumer is disconnected, and where it resumes.
-pub(super) fn slow_consumer(queue: usize, write_timeout: Duration, since: Offset) -> ServerFrame {
+/// Why a slow consumer is disconnected, and where it resumes (`since`: the `since` query
+/// value to reconnect with, `N` or `CHANNEL:N,…`).
+pub(super) fn slow_consumer(queue: usize, write_timeout: Duration, since: &str) -> ServerFrame {
     ServerFrame::error(
         ErrorCode::SlowConsumer,
         format!(
@@ -218,7 +268,7 @@ mod tests {
 
     #[test]
     fn error_frames_carry_their_codes_temporary_flag() {
-        let slow = slow_consumer(10, Duration::from_secs(5), 42);
+        let slow = slow_consumer(10, Duration::from_secs(5), "42");
         assert!(matches!(
             slow,
             ServerFrame::Error {

@@ -1,10 +1,9 @@
 //! HTTP surface of a region: `/ws`, `/socket.io/`, `/health`, `/ready`, `/metrics`,
-//! `/regions`, and the UI at `/`.
+//! `/regions`, the server API (`/publish`, `/history`, `/presence`), and the UI at `/`.
 
 use super::access::refuse;
 use super::client_count::ClientCount;
-use super::{connection, Region};
-use crate::event::Offset;
+use super::{api, connection, input, presence_api, Region};
 use crate::sim::LinkSettings;
 use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -17,14 +16,21 @@ use tower_http::services::{ServeDir, ServeFile};
 use wire::limits::MAX_FRAME_BYTES;
 use wire::ErrorCode;
 
-/// Query of `GET /ws`.
+/// Query of `GET /ws` (see [`input::wants`]).
 #[derive(Debug, Deserialize)]
 struct WsParams {
-    /// Resume after this offset.
-    since: Option<Offset>,
-    /// Epoch the `since` offset belongs to; if the log has another epoch now, the client is
-    /// told (`epoch` frame) and replayed from the start of the current log instead.
+    /// The channels to follow, comma-separated (`global` when none).
+    channels: Option<String>,
+    /// Resume after this offset (`N`, or `CHANNEL:N,…`).
+    since: Option<String>,
+    /// Epoch the `since` offset belongs to (`E`, or `CHANNEL:E,…`); if the log has another
+    /// epoch now, the client is told (`epoch` frame) and replayed from the start of the
+    /// current log instead.
     epoch: Option<String>,
+    /// The client's display name (see [`input::name`]); an anonymous one when not given.
+    name: Option<String>,
+    /// Which channels to get the members of (see [`input::presence`]).
+    presence: Option<String>,
     /// Shared token, when the region requires one.
     token: Option<String>,
 }
@@ -38,15 +44,20 @@ struct TokenParams {
 
 /// The region's router. Tests call it directly; [`super::run`] serves it.
 pub fn router(region: Arc<Region>) -> Router {
-    let cors = region
-        .access
-        .cors([axum::http::Method::GET, axum::http::Method::PUT]);
+    let cors = region.access.cors([
+        axum::http::Method::GET,
+        axum::http::Method::PUT,
+        axum::http::Method::POST,
+    ]);
     let api = Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .route("/regions", get(regions))
         .route("/sim", get(get_sim).put(put_sim))
+        .route("/history", get(api::history))
+        .route("/presence", get(presence_api::presence))
+        .route("/publish", axum::routing::post(api::publish))
         .layer(cors)
         .route("/ws", get(ws))
         .merge(super::socketio::routes(region.clone()));
@@ -68,7 +79,7 @@ async fn health(State(region): State<Arc<Region>>) -> Json<wire::Health> {
 /// clients elsewhere. `/health` answers 200 either way, with the details.
 async fn ready(State(region): State<Arc<Region>>) -> Response {
     let health = region.health();
-    if health.connected && !health.epoch.is_empty() {
+    if region.ready() {
         Json(serde_json::json!({ "ready": true, "region": health.region })).into_response()
     } else {
         let body = serde_json::json!({
@@ -164,13 +175,25 @@ async fn ws(
     {
         return refused;
     }
+    let asked = input::wants(
+        params.channels.as_deref(),
+        params.since.as_deref(),
+        params.epoch.as_deref(),
+    )
+    .and_then(|mut wants| {
+        input::presence(params.presence.as_deref(), &mut wants)?;
+        Ok((wants, input::name(params.name.as_deref())?))
+    });
+    let (wants, name) = match asked {
+        Ok(asked) => asked,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, e.code, &e.message),
+    };
     // The slot is taken before the upgrade is answered and moves into the connection's task;
     // if the upgrade never completes, dropping the callback frees it.
     let counted = match ClientCount::admit(&region) {
         Ok(counted) => counted,
         Err(full) => return full.refusal(),
     };
-    let resume = params.since.map(|since| (since, params.epoch));
     let tracker = region.tracker.clone();
     // The transport takes up to twice the limit, so that a message just over it is read
     // whole and refused with a clear error and close code 1009; larger ones are dropped
@@ -182,6 +205,6 @@ async fn ws(
         .read_buffer_size(crate::defaults::SOCKET_BUFFER)
         .write_buffer_size(crate::defaults::SOCKET_BUFFER)
         .on_upgrade(move |socket| {
-            tracker.track_future(connection::serve(region, socket, resume, counted))
+            tracker.track_future(connection::serve(region, socket, wants, name, counted))
         })
 }

@@ -57,6 +57,7 @@ pub(crate) struct Metrics {
     slow_consumers: Family<ByTransport, Counter>,
     gaps: Counter,
     epoch_changes: Counter,
+    presence_changes: Counter,
     broker_errors: Family<ByOperation, Counter>,
     feed_reconnects: Counter,
     replays: Counter,
@@ -81,6 +82,7 @@ impl Metrics {
             slow_consumers: Family::default(),
             gaps: Counter::default(),
             epoch_changes: Counter::default(),
+            presence_changes: Counter::default(),
             broker_errors: Family::default(),
             feed_reconnects: Counter::default(),
             replays: Counter::default(),
@@ -170,6 +172,11 @@ impl Metrics {
             self.epoch_changes.clone(),
         );
         r.register(
+            "presence_changes",
+            "Joins and leaves (of every region's members) this region read",
+            self.presence_changes.clone(),
+        );
+        r.register(
             "broker_errors",
             "Failed broker operations, by operation",
             self.broker_errors.clone(),
@@ -202,7 +209,23 @@ impl Metrics {
             let _ = self.sent_bytes.get_or_create(&t);
             let _ = self.slow_consumers.get_or_create(&t);
         }
-        for op in [Operation::Publish, Operation::Read, Operation::History] {
+        for outcome in [Outcome::Stored, Outcome::Duplicate] {
+            let labels = PublishLabels {
+                transport: Transport::Http,
+                outcome,
+                code: None,
+            };
+            let _ = self.publishes.get_or_create(&labels);
+        }
+        let _ = self
+            .publish_time
+            .get_or_create(&ByTransport(Transport::Http));
+        for op in [
+            Operation::Publish,
+            Operation::Read,
+            Operation::History,
+            Operation::Presence,
+        ] {
             let _ = self.broker_errors.get_or_create(&ByOperation(op));
         }
     }
@@ -309,6 +332,11 @@ impl Metrics {
     /// The feed announced a gap.
     pub(crate) fn gap(&self) {
         self.gaps.inc();
+    }
+
+    /// The feed read a join or a leave.
+    pub(crate) fn presence_change(&self) {
+        self.presence_changes.inc();
     }
 
     /// The region moved to a new epoch of the log.

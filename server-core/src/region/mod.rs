@@ -1,87 +1,66 @@
-//! The regional server: one axum app per region, with its own clients, fed by the global log.
+//! The regional server: one axum app per region, with its own clients, fed by the log.
 //!
 //! # Delivery contract (to WebSocket clients)
-//! - A client gets every event of the log from the moment it connects, each exactly once and
-//!   in offset order. A client that connects with `/ws?since=N` first gets every event with
-//!   offset > N still in the history (marked `replay`), then a `caught_up` frame, then live
-//!   events, with no gap and no duplicate at the seam. Offsets no longer in the history are
-//!   announced with a `gap` frame, never skipped silently.
-//! - Each client has a bounded queue ([`RegionConfig::client_queue`] events). A client that
-//!   falls that far behind (or whose socket does not take a frame within
-//!   [`RegionConfig::write_timeout`]) gets a `slow_consumer` error and is disconnected; it can
-//!   resume with `since`. It never slows down other clients.
-//! - If the log is lost and recreated (new epoch), clients get an `epoch` frame and offsets
-//!   restart; nothing from the old epoch is delivered as if it were new.
+//! - A client follows channels (`global` when it names none), and gets every event of each
+//!   from the moment it subscribed, each exactly once and in its channel's offset order, and
+//!   nothing of the channels it does not follow. A client that subscribes with `since=N`
+//!   first gets every event of the channel with offset > N still in the history (marked
+//!   `replay`), then a `caught_up` frame, then live events, with no gap and no duplicate at
+//!   the seam. Offsets no longer in the history are announced with a `gap` frame, never
+//!   skipped silently. There is no order between channels.
+//! - Each client has a bounded queue ([`RegionConfig::clients`]`.client_queue` items, all
+//!   its channels together). A client that falls that far behind (or whose socket does not
+//!   take a frame within `write_timeout`) gets a `slow_consumer` error and is disconnected;
+//!   it can resume with `since`. It never slows down other clients.
+//! - If a channel's log is lost or recreated (a new epoch of its partition), its subscribers
+//!   get an `epoch` frame and offsets continue after what the new log still holds; nothing
+//!   from the old epoch is delivered as if it were new, and subscribers of other partitions'
+//!   channels are not disturbed.
 //! - On shutdown every socket is closed with code 1001.
-//! - Every client is pinged each [`RegionConfig::ping_interval`]; one that sends nothing
-//!   (not even a pong) for two intervals is dropped, so dead peers do not hold slots.
+//! - Every client is pinged each `ping_interval`; one that sends nothing (not even a pong)
+//!   for two intervals is dropped, so dead peers do not hold slots.
 
 mod access;
+mod api;
 mod client_count;
 pub mod config;
 mod connection;
+mod delivery;
 mod feed;
+mod follow;
 mod frames;
 mod http;
+mod hub;
 pub mod input;
 pub mod metrics;
 pub mod origin;
+mod pipeline;
+mod presence_api;
 mod rate_limit;
+mod reach;
+mod roster;
 mod socketio;
 
 pub use self::config::{Identity, RegionConfig};
 pub use self::http::router;
 
 use self::access::Access;
+use self::hub::Hub;
 use self::metrics::Metrics;
+use self::reach::Reach;
+use self::roster::Roster;
 use crate::broker::SharedBroker;
-use crate::event::{Micros, Offset, StoredEvent};
 use crate::sim::{Link, Route};
-use axum::extract::ws::Utf8Bytes;
 use axum::serve::ListenerExt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// What a region sends through its fan-out: each frame serialized once, shared by all clients.
-#[derive(Debug, Clone)]
-pub(crate) enum Outgoing {
-    /// An event, read from the log at `received_at`, as the text of its frame (a publisher
-    /// gets its ack first: the event carries its id).
-    Event {
-        event: Arc<StoredEvent>,
-        received_at: Micros,
-        text: Utf8Bytes,
-    },
-    /// Offsets `..=to` are missing from the log.
-    Gap { to: Offset, notice: Notice },
-    /// The log has a new epoch; offsets restart.
-    Epoch { notice: Notice },
-}
-
-/// A frame of the feed's own (`gap`, `epoch`): the frame, for other renderings (Socket.IO),
-/// and its text, serialized once.
-#[derive(Debug, Clone)]
-pub(crate) struct Notice {
-    pub(crate) frame: Arc<wire::ServerFrame>,
-    pub(crate) text: Utf8Bytes,
-}
-
-impl Notice {
-    pub(crate) fn new(frame: wire::ServerFrame) -> Notice {
-        Notice {
-            text: frame_text(&frame),
-            frame: Arc::new(frame),
-        }
-    }
-}
-
 /// A server frame as the text of one WebSocket message.
-pub(crate) fn frame_text(frame: &wire::ServerFrame) -> Utf8Bytes {
+pub(crate) fn frame_text(frame: &wire::ServerFrame) -> axum::extract::ws::Utf8Bytes {
     frame.to_text().into()
 }
 
@@ -92,13 +71,12 @@ pub struct Region {
     access: Access,
     /// The broker, straight or through the simulated link (use [`Region::broker`]).
     route: Route,
-    fanout: broadcast::Sender<Outgoing>,
-    /// Offset of the newest event this region has read from the log. Updated *before* the
-    /// event is sent to the fan-out, so a client that subscribes and then reads this value
-    /// gets every later event live.
-    offset: AtomicU64,
-    epoch: RwLock<String>,
-    connected: AtomicBool,
+    /// Who follows which channel here, and where each channel stands.
+    hub: Hub,
+    /// Which partitions the region reaches.
+    reach: Reach,
+    /// Who is connected here to which channel (presence), told to the broker.
+    roster: Roster,
     clients: AtomicUsize,
     /// Bounds concurrent history reads: a reconnect storm queues here instead of flooding
     /// the broker.
@@ -120,17 +98,25 @@ impl Region {
         self.route.broker()
     }
 
-    /// The health report served at `/health`.
+    /// The health report served at `/health`: where `global` stands here.
     pub fn health(&self) -> wire::Health {
+        let global = self.broker().partition_of(wire::GLOBAL);
         wire::Health {
             region: self.config.identity.name.clone(),
             broker: self.broker().kind(),
-            connected: self.connected.load(Ordering::Relaxed),
+            connected: self.reach.connected(),
             clients: self.clients.load(Ordering::Relaxed),
-            offset: self.offset.load(Ordering::SeqCst),
-            epoch: self.epoch.read().unwrap().clone(),
+            offset: self.hub.global_offset(),
+            epoch: self.hub.partition(global).epoch.clone(),
             now: crate::event::now_micros(),
         }
+    }
+
+    /// True while the region reaches its broker and knows the epoch of every partition: it
+    /// can store publishes and deliver events (`/ready`).
+    pub fn ready(&self) -> bool {
+        self.reach.connected()
+            && (0..self.broker().partitions()).all(|p| !self.hub.partition(p).epoch.is_empty())
     }
 }
 
@@ -145,21 +131,14 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let route = Route::new(broker, link);
-    // Start from the log's current end: history is replayed per client, on request (`since`).
-    let (epoch, offset) = match route.broker().status().await {
-        Ok(s) => (s.epoch, s.latest),
-        Err(e) => {
-            tracing::warn!(region = %config.identity.name, error = %e, "broker unreachable at start; will retry");
-            (String::new(), 0)
-        }
-    };
+    let partitions = route.broker().partitions();
+    let (roster, presence_updates) = Roster::new(&config.identity.name);
     let region = Arc::new(Region {
-        fanout: broadcast::channel(config.clients.client_queue.max(1)).0,
+        roster,
+        hub: Hub::new(partitions, route.broker().partition_of(wire::GLOBAL)),
+        reach: Reach::new(partitions),
         replays: tokio::sync::Semaphore::new(config.clients.concurrent_replays.max(1)),
         route,
-        offset: AtomicU64::new(offset),
-        epoch: RwLock::new(epoch),
-        connected: AtomicBool::new(true),
         clients: AtomicUsize::new(0),
         access: Access::new(&config),
         metrics: Metrics::new(&config.identity.name),
@@ -168,8 +147,22 @@ pub async fn run(
         tracker: TaskTracker::new(),
     });
     let addr: SocketAddr = listener.local_addr()?;
-    tracing::info!(region = %region.name(), %addr, broker = %region.broker().kind(), "region listening");
-    region.tracker.spawn(feed::run(region.clone()));
+    tracing::info!(region = %region.name(), %addr, broker = %region.broker().kind(), partitions, "region listening");
+    // Start every partition's feed from the log's current end; a partition the broker does
+    // not answer for is started by its feed once it does.
+    let starts = (0..partitions).map(|p| region.start_partition(p));
+    let starts = futures_util::future::join_all(starts).await;
+    if let Some(Err(e)) = starts.iter().find(|s| s.is_err()) {
+        tracing::warn!(region = %region.name(), error = %e, "broker unreachable at start; will retry");
+    }
+    for (p, start) in (0..partitions).zip(starts) {
+        let start = start.unwrap_or_default();
+        region.tracker.spawn(feed::run(region.clone(), p, start));
+    }
+    region
+        .tracker
+        .spawn(roster::write(region.clone(), presence_updates));
+    region.tracker.spawn(roster::keep_lease(region.clone()));
     let app = router(region.clone());
     // No Nagle delay: fan-out frames are small and latency is the product.
     let listener = listener.tap_io(|tcp| {

@@ -8,8 +8,10 @@
 //! severed. A region only goes through it while the link is active (see [`super::Route`]).
 
 use super::Link;
+use crate::broker::presence::{Members, Membership, Renewed, Update};
 use crate::broker::{
-    batch_failed, Batch, Broker, BrokerKind, Cursor, LogReader, LogStatus, Published, SharedBroker,
+    batch_failed, Batch, Broker, BrokerKind, Cursor, LogReader, LogStatus, Partition, Published,
+    SharedBroker,
 };
 use crate::error::{Result, Unavailable};
 use crate::event::{NewEvent, Offset};
@@ -24,18 +26,43 @@ impl Link {
         Ok(())
     }
 
-    /// Wait one crossing's delay.
-    async fn cross(&self) {
+    /// One crossing's delay: the latency plus a random jitter.
+    fn delay(&self) -> Duration {
         let s = self.settings();
         let jitter = if s.jitter_ms > 0 {
             rand::random_range(0..=s.jitter_ms)
         } else {
             0
         };
-        let ms = s.latency_ms + jitter;
-        if ms > 0 {
-            tokio::time::sleep(Duration::from_millis(ms as u64)).await;
+        Duration::from_millis(u64::from(s.latency_ms + jitter))
+    }
+
+    /// Wait one crossing's delay.
+    async fn cross(&self) {
+        let delay = self.delay();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
         }
+    }
+
+    /// Wait one crossing's delay towards the broker, arriving after every batch sent before
+    /// (at least a timer tick after the one before it, so their wake-ups keep the order too):
+    /// what one connection sends reaches the other end in order, whatever the jitter.
+    async fn cross_in_order(&self) {
+        let delay = self.delay();
+        if delay.is_zero() {
+            return;
+        }
+        let arrival = {
+            let mut last = self.shared.last_arrival.lock().unwrap();
+            let mut at = tokio::time::Instant::now() + delay;
+            if let Some(last) = *last {
+                at = at.max(last + Duration::from_millis(1));
+            }
+            *last = Some(at);
+            at
+        };
+        tokio::time::sleep_until(arrival).await;
     }
 }
 
@@ -50,12 +77,29 @@ impl LinkedBroker {
     pub fn new(inner: SharedBroker, link: Link) -> Self {
         LinkedBroker { inner, link }
     }
+
+    /// A request that crosses the link there and back.
+    async fn round_trip<T>(
+        &self,
+        request: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        self.link.check()?;
+        self.link.cross().await;
+        let answer = request.await?;
+        self.link.cross().await;
+        self.link.check()?;
+        Ok(answer)
+    }
 }
 
 #[async_trait]
 impl Broker for LinkedBroker {
     fn kind(&self) -> BrokerKind {
         self.inner.kind()
+    }
+
+    fn partitions(&self) -> Partition {
+        self.inner.partitions()
     }
 
     async fn publish(&self, event: NewEvent) -> Result<Published> {
@@ -70,12 +114,13 @@ impl Broker for LinkedBroker {
     }
 
     /// The batch crosses the link as one message each way (a pipeline on one connection),
-    /// so its events keep their order whatever the jitter.
+    /// so its events keep their order whatever the jitter; batches arrive in the order they
+    /// were sent (several of a connection may be on the way at once).
     async fn publish_all(&self, events: Vec<NewEvent>) -> Vec<Result<Published>> {
         let n = events.len();
         let crossed = async {
             self.link.check()?;
-            self.link.cross().await;
+            self.link.cross_in_order().await;
             self.link.check()
         };
         if let Err(e) = crossed.await {
@@ -90,26 +135,59 @@ impl Broker for LinkedBroker {
         }
     }
 
-    async fn read(&self, after: Offset, max: usize) -> Result<Batch> {
-        self.link.check()?;
-        self.link.cross().await;
-        let batch = self.inner.read(after, max).await?;
-        self.link.cross().await;
-        self.link.check()?;
-        Ok(batch)
+    async fn read(&self, partition: Partition, after: Offset, max: usize) -> Result<Batch> {
+        self.round_trip(self.inner.read(partition, after, max))
+            .await
     }
 
-    async fn status(&self) -> Result<LogStatus> {
-        self.link.check()?;
-        self.inner.status().await
+    async fn history(&self, channel: &str, after: Offset, max: usize) -> Result<Batch> {
+        self.round_trip(self.inner.history(channel, after, max))
+            .await
     }
 
-    async fn reader(&self) -> Result<Box<dyn LogReader>> {
+    async fn status(&self, partition: Partition) -> Result<LogStatus> {
+        self.link.check()?;
+        self.inner.status(partition).await
+    }
+
+    async fn channel_status(&self, channel: &str) -> Result<LogStatus> {
+        self.link.check()?;
+        self.inner.channel_status(channel).await
+    }
+
+    async fn reader(&self, partition: Partition) -> Result<Box<dyn LogReader>> {
         self.link.check()?;
         Ok(Box::new(LinkedReader {
-            inner: self.inner.reader().await?,
+            inner: self.inner.reader(partition).await?,
             link: self.link.clone(),
         }))
+    }
+
+    async fn update(&self, updates: Vec<Update>) -> Result<Vec<Partition>> {
+        self.round_trip(self.inner.update(updates)).await
+    }
+
+    async fn members(&self, channel: &str, max: usize) -> Result<Members> {
+        self.round_trip(self.inner.members(channel, max)).await
+    }
+
+    async fn renew(&self, instance: &str, ttl: Duration, reap: bool) -> Result<Renewed> {
+        self.round_trip(self.inner.renew(instance, ttl, reap)).await
+    }
+
+    async fn resync(
+        &self,
+        partition: Partition,
+        instance: &str,
+        ttl: Duration,
+        live: &[Membership],
+    ) -> Result<()> {
+        self.round_trip(self.inner.resync(partition, instance, ttl, live))
+            .await
+    }
+
+    async fn release(&self, instance: &str) -> Result<()> {
+        self.round_trip(self.inner.release(instance)).await
     }
 }
 
@@ -128,7 +206,7 @@ impl LogReader for LinkedReader {
         }
         let batch = self.inner.next(from, max, wait).await?;
         // Events come down the link: they arrive one crossing later.
-        if !batch.events.is_empty() {
+        if !batch.events.is_empty() || !batch.presence.is_empty() {
             self.link.cross().await;
         }
         self.link.check()?;
@@ -156,10 +234,12 @@ mod tests {
     fn event(id: &str) -> NewEvent {
         NewEvent {
             id: id.into(),
+            channel: wire::GLOBAL.into(),
             origin: "as".into(),
             kind: "k".into(),
             payload: crate::event::payload(&serde_json::Value::Null),
             published_at: 0,
+            after: None,
         }
     }
 
@@ -176,7 +256,10 @@ mod tests {
         let results = broker.publish_all(vec![event("b"), event("c")]).await;
         assert!(results.iter().all(Result::is_ok));
         assert_eq!(started.elapsed(), Duration::from_millis(180));
-        let mut reader = broker.reader().await.unwrap();
+        let mut reader = broker
+            .reader(broker.partition_of(wire::GLOBAL))
+            .await
+            .unwrap();
         let started = Instant::now();
         let batch = reader
             .next(&Cursor::default(), 10, Duration::from_secs(2))
@@ -197,9 +280,9 @@ mod tests {
             err,
             crate::error::BrokerError::Unavailable(Unavailable::CutOff)
         ));
-        assert!(broker.reader().await.is_err());
+        assert!(broker.reader(0).await.is_err());
         assert_eq!(started.elapsed(), Duration::ZERO);
         broker.link.set_cut_off(false);
-        assert_eq!(broker.status().await.unwrap().latest, 0);
+        assert_eq!(broker.channel_status(wire::GLOBAL).await.unwrap().latest, 0);
     }
 }

@@ -19,7 +19,7 @@ mod linked;
 pub use self::linked::LinkedBroker;
 pub use wire::sim::{presets, LinkSettings};
 
-use crate::broker::{Batch, Cursor, LogReader, SharedBroker};
+use crate::broker::{Batch, Cursor, LogReader, Partition, SharedBroker};
 use crate::error::Result;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
@@ -37,6 +37,9 @@ struct Shared {
     settings: RwLock<LinkSettings>,
     /// `settings.is_active()`, readable without the lock on every broker operation.
     active: AtomicBool,
+    /// When the last publish batch sent through the link arrives at the broker: batches
+    /// arrive in the order sent, as over one connection (see `LinkedBroker::publish_all`).
+    last_arrival: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 impl Link {
@@ -115,7 +118,7 @@ impl Route {
     }
 }
 
-/// A consumer's reader of the log along a [`Route`]: it reads through whichever path the
+/// A consumer's reader of one partition along a [`Route`]: it reads through whichever path the
 /// route takes at each read, and opens a new reader when the route switched since the last.
 /// Nothing is reordered or lost by a switch: every read asks from the consumer's cursor.
 #[derive(Default)]
@@ -131,6 +134,7 @@ impl RouteReader {
     pub async fn next(
         &mut self,
         route: &Route,
+        partition: Partition,
         from: &Cursor,
         max: usize,
         wait: Duration,
@@ -140,7 +144,7 @@ impl RouteReader {
             self.current = None;
         }
         if self.current.is_none() {
-            self.current = Some((broker.reader().await?, via_link));
+            self.current = Some((broker.reader(partition).await?, via_link));
         }
         let (reader, _) = self.current.as_mut().expect("set above");
         let batch = reader.next(from, max, wait).await?;

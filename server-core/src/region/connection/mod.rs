@@ -1,29 +1,30 @@
-//! One WebSocket client: the session that runs its two roles side by side.
+//! One WebSocket client: the session that runs its roles side by side.
 //!
-//! A connection is a subscriber ([`subscriber`]: welcome, replay, live events) and a
-//! publisher ([`publisher`]: what the client sends, decoded, rate-limited, published,
-//! acked). Both share one socket; the session below takes turns between the live queue and
-//! the client's messages, so neither role can starve the other. Every frame either role sends
-//! is built in [`super::frames`].
+//! A connection is a subscriber ([`subscriber`]: welcome, the channels it follows, replays,
+//! live events) and a publisher ([`publisher`]: what the client sends, decoded,
+//! rate-limited, published, acked; `subscribe` and `unsubscribe` frames). Both share one
+//! socket; the session below takes turns between the client's queue and the client's
+//! messages, so neither role can starve the other. Every frame either role sends is built in
+//! [`super::frames`].
 
-mod pipeline;
 mod publisher;
 mod subscriber;
 
-use self::pipeline::Pipeline;
 use super::client_count::ClientCount;
+use super::delivery::Delivery;
+use super::follow::Follows;
 use super::frames::Close;
+use super::input::Want;
 use super::metrics::Transport;
 use super::rate_limit::TokenBucket;
-use super::{frame_text, Outgoing, Region};
-use crate::event::Offset;
+use super::{frame_text, Region};
+use crate::region::pipeline::Pipeline;
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast;
+use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use wire::ServerFrame;
 
@@ -42,66 +43,65 @@ enum Closed {
 
 type Result<T = ()> = std::result::Result<T, Closed>;
 
-/// One client's state, shared by its two roles.
+/// One client's state, shared by its roles.
 struct Connection {
     region: Arc<Region>,
     sink: SplitSink<WebSocket, Message>,
-    /// Offset of the newest event this client has been sent (live or replayed).
-    last_sent: Offset,
+    /// The channels it follows, where each stands for it, and its end of the fan-out.
+    /// Dropped with the connection, which takes it off every channel.
+    follows: Follows,
     /// The publish budget of this connection.
     bucket: TokenBucket,
     /// Publishes in flight and replies due, in order.
-    pipeline: Pipeline,
-    /// True after the log was recreated during this client's replay, until the fan-out's
-    /// own `epoch` frame: fan-out items until then belong to the old log.
-    old_log: bool,
+    pipeline: Pipeline<ServerFrame>,
 }
 
 /// Serve one client until it leaves, misbehaves beyond repair, or the region shuts down.
 ///
-/// `resume` is `(since, epoch)` from `/ws?since=N&epoch=E`; `_counted` is the client's slot,
-/// taken before the upgrade and freed when this returns.
+/// `wants` are the channels of `/ws?channels=…&since=…&epoch=…&presence=…` (`global` when it
+/// names none), `name` its display name; `_counted` is the client's slot, taken before the
+/// upgrade and freed when this returns.
 pub(super) async fn serve(
     region: Arc<Region>,
     socket: WebSocket,
-    resume: Option<(Offset, Option<String>)>,
+    wants: Vec<Want>,
+    name: Option<String>,
     _counted: ClientCount,
 ) {
     let _metered = region.metrics.connected(Transport::Ws);
-    // The subscribe-then-load seam, which makes a resume exactly-once: subscribe to the
-    // fan-out *before* reading the region's offset. The feed stores each offset before it
-    // sends the event, so every event after `last_sent` reaches this client live, and
-    // everything up to it is in the history the replay reads; `last_sent` drops the overlap.
-    let mut live = region.fanout.subscribe();
+    let (follows, mut queue) = Follows::new(region.clone(), name);
     let (sink, mut stream) = socket.split();
     let mut conn = Connection {
         bucket: TokenBucket::new(
             region.config.publishing.publish_rate,
             region.config.publishing.publish_burst,
         ),
-        pipeline: Pipeline::new(region.config.publishing.publish_pipeline),
+        pipeline: Pipeline::new(
+            region.config.publishing.publish_pipeline,
+            region.config.publishing.publish_batches,
+        ),
+        follows,
         region: region.clone(),
         sink,
-        last_sent: region.offset.load(Ordering::SeqCst),
-        old_log: false,
     };
-    tracing::debug!(region = %region.name(), ?resume, "client connected");
-    if conn.session(&mut live, &mut stream, resume).await == Err(Closed::Slow) {
+    tracing::debug!(region = %region.name(), ?wants, "client connected");
+    if conn.session(&mut queue, &mut stream, wants).await == Err(Closed::Slow) {
         conn.slow_goodbye().await;
     }
     tracing::debug!(region = %region.name(), "client left");
 }
 
 impl Connection {
-    /// Welcome (and replay), then serve both roles until the connection ends.
+    /// Welcome (and replays), then serve both roles until the connection ends.
     async fn session(
         &mut self,
-        live: &mut broadcast::Receiver<Outgoing>,
+        queue: &mut mpsc::Receiver<Delivery>,
         stream: &mut SplitStream<WebSocket>,
-        resume: Option<(Offset, Option<String>)>,
+        wants: Vec<Want>,
     ) -> Result {
-        self.start(resume).await?;
+        self.start(wants).await?;
         let shutdown = self.region.shutdown.clone();
+        let lagged = self.follows.subscriber().lagged.clone();
         // One timer per connection (not per event): the keepalive.
         let period = self
             .region
@@ -121,7 +121,10 @@ impl Connection {
                 _ = self.pipeline.settle(|id, r, t| publisher::answer(&self.region, id, r, t)), if self.pipeline.busy() => {
                     self.publishes_settled().await?;
                 }
-                out = live.recv() => self.on_live(out, live).await?,
+                // A client that fell behind its queue is let go (its queue may still hold
+                // items: they are not for it any more).
+                _ = lagged.cancelled() => return self.lagged(),
+                item = queue.recv() => self.on_live(item, queue).await?,
                 // A full pipeline stops reading: the client's socket pushes back.
                 msg = stream.next(), if self.pipeline.has_room() => {
                     silent_ticks = 0;

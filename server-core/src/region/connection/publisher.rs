@@ -1,6 +1,9 @@
 //! The publisher role of a connection: what the client sends is decoded, rate-limited, and
-//! queued in the connection's [`Pipeline`](super::pipeline::Pipeline), which publishes in
+//! queued in the connection's [`Pipeline`](crate::region::pipeline::Pipeline), which publishes in
 //! ordered batches and answers every frame in the order it came (see its contract).
+//!
+//! `subscribe` and `unsubscribe` frames wait for the publishes before them to be answered,
+//! so every frame is still answered in the order it came.
 //!
 //! A refused frame gets an error frame and the connection stays open, except for a message
 //! over the size limit (error, then close 1009).
@@ -14,7 +17,7 @@ use crate::region::Region;
 use axum::extract::ws::Message;
 use std::time::Instant;
 use wire::limits::MAX_FRAME_BYTES;
-use wire::ErrorCode;
+use wire::{ClientFrame, ErrorCode};
 
 impl Connection {
     /// Handle the next thing the client sent (`None`: its stream ended).
@@ -31,10 +34,10 @@ impl Connection {
                     .await?;
                 self.close(Close::TooBig).await
             }
-            Some(Ok(Message::Text(text))) => {
-                self.on_text(&text);
-                self.send_replies().await
-            }
+            Some(Ok(Message::Text(text))) => match self.on_text(&text) {
+                Some(control) => self.control(control).await,
+                None => self.send_replies().await,
+            },
             Some(Ok(Message::Binary(_))) => {
                 self.region
                     .metrics
@@ -51,14 +54,17 @@ impl Connection {
         }
     }
 
-    /// Decode one text frame and queue it: a publish for the broker, or its refusal.
-    fn on_text(&mut self, text: &str) {
+    /// Decode one text frame and queue it: a publish for the broker, or its refusal; a
+    /// subscription change is handed back, to be made once the frames before it are answered.
+    fn on_text(&mut self, text: &str) -> Option<ClientFrame> {
         let started = Instant::now();
         let publish = match input::decode(text) {
-            Ok(wire::ClientFrame::Publish(p)) => p,
+            Ok(ClientFrame::Publish(p)) => p,
+            Ok(control) => return Some(control),
             Err(e) => {
                 self.region.metrics.refused(Transport::Ws, &e.code);
-                return self.pipeline.reply(frames::invalid_input(e));
+                self.pipeline.reply(frames::invalid_input(e));
+                return None;
             }
         };
         if !self.bucket.take() {
@@ -71,20 +77,61 @@ impl Connection {
             self.region
                 .metrics
                 .refused(Transport::Ws, &ErrorCode::RateLimited);
-            return self.pipeline.reply(refusal);
+            self.pipeline.reply(refusal);
+            return None;
         }
         self.pipeline.publish(
             NewEvent {
+                channel: publish.channel().into(),
                 id: publish.id,
                 origin: self.region.name().into(),
                 kind: publish.kind,
                 payload: publish.payload,
                 published_at: now_micros(),
+                after: None,
             },
             started,
         );
         // At once when no batch is at the broker; otherwise with the next batch.
         self.pipeline.start(self.region.broker());
+        None
+    }
+
+    /// A `subscribe` or `unsubscribe`, made once every frame before it is answered.
+    async fn control(&mut self, frame: ClientFrame) -> Result {
+        while self.pipeline.busy() {
+            self.settle_publishes().await?;
+        }
+        self.send_replies().await?;
+        match frame {
+            ClientFrame::Subscribe(s) => self.subscribe(s).await,
+            ClientFrame::Unsubscribe(u) => {
+                self.follows.remove(&u.channel);
+                self.send_frame(&frames::unsubscribed(&u.channel)).await
+            }
+            ClientFrame::Publish(_) => unreachable!("publishes are queued by on_text"),
+        }
+    }
+
+    /// Follow a channel (again: a subscribe of a followed channel starts it over), and
+    /// replay it when the client resumes.
+    async fn subscribe(&mut self, s: wire::Subscribe) -> Result {
+        let again = self.follows.by_name(&s.channel).is_some();
+        if !again && self.follows.len() >= wire::channel::MAX_SUBSCRIPTIONS {
+            let refusal = input::too_many(self.follows.len() + 1);
+            self.region.metrics.refused(Transport::Ws, &refusal.code);
+            return self.send_frame(&frames::invalid_input(refusal)).await;
+        }
+        let (position, members) = self.follows.join(&s.channel, s.presence).await;
+        self.send_frame(&frames::subscribed(position)).await?;
+        if let Some(members) = members {
+            let list = crate::region::delivery::members_frame(&s.channel, members);
+            self.send_frame(&list).await?;
+        }
+        match s.since {
+            Some(since) => self.resume(&s.channel, since, s.epoch).await,
+            None => Ok(()),
+        }
     }
 
     /// Wait for the batch at the broker, then send the replies that are due and start the
@@ -121,15 +168,16 @@ impl Connection {
     }
 }
 
-/// The reply to one publish (read at `started`) from the broker's answer, counted.
+/// The reply to one publish (`channel`, `id`, read at `started`) from the broker's answer,
+/// counted.
 pub(super) fn answer(
     region: &Region,
-    id: String,
+    (channel, id): (String, String),
     result: crate::error::Result<crate::broker::Published>,
     started: Instant,
 ) -> wire::ServerFrame {
     let reply = match result {
-        Ok(published) => frames::ack(id, published),
+        Ok(published) => frames::ack(id, channel, published),
         Err(e) => frames::not_stored(id, &e),
     };
     region.metrics.answered(Transport::Ws, &reply, started);

@@ -1,29 +1,31 @@
-//! The subscriber role of a connection: welcome, the replay of a resume, then live events
-//! from the region's fan-out, written in batches; a client that cannot keep up is let go.
+//! The subscriber role of a connection: welcome, the channels it follows (each joined at the
+//! hub's seam), the replay of a resume, then live events from its queue, written in
+//! batches; a client that cannot keep up is let go.
 //!
-//! # Delivery to one client
-//! - Welcome first, with the region's offset `W` and epoch at subscribe time.
-//! - With `since=N`: every event `N < offset ≤ W` still in the history, in order, marked
-//!   `replay` (a `gap` frame names offsets that fell out of it), then `caught_up`. Live
-//!   events follow; `last_sent` drops the ones the replay already sent.
-//! - The live queue is the region's broadcast ring ([`RegionConfig::client_queue`] items).
-//!   A client that falls further behind, or whose socket does not take a write within
-//!   [`RegionConfig::write_timeout`], is a slow consumer: it gets a `slow_consumer` error
-//!   (when it reads again, within `RegionConfig::slow_grace`) and close 1008, and resumes with `since`.
+//! # Delivery to one client, per channel
+//! - Joining a channel reads where it stands here (`W`: the newest offset the region
+//!   delivered of it, or the broker's newest when the region has delivered none yet) under
+//!   the lock the feed delivers with; live events after `W` reach the client's queue.
+//! - With `since=N`: every event `N < offset ≤ W` still in the channel's history, in order,
+//!   marked `replay` (a `gap` frame names offsets that fell out of it), then `caught_up`.
+//!   Live events follow; `last_sent` drops the ones the replay already sent.
+//! - The queue holds [`RegionConfig::clients`]`.client_queue` items, all channels together.
+//!   A client that falls further behind, or whose socket does not take a write within the
+//!   write timeout, is a slow consumer: it gets a `slow_consumer` error (when it reads
+//!   again, within the slow grace) and close 1008, and resumes with `since`.
 //!
-//! [`RegionConfig::client_queue`]: crate::region::RegionConfig::client_queue
-//! [`RegionConfig::write_timeout`]: crate::region::RegionConfig::write_timeout
+//! [`RegionConfig::clients`]: crate::region::RegionConfig
 
 use super::{Closed, Connection, Result};
 use crate::defaults;
 use crate::event::{now_micros, Micros, Offset};
+use crate::region::delivery::{members_frame, Delivery};
 use crate::region::frames::{self, Close};
 use crate::region::metrics::{Operation, Transport, Written};
-use crate::region::{frame_text, Outgoing};
+use crate::region::{frame_text, input::Want};
 use axum::extract::ws::Message;
 use futures_util::SinkExt;
-use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-use tokio::sync::broadcast::Receiver;
+use tokio::sync::mpsc::{error::TryRecvError, Receiver};
 
 /// Events read from history per round trip while replaying.
 const REPLAY_BATCH: usize = 500;
@@ -32,31 +34,57 @@ const REPLAY_BATCH: usize = 500;
 const WRITE_BATCH: usize = defaults::WRITE_BATCH;
 
 impl Connection {
-    /// Welcome the client and, when it resumes (`since`, `epoch`), replay what it missed.
-    pub(super) async fn start(&mut self, resume: Option<(Offset, Option<String>)>) -> Result {
+    /// Join every channel the client asked for on connect, welcome it with where each
+    /// stood, send the members of those it asked the presence of, then replay those it
+    /// resumes.
+    pub(super) async fn start(&mut self, wants: Vec<Want>) -> Result {
+        let mut positions = Vec::with_capacity(wants.len());
+        let mut lists = Vec::new();
+        for want in &wants {
+            let (position, members) = self.follows.join(&want.channel, want.presence).await;
+            if let Some(members) = members {
+                lists.push(members_frame(&want.channel, members));
+            }
+            positions.push(position);
+        }
         let region = self.region.clone();
-        let epoch = region.epoch.read().unwrap().clone();
-        let broker = region.broker().kind();
-        self.send_frame(&frames::welcome(
-            region.name(),
-            self.last_sent,
-            &epoch,
-            broker,
-        ))
-        .await?;
-        let Some((mut since, client_epoch)) = resume else {
+        let member = self.follows.member();
+        let welcome = frames::welcome(region.name(), positions, region.broker().kind(), member);
+        self.send_frame(&welcome).await?;
+        for list in &lists {
+            self.send_frame(list).await?;
+        }
+        for want in wants {
+            if let Some(since) = want.since {
+                self.resume(&want.channel, since, want.epoch).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Resume `channel` after `since` of the log `client_epoch` (when the client kept one).
+    pub(super) async fn resume(
+        &mut self,
+        channel: &str,
+        mut since: Offset,
+        client_epoch: Option<String>,
+    ) -> Result {
+        let region = self.region.clone();
+        let Some(f) = self.follows.by_name(channel) else {
             return Ok(());
         };
+        let (partition, target) = (f.partition, f.last_sent);
+        let epoch = region.hub.partition(partition).epoch.clone();
         if client_epoch.is_some_and(|e| e != epoch) {
             // The client's offsets belong to a log that no longer exists.
-            self.send_frame(&frames::stale_epoch(&epoch, self.last_sent, since))
-                .await?;
+            let frame = frames::stale_epoch(channel, &epoch, target, since);
+            self.send_frame(&frame).await?;
             since = 0;
-        } else if since > self.last_sent {
-            // Past what this region has read: either the region is behind the log (the
+        } else if since > target {
+            // Past what this region has delivered: either the region is behind the log (the
             // client saw the event elsewhere; live delivery brings it), or `since` is past
-            // the log's end and cannot belong to it. Only the broker can tell.
-            let latest = match region.broker().status().await {
+            // the channel's end and cannot belong to it. Only the broker can tell.
+            let latest = match region.broker().channel_status(channel).await {
                 Ok(status) => status.latest,
                 Err(e) => {
                     region.metrics.broker_error(Operation::History);
@@ -66,22 +94,22 @@ impl Connection {
                 }
             };
             if since > latest {
-                let frame = frames::past_the_end(&epoch, self.last_sent, since, latest);
+                let frame = frames::past_the_end(channel, &epoch, target, since, latest);
                 self.send_frame(&frame).await?;
                 since = 0;
             }
         }
-        self.replay(since, &epoch).await
+        self.replay(channel, since, &epoch).await
     }
 
-    /// Send history after `since` in the log `epoch`, then remember where live delivery
-    /// takes over.
-    async fn replay(&mut self, since: Offset, epoch: &str) -> Result {
-        // Everything up to `target` went out on the fan-out before we subscribed, or will
-        // reach us live too; history covers the first part, `last_sent` drops the overlap.
-        let target = self.last_sent;
-        let mut after = since;
+    /// Send the history of `channel` after `since` in the log `epoch`, then remember where
+    /// live delivery takes over.
+    async fn replay(&mut self, channel: &str, since: Offset, epoch: &str) -> Result {
         let region = self.region.clone();
+        // Everything up to `target` went out on the fan-out before the client joined, or
+        // will reach it live too; history covers the first part, `last_sent` the overlap.
+        let target = self.follows.by_name(channel).map_or(0, |f| f.last_sent);
+        let mut after = since;
         region.metrics.replay_started();
         while after < target {
             // The permit bounds concurrent history reads (a reconnect storm queues here). It
@@ -89,7 +117,7 @@ impl Connection {
             // resumer that does not drain cannot keep the others waiting.
             let read = {
                 let _permit = region.replays.acquire().await.map_err(|_| Closed::Gone)?;
-                region.broker().read(after, REPLAY_BATCH).await
+                region.broker().history(channel, after, REPLAY_BATCH).await
             };
             let batch = match read {
                 Ok(b) => b,
@@ -101,14 +129,14 @@ impl Connection {
                 }
             };
             if !batch.epoch.is_empty() && batch.epoch != epoch {
-                return self.recreated_during_replay(&batch.epoch).await;
+                return self.recreated_during_replay(channel, &batch.epoch).await;
             }
             let Some(first) = batch.events.first() else {
                 break;
             };
             if first.offset > after + 1 {
-                self.send_frame(&frames::replay_gap(after + 1, first.offset - 1))
-                    .await?;
+                let gap = frames::replay_gap(channel, after + 1, first.offset - 1);
+                self.send_frame(&gap).await?;
             }
             let now = now_micros();
             for e in &batch.events {
@@ -118,72 +146,80 @@ impl Connection {
             }
             region.metrics.replayed(batch.events.len());
         }
-        self.last_sent = after.max(since);
-        self.send_frame(&frames::caught_up(self.last_sent)).await
+        let last_sent = after.max(since);
+        if let Some(f) = self.follows.by_name(channel) {
+            f.last_sent = last_sent;
+        }
+        self.send_frame(&frames::caught_up(channel, last_sent))
+            .await
     }
 
-    /// The log was recreated while the replay read it: its offsets mean nothing in the log
-    /// this client was welcomed to, so none of its events go out as replay. Announce the new
-    /// log and hand over to live delivery: the region's feed sees the new epoch too, sends
-    /// its own `epoch` frame through the fan-out and then the new log from offset 1. Until
-    /// that frame, what the fan-out carries belongs to the old log and is dropped.
-    async fn recreated_during_replay(&mut self, epoch: &str) -> Result {
-        tracing::info!(region = %self.region.name(), new = epoch, "log recreated during a replay");
-        let lost_after = self.last_sent;
-        self.send_frame(&frames::recreated_during_replay(epoch, lost_after))
-            .await?;
-        self.last_sent = 0;
-        self.old_log = true;
-        self.send_frame(&frames::caught_up(0)).await
+    /// The channel's log was recreated while the replay read it: its offsets mean nothing in
+    /// the log this client was welcomed to, so none of its events go out as replay. Announce
+    /// the new log and hand over to live delivery: the region's feed sees the new epoch too,
+    /// sends its own `epoch` frame through the fan-out and then the new log. Until that
+    /// frame, what the fan-out carries of the channel belongs to the old log and is dropped.
+    async fn recreated_during_replay(&mut self, channel: &str, epoch: &str) -> Result {
+        tracing::info!(region = %self.region.name(), channel, new = epoch, "log recreated during a replay");
+        let Some(f) = self.follows.by_name(channel) else {
+            return Ok(());
+        };
+        let lost_after = f.last_sent;
+        f.last_sent = 0;
+        f.old_log = true;
+        let frame = frames::recreated_during_replay(channel, epoch, lost_after);
+        self.send_frame(&frame).await?;
+        self.send_frame(&frames::caught_up(channel, 0)).await
     }
 
-    /// Handle the next item of the live queue.
+    /// Handle the next item of the client's queue.
     pub(super) async fn on_live(
         &mut self,
-        out: std::result::Result<Outgoing, RecvError>,
-        live: &mut Receiver<Outgoing>,
+        item: Option<Delivery>,
+        queue: &mut Receiver<Delivery>,
     ) -> Result {
-        match out {
-            Ok(out) => self.forward(out, live).await,
-            Err(RecvError::Lagged(n)) => {
-                tracing::info!(region = %self.region.name(), behind = n, "client fell behind its queue; disconnecting");
-                Err(Closed::Slow)
-            }
-            Err(RecvError::Closed) => Err(Closed::Gone),
+        match item {
+            Some(item) => self.forward(item, queue).await,
+            None => Err(Closed::Gone),
         }
     }
 
-    /// Send `first` and every frame already queued behind it (up to [`WRITE_BATCH`]) with one
+    /// The client fell behind its queue: it is a slow consumer.
+    pub(super) fn lagged(&self) -> Result {
+        tracing::info!(region = %self.region.name(), "client fell behind its queue; disconnecting");
+        Err(Closed::Slow)
+    }
+
+    /// Send `first` and every item already queued behind it (up to [`WRITE_BATCH`]) with one
     /// flush, under one write deadline. An event this client published itself waits for its
     /// ack: the ack goes first.
-    async fn forward(&mut self, first: Outgoing, live: &mut Receiver<Outgoing>) -> Result {
+    async fn forward(&mut self, first: Delivery, queue: &mut Receiver<Delivery>) -> Result {
         let mut next = Some(first);
         let mut end = Ok(());
         let mut batch = Vec::new();
         let mut written = Written::default();
-        while let Some(out) = next.take() {
-            if let Outgoing::Event { event, .. } = &out {
-                if self.pipeline.awaits(&event.event.id) {
+        while let Some(item) = next.take() {
+            if let Delivery::Event(fanned) = &item {
+                let e = &fanned.event.event;
+                if self.pipeline.awaits(&e.channel, &e.id) {
                     let (b, w) = (std::mem::take(&mut batch), std::mem::take(&mut written));
                     self.fan_out(b, w).await?;
-                    self.settle_publishes().await?;
+                    while self.pipeline.awaits(&e.channel, &e.id) {
+                        self.settle_publishes().await?;
+                    }
                 }
             }
-            if let Some((msg, received_at)) = self.message_for(out) {
+            if let Some((msg, received_at)) = self.message_for(item) {
                 written.add(&msg, received_at);
                 batch.push(msg);
             }
             if batch.len() >= WRITE_BATCH {
                 break;
             }
-            match live.try_recv() {
-                Ok(out) => next = Some(out),
+            match queue.try_recv() {
+                Ok(item) => next = Some(item),
                 Err(TryRecvError::Empty) => {}
-                Err(TryRecvError::Lagged(n)) => {
-                    tracing::info!(region = %self.region.name(), behind = n, "client fell behind its queue; disconnecting");
-                    end = Err(Closed::Slow);
-                }
-                Err(TryRecvError::Closed) => end = Err(Closed::Gone),
+                Err(TryRecvError::Disconnected) => end = Err(Closed::Gone),
             }
         }
         self.fan_out(batch, written).await?;
@@ -200,53 +236,30 @@ impl Connection {
         Ok(())
     }
 
-    /// The message for one fan-out item (with when the region read it, for an event), or
-    /// `None` if this client already has it.
-    fn message_for(&mut self, out: Outgoing) -> Option<(Message, Option<Micros>)> {
-        match out {
-            Outgoing::Event { .. } | Outgoing::Gap { .. } if self.old_log => None,
-            Outgoing::Event {
-                event,
-                received_at,
-                text,
-            } => {
-                if event.offset <= self.last_sent {
-                    return None;
-                }
-                self.last_sent = event.offset;
-                Some((Message::Text(text), Some(received_at)))
-            }
-            Outgoing::Gap { to, notice } => {
-                if to <= self.last_sent {
-                    return None;
-                }
-                self.last_sent = to;
-                Some((Message::Text(notice.text), None))
-            }
-            Outgoing::Epoch { notice } => {
-                // After `recreated_during_replay` this repeats the announcement; a second
-                // "forget your offsets" before any event of the new log is harmless.
-                self.old_log = false;
-                self.last_sent = 0;
-                Some((Message::Text(notice.text), None))
-            }
+    /// The message for one item (with when the region read it, for an event), or `None` if
+    /// it is not for this client (see [`Follows::take`](crate::region::follow::Follows::take)).
+    fn message_for(&mut self, item: Delivery) -> Option<(Message, Option<Micros>)> {
+        if !self.follows.take(&item) {
+            return None;
         }
+        Some(match item {
+            Delivery::Event(e) => (Message::Text(e.text.clone()), Some(e.received_at)),
+            Delivery::Notice(n) => (Message::Text(n.text.clone()), None),
+        })
     }
 
     /// Tell a slow consumer why it is disconnected and where to resume. Its socket may be
     /// full: the frames wait (bounded: two frames) until it reads again or the grace ends.
     pub(super) async fn slow_goodbye(&mut self) {
         self.region.metrics.slow_consumer(Transport::Ws);
-        let config = &self.region.config;
-        let frame = frames::slow_consumer(
-            config.clients.client_queue,
-            config.clients.write_timeout.get(),
-            self.last_sent,
-        );
+        let clients = &self.region.config.clients;
+        let since = self.follows.since();
+        let frame =
+            frames::slow_consumer(clients.client_queue, clients.write_timeout.get(), &since);
         let goodbye = async {
             self.sink.send(Message::Text(frame_text(&frame))).await?;
             self.sink.send(Close::SlowConsumer.message()).await
         };
-        let _ = tokio::time::timeout(self.region.config.clients.slow_grace.get(), goodbye).await;
+        let _ = tokio::time::timeout(clients.slow_grace.get(), goodbye).await;
     }
 }

@@ -12,6 +12,8 @@ pub enum Transport {
     Ws,
     /// Socket.IO at `/socket.io/` (label `socketio`).
     SocketIo,
+    /// The server API, `POST /publish` (label `http`): publishes only.
+    Http,
 }
 
 /// What became of one publish.
@@ -34,6 +36,8 @@ pub enum Operation {
     Read,
     /// Reading history for a resume (label `history`).
     History,
+    /// Telling, renewing or reading presence (label `presence`).
+    Presence,
 }
 
 /// Label values: each enum as the name its doc comment gives.
@@ -57,9 +61,9 @@ macro_rules! label_values {
 }
 
 label_values! {
-    Transport { Ws => "ws", SocketIo => "socketio" }
+    Transport { Ws => "ws", SocketIo => "socketio", Http => "http" }
     Outcome { Stored => "stored", Duplicate => "duplicate", Refused => "refused" }
-    Operation { Publish => "publish", Read => "read", History => "history" }
+    Operation { Publish => "publish", Read => "read", History => "history", Presence => "presence" }
 }
 
 /// The label set `transport`.

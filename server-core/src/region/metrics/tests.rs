@@ -42,6 +42,7 @@ fn publishes_count_by_outcome_and_refusals_by_code() {
     let started = Instant::now();
     let ack = |duplicate| ServerFrame::Ack {
         id: "a".into(),
+        channel: "global".into(),
         offset: 1,
         duplicate,
     };

@@ -4,9 +4,9 @@
 //! messages of one client could reach the broker in another order than the client sent them.
 //! [`Intake`] is a handler that runs inline, where socketioxide reads the client's packets one
 //! after the other: it only checks the packet and queues the result for the client's session
-//! ([`super::session`]), which stores the messages one at a time, in the order sent.
+//! ([`super::session`]), which handles them one at a time, in the order sent.
 
-use super::mapping::{self, NotStored};
+use super::mapping::{self, Refusal};
 use socketioxide::adapter::LocalAdapter;
 use socketioxide::extract::{AckSender, Event};
 use socketioxide::handler::{FromMessageParts, MessageHandler, Value};
@@ -16,10 +16,21 @@ use tokio::sync::mpsc;
 
 /// What one packet of the client asks for, queued for its session.
 pub(super) struct Incoming {
-    /// The text of a well-formed `message`, or why the packet is refused.
-    pub(super) text: Result<String, NotStored>,
+    /// What a well-formed packet asks, or why the packet is refused.
+    pub(super) asked: Result<Asked, Refusal>,
     /// Where to answer, when the client asked for an acknowledgement.
     pub(super) ack: Option<Ack>,
+}
+
+/// What a well-formed packet asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Asked {
+    /// `message` with its text: store it on `global`.
+    Message(String),
+    /// `join` a room: follow the channel of that name.
+    Join(String),
+    /// `leave` a room.
+    Leave(String),
 }
 
 /// An acknowledgement the client is waiting for.
@@ -54,17 +65,21 @@ pub(super) struct Intake {
 
 impl MessageHandler<LocalAdapter, ()> for Intake {
     fn call(&self, s: Arc<Socket<LocalAdapter>>, mut v: Value, ack_id: Option<i64>) {
-        let text = match Event::from_message_parts(&s, &mut v, &ack_id) {
-            Ok(Event(name)) if name != "message" => Err(NotStored::UnknownEvent(name)),
-            Ok(_) => decode(&v),
-            Err(_) => Err(NotStored::NotAString),
+        let asked = match Event::from_message_parts(&s, &mut v, &ack_id) {
+            Ok(Event(name)) => match name.as_str() {
+                "message" => decode(&v).map(Asked::Message),
+                "join" => decode(&v).and_then(room).map(Asked::Join),
+                "leave" => decode(&v).and_then(room).map(Asked::Leave),
+                _ => Err(Refusal::UnknownEvent(name)),
+            },
+            Err(_) => Err(Refusal::NotAString),
         };
         let ack = ack_id.map(|id| Ack {
             socket: s.clone(),
             id,
         });
         if let Err(mpsc::error::TrySendError::Full(full)) =
-            self.inbox.try_send(Incoming { text, ack })
+            self.inbox.try_send(Incoming { asked, ack })
         {
             if self.overflow.try_send(full.ack).is_err() {
                 tracing::debug!(sid = %s.id, "socket.io queues full; a packet is dropped unanswered");
@@ -72,11 +87,17 @@ impl MessageHandler<LocalAdapter, ()> for Intake {
         }
     }
 }
-/// The text of a `message` packet: one string, no binary attachments.
-fn decode(v: &Value) -> Result<String, NotStored> {
+/// A room name: a channel name.
+fn room(name: String) -> Result<String, Refusal> {
+    wire::channel::check_name(&name).map_err(Refusal::BadRoom)?;
+    Ok(name)
+}
+
+/// The one string argument of a packet: no binary attachments.
+fn decode(v: &Value) -> Result<String, Refusal> {
     match v {
         Value::Str(raw, None) => mapping::message_text(raw.as_str()),
         Value::Str(raw, Some(bins)) if bins.is_empty() => mapping::message_text(raw.as_str()),
-        Value::Str(_, Some(_)) | Value::Bytes(_) => Err(NotStored::Binary),
+        Value::Str(_, Some(_)) | Value::Bytes(_) => Err(Refusal::Binary),
     }
 }

@@ -17,10 +17,11 @@ pub(crate) const MESSAGE_KIND: &str = "message";
 /// Longest payload rendering, in characters, in the `broadcast` of an event without a text.
 pub(crate) const COMPACT_CHARS: usize = 200;
 
-/// Why something a Socket.IO client sent was not stored. Each maps to one code of the
-/// native protocol's error table, so both protocols report the same problem the same way.
+/// Why something a Socket.IO client sent was refused (a message not stored, a room not
+/// joined). Each maps to one code of the native protocol's error table, so both protocols
+/// report the same problem the same way.
 #[derive(Debug, Clone, thiserror::Error)]
-pub(crate) enum NotStored {
+pub(crate) enum Refusal {
     /// `message` with anything but exactly one string argument.
     #[error("a message must be exactly one string, as in socket.emit(\"message\", \"hello\")")]
     NotAString,
@@ -33,9 +34,18 @@ pub(crate) enum NotStored {
     /// JSON nested deeper than [`MAX_JSON_DEPTH`].
     #[error("arguments nested deeper than {MAX_JSON_DEPTH} levels are refused")]
     TooDeep,
-    /// An event other than `message`.
-    #[error("unknown event {0:?}; the only event a client sends is \"message\"")]
+    /// An event other than `message`, `join` and `leave`.
+    #[error("unknown event {0:?}; a client sends \"message\", \"join\" and \"leave\"")]
     UnknownEvent(String),
+    /// A room that is not a channel name.
+    #[error("{0}")]
+    BadRoom(wire::channel::BadChannel),
+    /// More rooms than one client may be in.
+    #[error(
+        "one client is in at most {} rooms (channels)",
+        wire::channel::MAX_SUBSCRIPTIONS
+    )]
+    TooManyRooms,
     /// Over the per-connection publish rate, or more messages waiting than the server can
     /// take from this connection.
     #[error("more than {rate} messages/s (burst {burst}) on one connection; slow down and send it again")]
@@ -50,18 +60,20 @@ pub(crate) enum NotStored {
     BrokerUnavailable(BrokerError),
 }
 
-impl NotStored {
+impl Refusal {
     /// The code of the native protocol's error table this refusal reports as (whether it is
     /// temporary comes with it).
     pub(crate) fn code(&self) -> ErrorCode {
         match self {
-            NotStored::NotAString => ErrorCode::InvalidFrame,
-            NotStored::Binary => ErrorCode::BinaryNotSupported,
-            NotStored::TooLarge(_) => ErrorCode::PayloadTooLarge,
-            NotStored::TooDeep => ErrorCode::TooDeep,
-            NotStored::UnknownEvent(_) => ErrorCode::UnknownType,
-            NotStored::RateLimited { .. } => ErrorCode::RateLimited,
-            NotStored::BrokerUnavailable(_) => ErrorCode::BrokerUnavailable,
+            Refusal::NotAString => ErrorCode::InvalidFrame,
+            Refusal::Binary => ErrorCode::BinaryNotSupported,
+            Refusal::TooLarge(_) => ErrorCode::PayloadTooLarge,
+            Refusal::TooDeep => ErrorCode::TooDeep,
+            Refusal::UnknownEvent(_) => ErrorCode::UnknownType,
+            Refusal::BadRoom(_) => ErrorCode::InvalidChannel,
+            Refusal::TooManyRooms => ErrorCode::TooManyChannels,
+            Refusal::RateLimited { .. } => ErrorCode::RateLimited,
+            Refusal::BrokerUnavailable(_) => ErrorCode::BrokerUnavailable,
         }
     }
 
@@ -71,37 +83,39 @@ impl NotStored {
     }
 }
 
-/// The text of a `message` event, from the raw Socket.IO event array `["message", …args]`.
-/// Exactly one string argument is accepted.
-pub(crate) fn message_text(raw_event: &str) -> Result<String, NotStored> {
+/// The one string argument of an event, from its raw Socket.IO event array `["name", …args]`
+/// (the text of a `message`, the room of a `join` or `leave`).
+pub(crate) fn message_text(raw_event: &str) -> Result<String, Refusal> {
     if crate::region::input::json_depth(raw_event) > MAX_JSON_DEPTH {
-        return Err(NotStored::TooDeep);
+        return Err(Refusal::TooDeep);
     }
     let mut args: Vec<serde_json::Value> =
-        serde_json::from_str(raw_event).map_err(|_| NotStored::NotAString)?;
+        serde_json::from_str(raw_event).map_err(|_| Refusal::NotAString)?;
     if args.len() != 2 {
-        return Err(NotStored::NotAString);
+        return Err(Refusal::NotAString);
     }
     match args.pop() {
         Some(serde_json::Value::String(text)) => Ok(text),
-        _ => Err(NotStored::NotAString),
+        _ => Err(Refusal::NotAString),
     }
 }
 
 /// The event a `message` with `text` from a client of `region` stores: kind `message`,
 /// payload `{"text": text}`, the server-made `id`.
-pub(crate) fn message_event(region: &str, id: String, text: String) -> Result<NewEvent, NotStored> {
+pub(crate) fn message_event(region: &str, id: String, text: String) -> Result<NewEvent, Refusal> {
     let payload = serde_json::json!({ "text": text });
     let size = payload.to_string().len();
     if size > MAX_PAYLOAD_BYTES {
-        return Err(NotStored::TooLarge(size));
+        return Err(Refusal::TooLarge(size));
     }
     Ok(NewEvent {
         id,
+        channel: wire::GLOBAL.into(),
         origin: region.into(),
         kind: MESSAGE_KIND.into(),
         payload: crate::event::payload(&payload),
         published_at: now_micros(),
+        after: None,
     })
 }
 
@@ -140,8 +154,9 @@ fn payload_text(payload: &RawValue) -> Option<Cow<'_, str>> {
 /// per region, shared by all its clients.
 #[derive(Debug, Clone)]
 pub(crate) struct Rendered {
-    /// The `broadcast` event's text.
-    pub broadcast: Arc<str>,
+    /// The `broadcast` event's text, as its JSON string (escaped once per region, not per
+    /// client: every emit copies it as it is).
+    pub broadcast: Arc<RawValue>,
     /// The `event` event's object: the native event frame without `type`.
     pub event: Arc<RawValue>,
     /// When the region read the event from the log (for the fan-out time).
@@ -152,7 +167,13 @@ impl Rendered {
     /// Render `stored`, read by the region at `received_at`.
     pub(crate) fn new(stored: &StoredEvent, received_at: wire::Micros) -> Rendered {
         Rendered {
-            broadcast: broadcast_text(&stored.event).into(),
+            broadcast: Arc::from(
+                RawValue::from_string(
+                    serde_json::to_string(&broadcast_text(&stored.event))
+                        .expect("a string serializes"),
+                )
+                .expect("a JSON string is JSON"),
+            ),
             event: Arc::from(stored.frame(received_at, false).to_object()),
             received_at,
         }
@@ -166,10 +187,12 @@ mod tests {
     fn frame(origin: &str, kind: &str, payload: serde_json::Value) -> NewEvent {
         NewEvent {
             id: "x".into(),
+            channel: wire::GLOBAL.into(),
             origin: origin.into(),
             kind: kind.into(),
             payload: crate::event::payload(&payload),
             published_at: 1,
+            after: None,
         }
     }
 
@@ -213,12 +236,12 @@ mod tests {
             "not json",
         ] {
             assert!(
-                matches!(message_text(bad), Err(NotStored::NotAString)),
+                matches!(message_text(bad), Err(Refusal::NotAString)),
                 "{bad}"
             );
         }
         let deep = format!(r#"["message",{}{}]"#, "[".repeat(40), "]".repeat(40));
-        assert!(matches!(message_text(&deep), Err(NotStored::TooDeep)));
+        assert!(matches!(message_text(&deep), Err(Refusal::TooDeep)));
     }
 
     #[test]
@@ -230,19 +253,19 @@ mod tests {
         let big = "x".repeat(MAX_PAYLOAD_BYTES);
         assert!(matches!(
             message_event("as", "sio-2".into(), big),
-            Err(NotStored::TooLarge(_))
+            Err(Refusal::TooLarge(_))
         ));
     }
 
     #[test]
     fn refusals_use_the_native_codes() {
-        assert_eq!(NotStored::NotAString.code(), ErrorCode::InvalidFrame);
+        assert_eq!(Refusal::NotAString.code(), ErrorCode::InvalidFrame);
         assert_eq!(
-            NotStored::UnknownEvent("x".into()).code(),
+            Refusal::UnknownEvent("x".into()).code(),
             ErrorCode::UnknownType
         );
-        let limited = NotStored::RateLimited { rate: 1, burst: 2 };
-        assert!(limited.code().is_temporary() && !NotStored::Binary.code().is_temporary());
+        let limited = Refusal::RateLimited { rate: 1, burst: 2 };
+        assert!(limited.code().is_temporary() && !Refusal::Binary.code().is_temporary());
         let ServerFrame::Error {
             code, temporary, ..
         } = limited.frame()
@@ -256,11 +279,12 @@ mod tests {
     fn the_event_object_is_the_native_frame_without_type() {
         let stored = StoredEvent {
             offset: 7,
+            position: 9,
             stored_at: 2,
             event: frame("eu", "message", serde_json::json!({"text": "t"})),
         };
         let r = Rendered::new(&stored, 3);
-        assert_eq!(&*r.broadcast, "[From EU] t");
+        assert_eq!(r.broadcast.get(), "\"[From EU] t\"");
         let object: serde_json::Value = serde_json::from_str(r.event.get()).unwrap();
         let frame: serde_json::Value = serde_json::from_str(&stored.frame_text(3, false)).unwrap();
         let mut without_type = frame.as_object().unwrap().clone();

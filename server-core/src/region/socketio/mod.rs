@@ -8,15 +8,18 @@
 //! - **Input.** A `message` event with one string is stored like a `publish`: kind `message`,
 //!   payload `{"text": …}`, origin this region, an id made by the server
 //!   (`sio-<socket id>-<n>`). A client's messages are stored one at a time, in the order it
-//!   sent them ([`intake`]). Anything else (another event, a non-string, binary attachments,
-//!   a payload over 16 KiB, over the rate limit) gets an `error` event and stores nothing.
-//! - **Delivery.** Every event the region reads from the log after a client's connect was
-//!   acknowledged (and possibly a few read just before) reaches the client exactly once, in
-//!   log order, as `broadcast` (`"[From AS] text"`) and then `event` (the whole event). The
-//!   items come from the region's fan-out, the same ordered stream `/ws` clients get,
-//!   through one [`relay`] per region that renders each event once.
-//! - **Queues.** Per client: its share of the relay's ring ([`super::RegionConfig::client_queue`]
-//!   items), then socketioxide's packet buffer ([`SOCKET_BUFFER`] packets, two per event).
+//!   sent them ([`intake`]), on `global`. `join` and `leave` with one string (a room) follow
+//!   and stop following the channel of that name (rooms are channels). Anything else
+//!   (another event, a non-string, binary attachments, a payload over 16 KiB, a bad room
+//!   name, over the rate limit) gets an `error` event and stores nothing.
+//! - **Delivery.** Every event of `global`, and of the rooms joined, that the region reads
+//!   from the log after the client's connect (or join) was acknowledged (and possibly a few
+//!   read just before) reaches the client exactly once, in its channel's order, as
+//!   `broadcast` (`"[From AS] text"`) and then `event` (the whole event). The items come from
+//!   the region's fan-out by channel, the same `/ws` clients get, each rendered once per
+//!   region for Socket.IO by the first client that needs it.
+//! - **Queues.** Per client: its queue of [`super::RegionConfig::clients`]`.client_queue`
+//!   items, then socketioxide's packet buffer ([`SOCKET_BUFFER`] packets, two per event).
 //!   A client more than `client_queue` items behind, or whose buffer stays full for the
 //!   region's `write_timeout`, gets a `slow_consumer` `error` event (if its buffer has room)
 //!   and is disconnected by the server (socket.io-client does not reconnect by itself after
@@ -37,13 +40,15 @@
 
 mod intake;
 mod mapping;
-mod relay;
+
+pub(crate) use self::mapping::Rendered;
 mod session;
 
 use self::intake::{Ack, Incoming, Intake};
-use self::relay::Relayed;
 use self::session::Session;
 use super::client_count::ClientCount;
+use super::delivery::Delivery;
+use super::follow::Follows;
 use super::Region;
 use axum::extract::{Query, Request, State};
 use axum::http::Method;
@@ -56,7 +61,7 @@ use socketioxide::handler::ConnectHandler;
 use socketioxide::socket::DisconnectReason;
 use socketioxide::SocketIo;
 use std::sync::{Arc, Mutex, OnceLock};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use wire::limits::MAX_FRAME_BYTES;
 
@@ -81,9 +86,8 @@ pub(super) fn routes(region: Arc<Region>) -> Router<Arc<Region>> {
         // refused one by one with a clear error; a larger body closes the session.
         .max_payload(2 * MAX_FRAME_BYTES as u64)
         .build_svc();
-    let hub = Arc::new(Hub {
+    let hub = Arc::new(Endpoint {
         region: region.clone(),
-        relay: broadcast::channel(region.config.clients.client_queue.max(1)).0,
         started: OnceLock::new(),
     });
     let admit = {
@@ -114,7 +118,7 @@ pub(super) fn routes(region: Arc<Region>) -> Router<Arc<Region>> {
 }
 
 /// Refuse a new session's handshake (a transport request without `sid`) with 503 while the
-/// region is full, as `/ws` does. Only a fast path: the slot is taken in [`Hub::admit`].
+/// region is full, as `/ws` does. Only a fast path: the slot is taken in [`Endpoint::admit`].
 async fn room_for_a_handshake(
     State(region): State<Arc<Region>>,
     req: Request,
@@ -143,20 +147,19 @@ async fn same_origin(State(region): State<Arc<Region>>, req: Request, next: Next
 }
 
 /// What the Socket.IO endpoint of a region shares across its clients.
-struct Hub {
+struct Endpoint {
     region: Arc<Region>,
-    /// The rendered fan-out; each session holds a receiver.
-    relay: broadcast::Sender<Relayed>,
-    /// Set once the relay and the shutdown watcher run.
+    /// Set once the shutdown watcher runs.
     started: OnceLock<()>,
 }
 
 /// A new client's queues, made when it is admitted, taken when its session starts.
 type Admitted = Arc<Mutex<Option<Queues>>>;
 
-/// A client's receiving ends (relay items, its messages, its overflow refusals) and its slot.
+/// A client's channels and queue, its receiving ends (its messages, its overflow refusals)
+/// and its slot.
 type Queues = (
-    broadcast::Receiver<Relayed>,
+    (Follows, mpsc::Receiver<Delivery>),
     mpsc::Receiver<Incoming>,
     mpsc::Receiver<Option<Ack>>,
     ClientCount,
@@ -174,6 +177,9 @@ enum ConnectRefused {
     /// The region holds its maximum of connections.
     #[error("too_many_connections: {0}; retry later or connect to another region")]
     Full(#[from] super::client_count::Full),
+    /// The display name of `auth {name}` is not one.
+    #[error("invalid_name: {0}")]
+    Name(String),
 }
 
 /// Token of the handshake's query string.
@@ -182,8 +188,8 @@ struct TokenQuery {
     token: Option<String>,
 }
 
-impl Hub {
-    /// Connect middleware: check the token, then subscribe the client to the relay and
+impl Endpoint {
+    /// Connect middleware: check the token, then subscribe the client to `global` and
     /// register its handlers, all before socketioxide acknowledges the connect. So every
     /// event stored after the client saw `connect` reaches it, and no message it sends after
     /// `connect` finds no handler.
@@ -209,11 +215,18 @@ impl Hub {
             tracing::info!(region = %self.region.name(), sid = %s.id, "socket.io connect without the token refused");
             return Err(ConnectRefused::Unauthorized);
         }
+        let name = auth
+            .as_ref()
+            .and_then(|a| a.get("name"))
+            .and_then(|n| n.as_str());
+        let name = crate::region::input::name(name).map_err(|e| ConnectRefused::Name(e.message))?;
         let counted = ClientCount::admit(&self.region).inspect_err(|full| {
             tracing::info!(region = %self.region.name(), sid = %s.id, max = full.max, "socket.io connect refused: region full");
         })?;
         self.start_once(io);
-        let live = self.relay.subscribe();
+        // Follows `global` from before the connect is acknowledged (the seam).
+        let (mut follows, queue) = Follows::new(self.region.clone(), name);
+        follows.join_known(wire::GLOBAL);
         let (tx, inbox) = mpsc::channel(INBOX);
         let (overflow_tx, overflow) = mpsc::channel(OVERFLOW);
         let intake = Intake {
@@ -228,7 +241,12 @@ impl Hub {
             let gone = gone.clone();
             async move { gone.cancel() }
         });
-        let pending: Admitted = Arc::new(Mutex::new(Some((live, inbox, overflow, counted))));
+        let pending: Admitted = Arc::new(Mutex::new(Some((
+            (follows, queue),
+            inbox,
+            overflow,
+            counted,
+        ))));
         s.extensions.insert(pending);
         Ok(())
     }
@@ -241,7 +259,8 @@ impl Hub {
         ) else {
             return;
         };
-        let Some((live, inbox, overflow, counted)) = pending.lock().unwrap().take() else {
+        let Some(((follows, queue), inbox, overflow, counted)) = pending.lock().unwrap().take()
+        else {
             return;
         };
         s.extensions.remove::<Admitted>();
@@ -251,25 +270,27 @@ impl Hub {
         let session = Session {
             region: self.region.clone(),
             socket: s,
-            live,
+            follows,
+            queue,
             inbox,
             overflow,
             gone,
             _counted: counted,
+            pipeline: crate::region::pipeline::Pipeline::new(
+                self.region.config.publishing.publish_pipeline,
+                self.region.config.publishing.publish_batches,
+            ),
+            acks: std::collections::VecDeque::new(),
         };
         self.region.tracker.spawn(session.run());
     }
 
-    /// Start the relay and the shutdown watcher, once, with the first client.
-    /// (`io` is handed in rather than kept in the hub: the hub lives in `io`'s handlers.)
+    /// Start the shutdown watcher, once, with the first client.
+    /// (`io` is handed in rather than kept in the endpoint: the endpoint lives in `io`'s
+    /// handlers.)
     fn start_once(&self, io: SocketIo) {
         self.started.get_or_init(|| {
             let region = self.region.clone();
-            // Subscribed here, before any client subscribes to the relay.
-            let fanout = region.fanout.subscribe();
-            region
-                .tracker
-                .spawn(relay::run(region.clone(), fanout, self.relay.clone()));
             let tracker = region.tracker.clone();
             tracker.spawn(async move {
                 region.shutdown.cancelled().await;
