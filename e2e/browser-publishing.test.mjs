@@ -164,7 +164,7 @@ describe('browser UI: publishing, token, export, desktop shell', () => {
 
     const csvFile = await save('[data-testid="export-csv"]');
     const lines = readFileSync(csvFile, 'utf8').trim().split('\n');
-    assert.match(lines[0], /^offset,id,origin,kind,text,published_at_us,stored_at_us,region,received_at_us,delivered_at_us,replay$/);
+    assert.match(lines[0], /^offset,id,origin,kind,text,published_at_us,stored_at_us,region,received_at_us,delivered_at_us,replay,channel$/);
     assert.equal(lines.filter((l) => l.includes(`,${id},`)).length, 3, 'one line per region for the event');
 
     // Open the JSON export: the timeline shows the recording until "Back to live".

@@ -192,6 +192,57 @@ describe('Socket.IO on every region', () => {
     assert.equal(native.frames.filter((f) => f.id === event.id).length, 1, 'once');
   });
 
+  test('rooms are channels: join gets a room\'s events, leave stops them, global stays', async () => {
+    const member = keep(await connect(url('eu'), TRANSPORTS.websocket));
+    const outsider = keep(await connect(url('us'), TRANSPORTS.polling));
+    const publisher = keep(await wsClient(`${url('as').replace('http', 'ws')}/ws`));
+    const room = `room-${Date.now()}`;
+    const joined = await member.emitWithAck('join', room);
+    assert.deepEqual(joined, { ok: true, channel: room, offset: 0 });
+    const id = `in-${Date.now()}`;
+    const publish = (i, channel, text) => publisher.send(JSON.stringify(
+      { type: 'publish', id: `${id}-${i}`, kind: 'message', channel, payload: { text } }));
+    publish(1, room, 'hello room');
+    publish(2, 'global', 'hello all');
+    await until('the member to get both', () => member.events.some((e) => e.id === `${id}-2`)
+      && member.events.some((e) => e.id === `${id}-1`));
+    await until('the outsider to get global', () => outsider.events.some((e) => e.id === `${id}-2`));
+    const inRoom = member.events.find((e) => e.id === `${id}-1`);
+    assert.equal(inRoom.channel, room);
+    assert.equal(inRoom.offset, 1);
+    assert.ok(member.broadcasts.includes('[From AS] hello room'));
+    assert.ok(!outsider.events.some((e) => e.id === `${id}-1`), 'a room reaches its members only');
+    const left = await member.emitWithAck('leave', room);
+    assert.deepEqual(left, { ok: true, channel: room });
+    publish(3, room, 'after leaving');
+    publish(4, 'global', 'marker');
+    await until('the member to get the marker', () => member.events.some((e) => e.id === `${id}-4`));
+    assert.ok(!member.events.some((e) => e.id === `${id}-3`), 'nothing of the room after leave');
+    const bad = await member.emitWithAck('join', 'no spaces');
+    assert.equal(bad.ok, false);
+    assert.equal(bad.error.code, 'invalid_channel');
+    await until('the error event', () => member.errors.some((e) => e.code === 'invalid_channel'));
+  });
+
+  test('a Socket.IO client is a member of global, named by its auth, seen by /ws clients', async () => {
+    const name = `Ana ${process.pid}`;
+    const watcher = keep(await wsClient(`${url('eu').replace('http', 'ws')}/ws?presence=1&name=watcher`));
+    await until('the first presence list', () => watcher.frames.some((f) => f.type === 'presence'));
+    const page = await connect(url('us'), { ...TRANSPORTS.upgrade, auth: { name } });
+    const joined = () => watcher.frames.find((f) => f.type === 'join' && f.member.name === name);
+    await until('the join of the Socket.IO client', () => joined() !== undefined);
+    assert.equal(joined().channel, 'global');
+    assert.equal(joined().member.region, 'us');
+    const listed = await (await fetch(`${url('as')}/presence?channel=global`)).json();
+    assert.ok(listed.members.some((m) => m.id === joined().member.id), 'GET /presence lists it');
+    assert.equal(listed.count, listed.members.length);
+    page.close();
+    await until('its leave', () => watcher.frames.some((f) => f.type === 'leave'
+      && f.member.id === joined().member.id));
+    const bad = await refused(url('us'), { ...TRANSPORTS.websocket, auth: { name: '<b>' } });
+    assert.match(bad.message, /^invalid_name/);
+  });
+
   test('bad input gets an error event, stores nothing, and the connection carries on', async () => {
     const client = keep(await connect(url('as'), TRANSPORTS.websocket));
     const observer = keep(await connect(url('eu'), TRANSPORTS.polling));

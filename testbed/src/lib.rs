@@ -25,12 +25,17 @@
 //! - [`load`]: publishers and subscribers in the clients host that count every event.
 //! - `socket`: their WebSocket connection to a region, every wait bounded.
 //! - [`report`]: what they recorded, and the counts a fault test asserts.
+//! - [`crowd`]: named members and presence watchers in the clients host.
+//! - [`presence`]: what they recorded, the truly live members, and the counts a presence test
+//!   asserts.
 
 mod bed;
+pub mod crowd;
 pub mod host;
 mod http;
 pub mod load;
 pub mod net;
+pub mod presence;
 pub mod recipe;
 pub mod report;
 mod socket;
