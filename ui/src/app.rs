@@ -1,10 +1,11 @@
 //! The root component: loads the region list, holds the state, provides the app's context,
 //! and hands each component the part of the state it shows.
 
-use crate::components::{broker_kinds, latency_figures, timeline_regions};
+use crate::components::{broker_kinds, latency_figures, timeline_regions, TimelineRegions};
 use crate::components::{Header, LatencySummary, RegionPane, ScenarioBar, SettingsPanel};
 use crate::components::{Timeline, TimelineFile, TokenForm};
 use crate::context::AppContext;
+use crate::export::Opened;
 use crate::hooks::{use_broker_status, use_now, use_regions, use_scenario};
 use crate::platform::in_tauri;
 use crate::refusal::Refusal;
@@ -27,7 +28,7 @@ pub fn App() -> Html {
     use_regions(dispatch.clone());
     let now = use_now(1_000);
     let settings_open = use_state(|| false);
-    use_broker_status(ctx.tauri, state.epoch.clone(), dispatch.clone());
+    use_broker_status(ctx.tauri, state.global_epoch(), dispatch.clone());
     use_scenario(&state, ctx.sockets.clone(), dispatch.clone());
 
     let ontogglesettings = {
@@ -43,14 +44,17 @@ pub fn App() -> Html {
         .scenario
         .as_ref()
         .is_some_and(|s| s.current().is_some());
-    let onscenario = use_callback((running, dispatch.clone()), |(), (running, dispatch)| {
-        let event = if *running {
-            ScenarioEvent::Stop
-        } else {
-            ScenarioEvent::Start
-        };
-        dispatch.emit(Action::Scenario(event));
-    });
+    let onscenario = use_callback(
+        (running, dispatch.clone()),
+        |script, (running, dispatch)| {
+            let event = if *running {
+                ScenarioEvent::Stop
+            } else {
+                ScenarioEvent::Start(script)
+            };
+            dispatch.emit(Action::Scenario(event));
+        },
+    );
     let refused = token_refused(&state);
     html! {
         <ContextProvider<AppContext> context={ctx.clone()}>
@@ -105,6 +109,16 @@ fn token_refused(state: &State) -> Vec<String> {
         .collect()
 }
 
+/// The regions of a recording, with where their feeds started when it says.
+fn recorded_regions(r: &Opened) -> TimelineRegions {
+    (r.regions.iter().enumerate())
+        .map(|(i, n)| {
+            let starts = r.feeds.as_ref().and_then(|f| f.get(i)).cloned();
+            (AttrValue::from(n.clone()), starts)
+        })
+        .collect()
+}
+
 /// Below the header: the region list loading, why it did not load, or the page itself.
 fn body(state: &State, now: Micros) -> Html {
     match &state.regions {
@@ -122,16 +136,9 @@ fn body(state: &State, now: Micros) -> Html {
 fn regions_and_timeline(state: &State, now: Micros) -> Html {
     // The timeline shows an opened recording instead of the live log, while there is one.
     let (shown_log, shown_regions) = match &state.recording {
-        Some(Ok(r)) => (
-            r.log.clone(),
-            r.regions
-                .iter()
-                .map(|n| (AttrValue::from(n.clone()), None))
-                .collect(),
-        ),
+        Some(Ok(r)) => (r.log.clone(), recorded_regions(r)),
         _ => (state.log.clone(), timeline_regions(state)),
     };
-    let names: Vec<String> = shown_regions.iter().map(|(n, _)| n.to_string()).collect();
     html! {
         <>
             <ScenarioBar scenario={state.scenario.clone()} />
@@ -143,7 +150,7 @@ fn regions_and_timeline(state: &State, now: Micros) -> Html {
                 }) }
             </section>
             <LatencySummary figures={latency_figures(state)} />
-            <TimelineFile log={shown_log.clone()} regions={names}
+            <TimelineFile log={shown_log.clone()} regions={shown_regions.clone()}
                 recording={state.recording.clone()} />
             <Timeline log={shown_log} regions={shown_regions} show_render={state.show_render} />
         </>

@@ -140,6 +140,7 @@ mod tests {
         for (i, (stored, received)) in events.iter().enumerate() {
             for (pane, r) in received.iter().enumerate() {
                 let ev = EventFrame {
+                    channel: wire::GLOBAL.into(),
                     offset: i as u64 + 1,
                     id: format!("e{i}"),
                     origin: "as".into(),
@@ -157,7 +158,7 @@ mod tests {
     }
 
     fn rows(log: &Log) -> Vec<std::rc::Rc<Row>> {
-        log.items(100)
+        log.items(None, 100)
             .into_iter()
             .filter_map(|i| match i {
                 crate::log::Item::Row(r) => Some(r),

@@ -5,20 +5,28 @@
 //! [`crate::platform`].
 //!
 //! The JSON format (`"format": "multiregion-timeline"`, `"version": 1`) names the regions in
-//! pane order and gives every event with each hop it made: `published_at` (origin's clock),
+//! pane order and gives every event, with its `channel` and its `offset` there (absent in
+//! exports older than channels: `global`), and each hop it made: `published_at` (origin's clock),
 //! `stored_at` (broker's), and per region `received_at` (that region's clock) and
 //! `delivered_at` (the page's clock when the frame arrived), all Unix microseconds; where the
 //! page had measured the region's clock, `clock_offset_us` (region minus page) and
 //! `clock_uncertainty_us` put `delivered_at` on the region's time line, and `painted_at`
 //! (the page's clock) is when the row was painted, if render times were being measured.
-//! Those three are optional (absent in older exports).
+//! Those three are optional (absent in older exports). `feeds` (optional too) says, per
+//! region in pane order, which channels its pane followed and the offset each feed started
+//! after: which events were due to reach it, so a recording shows "waiting" where the live
+//! page did.
 
 use crate::clock::ClockOffset;
 use crate::error::FileError;
 use crate::log::{Delivery, Log, Row};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use wire::{Micros, Offset};
+
+/// A pane's feeds: per channel it followed, the offset its feed started after.
+pub type Starts = BTreeMap<String, Offset>;
 
 /// The `format` field of every export.
 pub const FORMAT: &str = "multiregion-timeline";
@@ -34,14 +42,21 @@ pub struct Recording {
     pub exported_at: Micros,
     /// Region names, in pane order.
     pub regions: Vec<String>,
-    /// Events, by offset (oldest first).
+    /// Per region, in pane order, the channels its pane followed and where each feed
+    /// started; absent when unknown (older exports: every event was due everywhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feeds: Option<Vec<Starts>>,
+    /// Events, channel by channel, each channel's oldest first.
     pub events: Vec<RecordedEvent>,
 }
 
 /// One event and its hops.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedEvent {
-    /// Position in the log.
+    /// The channel it belongs to.
+    #[serde(default = "wire::channel::global")]
+    pub channel: String,
+    /// Position in its channel.
     pub offset: Offset,
     /// Publisher's id.
     pub id: String,
@@ -81,11 +96,13 @@ pub struct RecordedDelivery {
     pub painted_at: Option<Micros>,
 }
 
-/// The timeline `log` of panes named `regions`, as a [`Recording`] taken at `now`.
-pub fn record(log: &Log, regions: &[String], now: Micros) -> Recording {
+/// The timeline `log` of panes named `regions` (whose feeds started where `feeds` says, when
+/// known), as a [`Recording`] taken at `now`.
+pub fn record(log: &Log, regions: &[String], feeds: Option<Vec<Starts>>, now: Micros) -> Recording {
     let events = log
         .rows()
         .map(|r| RecordedEvent {
+            channel: r.channel.to_string(),
             offset: r.offset,
             id: r.id.to_string(),
             origin: r.origin.to_string(),
@@ -112,6 +129,7 @@ pub fn record(log: &Log, regions: &[String], now: Micros) -> Recording {
         version: 1,
         exported_at: now,
         regions: regions.to_vec(),
+        feeds,
         events,
     }
 }
@@ -122,10 +140,11 @@ pub fn to_json(rec: &Recording) -> String {
 }
 
 /// CSV of `rec`: a header, then one line per event and region that got it (an event no
-/// region got has one line with the region columns empty).
+/// region got has one line with the region columns empty). The channel is the last column,
+/// added with channels, so that the columns every older sheet reads stay where they were.
 pub fn to_csv(rec: &Recording) -> String {
     let mut out = String::from(
-        "offset,id,origin,kind,text,published_at_us,stored_at_us,region,received_at_us,delivered_at_us,replay\n",
+        "offset,id,origin,kind,text,published_at_us,stored_at_us,region,received_at_us,delivered_at_us,replay,channel\n",
     );
     for e in &rec.events {
         let head = [
@@ -138,12 +157,13 @@ pub fn to_csv(rec: &Recording) -> String {
             e.stored_at.to_string(),
         ]
         .join(",");
+        let channel = csv(&e.channel);
         if e.deliveries.is_empty() {
-            out.push_str(&format!("{head},,,,\n"));
+            out.push_str(&format!("{head},,,,,{channel}\n"));
         }
         for d in &e.deliveries {
             out.push_str(&format!(
-                "{head},{},{},{},{}\n",
+                "{head},{},{},{},{},{channel}\n",
                 csv(&d.region),
                 d.received_at,
                 d.delivered_at,
@@ -234,6 +254,7 @@ pub fn to_log(rec: &Recording) -> Log {
             })
             .collect();
         log.insert(Row {
+            channel: e.channel.as_str().into(),
             offset: e.offset,
             id: e.id.as_str().into(),
             origin: e.origin.as_str().into(),
@@ -257,6 +278,8 @@ pub struct Opened {
     pub exported_at: Micros,
     /// Its regions, in pane order.
     pub regions: Vec<String>,
+    /// Where each region's feeds started, when the export says.
+    pub feeds: Option<Vec<Starts>>,
     /// Its events.
     pub log: Log,
 }
@@ -268,6 +291,7 @@ impl Opened {
             name,
             exported_at: rec.exported_at,
             regions: rec.regions.clone(),
+            feeds: rec.feeds.clone(),
             log: to_log(rec),
         })
     }

@@ -76,6 +76,34 @@ pub fn link(latency_ms: u32, jitter_ms: u32) -> String {
     }
 }
 
+/// Hues a channel's tag may have: few enough to tell apart at a glance.
+const CHANNEL_HUES: u32 = 10;
+
+/// The colour a channel's tag is drawn in: one of [`CHANNEL_HUES`] hues (0–359), from its
+/// name, the same on every pane and row, so one room is one colour across the page; `global`
+/// stays neutral (`None`).
+pub fn channel_hue(name: &str) -> Option<u32> {
+    if name == wire::GLOBAL {
+        return None;
+    }
+    // FNV-1a, then murmur3's finalizer: names that differ in their last character (room-1,
+    // room-2) land far apart; stable across builds and browsers.
+    let mut h = (name.bytes()).fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^= h >> 16;
+    Some(h % CHANNEL_HUES * (360 / CHANNEL_HUES))
+}
+
+/// The `style` of a channel's tag ([`channel_hue`]).
+pub fn channel_style(name: &str) -> Option<String> {
+    channel_hue(name).map(|h| format!("--chan-hue: {h}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +155,20 @@ mod tests {
     fn ages_are_coarse() {
         assert_eq!(age(5_000_000, 4_500_000), "now");
         assert_eq!(age(130_000_000, 0), "2 min");
+    }
+
+    #[test]
+    fn a_channel_is_one_colour_everywhere_and_global_none() {
+        assert_eq!(channel_hue("global"), None);
+        assert_eq!(channel_hue("room-1"), channel_hue("room-1"));
+        let hues: std::collections::BTreeSet<_> = ["room-1", "room-2", "room-3"]
+            .iter()
+            .map(|r| channel_hue(r))
+            .collect();
+        assert_eq!(hues.len(), 3, "the demo's rooms read apart");
+        assert_eq!(
+            channel_style("room-1").map(|s| s.starts_with("--chan-hue: ")),
+            Some(true)
+        );
     }
 }

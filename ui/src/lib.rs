@@ -4,19 +4,25 @@
 //! and watches them arrive in every region, with each hop's time visible.
 //!
 //! # Layout
-//! - [`state`]: `State`, `Action` and the pure reducer (unit-tested natively).
-//! - [`log`]: the events seen, by offset, in persistent maps; gaps; latency percentiles.
+//! - [`state`]: `State`, `Action` and the pure reducer (unit-tested natively); per channel its
+//!   log's epoch, per pane the channels it follows and where each feed stands.
+//! - [`log`]: the events seen, by channel and offset, in persistent maps; gaps; the views
+//!   over several channels (interleaved, each channel's order kept); latency percentiles.
+//! - [`channels`]: the channels a pane follows and the names typed for them, checked with
+//!   the protocol's rule (pure).
 //! - [`sim`]: each region's simulated WAN link as the UI knows it, presets (pure).
-//! - [`scenario`]: the scripted demo's steps and state machine (pure).
+//! - [`scenario`]: the scripted demos (a partition; chat rooms on channels) and the state
+//!   machine that walks one (pure).
 //! - [`clock`]: the page's clock against each region's, from timed `/health` exchanges (pure).
 //! - [`axis`]: the timeline's time axis, fitted to the events shown (pure).
 //! - [`outbox_counts`]: what a pane shows of its socket's outbox (pure data).
 //! - [`refusal`]: why a region refuses this page (pure data).
 //! - [`query`]: percent-encoding of URL query values (pure).
 //! - [`socket`]: one region's WebSocket: reconnect with backoff, resume, paced publishing;
-//!   `socket::frames` decodes what it receives and keeps the resume cursor; `socket::outbox`
-//!   holds every publish until acked (retries with the same id, bounded); `socket::token_bucket`
-//!   paces the sends.
+//!   `socket::frames` decodes what it receives and keeps the resume cursor (per channel);
+//!   `socket::subscriptions` turns the pane's channels into the connect query's list and
+//!   `subscribe`/`unsubscribe` frames; `socket::outbox` holds every publish until acked
+//!   (retries with the same id, bounded); `socket::token_bucket` paces the sends.
 //! - [`context`]: the dispatcher and shared handles every component reaches by context.
 //! - [`render_batcher`]: gathers the frames of all sockets so the reducer (and the render)
 //!   runs once per tick.
@@ -33,13 +39,14 @@
 //! - [`token`]: the region token, from the page URL or the token form, kept for the tab.
 //!
 //! # Dependencies
-//! The pure modules (`state` and what it holds: `log`, `sim`, `scenario`, `clock`, `export`,
-//! `outbox_counts`, `refusal`, `error`) import nothing effectful. The edges (`platform`,
+//! The pure modules (`state` and what it holds: `log`, `channels`, `sim`, `scenario`, `clock`,
+//! `export`, `outbox_counts`, `refusal`, `error`) import nothing effectful. The edges (`platform`,
 //! `socket`, `render_batcher`, `socket_registry`, `sim_client`, `hooks`, `components`, `app`)
 //! import the state, never the other way round; a type two modules share lives beneath both.
 
 pub mod app;
 pub mod axis;
+pub mod channels;
 pub mod clock;
 pub mod components;
 pub mod context;

@@ -1,149 +1,40 @@
-//! The log as the UI has seen it: one [`Row`] per offset, with the time of every hop.
+//! The log as the UI has seen it: one [`Row`] per event, with the time of every hop.
 //!
-//! Rows live in a persistent ordered map (`im_rc::OrdMap`), so recording one delivery is
+//! Every channel is a stream of its own, with its own offsets: two channels may both have an
+//! offset 7, so a row is found by its [`RowKey`] (channel and offset), never by its offset
+//! alone. Within a channel rows are in offset order; between channels there is no order (the
+//! protocol promises none), so a view over several (the timeline's "all channels", a pane
+//! that follows several) interleaves them by when the broker stored each event, newest first,
+//! and never reorders a channel's own rows to do so ([`newest_first`]).
+//!
+//! Rows live in persistent ordered maps (`im_rc::OrdMap`), so recording one delivery is
 //! O(log n) and cloning the whole log for the next reducer state is O(1): a burst of
 //! thousands of events never copies big vectors.
 
+use crate::channels::Channel;
 use crate::clock::ClockOffset;
-use im_rc::OrdMap;
+use im_rc::{OrdMap, OrdSet};
 use std::rc::Rc;
 use wire::{EventFrame, Micros, Offset};
 
-/// Newest events kept. When a new offset would exceed it, the oldest rows are dropped
-/// (and with them the panes' record of having received them); the UI says so in the
-/// timeline header instead of growing without bound.
+mod merge;
+mod row;
+
+use merge::interleave;
+pub use merge::newest_first;
+pub use row::{Delivery, Row, RowKey};
+
+/// Newest events kept, all channels together. When a new row would exceed it, the oldest
+/// rows are dropped (each the oldest of its channel, so no channel gets a hole; and with them
+/// the panes' record of having received them); the UI says so in the timeline header instead
+/// of growing without bound.
 pub const MAX_EVENTS: usize = 10_000;
 
-/// A pane's copy of one event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Delivery {
-    /// When the browser got the frame (its own clock), µs.
-    pub at: Micros,
-    /// When that region's server read it from the broker (the region's clock), µs.
-    pub received_at: Micros,
-    /// Sent from history on a resume rather than live; left out of latency figures.
-    pub replay: bool,
-    /// The region's clock against the page's as measured when the frame arrived ([`crate::clock`]);
-    /// `None` while no measure was known (or from a region that does not say its clock).
-    pub clock: Option<ClockOffset>,
-    /// When the row showing it was painted (the page's clock: the animation frame after the
-    /// state took it in), µs; only measured while the timeline shows render times.
-    pub painted: Option<Micros>,
-}
-
-impl Delivery {
-    /// When the pane's socket got the frame, on its region's time line (the page's stamp
-    /// moved by the offset measured then); the page's own stamp while no offset was known.
-    pub fn on_region_line(&self) -> Micros {
-        self.clock.map_or(self.at, |c| c.to_region(self.at))
-    }
-
-    /// From the socket receiving the frame to the row being painted, µs (both page stamps).
-    pub fn render_time(&self) -> Option<Micros> {
-        self.painted.map(|p| p.saturating_sub(self.at))
-    }
-}
-
-/// One event of the log and every hop it made that the UI knows of.
-/// Derives `Eq` so that `Rc<Row>` comparisons (component props) short-cut on the pointer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row {
-    /// Position in the log.
-    pub offset: Offset,
-    /// Publisher's id.
-    pub id: Rc<str>,
-    /// Region it was published in.
-    pub origin: Rc<str>,
-    /// Event kind.
-    pub kind: Rc<str>,
-    /// `payload.text` (with `payload.burst`, e.g. `3/100`) if there is one, else the payload
-    /// as JSON (shortened).
-    pub text: Rc<str>,
-    /// The origin accepted it (origin's clock), µs.
-    pub published_at: Micros,
-    /// The broker stored it, µs.
-    pub stored_at: Micros,
-    /// Per pane (same index as `State::panes`): the pane's copy, if it has one.
-    pub delivered: Vec<Option<Delivery>>,
-}
-
-impl Row {
-    /// A row for `ev`, not yet delivered anywhere, for `panes` panes.
-    pub fn new(ev: &EventFrame, panes: usize) -> Row {
-        let burst = ev.payload.get("burst").and_then(|b| b.as_str());
-        let text = match ev.payload.get("text").and_then(|t| t.as_str()) {
-            Some(t) if burst.is_some() => format!("{t} · {}", burst.unwrap_or_default()),
-            Some(t) => t.to_owned(),
-            None if ev.payload.is_null() => String::new(),
-            None => ev.payload.to_string(),
-        };
-        Row {
-            offset: ev.offset,
-            id: ev.id.as_str().into(),
-            origin: ev.origin.as_str().into(),
-            kind: ev.kind.as_str().into(),
-            text: shorten(&text, 120).into(),
-            published_at: ev.published_at,
-            stored_at: ev.stored_at,
-            delivered: vec![None; panes],
-        }
-    }
-
-    /// Time of the latest hop known (any clock), µs.
-    pub fn last_hop(&self) -> Micros {
-        self.delivered
-            .iter()
-            .flatten()
-            .flat_map(|d| {
-                let delivered = d.on_region_line();
-                let painted = delivered + d.render_time().unwrap_or(0);
-                [delivered, d.received_at, painted]
-            })
-            .chain([self.published_at, self.stored_at])
-            .max()
-            .unwrap_or(self.published_at)
-    }
-
-    /// Where the timeline draws each hop, µs: never before the hop it depends on (stored
-    /// after published, a region's receipt after stored, a pane's delivery after its region's
-    /// receipt). The hops are stamped by different clocks (origin, broker, each region, the
-    /// page), so a raw time can fall before its predecessor by up to the clocks' offset;
-    /// drawing it there would show an impossible order. A delivery is drawn on its region's
-    /// time line ([`Delivery::on_region_line`]). Returns the stored time and, per
-    /// pane, `(received, delivered)` as drawn; the raw figures stay in the row.
-    pub fn drawn(&self) -> (Micros, Vec<Option<(Micros, Micros)>>) {
-        let stored = self.stored_at.max(self.published_at);
-        let panes = (self.delivered.iter())
-            .map(|d| {
-                d.map(|d| {
-                    let received = d.received_at.max(stored);
-                    (received, d.on_region_line().max(received))
-                })
-            })
-            .collect();
-        (stored, panes)
-    }
-
-    /// Delivery latency of pane `pane` (delivered, on its region's time line, minus
-    /// published), µs, if live.
-    pub fn latency(&self, pane: usize) -> Option<Micros> {
-        match self.delivered.get(pane).copied().flatten() {
-            Some(d) if !d.replay => Some(d.on_region_line().saturating_sub(self.published_at)),
-            _ => None,
-        }
-    }
-}
-
-fn shorten(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
-    }
-}
-
-/// Offsets `from..=to` that no pane has (or that a server said it cannot replay).
+/// Offsets `from..=to` of `channel` that no pane has (or that a server said it cannot replay).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gap {
+    /// The channel.
+    pub channel: Channel,
     /// First missing offset.
     pub from: Offset,
     /// Last missing offset.
@@ -161,12 +52,20 @@ pub enum Item {
     Gap(Gap),
 }
 
-/// Every event the UI holds, by offset, plus the gaps servers announced.
+/// One channel's rows, by offset, and the gaps its servers announced.
 #[derive(Debug, Clone, Default)]
-pub struct Log {
+struct Stream {
     rows: OrdMap<Offset, Rc<Row>>,
     /// Server `gap` frames, by first missing offset.
     gaps: OrdMap<Offset, Gap>,
+}
+
+/// Every event the UI holds, by channel and offset, plus the gaps servers announced.
+#[derive(Debug, Clone, Default)]
+pub struct Log {
+    streams: OrdMap<Channel, Stream>,
+    /// Rows held, all channels together.
+    len: usize,
     /// Rows dropped to stay under [`MAX_EVENTS`].
     pub dropped: u64,
 }
@@ -177,46 +76,64 @@ pub struct Log {
 /// costs at most a render).
 impl PartialEq for Log {
     fn eq(&self, other: &Self) -> bool {
-        self.rows.ptr_eq(&other.rows)
-            && self.gaps.ptr_eq(&other.gaps)
-            && self.dropped == other.dropped
+        self.streams.ptr_eq(&other.streams)
+            && (self.len, self.dropped) == (other.len, other.dropped)
     }
 }
 
 impl Log {
     /// Number of rows held.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.len
     }
 
     /// True when no row is held.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.len == 0
     }
 
-    /// The row at `offset`.
-    pub fn get(&self, offset: Offset) -> Option<&Rc<Row>> {
-        self.rows.get(&offset)
+    /// The channels that have rows (or announced gaps), by name.
+    pub fn channels(&self) -> impl Iterator<Item = &Channel> {
+        self.streams.keys()
     }
 
-    /// Every row, oldest first.
+    /// True when a row (or gap) of another channel than `global` is held: the views then say
+    /// which channel each row is of.
+    pub fn has_channels(&self) -> bool {
+        self.streams.keys().any(|c| &**c != wire::GLOBAL)
+    }
+
+    /// Rows held of `channel`.
+    pub fn len_of(&self, channel: &str) -> usize {
+        self.streams.get(channel).map_or(0, |s| s.rows.len())
+    }
+
+    /// The row at `offset` of `channel`.
+    pub fn get(&self, channel: &str, offset: Offset) -> Option<&Rc<Row>> {
+        self.streams.get(channel)?.rows.get(&offset)
+    }
+
+    /// Every row, channel by channel (by name), each channel's oldest first.
     pub fn rows(&self) -> impl Iterator<Item = &Rc<Row>> {
-        self.rows.values()
+        self.streams.values().flat_map(|s| s.rows.values())
     }
 
-    /// Put `row` in at its offset (replacing one there): for a recording read back.
+    /// Put `row` in at its key (replacing one there): for a recording read back.
     pub fn insert(&mut self, row: Row) {
-        self.rows.insert(row.offset, Rc::new(row));
+        let stream = self.stream(&row.channel);
+        if stream.rows.insert(row.offset, Rc::new(row)).is_none() {
+            self.len += 1;
+        }
     }
 
-    /// Lowest offset held.
-    pub fn first(&self) -> Option<Offset> {
-        self.rows.get_min().map(|(o, _)| *o)
+    /// The stream of `channel`, made when it has none.
+    fn stream(&mut self, channel: &Channel) -> &mut Stream {
+        self.streams.entry(channel.clone()).or_default()
     }
 
     /// Record that pane `pane` (of `panes`) got `ev` at `at` (the page's clock), its region's
     /// clock being `clock` from the page's. Returns false, changing nothing, when that pane
-    /// already had this offset (a duplicate delivery).
+    /// already had this event (a duplicate delivery).
     pub fn deliver(
         &mut self,
         ev: &EventFrame,
@@ -225,7 +142,7 @@ impl Log {
         at: Micros,
         clock: Option<ClockOffset>,
     ) -> bool {
-        let mut row = match self.rows.get(&ev.offset) {
+        let mut row = match self.get(&ev.channel, ev.offset) {
             Some(r) if r.delivered.get(pane).copied().flatten().is_some() => return false,
             Some(r) => Row::clone(r),
             None => Row::new(ev, panes),
@@ -240,14 +157,22 @@ impl Log {
             clock,
             painted: None,
         });
-        self.rows.insert(ev.offset, Rc::new(row));
+        let channel = row.channel.clone();
+        if self
+            .stream(&channel)
+            .rows
+            .insert(ev.offset, Rc::new(row))
+            .is_none()
+        {
+            self.len += 1;
+        }
         true
     }
 
-    /// Note that pane `pane`'s copy of `offset` was painted at `at` (the page's clock); the
-    /// first paint counts. Returns whether anything changed.
-    pub fn painted(&mut self, offset: Offset, pane: usize, at: Micros) -> bool {
-        let Some(row) = self.rows.get(&offset) else {
+    /// Note that pane `pane`'s copy of the row at `key` was painted at `at` (the page's
+    /// clock); the first paint counts. Returns whether anything changed.
+    pub fn painted(&mut self, key: &RowKey, pane: usize, at: Micros) -> bool {
+        let Some(row) = self.get(&key.channel, key.offset) else {
             return false;
         };
         match row.delivered.get(pane).copied().flatten() {
@@ -257,53 +182,132 @@ impl Log {
                     painted: Some(at),
                     ..d
                 });
-                self.rows.insert(offset, Rc::new(row));
+                self.stream(&key.channel)
+                    .rows
+                    .insert(key.offset, Rc::new(row));
                 true
             }
             _ => false,
         }
     }
 
-    /// Drop the oldest rows (and gap notes) beyond [`MAX_EVENTS`]; returns the new lowest
-    /// offset when something was dropped.
-    pub fn trim(&mut self) -> Option<Offset> {
-        if self.rows.len() <= MAX_EVENTS {
+    /// Drop the oldest rows beyond [`MAX_EVENTS`], each time the oldest row of the channel
+    /// whose oldest row is oldest (so no channel gets a hole), and the gap notes wholly below
+    /// what a channel still shows; returns the keys dropped.
+    pub fn trim(&mut self) -> Vec<RowKey> {
+        let mut dropped = Vec::new();
+        while self.len > MAX_EVENTS {
+            let Some(channel) = (self.streams.iter())
+                .filter_map(|(c, s)| Some((s.rows.get_min()?.1.order(), c)))
+                .min()
+                .map(|(_, c)| c.clone())
+            else {
+                break;
+            };
+            let stream = self.stream(&channel);
+            let Some(offset) = stream.rows.get_min().map(|(o, _)| *o) else {
+                break;
+            };
+            stream.rows.remove(&offset);
+            let first = stream.rows.get_min().map_or(Offset::MAX, |(o, _)| *o);
+            // Gap notes wholly below the oldest kept row describe history no longer shown.
+            while let Some(from) = (stream.gaps.get_min())
+                .filter(|(_, g)| g.to < first)
+                .map(|(k, _)| *k)
+            {
+                stream.gaps.remove(&from);
+            }
+            if stream.rows.is_empty() {
+                self.streams.remove(&channel);
+            }
+            self.len -= 1;
+            self.dropped += 1;
+            dropped.push(RowKey { channel, offset });
+        }
+        dropped
+    }
+
+    /// Forget every row and gap of `channel` (its log was reset).
+    pub fn clear(&mut self, channel: &str) {
+        if let Some(stream) = self.streams.remove(channel) {
+            self.len -= stream.rows.len();
+        }
+    }
+
+    /// Note a server `gap` frame of `channel`.
+    pub fn note_gap(&mut self, channel: &Channel, from: Offset, to: Offset, message: &str) {
+        let gap = Gap {
+            channel: channel.clone(),
+            from,
+            to,
+            message: Some(message.into()),
+        };
+        self.stream(channel).gaps.insert(from, gap);
+    }
+
+    /// The newest `limit` rows of `channel` (of every channel: `None`), newest first, with
+    /// every hole between a channel's rows (and every announced gap below them once its
+    /// oldest row is shown) as a [`Item::Gap`] just above the row below it.
+    pub fn items(&self, channel: Option<&str>, limit: usize) -> Vec<Item> {
+        let lists: Vec<Vec<Item>> = match channel {
+            Some(c) => self
+                .streams
+                .get(c)
+                .map(|s| s.items(c, limit))
+                .into_iter()
+                .collect(),
+            None => (self.streams.iter())
+                .map(|(c, s)| s.items(c, limit))
+                .collect(),
+        };
+        if lists.len() == 1 {
+            return lists.into_iter().flatten().collect();
+        }
+        interleave(lists, limit)
+    }
+
+    /// The newest `limit` rows of the offsets `received` holds per channel (a pane's), newest
+    /// first, channels interleaved.
+    pub fn received<'a>(
+        &'a self,
+        received: impl Iterator<Item = (&'a Channel, &'a OrdSet<Offset>)>,
+        limit: usize,
+    ) -> Vec<Rc<Row>> {
+        let lists = received
+            .map(|(c, offsets)| {
+                let rows = self.streams.get(c).map(|s| &s.rows);
+                offsets.iter().rev().filter_map(move |o| rows?.get(o))
+            })
+            .collect();
+        newest_first(lists).take(limit).cloned().collect()
+    }
+
+    /// p50 and p99 delivery latency (µs) of pane `pane` over the newest `last` rows, counting
+    /// only those it got live, and how many that was.
+    pub fn percentiles(&self, pane: usize, last: usize) -> Option<(Micros, Micros, usize)> {
+        let lists = self
+            .streams
+            .values()
+            .map(|s| s.rows.values().rev())
+            .collect();
+        let mut v: Vec<Micros> = newest_first(lists)
+            .take(last)
+            .filter_map(|r| r.latency(pane))
+            .collect();
+        if v.is_empty() {
             return None;
         }
-        while self.rows.len() > MAX_EVENTS {
-            let min = self.first()?;
-            self.rows.remove(&min);
-            self.dropped += 1;
-        }
-        let first = self.first()?;
-        // Gap notes wholly below the oldest kept row describe history no longer shown.
-        while let Some(from) = self
-            .gaps
-            .get_min()
-            .filter(|(_, g)| g.to < first)
-            .map(|(k, _)| *k)
-        {
-            self.gaps.remove(&from);
-        }
-        Some(first)
+        v.sort_unstable();
+        let at = |q: f64| v[(((v.len() - 1) as f64) * q).round() as usize];
+        Some((at(0.5), at(0.99), v.len()))
     }
+}
 
-    /// Note a server `gap` frame.
-    pub fn note_gap(&mut self, from: Offset, to: Offset, message: &str) {
-        self.gaps.insert(
-            from,
-            Gap {
-                from,
-                to,
-                message: Some(message.into()),
-            },
-        );
-    }
-
-    /// The newest `limit` rows, newest first, with every hole between them (and every
-    /// announced gap below them once the oldest row is shown) as a [`Item::Gap`].
-    pub fn items(&self, limit: usize) -> Vec<Item> {
-        let mut out = Vec::with_capacity(limit + 8);
+impl Stream {
+    /// The newest `limit` rows of this stream (of `channel`), newest first, with its holes and
+    /// announced gaps ([`Log::items`]).
+    fn items(&self, channel: &str, limit: usize) -> Vec<Item> {
+        let mut out = Vec::with_capacity(limit.min(self.rows.len()) + 8);
         let mut above: Option<Offset> = None;
         for (shown, (offset, row)) in self.rows.iter().rev().enumerate() {
             if shown == limit {
@@ -311,7 +315,7 @@ impl Log {
             }
             if let Some(prev) = above {
                 if prev > offset + 1 {
-                    out.push(Item::Gap(self.hole(offset + 1, prev - 1)));
+                    out.push(Item::Gap(self.hole(channel, offset + 1, prev - 1)));
                 }
             }
             out.push(Item::Row(row.clone()));
@@ -327,32 +331,19 @@ impl Log {
     }
 
     /// A hole `from..=to`, with the message of an announced gap that overlaps it.
-    fn hole(&self, from: Offset, to: Offset) -> Gap {
+    fn hole(&self, channel: &str, from: Offset, to: Offset) -> Gap {
         let message = self
             .gaps
             .range(..=to)
             .rev()
             .find(|(_, g)| g.to >= from)
             .and_then(|(_, g)| g.message.clone());
-        Gap { from, to, message }
-    }
-
-    /// p50 and p99 delivery latency (µs) of pane `pane` over the newest `last` rows, counting
-    /// only those it got live, and how many that was.
-    pub fn percentiles(&self, pane: usize, last: usize) -> Option<(Micros, Micros, usize)> {
-        let mut v: Vec<Micros> = self
-            .rows
-            .values()
-            .rev()
-            .take(last)
-            .filter_map(|r| r.latency(pane))
-            .collect();
-        if v.is_empty() {
-            return None;
+        Gap {
+            channel: channel.into(),
+            from,
+            to,
+            message,
         }
-        v.sort_unstable();
-        let at = |q: f64| v[(((v.len() - 1) as f64) * q).round() as usize];
-        Some((at(0.5), at(0.99), v.len()))
     }
 }
 

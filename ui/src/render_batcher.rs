@@ -10,6 +10,7 @@
 //! once more in the animation frame after the batch ([`Action::Painted`]): a second, cheap
 //! update per batch, none while the measure is off.
 
+use crate::log::RowKey;
 use crate::outbox_counts::OutboxCounts;
 use crate::platform::next_frame;
 use crate::state::Action;
@@ -17,7 +18,7 @@ use gloo_timers::callback::Timeout;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
-use wire::{Micros, Offset, ServerFrame};
+use wire::{Micros, ServerFrame};
 use yew::Callback;
 
 /// How long arriving frames are gathered before the reducer sees them.
@@ -137,10 +138,16 @@ impl RenderBatcher {
             )
         };
         if !frames.is_empty() {
-            let events: Vec<(usize, Offset)> = (frames.iter())
+            let events: Vec<(usize, RowKey)> = (frames.iter())
                 .filter(|_| measure)
                 .filter_map(|(p, f, _)| match f {
-                    ServerFrame::Event(ev) => Some((*p, ev.offset)),
+                    ServerFrame::Event(ev) => Some((
+                        *p,
+                        RowKey {
+                            channel: ev.channel.as_str().into(),
+                            offset: ev.offset,
+                        },
+                    )),
                     _ => None,
                 })
                 .collect();

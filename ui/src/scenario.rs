@@ -1,9 +1,11 @@
-//! The scripted demo behind "Run scenario": a fixed list of steps and a small state machine
-//! that walks it, so a new user sees the whole story (distance, a partition, its healing) in
-//! about thirty seconds.
+//! The scripted demos behind "Run scenario": each a fixed list of steps, and a small state
+//! machine that walks the one picked, so a new user sees a whole story in under a minute:
+//! [`PARTITION`] (distance, a partition, its healing) and [`ROOMS`] (three chat rooms, each
+//! region in two of them: a pane gets only its rooms, each room in one order everywhere).
 //!
-//! Pure: [`crate::hooks::use_scenario`] performs each step's [`Effect`] (HTTP, publishing),
-//! waits the step's dwell time, and reports back with [`Scenario::apply`].
+//! Pure: [`crate::hooks::use_scenario`] performs each step's [`Effect`] (HTTP, publishing,
+//! following channels), waits the step's dwell time, and reports back with
+//! [`Scenario::apply`].
 
 /// What a step does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +26,11 @@ pub enum Effect {
         /// Cut off, or heal.
         on: bool,
     },
+    /// Each listed region's pane follows exactly these channels, `(region, channels)`; done
+    /// once every socket confirmed them.
+    Follow(&'static [(&'static str, &'static [&'static str])]),
+    /// Bursts into channels, all at once, `(region, channel, count)`.
+    Post(&'static [(&'static str, &'static str, u32)]),
 }
 
 /// One step of the demo.
@@ -39,62 +46,27 @@ pub struct Step {
     pub dwell_ms: u32,
 }
 
-/// The demo, in order.
-pub const STEPS: [Step; 6] = [
-    Step {
-        title: "Place the regions around the globe",
-        watch: "preset “global”: US 20 ms, EU 45 ms, AS 90 ms from the broker",
-        effect: Effect::Preset("global"),
-        dwell_ms: 2_000,
-    },
-    Step {
-        title: "A burst of 10 in each region",
-        watch: "the timeline: each region's marker lands at its own distance",
-        effect: Effect::Burst {
-            region: None,
-            count: 10,
-        },
-        dwell_ms: 5_000,
-    },
-    Step {
-        title: "Cut EU off from the broker",
-        watch: "the EU pane turns red: it can neither publish nor receive",
-        effect: Effect::CutOff {
-            region: "eu",
-            on: true,
-        },
-        dwell_ms: 2_500,
-    },
-    Step {
-        title: "A burst of 10 from AS while EU is cut off",
-        watch: "EU's backlog counter grows; the timeline waits for EU",
-        effect: Effect::Burst {
-            region: Some("as"),
-            count: 10,
-        },
-        dwell_ms: 6_000,
-    },
-    Step {
-        title: "Heal EU",
-        watch: "EU catches up from where it stopped: in order, nothing lost, nothing twice",
-        effect: Effect::CutOff {
-            region: "eu",
-            on: false,
-        },
-        dwell_ms: 8_000,
-    },
-    Step {
-        title: "Back to one machine",
-        watch: "preset “off”: the regions are microseconds from the broker again",
-        effect: Effect::Preset("off"),
-        dwell_ms: 1_500,
-    },
-];
+/// A scripted demo.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Script {
+    /// Its name in the picker.
+    pub name: &'static str,
+    /// What it shows, in a few words (the run button's tooltip).
+    pub about: &'static str,
+    /// What the bar says once it is done.
+    pub done: &'static str,
+    /// Its steps, in order.
+    pub steps: &'static [Step],
+}
+
+mod scripts;
+
+pub use scripts::{PARTITION, ROOMS, ROOM_MEMBERS, SCRIPTS};
 
 /// Where a run of the demo is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Phase {
-    /// Performing step `n` (index into [`STEPS`]) or waiting out its dwell time.
+    /// Performing step `n` (index into the script's steps) or waiting out its dwell time.
     Running(usize),
     /// Every step ran.
     Done,
@@ -104,11 +76,13 @@ pub enum Phase {
     Stopped(usize),
 }
 
-/// A run of the demo. `run` tells runs apart, so that a late report of an earlier run is
+/// A run of a demo. `run` tells runs apart, so that a late report of an earlier run is
 /// ignored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scenario {
-    /// Which run (starts at 1, +1 per start).
+    /// The demo.
+    pub script: &'static Script,
+    /// Which run (starts at 1, +1 per start, whichever demo).
     pub run: u64,
     /// Where it is.
     pub phase: Phase,
@@ -117,8 +91,8 @@ pub struct Scenario {
 /// What happened to the demo.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScenarioEvent {
-    /// The user pressed "Run scenario".
-    Start,
+    /// The user pressed "Run scenario" with this demo picked.
+    Start(&'static Script),
     /// The user pressed "Stop".
     Stop,
     /// Step `step` of run `run` finished and its dwell time is over.
@@ -147,19 +121,21 @@ impl Scenario {
             Phase::Running(n) => Some(n),
             _ => None,
         });
-        let next = |phase| Some(Scenario { run, phase });
+        let script = current.map_or(&PARTITION, |s| s.script);
+        let next = |phase| Some(Scenario { script, run, phase });
         match event {
-            ScenarioEvent::Start if running.is_none() => Some(Scenario {
+            ScenarioEvent::Start(script) if running.is_none() => Some(Scenario {
+                script,
                 run: run + 1,
                 phase: Phase::Running(0),
             }),
-            ScenarioEvent::Start => current.cloned(),
+            ScenarioEvent::Start(_) => current.cloned(),
             ScenarioEvent::Stop => match running {
                 Some(n) => next(Phase::Stopped(n)),
                 None => current.cloned(),
             },
             ScenarioEvent::StepDone { run: r, step } if r == run && running == Some(step) => {
-                if step + 1 < STEPS.len() {
+                if step + 1 < script.steps.len() {
                     next(Phase::Running(step + 1))
                 } else {
                     next(Phase::Done)
@@ -178,14 +154,21 @@ impl Scenario {
     /// The step being performed, if running.
     pub fn current(&self) -> Option<(usize, &'static Step)> {
         match self.phase {
-            Phase::Running(n) => STEPS.get(n).map(|s| (n, s)),
+            Phase::Running(n) => self.script.steps.get(n).map(|s| (n, s)),
             _ => None,
         }
     }
+}
 
+impl Script {
     /// Total time of the demo's dwell times, ms (the effects themselves add a little).
-    pub fn length_ms() -> u32 {
-        STEPS.iter().map(|s| s.dwell_ms).sum()
+    pub fn length_ms(&self) -> u32 {
+        self.steps.iter().map(|s| s.dwell_ms).sum()
+    }
+
+    /// The demo named `name`, if there is one.
+    pub fn named(name: &str) -> Option<&'static Script> {
+        SCRIPTS.into_iter().find(|s| s.name == name)
     }
 }
 
@@ -200,8 +183,8 @@ mod tests {
 
     #[test]
     fn a_run_walks_every_step_in_order_then_is_done() {
-        let mut s = Scenario::apply(None, ScenarioEvent::Start);
-        for n in 0..STEPS.len() {
+        let mut s = Scenario::apply(None, ScenarioEvent::Start(&PARTITION));
+        for n in 0..PARTITION.steps.len() {
             assert_eq!(s.as_ref().unwrap().phase, Phase::Running(n));
             s = done(&s, n);
         }
@@ -209,8 +192,8 @@ mod tests {
     }
 
     #[test]
-    fn the_story_is_distance_then_a_partition_then_healing() {
-        let effects: Vec<Effect> = STEPS.iter().map(|s| s.effect).collect();
+    fn the_story_is_on_global_distance_then_a_partition_then_healing() {
+        let effects: Vec<Effect> = PARTITION.steps.iter().map(|s| s.effect).collect();
         let at = |e: Effect| effects.iter().position(|x| *x == e).unwrap();
         let cut = at(Effect::CutOff {
             region: "eu",
@@ -220,7 +203,9 @@ mod tests {
             region: "eu",
             on: false,
         });
-        assert_eq!(at(Effect::Preset("global")), 0);
+        assert!(matches!(effects[0], Effect::Follow(panes)
+            if panes.iter().all(|(_, c)| *c == [wire::GLOBAL])));
+        assert_eq!(at(Effect::Preset("global")), 1);
         assert!(matches!(
             effects[cut + 1],
             Effect::Burst {
@@ -230,27 +215,32 @@ mod tests {
         ));
         assert!(cut < heal && heal < effects.len() - 1);
         assert_eq!(effects.last(), Some(&Effect::Preset("off")));
-        assert!((20_000..=35_000).contains(&Scenario::length_ms()));
+        assert!((20_000..=35_000).contains(&PARTITION.length_ms()));
     }
 
     #[test]
     fn stale_reports_and_double_starts_change_nothing() {
-        let first = Scenario::apply(None, ScenarioEvent::Start);
-        let again = Scenario::apply(first.as_ref(), ScenarioEvent::Start);
+        let first = Scenario::apply(None, ScenarioEvent::Start(&PARTITION));
+        let again = Scenario::apply(first.as_ref(), ScenarioEvent::Start(&ROOMS));
         assert_eq!(again, first, "a start while running is ignored");
         // A report about another step, or of an older run, is ignored.
         assert_eq!(done(&first, 3), first);
         let stopped = Scenario::apply(first.as_ref(), ScenarioEvent::Stop);
         assert_eq!(stopped.as_ref().unwrap().phase, Phase::Stopped(0));
-        let second = Scenario::apply(stopped.as_ref(), ScenarioEvent::Start);
+        let second = Scenario::apply(stopped.as_ref(), ScenarioEvent::Start(&ROOMS));
         assert_eq!(second.as_ref().unwrap().run, 2);
+        assert_eq!(
+            second.as_ref().unwrap().script,
+            &ROOMS,
+            "the demo picked then"
+        );
         let late = ScenarioEvent::StepDone { run: 1, step: 0 };
         assert_eq!(Scenario::apply(second.as_ref(), late), second);
     }
 
     #[test]
     fn a_failed_step_stops_the_run_and_keeps_the_reason() {
-        let s = Scenario::apply(None, ScenarioEvent::Start);
+        let s = Scenario::apply(None, ScenarioEvent::Start(&PARTITION));
         let s = done(&s, 0);
         let failed = ScenarioEvent::StepFailed {
             run: 1,
@@ -260,5 +250,44 @@ mod tests {
         let s = Scenario::apply(s.as_ref(), failed).unwrap();
         assert_eq!(s.phase, Phase::Failed(1, "US: not connected".into()));
         assert_eq!(s.current(), None);
+    }
+
+    /// Every room has two member regions and every region two rooms; each room hears from
+    /// both its members, and one room from a region outside it.
+    #[test]
+    fn the_rooms_are_two_by_two_and_posted_into_from_inside_and_out() {
+        let members = |room: &str| -> Vec<&str> {
+            (ROOM_MEMBERS.iter())
+                .filter(|(_, rooms)| rooms.contains(&room))
+                .map(|(r, _)| *r)
+                .collect()
+        };
+        for room in ["room-1", "room-2", "room-3"] {
+            assert_eq!(members(room).len(), 2, "{room}");
+        }
+        assert!(ROOM_MEMBERS.iter().all(|(_, rooms)| rooms.len() == 2));
+        let posts: Vec<(&str, &str, u32)> = (ROOMS.steps.iter())
+            .flat_map(|s| match s.effect {
+                Effect::Post(posts) => posts.to_vec(),
+                _ => vec![],
+            })
+            .collect();
+        for room in ["room-1", "room-2", "room-3"] {
+            for member in members(room) {
+                assert!(posts.iter().any(|(r, c, _)| (*r, *c) == (member, room)));
+            }
+        }
+        assert!(
+            posts.iter().any(|(r, c, _)| !members(c).contains(r)),
+            "a post from outside a room"
+        );
+        assert!(
+            matches!(ROOMS.steps[0].effect, Effect::Follow(_)),
+            "rooms first"
+        );
+        assert_eq!(ROOMS.steps.last().unwrap().effect, Effect::Preset("off"));
+        assert!(ROOMS.length_ms() <= 20_000);
+        assert_eq!(Script::named("Chat rooms"), Some(&ROOMS));
+        assert_eq!(SCRIPTS[0], &PARTITION, "the default is the first demo");
     }
 }

@@ -3,21 +3,24 @@
 //! Nothing here touches the DOM or the network, so it is unit-tested natively. Per event the
 //! reducer does O(log n) work on persistent maps (see [`crate::log`]); sockets hand frames
 //! over in batches ([`Action::Batch`]), so a burst re-renders a few times, not per event.
+//!
+//! Every channel is its own log, with its own epoch and offsets ([`ChannelLog`]); each pane
+//! follows the channels its person chose ([`Pane::follows`]) and keeps, per channel its
+//! socket is subscribed to, where that feed stands ([`Feed`]). What the frames do is in
+//! `frames.rs`.
 
+use crate::channels::{Channel, Follows};
 use crate::clock::Sample;
 use crate::error::{HttpError, RegionsError};
 use crate::export::{OpenError, Opened};
-use crate::log::Log;
+use crate::log::{Log, RowKey};
 use crate::outbox_counts::OutboxCounts;
 use crate::refusal::Refusal;
 use crate::scenario::{Scenario, ScenarioEvent};
 use crate::sim::SimEvent;
-use im_rc::OrdSet;
+use im_rc::OrdMap;
 use std::rc::Rc;
-use wire::{
-    BrokerKind, BrokerStatus, ErrorCode, EventFrame, Health, Micros, Offset, RegionInfo,
-    ServerFrame,
-};
+use wire::{BrokerStatus, ErrorCode, Health, Micros, Offset, RegionInfo, ServerFrame, GLOBAL};
 use yew::Reducible;
 
 /// Notices kept per pane; older ones are dropped when a new one comes.
@@ -68,11 +71,8 @@ pub struct State {
     pub panes: Vec<Pane>,
     /// Every event seen by any pane.
     pub log: Log,
-    /// Epoch of the events in `log`.
-    pub epoch: Option<String>,
-    /// Newest offset known to be in the log of `epoch` (from any pane's events, acks, welcome
-    /// or `/health`): what every region should have read by now.
-    pub newest: Offset,
+    /// Every channel a pane has followed: the epoch of its rows in `log`, its newest offset.
+    pub channels: OrdMap<Channel, ChannelLog>,
     /// The scripted demo, once started.
     pub scenario: Option<Scenario>,
     /// Desktop only: which broker the app chose and why.
@@ -83,6 +83,16 @@ pub struct State {
     /// The timeline shows render times (off by default: measuring costs a render per batch).
     pub show_render: bool,
     next_notice: u64,
+}
+
+/// What the state knows of one channel's log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelLog {
+    /// Epoch of the channel's rows in [`State::log`].
+    pub epoch: String,
+    /// Newest offset known to be in that log (from any pane's events, acks or subscriptions,
+    /// or, for `global`, a region's `/health`): what every region should have read by now.
+    pub newest: Offset,
 }
 
 /// What happened.
@@ -98,11 +108,14 @@ pub enum Action {
     Clock(usize, Sample),
     /// Frames of several panes, in arrival order: `(pane, frame, receive time)`.
     Batch(Vec<(usize, ServerFrame, Micros)>),
-    /// The rows of these `(pane, offset)` deliveries were painted at this time (the page's
+    /// The rows of these `(pane, row)` deliveries were painted at this time (the page's
     /// clock), µs: render times, measured while [`State::show_render`] is on.
-    Painted(Micros, Vec<(usize, Offset)>),
+    Painted(Micros, Vec<(usize, RowKey)>),
     /// Show render times on the timeline (or stop).
     ShowRender(bool),
+    /// Pane `pane`'s clients now follow these channels (its socket subscribes and
+    /// unsubscribes to match).
+    Follow(usize, Follows),
     /// Pane `pane` sent this many publish frames (retries included).
     Sent(usize, u64),
     /// Pane `pane`'s outbox now holds this (the render batcher hands the latest over with a batch).
@@ -147,8 +160,8 @@ impl State {
                 pane.clock.add(sample);
             }),
             Action::Painted(at, painted) => {
-                for (p, offset) in painted {
-                    self.log.painted(offset, p, at);
+                for (p, key) in painted {
+                    self.log.painted(&key, p, at);
                 }
             }
             Action::ShowRender(on) => self.show_render = on,
@@ -159,6 +172,7 @@ impl State {
                     }
                 }
             }
+            Action::Follow(p, follows) => self.on_pane(p, |pane| pane.follow(follows)),
             Action::Sent(p, n) => self.on_pane(p, |pane| pane.sent += n),
             Action::Publishes(p, counts) => self.on_pane(p, |pane| pane.publishes = counts),
             Action::Refused(p, refusal) => self.on_pane(p, |pane| pane.refused = refusal),
@@ -194,142 +208,40 @@ impl State {
         };
     }
 
-    /// Pane `p`'s `/health` answered: its broker, and how far its region has read (when it
-    /// is about the log the timeline shows).
+    /// Pane `p`'s `/health` answered: its broker, and how far its region has read `global`
+    /// (what `/health` reports; when it is about the log the timeline shows).
     fn health(&mut self, p: usize, h: Result<Health, HttpError>) {
         let Some(pane) = self.panes.get_mut(p) else {
             return;
         };
         if let Ok(h) = &h {
             pane.broker = Some(h.broker);
-            if self.epoch.as_ref() == Some(&h.epoch) {
-                pane.head = pane.head.max(h.offset);
-                self.newest = self.newest.max(h.offset);
+            if let Some(log) = (self.channels.get_mut(GLOBAL)).filter(|l| l.epoch == h.epoch) {
+                log.newest = log.newest.max(h.offset);
+                if let Some(feed) = pane.feeds.get_mut(GLOBAL).filter(|f| f.epoch == h.epoch) {
+                    feed.head = feed.head.max(h.offset);
+                }
             }
         }
         pane.health = Some(h);
     }
 
-    fn frame(&mut self, p: usize, frame: ServerFrame, at: Micros) {
-        match frame {
-            ServerFrame::Welcome {
-                offset,
-                epoch,
-                broker,
-                ..
-            } => self.welcome(p, offset, epoch, broker),
-            ServerFrame::Epoch { epoch, message, .. } => {
-                self.reset(p, epoch, Some(format!("log reset: {message}")))
-            }
-            ServerFrame::Event(ev) => self.event(p, &ev, at),
-            ServerFrame::Ack { offset, .. } => {
-                self.panes[p].acked += 1;
-                if self.panes[p].epoch == self.epoch {
-                    self.newest = self.newest.max(offset);
-                }
-            }
-            ServerFrame::CaughtUp { .. } => {}
-            ServerFrame::Gap { from, to, message } => {
-                self.log.note_gap(from, to, &message);
-                self.notify(
-                    p,
-                    Level::Info,
-                    format!("offsets {from}–{to} missing: {message}"),
-                );
-            }
-            ServerFrame::Error {
-                code,
-                message,
-                id,
-                temporary,
-            } => {
-                let text = error_notice(&code, &message, id.as_deref(), temporary);
-                self.notify(p, Level::Error, text);
-            }
-        }
-    }
-
-    /// Pane `p`'s socket (re)connected to a region on `broker` that has read up to `offset`
-    /// of log `epoch`.
-    fn welcome(&mut self, p: usize, offset: Offset, epoch: String, broker: BrokerKind) {
-        // `offset` is where this pane's live feed starts on its first connection.
-        let pane = &mut self.panes[p];
-        pane.broker = Some(broker);
-        pane.start.get_or_insert(offset);
-        if pane.epoch.as_ref().is_some_and(|e| *e != epoch) {
-            // A resume names the old epoch, so the server's `epoch` frame follows with
-            // the explanation; clear now, say it once then.
-            self.reset(p, epoch, None);
-        } else {
-            self.adopt(p, epoch);
-        }
-        // The region has read up to `offset` (the log may already be further on).
-        let pane = &mut self.panes[p];
-        pane.head = pane.head.max(offset);
-        self.newest = self.newest.max(offset);
-    }
-
-    /// Pane `p` got `ev` at `at`: into the log (once per pane), with the log's bound kept.
-    fn event(&mut self, p: usize, ev: &EventFrame, at: Micros) {
-        if self.panes[p].epoch != self.epoch {
-            return; // A frame of a log this pane is leaving; its epoch frame follows.
-        }
-        self.newest = self.newest.max(ev.offset);
-        let pane = &mut self.panes[p];
-        pane.head = pane.head.max(ev.offset);
-        let clock = pane.clock.estimate();
-        let panes = self.panes.len();
-        if !self.log.deliver(ev, p, panes, at, clock) {
-            self.panes[p].duplicates += 1;
-            return;
-        }
-        self.panes[p].offsets.insert(ev.offset);
-        if let Some(first) = self.log.trim() {
-            for pane in &mut self.panes {
-                let had_first = pane.offsets.contains(&first);
-                pane.offsets = pane.offsets.clone().split(&first).1;
-                if had_first {
-                    pane.offsets.insert(first); // `split` keeps neither side's pivot
-                }
-            }
-        }
-    }
-
-    /// Pane `p` follows log `epoch`; the first pane to see a new epoch clears the timeline.
-    fn adopt(&mut self, p: usize, epoch: String) {
-        if self.epoch.as_ref() != Some(&epoch) {
-            if self.epoch.is_some() {
-                self.log = Log::default();
-                self.newest = 0;
-                for pane in &mut self.panes {
-                    pane.offsets = OrdSet::new();
-                    pane.head = 0;
-                }
-            }
-            self.epoch = Some(epoch.clone());
-        }
-        self.panes[p].epoch = Some(epoch);
-    }
-
-    /// Pane `p`'s log was reset: forget its offsets and say so.
-    fn reset(&mut self, p: usize, epoch: String, text: Option<String>) {
-        let pane = &mut self.panes[p];
-        pane.offsets = OrdSet::new();
-        pane.head = 0;
-        // The server replays the new log from its start, so all of it is this pane's.
-        pane.start = Some(0);
-        self.adopt(p, epoch);
-        if let Some(text) = text {
-            self.notify(p, Level::Info, text);
-        }
-    }
-
-    /// Events the log has that pane `p`'s region has not read yet; `None` until the pane
-    /// follows the current log.
+    /// Events of its channels the log has that pane `p`'s region has not read yet; `None`
+    /// until the pane follows a channel's current log.
     pub fn backlog(&self, p: usize) -> Option<u64> {
         let pane = self.panes.get(p)?;
-        (pane.epoch.is_some() && pane.epoch == self.epoch)
-            .then(|| self.newest.saturating_sub(pane.head))
+        let behind: Vec<u64> = (pane.feeds.iter())
+            .filter_map(|(c, feed)| {
+                let log = self.channels.get(c).filter(|l| l.epoch == feed.epoch)?;
+                Some(log.newest.saturating_sub(feed.head))
+            })
+            .collect();
+        (!behind.is_empty()).then(|| behind.iter().sum())
+    }
+
+    /// The epoch of `global`'s log, once a pane follows it.
+    pub fn global_epoch(&self) -> Option<String> {
+        self.channels.get(GLOBAL).map(|l| l.epoch.clone())
     }
 
     /// The preset every region is on, if they all match one exactly.
@@ -374,9 +286,10 @@ fn error_notice(code: &ErrorCode, message: &str, id: Option<&str>, temporary: bo
     format!("{code}{about}: {message}{then}")
 }
 
+mod frames;
 mod pane;
 
-pub use pane::Pane;
+pub use pane::{Feed, Pane};
 
 #[cfg(test)]
 mod tests;

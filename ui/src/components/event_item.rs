@@ -8,6 +8,7 @@ use std::rc::Rc;
 /// *another* pane gets the event, so the item is not re-rendered then.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Shown {
+    channel: Rc<str>,
     offset: u64,
     id: Rc<str>,
     origin: Rc<str>,
@@ -19,6 +20,7 @@ pub struct Shown {
 impl From<&Row> for Shown {
     fn from(r: &Row) -> Self {
         Shown {
+            channel: r.channel.clone(),
             offset: r.offset,
             id: r.id.clone(),
             origin: r.origin.clone(),
@@ -40,11 +42,13 @@ pub struct EventItemProps {
     pub region: AttrValue,
     /// This pane's copy.
     pub delivered: Option<Delivery>,
+    /// Name the event's channel (the pane follows more than `global`).
+    pub show_channel: bool,
     /// The browser's clock, for the age.
     pub now: Micros,
 }
 
-/// One received event: origin badge, offset, kind, text, latency and age.
+/// One received event: origin badge, channel and offset, kind, text, latency and age.
 #[component]
 pub fn EventItem(props: &EventItemProps) -> Html {
     let row = &props.row;
@@ -58,10 +62,15 @@ pub fn EventItem(props: &EventItemProps) -> Html {
     };
     html! {
         <li class="event" data-testid={format!("event-{}", props.region)}
-            data-offset={row.offset.to_string()} data-id={row.id.to_string()}
+            data-channel={row.channel.to_string()} data-offset={row.offset.to_string()} data-id={row.id.to_string()}
             data-at={props.delivered.map(|d| d.at.to_string())}>
             <span class={classes!("region-badge", format!("region-{}", row.origin))}>{ row.origin.to_uppercase() }</span>
-            <span class="offset">{ format!("#{}", row.offset) }</span>
+            <span class="offset" title={format!("offset {} of {}", row.offset, row.channel)}>
+                if props.show_channel {
+                    <span class="chan" style={format::channel_style(&row.channel)}>{ row.channel.to_string() }</span>
+                }
+                { format!("#{}", row.offset) }
+            </span>
             <span class="kind">{ row.kind.to_string() }</span>
             <span class="text" title={row.id.to_string()}>{ row.text.to_string() }</span>
             <span class="latency" title="delivered here, after it was published">

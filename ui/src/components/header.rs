@@ -3,7 +3,9 @@
 use crate::components::PresetPicker;
 use crate::format;
 use crate::hooks::use_app;
+use crate::scenario::{Script, SCRIPTS};
 use crate::state::State;
+use web_sys::HtmlSelectElement;
 use wire::{BrokerKind, BrokerStatus};
 use yew::prelude::*;
 
@@ -32,8 +34,42 @@ pub struct HeaderProps {
     pub ontogglesettings: Callback<()>,
     /// A network preset was picked for every region.
     pub onpreset: Callback<String>,
-    /// "Run scenario" (or "Stop", while it runs) was pressed.
-    pub onscenario: Callback<()>,
+    /// "Run scenario" (or "Stop", while it runs) was pressed, with this demo picked.
+    pub onscenario: Callback<&'static Script>,
+}
+
+/// The demo picker and its run (or stop) button.
+fn scenario_controls(
+    running: bool,
+    picked: &UseStateHandle<&'static Script>,
+    onscenario: &Callback<&'static Script>,
+) -> Html {
+    let script = **picked;
+    let onclick = onscenario.reform(move |_: MouseEvent| script);
+    let onchange = {
+        let picked = picked.clone();
+        Callback::from(move |e: Event| {
+            let name = e.target_unchecked_into::<HtmlSelectElement>().value();
+            if let Some(s) = Script::named(&name) {
+                picked.set(s);
+            }
+        })
+    };
+    html! {
+        <span class="scenario-pick">
+            <select data-testid="scenario-pick" disabled={running} {onchange} aria-label="scenario"
+                title="Which scripted demo to run">
+                { for SCRIPTS.iter().map(|s| html! {
+                    <option value={s.name} selected={s.name == script.name}>{ s.name }</option>
+                }) }
+            </select>
+            <button class={classes!(if running { "ghost" } else { "primary" }, "scenario-run")}
+                data-testid="scenario-run" data-running={running.to_string()} {onclick}
+                title={script.about}>
+                { if running { "Stop scenario" } else { "▶ Run scenario" } }
+            </button>
+        </span>
+    }
 }
 
 /// Title bar: what this is, the network preset, the scripted demo, which broker the regions
@@ -53,8 +89,8 @@ pub fn Header(props: &HeaderProps) -> Html {
         _ => html! { <span class="broker-label mixed">{ "regions use different brokers" }</span> },
     };
     let running = props.running;
+    let picked = use_state(|| SCRIPTS[0]);
     let onsettings = props.ontogglesettings.reform(|_: MouseEvent| ());
-    let onscenario = props.onscenario.reform(|_: MouseEvent| ());
     html! {
         <header class="header">
             <div class="title">
@@ -64,11 +100,7 @@ pub fn Header(props: &HeaderProps) -> Html {
             <div class="header-right">
                 if props.has_panes {
                     <PresetPicker current={props.preset} onpick={props.onpreset.clone()} />
-                    <button class={classes!(if running { "ghost" } else { "primary" }, "scenario-run")}
-                        data-testid="scenario-run" data-running={running.to_string()} onclick={onscenario}
-                        title="A 30-second scripted demo: distance, a partition, and its healing">
-                        { if running { "Stop scenario" } else { "▶ Run scenario" } }
-                    </button>
+                    { scenario_controls(running, &picked, &props.onscenario) }
                 }
                 { broker }
                 if tauri {

@@ -1,5 +1,6 @@
 //! One component per file.
 
+mod channel_bar;
 mod event_item;
 mod event_list;
 mod header;
@@ -18,6 +19,7 @@ mod timeline_file;
 mod timeline_row;
 mod token_form;
 
+pub use channel_bar::ChannelBar;
 pub use event_item::EventItem;
 pub use event_list::EventList;
 pub use header::{broker_kinds, Header};
@@ -31,7 +33,7 @@ pub use region_pane::RegionPane;
 pub use scenario_bar::ScenarioBar;
 pub use settings_panel::SettingsPanel;
 pub use sim_controls::SimControls;
-pub use timeline::{timeline_regions, Timeline};
+pub use timeline::{timeline_regions, Timeline, TimelineRegions};
 pub use timeline_file::TimelineFile;
 pub use timeline_row::TimelineRow;
 pub use token_form::TokenForm;

@@ -1,7 +1,10 @@
-//! A pane's publish form: one event or a burst, and what is pending.
+//! A pane's publish form: one event or a burst, to a channel, and what is pending.
 
+use crate::channels::{publish_channel, Follows};
 use crate::outbox_counts::OutboxCounts;
+use crate::socket::Draft;
 use web_sys::HtmlInputElement;
+use wire::GLOBAL;
 use yew::prelude::*;
 
 /// Largest burst the form sends at once (the socket paces it under the server's limit).
@@ -12,8 +15,10 @@ const MAX_BURST: u32 = 10_000;
 pub struct PublishFormProps {
     /// Region the form publishes in.
     pub region: AttrValue,
-    /// Publish `(kind, text, count)`.
-    pub onpublish: Callback<(String, String, u32)>,
+    /// The channels the pane follows (offered for the channel field; any other may be typed).
+    pub follows: Follows,
+    /// Publish this.
+    pub onpublish: Callback<Draft>,
     /// Publish frames sent from this pane so far (retries included).
     pub sent: u64,
     /// Of which acknowledged.
@@ -41,14 +46,24 @@ fn keep(value: &UseStateHandle<String>) -> Callback<InputEvent> {
 #[derive(Clone)]
 struct Inputs {
     kind: NodeRef,
+    channel: NodeRef,
     text: NodeRef,
     count: NodeRef,
 }
 
 impl Inputs {
-    /// What to publish: `(kind, text, count)`; the kind is "message" when left empty, the
-    /// text `default_text` when blank, the count 1, or the burst size (clamped) for a burst.
-    fn read(&self, default_text: &str, burst: bool) -> (String, String, u32) {
+    /// What to publish: the kind is "message" when left empty, the channel `global` when
+    /// blank, the text `default_text` when blank, the count 1, or the burst size (clamped) for
+    /// a burst; or why the channel typed is not one.
+    fn read(&self, default_text: &str, burst: bool) -> Result<Draft, String> {
+        let channel =
+            publish_channel(&read(&self.channel)).map_err(|e| format!("not published: {e}"))?;
+        let (kind, text, count) = self.fields(default_text, burst);
+        Ok(Draft::new(kind, text, count).on(channel))
+    }
+
+    /// Kind, text and count, with their defaults.
+    fn fields(&self, default_text: &str, burst: bool) -> (String, String, u32) {
         let k = read(&self.kind).trim().to_owned();
         let k = if k.is_empty() {
             "message".to_owned()
@@ -103,6 +118,7 @@ fn pending_row(region: &AttrValue, p: &OutboxCounts) -> Html {
 pub fn PublishForm(props: &PublishFormProps) -> Html {
     let inputs = Inputs {
         kind: use_node_ref(),
+        channel: use_node_ref(),
         text: use_node_ref(),
         count: use_node_ref(),
     };
@@ -110,12 +126,20 @@ pub fn PublishForm(props: &PublishFormProps) -> Html {
     // its pane does (acks, health polls, events): so the values the user typed live in state,
     // or they would snap back to the defaults between typing and pressing a button.
     let kind_value = use_state(|| "click".to_owned());
+    let channel_value = use_state(|| GLOBAL.to_owned());
     let count_value = use_state(|| "100".to_owned());
+    let error = use_state(|| None::<String>);
     let r = &props.region;
     let fire = {
-        let (inputs, onpublish) = (inputs.clone(), props.onpublish.clone());
+        let (inputs, onpublish, error) = (inputs.clone(), props.onpublish.clone(), error.clone());
         let default_text = format!("hello from {r}");
-        move |burst: bool| onpublish.emit(inputs.read(&default_text, burst))
+        move |burst: bool| match inputs.read(&default_text, burst) {
+            Ok(draft) => {
+                error.set(None);
+                onpublish.emit(draft);
+            }
+            Err(why) => error.set(Some(why)),
+        }
     };
     let onsubmit = {
         let fire = fire.clone();
@@ -132,6 +156,13 @@ pub fn PublishForm(props: &PublishFormProps) -> Html {
                 <input ref={inputs.kind} class="kind" data-testid={format!("kind-{r}")} value={(*kind_value).clone()}
                     oninput={keep(&kind_value)}
                     maxlength="64" aria-label="kind" placeholder="kind" />
+                <span class="to" aria-hidden="true">{ "to" }</span>
+                <input ref={inputs.channel} class="channel" data-testid={format!("publish-channel-{r}")}
+                    value={(*channel_value).clone()} oninput={keep(&channel_value)} list={format!("publish-channels-{r}")}
+                    maxlength="64" aria-label="channel" placeholder={GLOBAL} title="The channel to publish to (this pane need not follow it)" />
+                <datalist id={format!("publish-channels-{r}")}>
+                    { for props.follows.iter().map(|c| html! { <option value={c.to_string()} /> }) }
+                </datalist>
                 <input ref={inputs.text} class="text" data-testid={format!("text-{r}")}
                     placeholder={format!("hello from {r}")} aria-label="text" />
                 <button type="submit" class="primary" data-testid={format!("publish-{r}")}>{ "Publish" }</button>
@@ -150,6 +181,9 @@ pub fn PublishForm(props: &PublishFormProps) -> Html {
                     if p.dropped > 0 { { format!(" · {} refused", p.dropped) } }
                 </span>
             </div>
+            if let Some(e) = &*error {
+                <div class="field-error" data-testid={format!("publish-error-{r}")}>{ e.clone() }</div>
+            }
             { pending_row(r, p) }
         </form>
     }

@@ -1,10 +1,12 @@
-//! One region's pane: its socket, health, link controls, publish form and events.
+//! One region's pane: its socket, health, link controls, channels, publish form and events.
 
-use crate::components::{EventList, Notices, PaneStatus, PublishForm, SimControls};
+use crate::channels::{Channel, Follows};
+use crate::components::{ChannelBar, EventList, Notices, PaneStatus, PublishForm, SimControls};
 use crate::format;
 use crate::hooks::{use_app, use_health, use_region_socket, use_sim};
 use crate::log::Log;
 use crate::sim_client;
+use crate::socket::Draft;
 use crate::state::{Action, Level, Link, Pane};
 use wire::sim::LinkSettings;
 use wire::{BrokerStatus, Micros};
@@ -27,15 +29,15 @@ pub struct RegionPaneProps {
     pub now: Micros,
 }
 
-/// One region: its connection, its clients, a form to publish there, what it received.
-/// Owns that region's socket and health poll.
+/// One region: its connection, its clients and the channels they follow, a form to publish
+/// there, what it received. Owns that region's socket and health poll.
 #[component]
 pub fn RegionPane(props: &RegionPaneProps) -> Html {
     let dispatch = use_app().dispatch;
     let pane = &props.pane;
     let name = AttrValue::from(pane.region.name.clone());
     let url = AttrValue::from(pane.region.url.clone());
-    let socket = use_region_socket(props.index, name.clone(), url.clone());
+    let socket = use_region_socket(props.index, name.clone(), url.clone(), pane.follows.clone());
     let connected = pane.link == Link::Connected;
     use_health(props.index, url.clone(), connected);
     use_sim(props.index, url.clone());
@@ -43,14 +45,16 @@ pub fn RegionPane(props: &RegionPaneProps) -> Html {
     let index = props.index;
     let onpublish = {
         let dispatch = dispatch.clone();
-        Callback::from(move |(kind, text, count): (String, String, u32)| {
+        Callback::from(move |draft: Draft| {
             let Some(socket) = &socket else { return };
-            if let Err(e) = socket.publish(&kind, &text, count) {
+            if let Err(e) = socket.publish(&draft) {
                 dispatch.emit(Action::Notify(index, Level::Error, e.to_string()));
             }
         })
     };
     let ondismiss = dispatch.reform(move |id| Action::Dismiss(index, id));
+    let onfollow = dispatch.reform(move |f: Follows| Action::Follow(index, f));
+    let live: Vec<Channel> = pane.feeds.keys().cloned().collect();
     let onsim = {
         let (dispatch, url) = (dispatch.clone(), url.to_string());
         Callback::from(move |settings: LinkSettings| {
@@ -80,10 +84,11 @@ pub fn RegionPane(props: &RegionPaneProps) -> Html {
             <SimControls name={name.clone()} sim={pane.sim.clone()} backlog={props.backlog}
                 onchange={onsim} />
             <Notices notices={pane.notices.clone()} {ondismiss} />
-            <PublishForm region={name.clone()} {onpublish} sent={pane.sent} acked={pane.acked}
-                outbox={pane.publishes.clone()} />
-            <EventList index={props.index} region={name.clone()} offsets={pane.offsets.clone()}
-                log={props.log.clone()} now={props.now} />
+            <ChannelBar region={name.clone()} follows={pane.follows.clone()} {live} {onfollow} />
+            <PublishForm region={name.clone()} follows={pane.follows.clone()} {onpublish} sent={pane.sent}
+                acked={pane.acked} outbox={pane.publishes.clone()} />
+            <EventList index={props.index} region={name.clone()} feeds={pane.feeds.clone()}
+                show_channel={!pane.follows.is_global_only()} log={props.log.clone()} now={props.now} />
         </article>
     }
 }

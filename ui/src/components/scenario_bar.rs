@@ -1,6 +1,6 @@
 //! The scripted demo's progress bar.
 
-use crate::scenario::{Phase, Scenario, STEPS};
+use crate::scenario::{Phase, Scenario};
 use yew::prelude::*;
 
 /// Props of [`ScenarioBar`].
@@ -16,23 +16,21 @@ pub fn ScenarioBar(props: &ScenarioBarProps) -> Html {
     let Some(s) = &props.scenario else {
         return html! {};
     };
+    let steps = s.script.steps;
     let (at, state) = match &s.phase {
         Phase::Running(n) => (*n, "running"),
-        Phase::Done => (STEPS.len(), "done"),
+        Phase::Done => (steps.len(), "done"),
         Phase::Failed(n, _) => (*n, "failed"),
         Phase::Stopped(n) => (*n, "stopped"),
     };
     let (headline, detail) = match &s.phase {
         Phase::Running(n) => (
-            format!("Step {} of {}: {}", n + 1, STEPS.len(), STEPS[*n].title),
-            format!("Watch {}", STEPS[*n].watch),
+            format!("Step {} of {}: {}", n + 1, steps.len(), steps[*n].title),
+            format!("Watch {}", steps[*n].watch),
         ),
-        Phase::Done => (
-            "Scenario done".to_owned(),
-            "Every region got every event, in order, once. Run it again any time.".to_owned(),
-        ),
+        Phase::Done => (format!("{}: done", s.script.name), s.script.done.to_owned()),
         Phase::Failed(n, e) => (
-            format!("Step {} failed: {}", n + 1, STEPS[*n].title),
+            format!("Step {} failed: {}", n + 1, steps[*n].title),
             e.clone(),
         ),
         Phase::Stopped(n) => (
@@ -43,12 +41,13 @@ pub fn ScenarioBar(props: &ScenarioBarProps) -> Html {
     };
     html! {
         <section class={classes!("scenario", state)}>
-            <div class="scenario-now" data-testid="scenario-step" data-step={at.to_string()} data-state={state}>
+            <div class="scenario-now" data-testid="scenario-step" data-step={at.to_string()} data-state={state}
+                data-script={s.script.name}>
                 <strong>{ headline }</strong>
                 <span class="muted">{ detail }</span>
             </div>
             <ol class="scenario-steps">
-                { for STEPS.iter().enumerate().map(|(i, step)| {
+                { for steps.iter().enumerate().map(|(i, step)| {
                     let class = if i < at { "done" } else if i == at && state != "done" { state } else { "todo" };
                     html! { <li class={class} title={step.watch}>{ step.title }</li> }
                 }) }

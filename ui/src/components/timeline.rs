@@ -1,25 +1,29 @@
-//! The sync timeline: every event's hops on one time axis, newest first.
+//! The sync timeline: every event's hops on one time axis, newest first; all channels, or
+//! one.
 
 use crate::axis::Axis;
 use crate::components::TimelineRow;
+use crate::export::Starts;
 use crate::format;
 use crate::hooks::use_app;
 use crate::log::{Gap, Item, Log, MAX_EVENTS};
 use crate::state::{Action, State};
 use std::rc::Rc;
-use wire::{Micros, Offset};
+use web_sys::HtmlSelectElement;
+use wire::Micros;
 use yew::prelude::*;
 
 /// Timeline rows rendered before "show more".
 const PAGE: usize = 100;
 
-/// Region names in pane order, with the offset each pane's feed started after.
-pub type TimelineRegions = Vec<(AttrValue, Option<Offset>)>;
+/// Region names in pane order, with the channels each pane follows and the offset each of
+/// those feeds started after (`None`: not known, as in an export older than channels).
+pub type TimelineRegions = Vec<(AttrValue, Option<Starts>)>;
 
 /// What [`TimelineProps::regions`] takes, from the state.
 pub fn timeline_regions(state: &State) -> TimelineRegions {
     (state.panes.iter())
-        .map(|p| (AttrValue::from(p.region.name.clone()), p.start))
+        .map(|p| (AttrValue::from(p.region.name.clone()), Some(p.starts())))
         .collect()
 }
 
@@ -76,12 +80,44 @@ fn axis_head(axis: &Axis) -> Html {
     }
 }
 
-/// A row for offsets no pane has: the server's reason, or how many are missing.
-fn gap_row(gap: &Gap) -> Html {
+/// The channel picker: every channel, or one (with how many rows each has).
+fn channel_filter(log: &Log, shown: Option<&AttrValue>, onpick: Callback<Event>) -> Html {
+    let mut channels: Vec<AttrValue> = log
+        .channels()
+        .map(|c| AttrValue::from(c.to_string()))
+        .collect();
+    if let Some(c) = shown.filter(|c| !channels.contains(c)) {
+        channels.push(c.clone()); // reset meanwhile: still the one shown
+    }
     html! {
-        <li key={format!("gap-{}", gap.from)} class="timeline-gap" data-testid="timeline-gap"
-            data-from={gap.from.to_string()} data-to={gap.to.to_string()}>
-            <span class="offset">{ if gap.from == gap.to { format!("#{}", gap.from) } else { format!("#{}–{}", gap.from, gap.to) } }</span>
+        <label class="channel-filter" title="Show every channel's events, or one channel's">
+            <span class="muted">{ "Channel" }</span>
+            <select data-testid="timeline-channel" data-current={shown.cloned().unwrap_or_default()} onchange={onpick}>
+                <option value="" selected={shown.is_none()}>{ format!("all channels ({})", log.len()) }</option>
+                { for channels.iter().map(|c| html! {
+                    <option value={c.clone()} selected={shown == Some(c)}>{ format!("{c} ({})", log.len_of(c)) }</option>
+                }) }
+            </select>
+        </label>
+    }
+}
+
+/// A row for offsets no pane has: the server's reason, or how many are missing.
+fn gap_row(gap: &Gap, show_channel: bool) -> Html {
+    let offsets = if gap.from == gap.to {
+        format!("#{}", gap.from)
+    } else {
+        format!("#{}–{}", gap.from, gap.to)
+    };
+    html! {
+        <li key={format!("gap-{}-{}", gap.channel, gap.from)} class="timeline-gap" data-testid="timeline-gap"
+            data-channel={gap.channel.to_string()} data-from={gap.from.to_string()} data-to={gap.to.to_string()}>
+            <span class="offset">
+                if show_channel {
+                    <span class="chan" style={format::channel_style(&gap.channel)}>{ gap.channel.to_string() }</span>
+                }
+                { offsets }
+            </span>
             <span>{ match &gap.message {
                 Some(m) => format!("gap — {m}"),
                 None => format!("gap — {} offset{} not received by any pane (yet)", gap.to - gap.from + 1, if gap.from == gap.to { "" } else { "s" }),
@@ -90,21 +126,35 @@ fn gap_row(gap: &Gap) -> Html {
     }
 }
 
-/// One row per event (by offset, newest first) with every hop on a shared time axis that
-/// starts when the origin accepted the event; holes in the offsets show as gap rows.
+/// One row per event (newest first: by offset within a channel, channels interleaved by when
+/// each event was stored) with every hop on a shared time axis that starts when the origin
+/// accepted the event; holes in a channel's offsets show as gap rows. With channels other
+/// than `global`, a picker shows one channel or all, and each row says its channel.
 #[component]
 pub fn Timeline(props: &TimelineProps) -> Html {
     let limit = use_state(|| PAGE);
+    let channel = use_state(|| None::<AttrValue>);
     // Measured once: what the page's own stamps ("delivered") can resolve.
     let resolution = *use_memo((), |_| crate::platform::clock_resolution());
     let log = &props.log;
-    let items = log.items(*limit);
+    let show_channel = log.has_channels();
+    let items = log.items(channel.as_deref(), *limit);
     let regions = Rc::new(props.regions.clone());
     let axis = Axis::fit(items.iter().filter_map(|i| match i {
         Item::Row(r) => Some(&**r),
         Item::Gap(_) => None,
     }));
-    let total = log.len();
+    let total = match &*channel {
+        Some(c) => log.len_of(c),
+        None => log.len(),
+    };
+    let onpick = {
+        let channel = channel.clone();
+        Callback::from(move |e: Event| {
+            let picked = e.target_unchecked_into::<HtmlSelectElement>().value();
+            channel.set((!picked.is_empty()).then(|| picked.into()));
+        })
+    };
     let ontoggle = {
         let app = use_app();
         Callback::from(move |e: Event| {
@@ -120,10 +170,13 @@ pub fn Timeline(props: &TimelineProps) -> Html {
         Callback::from(move |_: MouseEvent| limit.set(*limit + PAGE))
     };
     html! {
-        <section class="timeline" data-testid="timeline">
+        <section class={classes!("timeline", show_channel.then_some("with-channel"))} data-testid="timeline">
             <div class="timeline-head">
                 <h2>{ "Sync timeline" }</h2>
-                <span class="muted">
+                if show_channel || channel.is_some() {
+                    { channel_filter(log, channel.as_ref(), onpick) }
+                }
+                <span class="muted" data-testid="timeline-count" data-count={total.to_string()}>
                     { format!("{total} events, newest first · time since the origin accepted each event") }
                     if log.dropped > 0 {
                         { format!(" · {} older events dropped (keeps the newest {MAX_EVENTS})", log.dropped) }
@@ -138,10 +191,11 @@ pub fn Timeline(props: &TimelineProps) -> Html {
             <ol class="timeline-rows">
                 { for items.into_iter().map(|item| match item {
                     Item::Row(row) => html! {
-                        <TimelineRow key={row.offset} row={row.clone()} regions={regions.clone()} {axis}
+                        <TimelineRow key={format!("{}#{}", row.channel, row.offset)} row={row.clone()}
+                            regions={regions.clone()} {axis} {show_channel}
                             resolution={resolution.map_or(0, |r| r.ceil() as Micros)} show_render={props.show_render} />
                     },
-                    Item::Gap(gap) => gap_row(&gap),
+                    Item::Gap(gap) => gap_row(&gap, show_channel),
                 }) }
             </ol>
             if total > *limit {

@@ -1,7 +1,7 @@
 //! The timeline's file bar: export it as JSON or CSV, open a JSON export to look at later.
 
 use crate::error::FileError;
-use crate::export::{self, OpenError, OpenFailure, Opened};
+use crate::export::{self, OpenError, OpenFailure, Opened, Starts};
 use crate::hooks::use_app;
 use crate::log::Log;
 use crate::platform::{download, now_micros, read_file};
@@ -22,15 +22,17 @@ fn iso(at: wire::Micros) -> String {
 pub struct TimelineFileProps {
     /// The timeline shown (live, or the recording's).
     pub log: Log,
-    /// Its regions, in pane order.
-    pub regions: Vec<String>,
+    /// Its regions, in pane order, with where their feeds started (when known).
+    pub regions: Vec<(AttrValue, Option<Starts>)>,
     /// The recording shown instead of the live timeline, or why a file did not open.
     pub recording: Option<Result<Rc<Opened>, OpenError>>,
 }
 
-/// Offer `log` (of panes named `regions`) as a file to download: CSV, or JSON.
-fn save(log: &Log, regions: &[String], csv: bool) -> Result<(), FileError> {
-    let rec = export::record(log, regions, now_micros());
+/// Offer `log` (of the panes `regions`) as a file to download: CSV, or JSON.
+fn save(log: &Log, regions: &[(AttrValue, Option<Starts>)], csv: bool) -> Result<(), FileError> {
+    let names: Vec<String> = regions.iter().map(|(n, _)| n.to_string()).collect();
+    let feeds: Option<Vec<Starts>> = regions.iter().map(|(_, s)| s.clone()).collect();
+    let rec = export::record(log, &names, feeds, now_micros());
     let stamp = (rec.exported_at / 1_000_000).to_string();
     if csv {
         download(

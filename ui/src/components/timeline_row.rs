@@ -2,10 +2,11 @@
 
 use crate::axis::Axis;
 use crate::clock;
+use crate::export::Starts;
 use crate::format;
 use crate::log::{Delivery, Row};
 use std::rc::Rc;
-use wire::{Micros, Offset};
+use wire::Micros;
 use yew::prelude::*;
 
 /// Props of [`TimelineRow`].
@@ -13,8 +14,10 @@ use yew::prelude::*;
 pub struct TimelineRowProps {
     /// The event.
     pub row: Rc<Row>,
-    /// Region names in pane order, with the offset each pane's feed started after.
-    pub regions: Rc<Vec<(AttrValue, Option<Offset>)>>,
+    /// Region names in pane order, with where each pane's feeds started (`None`: unknown).
+    pub regions: Rc<Vec<(AttrValue, Option<Starts>)>>,
+    /// Say which channel the row is of (the log holds more than `global`).
+    pub show_channel: bool,
     /// The time axis (µs after publish).
     pub axis: Axis,
     /// The page clock's resolution, µs (0 when unknown).
@@ -142,10 +145,14 @@ fn hops(props: &TimelineRowProps) -> Vec<Hop> {
         ),
         stored,
     ];
-    for (i, (name, start)) in props.regions.iter().enumerate() {
+    for (i, (name, starts)) in props.regions.iter().enumerate() {
         let d = row.delivered.get(i).copied().flatten();
         let drawn = drawn_panes.get(i).copied().flatten();
-        let not_due = start.is_some_and(|s| row.offset <= s);
+        // Due where the pane follows the channel, after its feed started; unknown: due.
+        let not_due = starts.as_ref().is_some_and(|s| {
+            s.get(&*row.channel)
+                .is_none_or(|start| row.offset <= *start)
+        });
         let mut received = Hop::new(
             format!("received-{name}"),
             format!("received by the {} server", name.to_uppercase()),
@@ -249,7 +256,9 @@ fn figure(h: &Hop, t0: Micros) -> String {
                 .map(|n| format!(" ({n})"))
                 .unwrap_or_default()
         ),
-        None if h.not_due => "not due (the pane connected later)".into(),
+        None if h.not_due => {
+            "not due (the pane does not follow the channel, or followed it later)".into()
+        }
         None => "pending".into(),
     }
 }
@@ -293,9 +302,15 @@ pub fn TimelineRow(props: &TimelineRowProps) -> Html {
     };
     html! {
         <li class={classes!("timeline-row", (*open).then_some("open"))} data-testid="timeline-row"
-            data-offset={row.offset.to_string()} data-id={row.id.to_string()} {title} {onclick}>
+            data-channel={row.channel.to_string()} data-offset={row.offset.to_string()} data-id={row.id.to_string()}
+            {title} {onclick}>
             <div class="line">
-                <span class="offset">{ format!("#{}", row.offset) }</span>
+                <span class="offset">
+                    if props.show_channel {
+                        <span class="chan" style={format::channel_style(&row.channel)}>{ row.channel.to_string() }</span>
+                    }
+                    { format!("#{}", row.offset) }
+                </span>
                 <span class="what">
                     <span class={classes!("region-badge", format!("region-{}", row.origin))}>{ row.origin.to_uppercase() }</span>
                     <span class="kind">{ row.kind.to_string() }</span>

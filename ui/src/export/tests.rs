@@ -5,6 +5,7 @@ use wire::EventFrame;
 
 fn ev(offset: Offset, text: &str) -> EventFrame {
     EventFrame {
+        channel: wire::GLOBAL.into(),
         offset,
         id: format!("as-{offset}"),
         origin: "as".into(),
@@ -31,15 +32,15 @@ fn regions() -> Vec<String> {
 
 #[test]
 fn a_json_export_opens_as_the_same_timeline() {
-    let rec = record(&log(), &regions(), 9_000);
+    let rec = record(&log(), &regions(), None, 9_000);
     let back = from_json(&to_json(&rec)).unwrap();
     assert_eq!(back, rec);
     let opened = to_log(&back);
     assert_eq!(opened.len(), 2);
-    let row = opened.get(1).unwrap();
+    let row = opened.get("global", 1).unwrap();
     assert_eq!(
         **row,
-        **log().get(1).unwrap(),
+        **log().get("global", 1).unwrap(),
         "every hop of the row, in pane order"
     );
     assert_eq!(row.delivered[1], None, "US never got offset 1");
@@ -48,18 +49,18 @@ fn a_json_export_opens_as_the_same_timeline() {
 
 #[test]
 fn the_csv_has_a_line_per_event_and_region_with_text_quoted() {
-    let csv = to_csv(&record(&log(), &regions(), 9_000));
+    let csv = to_csv(&record(&log(), &regions(), None, 9_000));
     let lines: Vec<&str> = csv.lines().collect();
     assert!(lines[0].starts_with("offset,id,origin,kind,text,published_at_us"));
     assert_eq!(lines.len(), 1 + 3);
     assert_eq!(
         lines[1],
-        "1,as-1,as,click,\"hi, \"\"you\"\"\",1000,1150,as,1301,2000,false"
+        "1,as-1,as,click,\"hi, \"\"you\"\"\",1000,1150,as,1301,2000,false,global"
     );
     assert!(lines[2].starts_with("1,as-1,") && lines[2].contains(",eu,1301,2500,"));
     assert_eq!(
         lines[3],
-        "2,as-2,as,click,plain,1000,1150,us,1302,3000,false"
+        "2,as-2,as,click,plain,1000,1150,us,1302,3000,false,global"
     );
 }
 
@@ -69,8 +70,46 @@ fn what_is_not_an_export_is_refused_with_why() {
         .unwrap_err()
         .to_string()
         .contains("not a timeline export"));
-    let mut rec = record(&log(), &regions(), 1);
+    let mut rec = record(&log(), &regions(), None, 1);
     rec.format = "something-else".into();
     let err = from_json(&to_json(&rec)).unwrap_err().to_string();
     assert!(err.contains("something-else"), "{err}");
+}
+
+/// Rows of two channels at the same offset stay two rows there and back, each with its
+/// channel (also in the CSV); where the panes' feeds started comes back too, and an export
+/// older than channels reads as `global`, every event due everywhere.
+#[test]
+fn channels_and_feeds_survive_the_round_trip_and_old_exports_are_global() {
+    let mut log = log();
+    let room = EventFrame {
+        channel: "room-1".into(),
+        id: "room-1".into(),
+        ..ev(1, "in a room")
+    };
+    log.deliver(&room, 1, 3, 4_000, None);
+    let feeds: Vec<Starts> = vec![
+        [("global".to_owned(), 0)].into(),
+        [("global".to_owned(), 0), ("room-1".to_owned(), 0)].into(),
+        [("room-1".to_owned(), 3)].into(),
+    ];
+    let rec = record(&log, &regions(), Some(feeds.clone()), 9_000);
+    let back = from_json(&to_json(&rec)).unwrap();
+    assert_eq!(back.feeds, Some(feeds));
+    let opened = to_log(&back);
+    assert_eq!(opened.len(), 3);
+    assert_eq!(&*opened.get("room-1", 1).unwrap().text, "in a room");
+    assert_eq!(&*opened.get("global", 1).unwrap().id, "as-1");
+    let csv = to_csv(&rec);
+    assert!(csv
+        .lines()
+        .any(|l| l.starts_with("1,room-1,") && l.ends_with(",room-1")));
+    let mut old: serde_json::Value = serde_json::from_str(&to_json(&rec)).unwrap();
+    old.as_object_mut().unwrap().remove("feeds");
+    for e in old["events"].as_array_mut().unwrap() {
+        e.as_object_mut().unwrap().remove("channel");
+    }
+    let old = from_json(&old.to_string()).unwrap();
+    assert_eq!(old.feeds, None);
+    assert!(old.events.iter().all(|e| e.channel == "global"));
 }

@@ -1,15 +1,19 @@
 //! `use_scenario`: performs the scripted demo's steps as the reducer enters them.
 
+use crate::channels::{FollowError, Follows};
 use crate::error::HttpError;
 use crate::platform::sleep;
-use crate::scenario::{Effect, ScenarioEvent, STEPS};
+use crate::scenario::{Effect, ScenarioEvent, Step};
 use crate::sim::with_cut_off;
 use crate::sim_client::{self, PresetError};
-use crate::socket::OutboxFull;
+use crate::socket::{Draft, OutboxFull};
 use crate::socket_registry::SocketRegistry;
 use crate::state::{Action, State};
 use wire::sim::LinkSettings;
 use yew::prelude::*;
+
+/// How long a step that follows channels waits for every socket to confirm them, ms.
+const SUBSCRIBE_WAIT_MS: u32 = 10_000;
 
 /// What a step needs to know of a pane when it starts.
 struct PaneRef {
@@ -26,7 +30,7 @@ pub fn use_scenario(state: &State, sockets: SocketRegistry, dispatch: Callback<A
     let current = state
         .scenario
         .as_ref()
-        .and_then(|s| s.current().map(|(n, _)| (s.run, n)));
+        .and_then(|s| s.current().map(|(n, step)| (s.run, n, step)));
     let panes: Vec<PaneRef> = state
         .panes
         .iter()
@@ -39,9 +43,9 @@ pub fn use_scenario(state: &State, sockets: SocketRegistry, dispatch: Callback<A
         })
         .collect();
     use_effect_with(current, move |current| {
-        if let Some((run, step)) = *current {
+        if let Some((run, step, s)) = *current {
             wasm_bindgen_futures::spawn_local(async move {
-                let s = &STEPS[step];
+                let s: &Step = s;
                 let event = match perform(s.effect, &panes, &sockets, &dispatch).await {
                     Ok(()) => {
                         sleep(s.dwell_ms).await;
@@ -88,6 +92,22 @@ enum StepError {
         /// Why.
         why: HttpError,
     },
+    /// The step names channels a pane cannot follow.
+    #[error("{}: {why}", region.to_uppercase())]
+    Follow {
+        /// The region.
+        region: &'static str,
+        /// Why.
+        why: FollowError,
+    },
+    /// A region did not confirm its channels in time.
+    #[error("{}: not subscribed to {} after {} s", region.to_uppercase(), channels.join(", "), SUBSCRIBE_WAIT_MS / 1000)]
+    NotSubscribed {
+        /// The region.
+        region: &'static str,
+        /// The channels it was to follow.
+        channels: &'static [&'static str],
+    },
 }
 
 async fn perform(
@@ -116,13 +136,30 @@ async fn perform(
                 None => panes.iter().collect(),
             };
             for p in targets {
-                let up = p.name.to_uppercase();
-                let socket =
-                    (sockets.get(p.index)).ok_or_else(|| StepError::NotConnected(up.clone()))?;
-                let text = format!("scenario burst from {up}");
-                socket
-                    .publish("demo", &text, count)
-                    .map_err(|why| StepError::Publish { region: up, why })?;
+                let text = format!("scenario burst from {}", p.name.to_uppercase());
+                publish(p, sockets, &Draft::new("demo", text, count))?;
+            }
+            Ok(())
+        }
+        Effect::Post(posts) => {
+            for &(region, channel, count) in posts {
+                let p = find(region)?;
+                // The row says its channel; the text says who spoke.
+                let text = format!("{} says hi", p.name.to_uppercase());
+                let draft = Draft::new("chat", text, count).on(channel.into());
+                publish(p, sockets, &draft)?;
+            }
+            Ok(())
+        }
+        Effect::Follow(members) => {
+            for &(region, channels) in members {
+                let p = find(region)?;
+                let follows = Follows::of(channels.iter().copied())
+                    .map_err(|why| StepError::Follow { region, why })?;
+                dispatch.emit(Action::Follow(p.index, follows));
+            }
+            for &(region, channels) in members {
+                confirmed(find(region)?, region, channels, sockets).await?;
             }
             Ok(())
         }
@@ -134,4 +171,35 @@ async fn perform(
                 .map_err(|why| StepError::Sim { region, why })
         }
     }
+}
+
+/// Queue `draft` on pane `p`'s socket.
+fn publish(p: &PaneRef, sockets: &SocketRegistry, draft: &Draft) -> Result<(), StepError> {
+    let up = p.name.to_uppercase();
+    let socket = (sockets.get(p.index)).ok_or_else(|| StepError::NotConnected(up.clone()))?;
+    socket
+        .publish(draft)
+        .map(|_| ())
+        .map_err(|why| StepError::Publish { region: up, why })
+}
+
+/// Wait until pane `p`'s socket is confirmed on every one of `channels` (the state's change
+/// reaches the socket in the pane's next render, its `subscribed` frames a round trip later):
+/// a post into a room before that would not reach the pane.
+async fn confirmed(
+    p: &PaneRef,
+    region: &'static str,
+    channels: &'static [&'static str],
+    sockets: &SocketRegistry,
+) -> Result<(), StepError> {
+    for _ in 0..SUBSCRIBE_WAIT_MS / 100 {
+        if sockets
+            .get(p.index)
+            .is_some_and(|s| s.follows_all(channels))
+        {
+            return Ok(());
+        }
+        sleep(100).await;
+    }
+    Err(StepError::NotSubscribed { region, channels })
 }

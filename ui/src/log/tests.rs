@@ -1,9 +1,11 @@
-//! Unit tests of the log: deliveries, drawing order, gaps, bounds, percentiles.
+//! Unit tests of the log: deliveries, drawing order, gaps, bounds, percentiles, channels.
 
 use super::*;
+use wire::GLOBAL;
 
 fn ev(offset: Offset) -> EventFrame {
     EventFrame {
+        channel: GLOBAL.into(),
         offset,
         id: format!("e{offset}"),
         origin: "us".into(),
@@ -22,7 +24,7 @@ fn a_second_delivery_to_the_same_pane_is_refused() {
     assert!(log.deliver(&ev(1), 0, 3, 2_000, None));
     assert!(log.deliver(&ev(1), 1, 3, 2_500, None));
     assert!(!log.deliver(&ev(1), 0, 3, 9_000, None));
-    let row = log.get(1).unwrap();
+    let row = log.get(GLOBAL, 1).unwrap();
     assert_eq!(row.latency(0), Some(1_000));
     assert_eq!(row.latency(1), Some(1_500));
     assert_eq!(row.latency(2), None);
@@ -37,7 +39,7 @@ fn no_hop_is_drawn_before_the_one_it_depends_on() {
     skewed.received_at = 800; // the region's clock further behind
     log.deliver(&skewed, 0, 2, 850, None); // the page's clock, behind too
     log.deliver(&ev(1), 1, 2, 5_000, None);
-    let row = log.get(1).unwrap();
+    let row = log.get(GLOBAL, 1).unwrap();
     let (stored, panes) = row.drawn();
     assert_eq!(stored, 1_000, "stored drawn at published");
     assert_eq!(panes[0], Some((1_000, 1_000)));
@@ -55,12 +57,14 @@ fn holes_between_rows_are_listed_as_gaps_with_the_servers_reason() {
     for o in [1, 2, 6] {
         log.deliver(&ev(o), 0, 1, 5_000, None);
     }
-    log.note_gap(3, 4, "too old");
-    let items = log.items(10);
+    log.note_gap(&GLOBAL.into(), 3, 4, "too old");
+    let items = log.items(None, 10);
+    assert_eq!(items, log.items(Some(GLOBAL), 10), "one channel: all of it");
     assert!(matches!(&items[0], Item::Row(r) if r.offset == 6));
     assert_eq!(
         items[1],
         Item::Gap(Gap {
+            channel: GLOBAL.into(),
             from: 3,
             to: 5,
             message: Some("too old".into())
@@ -78,7 +82,7 @@ fn the_log_keeps_only_the_newest_events() {
         log.trim();
     }
     assert_eq!(log.len(), MAX_EVENTS);
-    assert_eq!(log.first(), Some(6));
+    assert!(log.get(GLOBAL, 5).is_none() && log.get(GLOBAL, 6).is_some());
     assert_eq!(log.dropped, 5);
 }
 
@@ -110,7 +114,7 @@ fn a_page_stamp_is_drawn_on_its_regions_time_line() {
     };
     log.deliver(&ev(1), 0, 2, 11_500, Some(behind));
     log.deliver(&ev(1), 1, 2, 1_700, None);
-    let row = log.get(1).unwrap();
+    let row = log.get(GLOBAL, 1).unwrap();
     let (_, panes) = row.drawn();
     assert_eq!(
         panes[0],
@@ -131,11 +135,18 @@ fn a_page_stamp_is_drawn_on_its_regions_time_line() {
 fn render_time_is_its_own_mark_and_the_first_paint_counts() {
     let mut log = Log::default();
     log.deliver(&ev(1), 0, 2, 2_000, None);
-    assert!(!log.painted(1, 1, 9_000), "pane 1 has no copy to paint");
-    assert!(!log.painted(2, 0, 9_000), "no such row");
-    assert!(log.painted(1, 0, 2_400));
-    assert!(!log.painted(1, 0, 3_000), "painted once");
-    let row = log.get(1).unwrap();
+    let key = |offset| RowKey {
+        channel: GLOBAL.into(),
+        offset,
+    };
+    assert!(
+        !log.painted(&key(1), 1, 9_000),
+        "pane 1 has no copy to paint"
+    );
+    assert!(!log.painted(&key(2), 0, 9_000), "no such row");
+    assert!(log.painted(&key(1), 0, 2_400));
+    assert!(!log.painted(&key(1), 0, 3_000), "painted once");
+    let row = log.get(GLOBAL, 1).unwrap();
     let d = row.delivered[0].unwrap();
     assert_eq!((d.at, d.render_time()), (2_000, Some(400)));
     assert_eq!(
@@ -144,4 +155,124 @@ fn render_time_is_its_own_mark_and_the_first_paint_counts() {
         "render time is not delivery time"
     );
     assert_eq!(row.last_hop(), 2_400);
+}
+
+/// An event of `channel` at `offset`, stored at `stored` µs.
+fn on(channel: &str, offset: Offset, stored: Micros) -> EventFrame {
+    EventFrame {
+        channel: channel.into(),
+        id: format!("{channel}-{offset}"),
+        stored_at: stored,
+        ..ev(offset)
+    }
+}
+
+/// `(channel, offset)` of each item (`(channel, from)` for a gap, with `to` as a negative).
+fn keys(items: &[Item]) -> Vec<(String, i64)> {
+    (items.iter())
+        .map(|i| match i {
+            Item::Row(r) => (r.channel.to_string(), r.offset as i64),
+            Item::Gap(g) => (g.channel.to_string(), -(g.to as i64)),
+        })
+        .collect()
+}
+
+#[test]
+fn two_channels_may_both_have_an_offset_7_each_its_own_row() {
+    let mut log = Log::default();
+    assert!(log.deliver(&on("room-a", 7, 10), 0, 2, 100, None));
+    assert!(log.deliver(&on("room-b", 7, 20), 0, 2, 110, None));
+    assert!(
+        !log.deliver(&on("room-a", 7, 10), 0, 2, 120, None),
+        "a's 7 again"
+    );
+    assert!(log.deliver(&on("room-b", 7, 20), 1, 2, 130, None));
+    assert_eq!(log.len(), 2);
+    assert_eq!(&*log.get("room-a", 7).unwrap().id, "room-a-7");
+    assert_eq!(&*log.get("room-b", 7).unwrap().id, "room-b-7");
+    assert_eq!(
+        log.get("room-b", 7).unwrap().key().channel.as_ref(),
+        "room-b"
+    );
+    assert!(log.has_channels());
+    let names: Vec<&str> = log.channels().map(|c| &**c).collect();
+    assert_eq!(names, ["room-a", "room-b"]);
+}
+
+/// "All channels" interleaves by when each event was stored, yet a channel whose stamps run
+/// backwards (another broker shard's clock) keeps its offset order; a hole stays in its
+/// channel, just above the row below it.
+#[test]
+fn all_channels_interleave_by_store_time_and_each_keeps_its_own_order() {
+    let mut log = Log::default();
+    for (c, o, stored) in [
+        ("a", 1, 10),
+        ("b", 1, 15),
+        ("a", 2, 20),
+        ("b", 2, 12),
+        ("a", 4, 30),
+    ] {
+        log.deliver(&on(c, o, stored), 0, 1, 0, None);
+    }
+    let all = keys(&log.items(None, 10));
+    assert_eq!(
+        all,
+        [("a", 4), ("a", -3), ("a", 2), ("b", 2), ("b", 1), ("a", 1)]
+            .map(|(c, o)| (c.to_owned(), o))
+    );
+    // b's 2 was stamped before its 1 (12 < 15) and still comes above it.
+    let only_b = keys(&log.items(Some("b"), 10));
+    assert_eq!(only_b, [("b".to_owned(), 2), ("b".to_owned(), 1)]);
+    assert!(log.items(Some("nothing"), 10).is_empty());
+    // The limit counts rows, all channels together.
+    let newest3 = keys(&log.items(None, 3));
+    assert_eq!(
+        newest3,
+        [("a", 4), ("a", -3), ("a", 2), ("b", 2)].map(|(c, o)| (c.to_owned(), o))
+    );
+}
+
+#[test]
+fn a_panes_list_is_its_channels_newest_first() {
+    let mut log = Log::default();
+    for (c, o, stored) in [("a", 1, 10), ("b", 1, 15), ("a", 2, 20), ("c", 1, 25)] {
+        log.deliver(&on(c, o, stored), 0, 1, 0, None);
+    }
+    let a: OrdSet<Offset> = [1u64, 2].into_iter().collect();
+    let b: OrdSet<Offset> = [1u64].into_iter().collect();
+    let (ca, cb): (Channel, Channel) = ("a".into(), "b".into());
+    let rows = log.received([(&ca, &a), (&cb, &b)].into_iter(), 10);
+    let got: Vec<String> = rows.iter().map(|r| r.id.to_string()).collect();
+    assert_eq!(got, ["a-2", "b-1", "a-1"], "c is not this pane's");
+    assert_eq!(log.received([(&ca, &a)].into_iter(), 1).len(), 1);
+}
+
+/// The bound drops, all channels together, the oldest row of the channel whose oldest row is
+/// oldest: never one from the middle of a channel. A reset channel goes, the others stay.
+#[test]
+fn the_bound_drops_each_channels_oldest_and_a_reset_clears_one_channel() {
+    let mut log = Log::default();
+    let half = MAX_EVENTS as u64 / 2;
+    for o in 1..=half {
+        log.deliver(&on("a", o, o * 2), 0, 1, 0, None);
+        log.deliver(&on("b", o, o * 2 + 1), 0, 1, 0, None);
+    }
+    assert!(log.trim().is_empty());
+    log.deliver(&on("a", half + 1, u64::MAX), 0, 1, 0, None);
+    log.deliver(&on("b", half + 1, u64::MAX), 0, 1, 0, None);
+    let dropped = log.trim();
+    let key = |c: &str, offset| RowKey {
+        channel: c.into(),
+        offset,
+    };
+    assert_eq!(
+        dropped,
+        [key("a", 1), key("b", 1)],
+        "stored at 2, then at 3"
+    );
+    assert_eq!((log.len(), log.dropped), (MAX_EVENTS, 2));
+    log.clear("a");
+    assert_eq!(log.len(), MAX_EVENTS / 2);
+    assert_eq!(log.len_of("a"), 0);
+    assert!(log.get("b", 2).is_some());
 }

@@ -1,10 +1,14 @@
 //! One region's WebSocket connection: open, reconnect with backoff, resume with
-//! `since`/`epoch`, send publishes at a pace. What it receives is decoded in [`frames`];
-//! what it publishes waits in its [`outbox`] until acknowledged.
+//! `since`/`epoch`, follow the pane's channels, send publishes at a pace. What it receives is
+//! decoded in [`frames`]; what it publishes waits in its [`outbox`] until acknowledged.
 //!
-//! - **Resume.** The socket keeps a [`Cursor`] (last offset seen, its epoch) and reconnects
-//!   with `/ws?since=<offset>&epoch=<epoch>`: the server replays what was missed (or says
-//!   `epoch` when the log was reset), so nothing is lost or doubled.
+//! - **Channels.** The socket follows the channels its pane chose: it names them when it
+//!   connects, and subscribes and unsubscribes on the open socket when they change
+//!   ([`subscriptions`]).
+//! - **Resume.** The socket keeps a [`Cursor`] (per channel: last offset seen, its epoch) and
+//!   reconnects with `/ws?since=<offset>&epoch=<epoch>` (`since=a:N,b:M&epoch=a:E,b:F` for
+//!   several channels): the server replays what was missed of each channel (or says `epoch`
+//!   when a channel's log was reset), so nothing is lost or doubled.
 //! - **Backoff.** 250 ms doubling to 10 s, ±25 % jitter, reset once a connection opens.
 //! - **Token.** Every attempt carries the tab's token ([`crate::token`]) as `?token=`. When an
 //!   attempt closes without ever opening, the region is asked why ([`platform::refusal`]) and
@@ -18,12 +22,15 @@
 
 pub mod frames;
 pub mod outbox;
+pub mod subscriptions;
 pub mod token_bucket;
 
 pub use frames::{decode, Cursor};
-pub use outbox::{Outbox, OutboxFull};
+pub use outbox::{Draft, Outbox, OutboxFull};
+pub use subscriptions::Subscriptions;
 pub use token_bucket::TokenBucket;
 
+use crate::channels::Follows;
 use crate::platform::{self, js_error, now_micros, random};
 use crate::render_batcher::RenderBatcher;
 use crate::state::{Action, Level, Link};
@@ -60,6 +67,7 @@ struct Inner {
     handlers: Vec<Handlers>,
     attempt: u32,
     cursor: Cursor,
+    subscriptions: Subscriptions,
     batcher: RenderBatcher,
     outbox: Outbox,
     /// Paces the sends at [`SEND_RATE`].
@@ -85,11 +93,12 @@ impl PartialEq for Socket {
 }
 
 impl Socket {
-    /// Open a socket to the region `name` at `http_url` for pane `pane`.
+    /// Open a socket to the region `name` at `http_url` for pane `pane`, following `follows`.
     pub fn open(
         pane: usize,
         name: &str,
         http_url: &str,
+        follows: Follows,
         dispatch: Callback<Action>,
         batcher: RenderBatcher,
     ) -> Socket {
@@ -104,6 +113,7 @@ impl Socket {
             handlers: Vec::new(),
             attempt: 0,
             cursor: Cursor::default(),
+            subscriptions: Subscriptions::new(follows),
             batcher,
             outbox: Outbox::new(format!("{name}-{session:08x}")),
             pace: TokenBucket::full(SEND_RATE, js_sys::Date::now()),
@@ -143,12 +153,39 @@ impl Socket {
         connect(&self.0);
     }
 
-    /// Queue `count` publishes of `kind` with `text`; returns how many were queued, or why
-    /// none was (the outbox is full).
-    pub fn publish(&self, kind: &str, text: &str, count: u32) -> Result<u64, OutboxFull> {
-        let queued = self.0.borrow_mut().outbox.push(kind, text, count)?;
+    /// Queue the publishes of `draft`; returns how many were queued, or why none was (the
+    /// outbox is full).
+    pub fn publish(&self, draft: &Draft) -> Result<u64, OutboxFull> {
+        let queued = self.0.borrow_mut().outbox.push(draft)?;
         pump(&self.0);
         Ok(queued)
+    }
+
+    /// Follow `follows` from now: subscribed and unsubscribed on the open socket (or named
+    /// by the next connection); a channel no longer followed forgets where it was.
+    pub fn follow(&self, follows: Follows) {
+        let mut i = self.0.borrow_mut();
+        for gone in i.subscriptions.want(follows) {
+            i.cursor.forget(&gone);
+        }
+        send_changes(&mut i);
+    }
+
+    /// True when the region confirmed that this socket follows every one of `channels`.
+    pub fn follows_all(&self, channels: &[&str]) -> bool {
+        self.0.borrow().subscriptions.confirmed(channels)
+    }
+}
+
+/// Send the `subscribe`/`unsubscribe` frames that make the socket follow what is wanted,
+/// if it is open (else its opening does).
+fn send_changes(i: &mut Inner) {
+    let Some(ws) = (i.ws.clone()).filter(|ws| ws.ready_state() == WebSocket::OPEN) else {
+        return;
+    };
+    for frame in i.subscriptions.changes(&i.cursor) {
+        // A socket that fails to send is closing: the next connection names every channel.
+        let _ = ws.send_with_str(&frame.to_text());
     }
 }
 
@@ -184,10 +221,11 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
     // Closures of earlier sockets are not running now: free them.
     i.handlers.clear();
     i.opened = false;
-    let url = match i.cursor.query() {
+    let url = match i.cursor.query(i.subscriptions.wanted()) {
         Some(q) => format!("{}?{q}", i.url),
         None => i.url.clone(),
     };
+    i.subscriptions.connecting();
     let url = token::with_token(&url, token::get().as_deref());
     let ws = match WebSocket::new(&url) {
         Ok(ws) => ws,
@@ -209,12 +247,14 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
     i.ws = Some(ws);
 }
 
-/// The socket opened: the backoff starts over, the pane is told, what waits is sent.
+/// The socket opened: the backoff starts over, the pane is told, channels chosen while it
+/// connected are subscribed, what waits is sent.
 fn on_open(weak: Weak<RefCell<Inner>>) -> Closure<dyn FnMut()> {
     Closure::new(move || {
         with(&weak, |i| {
             i.attempt = 0;
             i.opened = true;
+            send_changes(i);
             vec![
                 Action::Link(i.pane, Link::Connected),
                 Action::Refused(i.pane, None),
@@ -239,6 +279,7 @@ fn on_message(weak: Weak<RefCell<Inner>>) -> Closure<dyn FnMut(MessageEvent)> {
         with(&weak, |i| match frame {
             Ok(frame) => {
                 i.cursor.on_frame(&frame);
+                i.subscriptions.on_frame(&frame);
                 let reply = i.outbox.on_reply(&frame, js_sys::Date::now());
                 if reply != outbox::Reply::None {
                     retry = matches!(reply, outbox::Reply::Retry(_));
@@ -269,6 +310,7 @@ fn closed(weak: &Weak<RefCell<Inner>>) {
     with(weak, |i| {
         i.ws = None;
         i.timers.pump = None;
+        i.subscriptions.disconnected();
         i.outbox.disconnected();
         i.batcher.publishes(i.pane, i.outbox.pending());
         if !i.opened {

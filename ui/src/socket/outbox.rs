@@ -17,10 +17,11 @@
 //! Pure (no timers, no socket): the socket calls it with the time, so it is unit-tested
 //! natively.
 
+use crate::channels::Channel;
 use crate::outbox_counts::OutboxCounts;
 use serde::Serialize;
 use std::collections::VecDeque;
-use wire::ServerFrame;
+use wire::{ServerFrame, GLOBAL};
 
 /// Publishes queued, in flight or waiting to be retried, at most.
 pub const MAX_PENDING: usize = 20_000;
@@ -41,6 +42,37 @@ pub struct Outgoing {
     pub frame: String,
     /// Temporary refusals so far.
     pub refusals: u32,
+}
+
+/// What a person (or the scripted demo) asks to publish: `count` events of `kind` with
+/// `text` (a burst when more than one) on `channel`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    /// The channel they go to (the publisher need not follow it).
+    pub channel: Channel,
+    /// Event kind.
+    pub kind: String,
+    /// The payload's `text`.
+    pub text: String,
+    /// How many (1: one event; more: a burst, each numbered).
+    pub count: u32,
+}
+
+impl Draft {
+    /// `count` events of `kind` with `text`, on `global`.
+    pub fn new(kind: impl Into<String>, text: impl Into<String>, count: u32) -> Draft {
+        Draft {
+            channel: GLOBAL.into(),
+            kind: kind.into(),
+            text: text.into(),
+            count,
+        }
+    }
+
+    /// The same on `channel`.
+    pub fn on(self, channel: Channel) -> Draft {
+        Draft { channel, ..self }
+    }
 }
 
 /// The payload of a publish from the form: its text and, in a burst, its place (`"3/100"`).
@@ -95,27 +127,40 @@ impl Outbox {
         }
     }
 
-    /// Queue `count` publishes of `kind` with `text` (a burst when `count > 1`); refused whole,
-    /// with the reason, when it would take the outbox over [`MAX_PENDING`].
-    pub fn push(&mut self, kind: &str, text: &str, count: u32) -> Result<u64, OutboxFull> {
+    /// Queue the publishes of `draft` (a burst when its count is over 1); refused whole, with
+    /// the reason, when it would take the outbox over [`MAX_PENDING`].
+    pub fn push(&mut self, draft: &Draft) -> Result<u64, OutboxFull> {
+        let Draft {
+            channel,
+            kind,
+            text,
+            count,
+        } = draft;
         let pending = self.pending().total();
-        if pending + count as usize > MAX_PENDING {
+        if pending + *count as usize > MAX_PENDING {
             return Err(OutboxFull { pending });
         }
-        for n in 1..=count {
+        for n in 1..=*count {
             self.seq += 1;
             let id = format!("{}-{}", self.prefix, self.seq);
             let payload = Payload {
                 text,
-                burst: (count > 1).then(|| format!("{n}/{count}")),
+                burst: (*count > 1).then(|| format!("{n}/{count}")),
+            };
+            let publish = wire::Publish::new(id.as_str(), kind, &payload);
+            // `global` goes unnamed, as every publish did before channels (the server's
+            // default), so a page that never picks a channel sends what it always sent.
+            let publish = match &**channel {
+                GLOBAL => publish,
+                other => publish.on(other),
             };
             self.queue.push_back(Outgoing {
-                frame: wire::Publish::new(id.as_str(), kind, &payload).to_text(),
+                frame: publish.to_text(),
                 id,
                 refusals: 0,
             });
         }
-        Ok(count as u64)
+        Ok(*count as u64)
     }
 
     /// Move the publishes whose backoff ended by `now` to the front of the queue, oldest

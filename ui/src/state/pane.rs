@@ -1,15 +1,46 @@
-//! One region's pane as the state holds it.
+//! One region's pane as the state holds it, and where each of its channels' feeds stands.
 
 use super::{Link, Notice};
+use crate::channels::{Channel, Follows};
 use crate::clock::ClockSync;
 use crate::error::HttpError;
 use crate::outbox_counts::OutboxCounts;
 use crate::refusal::Refusal;
 use crate::sim::SimView;
-use im_rc::OrdSet;
+use im_rc::{OrdMap, OrdSet};
 use wire::{BrokerKind, Health, Offset, RegionInfo};
 
+/// One channel as a pane's socket is subscribed to it: from its welcome or `subscribed`
+/// frame until the person stops following it (then it is dropped, events and all: the pane
+/// lists only the channels it follows).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feed {
+    /// Epoch of the channel's log this feed follows.
+    pub epoch: String,
+    /// Offset the first subscription named: older events were never this pane's to get.
+    pub start: Offset,
+    /// Newest offset this region is known to have read of the channel (its subscription, the
+    /// events it sent, for `global` its `/health`), in `epoch`.
+    pub head: Offset,
+    /// Offsets this pane got (bounded with the log: trimmed with it).
+    pub received: OrdSet<Offset>,
+}
+
+impl Feed {
+    /// A feed of log `epoch` starting after `start`.
+    pub fn new(epoch: String, start: Offset) -> Feed {
+        Feed {
+            epoch,
+            start,
+            head: 0,
+            received: OrdSet::new(),
+        }
+    }
+}
+
 /// Everything one region's pane shows, except the events themselves (those are in [`Log`]).
+///
+/// [`Log`]: crate::log::Log
 #[derive(Debug, Clone)]
 pub struct Pane {
     /// Region name and base URL.
@@ -20,12 +51,10 @@ pub struct Pane {
     pub broker: Option<BrokerKind>,
     /// Last `/health` answer, or why it failed.
     pub health: Option<Result<Health, HttpError>>,
-    /// Epoch of the log this pane follows.
-    pub epoch: Option<String>,
-    /// Offset the pane's first welcome named: older events were never this pane's to get.
-    pub start: Option<Offset>,
-    /// Offsets this pane got (bounded with the log: trimmed with it).
-    pub offsets: OrdSet<Offset>,
+    /// The channels the person chose for this pane's clients (its socket asks for these).
+    pub follows: Follows,
+    /// Per followed channel the socket is subscribed to: where its feed stands.
+    pub feeds: OrdMap<Channel, Feed>,
     /// Events received a second time (should stay 0: resumes neither skip nor repeat).
     pub duplicates: u64,
     /// Publish frames sent from this pane (a retry counts again).
@@ -36,20 +65,17 @@ pub struct Pane {
     pub publishes: OutboxCounts,
     /// Why the region refused this page's last attempt to connect, while it does.
     pub refused: Option<Refusal>,
-    /// Newest last, at most [`MAX_NOTICES`].
+    /// Newest last, at most [`MAX_NOTICES`](super::MAX_NOTICES).
     pub notices: Vec<Notice>,
     /// This region's simulated link to the broker.
     pub sim: SimView,
-    /// Newest offset this region is known to have read from the log (its welcome, the events
-    /// it sent, its `/health`), in the current epoch.
-    pub head: Offset,
     /// This region's clock against the page's ([`crate::clock`]): puts the page's
     /// "delivered" stamps on the region's time line.
     pub clock: ClockSync,
 }
 
-/// Field by field, with the offsets compared by identity first: an unchanged set is the same
-/// persistent set, so comparing an unchanged pane (component props) does not walk it.
+/// Field by field, with the feeds compared by identity first: unchanged feeds are the same
+/// persistent map, so comparing an unchanged pane (component props) does not walk them.
 impl PartialEq for Pane {
     fn eq(&self, o: &Self) -> bool {
         let Pane {
@@ -57,9 +83,8 @@ impl PartialEq for Pane {
             link,
             broker,
             health,
-            epoch,
-            start,
-            offsets,
+            follows,
+            feeds,
             duplicates,
             sent,
             acked,
@@ -67,21 +92,13 @@ impl PartialEq for Pane {
             refused,
             notices,
             sim,
-            head,
             clock,
         } = self;
-        (offsets.ptr_eq(&o.offsets) || *offsets == o.offsets)
-            && (region, link, broker, health, epoch, start)
-                == (&o.region, &o.link, &o.broker, &o.health, &o.epoch, &o.start)
-            && (duplicates, sent, acked, notices, sim, head)
-                == (
-                    &o.duplicates,
-                    &o.sent,
-                    &o.acked,
-                    &o.notices,
-                    &o.sim,
-                    &o.head,
-                )
+        (feeds.ptr_eq(&o.feeds) || *feeds == o.feeds)
+            && (region, link, broker, health, follows)
+                == (&o.region, &o.link, &o.broker, &o.health, &o.follows)
+            && (duplicates, sent, acked, notices, sim)
+                == (&o.duplicates, &o.sent, &o.acked, &o.notices, &o.sim)
             && (publishes, refused, clock) == (&o.publishes, &o.refused, &o.clock)
     }
 }
@@ -93,9 +110,8 @@ impl Pane {
             link: Link::Connecting,
             broker: None,
             health: None,
-            epoch: None,
-            start: None,
-            offsets: OrdSet::new(),
+            follows: Follows::default(),
+            feeds: OrdMap::new(),
             duplicates: 0,
             sent: 0,
             acked: 0,
@@ -103,8 +119,49 @@ impl Pane {
             refused: None,
             notices: Vec::new(),
             sim: SimView::default(),
-            head: 0,
             clock: ClockSync::default(),
         }
+    }
+
+    /// Follow these channels from now: the feeds of the others go at once (their frames
+    /// still on the way are dropped), new ones start with their `subscribed` frame.
+    pub(super) fn follow(&mut self, follows: Follows) {
+        let gone: Vec<Channel> = (self.feeds.keys())
+            .filter(|c| !follows.contains(c))
+            .cloned()
+            .collect();
+        for c in gone {
+            self.feeds.remove(&c);
+        }
+        self.follows = follows;
+    }
+
+    /// The server confirmed `channel` is no longer followed.
+    pub(super) fn unsubscribed(&mut self, channel: &str) {
+        if !self.follows.contains(channel) {
+            self.feeds.remove(channel);
+        }
+    }
+
+    /// `channel` as this pane follows it, if it does.
+    pub(super) fn followed(&self, channel: &str) -> Option<Channel> {
+        self.follows.iter().find(|c| &***c == channel).cloned()
+    }
+
+    /// `channel` as this pane's feeds hold it, if the socket is subscribed to it.
+    pub(super) fn fed(&self, channel: &str) -> Option<Channel> {
+        self.feeds.get_key_value(channel).map(|(c, _)| c.clone())
+    }
+
+    /// Events this pane got, all its channels together.
+    pub fn received(&self) -> usize {
+        self.feeds.values().map(|f| f.received.len()).sum()
+    }
+
+    /// Where each of its feeds started, by channel: which events were due to reach it.
+    pub fn starts(&self) -> std::collections::BTreeMap<String, Offset> {
+        (self.feeds.iter())
+            .map(|(c, f)| (c.to_string(), f.start))
+            .collect()
     }
 }

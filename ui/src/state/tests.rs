@@ -1,4 +1,4 @@
-//! Reducer tests: frames, notices, bounds, backlog, link settings.
+//! Reducer tests: frames, notices, bounds, backlog, link settings, channels.
 
 use super::*;
 use crate::log::MAX_EVENTS;
@@ -21,11 +21,14 @@ fn welcome(epoch: &str) -> ServerFrame {
         offset: 0,
         epoch: epoch.into(),
         broker: wire::BrokerKind::Redis,
+        channels: vec![],
+        member: None,
     }
 }
 
 fn event(offset: Offset) -> ServerFrame {
     ServerFrame::Event(EventFrame {
+        channel: GLOBAL.into(),
         offset,
         id: format!("id-{offset}"),
         origin: "us".into(),
@@ -36,6 +39,33 @@ fn event(offset: Offset) -> ServerFrame {
         received_at: 30,
         replay: false,
     })
+}
+
+fn epoch_frame(channel: &str, epoch: &str, message: &str) -> ServerFrame {
+    ServerFrame::Epoch {
+        channel: channel.into(),
+        epoch: epoch.into(),
+        offset: 0,
+        lost_after: 0,
+        message: message.into(),
+    }
+}
+
+fn ack(channel: &str, offset: Offset) -> ServerFrame {
+    ServerFrame::Ack {
+        id: "a".into(),
+        channel: channel.into(),
+        offset,
+        duplicate: false,
+    }
+}
+
+/// The offsets pane `p` got of `global`.
+fn received(p: &Pane) -> im_rc::OrdSet<Offset> {
+    p.feeds
+        .get(GLOBAL)
+        .map(|f| f.received.clone())
+        .unwrap_or_default()
 }
 
 /// What the render batcher dispatches for frames of one pane: [`Action::Batch`], as in production.
@@ -58,17 +88,17 @@ fn an_event_seen_by_every_pane_has_every_hop() {
     for p in 0..3 {
         s.apply(frames(p, vec![(event(1), 100 + p as u64)]));
     }
-    let row = s.log.get(1).unwrap();
+    let row = s.log.get(GLOBAL, 1).unwrap();
     assert!(row.delivered.iter().all(Option::is_some));
     assert_eq!(row.latency(2), Some(92));
-    assert!(s.panes.iter().all(|p| p.offsets.contains(&1)));
+    assert!(s.panes.iter().all(|p| received(p).contains(&1)));
 }
 
 #[test]
 fn a_repeated_event_is_counted_as_a_duplicate_not_shown_twice() {
     let mut s = connected();
     s.apply(frames(0, vec![(event(1), 5), (event(1), 6)]));
-    assert_eq!(s.panes[0].offsets.len(), 1);
+    assert_eq!(s.panes[0].received(), 1);
     assert_eq!(s.panes[0].duplicates, 1);
 }
 
@@ -77,27 +107,17 @@ fn an_epoch_frame_clears_the_log_and_says_so() {
     let mut s = connected();
     s.apply(frames(0, vec![(event(1), 5)]));
     s.apply(frames(1, vec![(event(1), 5)]));
-    let reset = ServerFrame::Epoch {
-        epoch: "e2".into(),
-        offset: 0,
-        lost_after: 0,
-        message: "redis restarted".into(),
-    };
+    let reset = epoch_frame(GLOBAL, "e2", "redis restarted");
     s.apply(frames(0, vec![(reset, 9)]));
     assert!(s.log.is_empty());
-    assert!(s.panes.iter().all(|p| p.offsets.is_empty()));
-    assert_eq!(s.epoch.as_deref(), Some("e2"));
+    assert!(s.panes.iter().all(|p| p.received() == 0));
+    assert_eq!(s.global_epoch().as_deref(), Some("e2"));
     assert!(s.panes[0].notices[0].text.contains("redis restarted"));
     // A pane still on the old log drops its stale events until its own epoch frame.
     s.apply(frames(1, vec![(event(2), 10)]));
     assert!(s.log.is_empty());
     // A resume that lands on the new log: welcome (new epoch) then the epoch frame.
-    let again = ServerFrame::Epoch {
-        epoch: "e2".into(),
-        offset: 0,
-        lost_after: 0,
-        message: "new log".into(),
-    };
+    let again = epoch_frame(GLOBAL, "e2", "new log");
     s.apply(frames(1, vec![(welcome("e2"), 11), (again, 11)]));
     s.apply(frames(1, vec![(event(1), 12)]));
     assert_eq!(s.log.len(), 1);
@@ -131,19 +151,15 @@ fn state_stays_bounded_over_a_long_run() {
     let batch: Vec<_> = (1..=n).map(|o| (event(o), o)).collect();
     s.apply(frames(0, batch));
     assert_eq!(s.log.len(), MAX_EVENTS);
-    assert_eq!(s.panes[0].offsets.len(), MAX_EVENTS);
-    assert_eq!(s.panes[0].offsets.get_min(), Some(&501));
+    assert_eq!(s.panes[0].received(), MAX_EVENTS);
+    assert_eq!(received(&s.panes[0]).get_min(), Some(&501));
 }
 
 #[test]
 fn acks_and_sends_are_counted() {
     let mut s = connected();
     s.apply(Action::Sent(1, 3));
-    let ack = ServerFrame::Ack {
-        id: "a".into(),
-        offset: 1,
-        duplicate: false,
-    };
+    let ack = ack(GLOBAL, 1);
     s.apply(frames(1, vec![(ack, 1)]));
     assert_eq!((s.panes[1].sent, s.panes[1].acked), (3, 1));
 }
@@ -172,11 +188,7 @@ fn a_region_that_misses_events_has_a_backlog_that_drains_when_they_arrive() {
     // Another region's /health knows of more; an ack of a publish, too.
     s.apply(Action::Health(1, Ok(health(7, "e1"))));
     assert_eq!(s.backlog(2), Some(7));
-    let ack = ServerFrame::Ack {
-        id: "a".into(),
-        offset: 8,
-        duplicate: false,
-    };
+    let ack = ack(GLOBAL, 8);
     s.apply(frames(0, vec![(ack, 9)]));
     assert_eq!((s.backlog(0), s.backlog(2)), (Some(3), Some(8)));
     // A /health of another log says nothing about this one.
@@ -190,7 +202,7 @@ fn a_region_that_misses_events_has_a_backlog_that_drains_when_they_arrive() {
     assert_eq!(s.backlog(2), Some(0));
     assert_eq!(s.panes[2].duplicates, 0);
     assert_eq!(
-        s.panes[2].offsets.iter().copied().collect::<Vec<_>>(),
+        received(&s.panes[2]).iter().copied().collect::<Vec<_>>(),
         (1..=8).collect::<Vec<_>>()
     );
 }
@@ -205,18 +217,15 @@ fn a_welcome_tells_where_the_region_is_and_a_new_log_starts_the_count_again() {
         offset,
         epoch: "e1".into(),
         broker: wire::BrokerKind::Redis,
+        channels: vec![],
+        member: None,
     };
     s.apply(frames(0, vec![(at(40), 1)]));
     s.apply(frames(1, vec![(at(42), 1)]));
     assert_eq!((s.backlog(0), s.backlog(1)), (Some(2), Some(0)));
-    let reset = ServerFrame::Epoch {
-        epoch: "e2".into(),
-        offset: 0,
-        lost_after: 0,
-        message: "lost".into(),
-    };
+    let reset = epoch_frame(GLOBAL, "e2", "lost");
     s.apply(frames(1, vec![(reset, 2)]));
-    assert_eq!((s.newest, s.backlog(1)), (0, Some(0)));
+    assert_eq!((s.channels[GLOBAL].newest, s.backlog(1)), (0, Some(0)));
     assert_eq!(s.backlog(0), None, "pane 0 is still on the old log");
 }
 
@@ -241,7 +250,9 @@ fn link_settings_reach_their_pane_and_name_the_preset() {
 fn the_scenario_runs_through_the_reducer() {
     use crate::scenario::{Phase, ScenarioEvent};
     let mut s = connected();
-    s.apply(Action::Scenario(ScenarioEvent::Start));
+    s.apply(Action::Scenario(ScenarioEvent::Start(
+        &crate::scenario::PARTITION,
+    )));
     assert_eq!(s.scenario.as_ref().unwrap().phase, Phase::Running(0));
     s.apply(Action::Scenario(ScenarioEvent::StepDone {
         run: 1,
@@ -267,11 +278,11 @@ fn a_batch_applies_frames_of_several_panes_in_arrival_order() {
         (2, event(1), 5),
         (7, event(1), 6),
     ]));
-    let row = s.log.get(1).unwrap();
+    let row = s.log.get(GLOBAL, 1).unwrap();
     assert_eq!(row.delivered[1].map(|d| d.at), Some(2));
     assert_eq!(row.delivered[0].map(|d| d.at), Some(4));
     assert_eq!(row.delivered[2], None, "pane 2 follows no log yet");
-    assert_eq!(s.panes[0].offsets.len(), 1);
+    assert_eq!(s.panes[0].received(), 1);
 }
 
 #[test]
@@ -350,13 +361,17 @@ fn each_pane_puts_its_deliveries_on_its_regions_time_line_and_paints_are_noted()
         },
     )); // an older server: ignored
     s.apply(frames(2, vec![(event(1), 60)]));
-    let row = s.log.get(1).unwrap();
+    let row = s.log.get(GLOBAL, 1).unwrap();
     assert_eq!(row.delivered[0].unwrap().clock, None, "AS not measured yet");
     let eu = row.delivered[2].unwrap();
     assert_eq!(eu.clock, Some(sample.offset()));
     assert_eq!(eu.on_region_line(), 1_000_060);
-    s.apply(Action::Painted(95, vec![(2, 1), (1, 1)]));
-    let row = s.log.get(1).unwrap();
+    let key = crate::log::RowKey {
+        channel: GLOBAL.into(),
+        offset: 1,
+    };
+    s.apply(Action::Painted(95, vec![(2, key.clone()), (1, key)]));
+    let row = s.log.get(GLOBAL, 1).unwrap();
     assert_eq!(row.delivered[2].unwrap().render_time(), Some(35));
     assert_eq!(
         row.delivered[1], None,
@@ -367,3 +382,5 @@ fn each_pane_puts_its_deliveries_on_its_regions_time_line_and_paints_are_noted()
     s.apply(Action::Regions(Ok(regions())));
     assert!(s.show_render, "the choice outlives a new region list");
 }
+
+mod channels;

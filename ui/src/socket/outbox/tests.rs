@@ -15,6 +15,7 @@ fn refused(id: &str, code: ErrorCode, temporary: bool) -> ServerFrame {
 fn ack(id: &str) -> ServerFrame {
     ServerFrame::Ack {
         id: id.into(),
+        channel: wire::GLOBAL.into(),
         offset: 1,
         duplicate: false,
     }
@@ -33,7 +34,7 @@ fn send_all(o: &mut Outbox) -> Vec<String> {
 #[test]
 fn a_temporarily_refused_publish_is_retried_with_the_same_id_until_acked() {
     let mut o = Outbox::new("eu-1".into());
-    o.push("click", "hi", 1).unwrap();
+    o.push(&Draft::new("click", "hi", 1)).unwrap();
     let first = send_all(&mut o);
     assert_eq!(first, ["eu-1-1"]);
     assert_eq!(
@@ -67,7 +68,7 @@ fn a_temporarily_refused_publish_is_retried_with_the_same_id_until_acked() {
 #[test]
 fn the_backoff_stops_growing_at_its_cap() {
     let mut o = Outbox::new("as".into());
-    o.push("k", "t", 1).unwrap();
+    o.push(&Draft::new("k", "t", 1)).unwrap();
     let mut now = 0.0;
     let mut last = 0.0;
     for _ in 0..12 {
@@ -86,7 +87,7 @@ fn the_backoff_stops_growing_at_its_cap() {
 #[test]
 fn a_reconnect_resends_what_was_in_flight_first_and_in_order() {
     let mut o = Outbox::new("us".into());
-    o.push("k", "t", 3).unwrap();
+    o.push(&Draft::new("k", "t", 3)).unwrap();
     let p1 = o.take().unwrap();
     o.sent(p1);
     let p2 = o.take().unwrap();
@@ -99,7 +100,7 @@ fn a_reconnect_resends_what_was_in_flight_first_and_in_order() {
 #[test]
 fn a_permanent_refusal_drops_the_publish_and_counts_it() {
     let mut o = Outbox::new("us".into());
-    o.push("k", "t", 2).unwrap();
+    o.push(&Draft::new("k", "t", 2)).unwrap();
     send_all(&mut o);
     assert_eq!(
         o.on_reply(&refused("us-2", ErrorCode::PayloadTooLarge, false), 0.0),
@@ -119,8 +120,9 @@ fn a_permanent_refusal_drops_the_publish_and_counts_it() {
 #[test]
 fn a_full_outbox_refuses_new_work_whole_and_keeps_what_it_holds() {
     let mut o = Outbox::new("as".into());
-    o.push("k", "t", MAX_PENDING as u32 - 1).unwrap();
-    let err = o.push("k", "t", 2).unwrap_err().to_string();
+    o.push(&Draft::new("k", "t", MAX_PENDING as u32 - 1))
+        .unwrap();
+    let err = o.push(&Draft::new("k", "t", 2)).unwrap_err().to_string();
     assert!(err.contains("at most 20000"), "{err}");
     assert_eq!(
         o.pending().total(),
@@ -132,15 +134,15 @@ fn a_full_outbox_refuses_new_work_whole_and_keeps_what_it_holds() {
     o.sent(p);
     o.on_reply(&refused("as-1", ErrorCode::RateLimited, true), 0.0);
     assert_eq!(o.pending().total(), MAX_PENDING - 1);
-    o.push("k", "t", 1).unwrap();
-    assert!(o.push("k", "t", 1).is_err());
+    o.push(&Draft::new("k", "t", 1)).unwrap();
+    assert!(o.push(&Draft::new("k", "t", 1)).is_err());
 }
 
 #[test]
 fn bursts_carry_their_position_and_every_id_is_distinct() {
     let mut o = Outbox::new("eu".into());
-    o.push("k", "hello", 3).unwrap();
-    o.push("k", "one", 1).unwrap();
+    o.push(&Draft::new("k", "hello", 3)).unwrap();
+    o.push(&Draft::new("k", "one", 1)).unwrap();
     let frames: Vec<serde_json::Value> = std::iter::from_fn(|| o.take())
         .map(|p| serde_json::from_str(&p.frame).unwrap())
         .collect();
@@ -153,10 +155,16 @@ fn bursts_carry_their_position_and_every_id_is_distinct() {
 #[test]
 fn a_publish_goes_out_as_the_wire_frame_with_its_payload() {
     let mut o = Outbox::new("us-7".into());
-    o.push("click", "hi", 1).unwrap();
+    o.push(&Draft::new("click", "hi", 1)).unwrap();
     let p = o.take().unwrap();
     assert_eq!(
         p.frame,
         r#"{"type":"publish","id":"us-7-1","kind":"click","payload":{"text":"hi"}}"#
+    );
+    o.push(&Draft::new("chat", "yo", 1).on("room-1".into()))
+        .unwrap();
+    assert_eq!(
+        o.take().unwrap().frame,
+        r#"{"type":"publish","id":"us-7-2","kind":"chat","payload":{"text":"yo"},"channel":"room-1"}"#
     );
 }
