@@ -83,6 +83,7 @@ fn ws_config() -> WebSocketConfig {
 /// regions' serializer, with the payload borrowed as the raw text the publisher sent.
 fn event_frame(publish: &Publish, origin: &str, offset: u64, now: u64) -> String {
     EventRef {
+        channel: publish.channel(),
         offset,
         id: &publish.id,
         origin,
@@ -204,6 +205,12 @@ async fn client(tcp: TcpStream, region: &'static str, hub: Arc<Hub>, shutdown: C
         offset,
         epoch: "bare".into(),
         broker: wire::BrokerKind::Embedded,
+        channels: vec![wire::ChannelPosition {
+            channel: wire::GLOBAL.into(),
+            offset,
+            epoch: "bare".into(),
+        }],
+        member: None,
     };
     if sink.send(text(&welcome)).await.is_err() {
         return;
@@ -263,10 +270,10 @@ where
 fn publish(text: &str, region: &str, hub: &Hub) -> ServerFrame {
     let publish = match ClientFrame::parse(text) {
         Ok(ClientFrame::Publish(p)) => p,
-        Err(ParseError::UnknownType(_)) => {
+        Ok(_) | Err(ParseError::UnknownType(_)) => {
             return ServerFrame::error(ErrorCode::UnknownType, "only publish is served")
         }
-        Err(e @ (ParseError::NoType(_) | ParseError::Fields(_))) => {
+        Err(e @ (ParseError::NoType(_) | ParseError::Fields(..))) => {
             return ServerFrame::error(ErrorCode::InvalidFrame, e.to_string())
         }
     };
@@ -278,6 +285,7 @@ fn publish(text: &str, region: &str, hub: &Hub) -> ServerFrame {
     let _ = hub.fanout.send(Utf8Bytes::from(frame));
     drop(last);
     ServerFrame::Ack {
+        channel: publish.channel().into(),
         id: publish.id,
         offset,
         duplicate: false,
@@ -302,10 +310,13 @@ mod tests {
     #[test]
     fn event_frame_is_the_regions_shape() {
         let text = r#"{"type":"publish","id":"b1-0-7","kind":"bench","payload":123456}"#;
-        let ClientFrame::Publish(p) = ClientFrame::parse(text).unwrap();
+        let Ok(ClientFrame::Publish(p)) = ClientFrame::parse(text) else {
+            panic!("a publish")
+        };
         let frame = event_frame(&p, "us", 42, 9);
         let parsed: ServerFrame = serde_json::from_str(&frame).unwrap();
         let expected = ServerFrame::Event(wire::EventFrame {
+            channel: "global".into(),
             offset: 42,
             id: "b1-0-7".into(),
             origin: "us".into(),
@@ -347,6 +358,7 @@ mod tests {
         );
         let ack = ServerFrame::Ack {
             id: "x".into(),
+            channel: "global".into(),
             offset: 1,
             duplicate: false,
         };

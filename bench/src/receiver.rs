@@ -150,6 +150,7 @@ mod tests {
     #[test]
     fn scans_a_real_event_frame() {
         let frame = wire::ServerFrame::Event(wire::EventFrame {
+            channel: "global".into(),
             offset: 42,
             id: "b1-0-7".into(),
             origin: "as".into(),

@@ -231,7 +231,10 @@ impl Settings {
             .positive()
             .into_iter()
             .chain(self.publishing.positive())
-            .chain([("history", self.broker.history as u64)]);
+            .chain([
+                ("history", self.broker.history as u64),
+                ("partitions", self.broker.partitions.into()),
+            ]);
         for (key, value) in positive {
             if value == 0 {
                 return Err(bad(key, "must be at least 1".into()));

@@ -165,6 +165,7 @@ fn test() -> Result<()> {
     for f in [
         "e2e/browser.test.mjs",
         "e2e/browser-publishing.test.mjs",
+        "e2e/browser-channels.test.mjs",
         "e2e/socketio.test.mjs",
         "e2e/desktop.test.mjs",
         "e2e/package.test.mjs",
