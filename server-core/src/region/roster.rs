@@ -194,6 +194,8 @@ pub(super) async fn keep_lease(region: Arc<Region>) {
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     // Since when every renewal has succeeded (none yet).
     let mut renewing_since: Option<Instant> = None;
+    // The first renewal of the process makes the lease: expected, not news.
+    let mut made = false;
     loop {
         tokio::select! {
             _ = region.shutdown.cancelled() => return,
@@ -207,7 +209,9 @@ pub(super) async fn keep_lease(region: Arc<Region>) {
         {
             Ok(renewed) => {
                 renewing_since.get_or_insert_with(Instant::now);
-                if !renewed.lost.is_empty() {
+                if !std::mem::replace(&mut made, true) {
+                    tracing::debug!(region = %region.name(), partitions = renewed.lost.len(), "presence lease made");
+                } else if !renewed.lost.is_empty() {
                     tracing::info!(region = %region.name(), partitions = renewed.lost.len(), "presence lease made anew (reaped, or the broker lost it); announcing this region's members again");
                 }
                 region.roster.mark(renewed.lost);
