@@ -29,7 +29,7 @@ const IDLE: Duration = Duration::from_secs(12);
 const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 
 /// Counters that must not move while nothing happens.
-const QUIET_COUNTERS: [(&str, &[(&str, &str)]); 4] = [
+const QUIET_COUNTERS: [(&str, &[(&str, &str)]); 5] = [
     ("multiregion_broker_errors_total", &[("operation", "read")]),
     (
         "multiregion_broker_errors_total",
@@ -38,6 +38,11 @@ const QUIET_COUNTERS: [(&str, &[(&str, &str)]); 4] = [
     (
         "multiregion_broker_errors_total",
         &[("operation", "publish")],
+    ),
+    // The presence lease is renewed every second while idle.
+    (
+        "multiregion_broker_errors_total",
+        &[("operation", "presence")],
     ),
     ("multiregion_feed_reconnects_total", &[]),
 ];

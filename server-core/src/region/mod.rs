@@ -81,6 +81,8 @@ pub struct Region {
     /// Bounds concurrent history reads: a reconnect storm queues here instead of flooding
     /// the broker.
     replays: tokio::sync::Semaphore,
+    /// How long its connections' publish batches last took at the broker.
+    publish_round_trip: Arc<pipeline::RoundTrip>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
     /// What this region is doing, for `/metrics`.
@@ -138,6 +140,7 @@ pub async fn run(
         hub: Hub::new(partitions, route.broker().partition_of(wire::GLOBAL)),
         reach: Reach::new(partitions),
         replays: tokio::sync::Semaphore::new(config.clients.concurrent_replays.max(1)),
+        publish_round_trip: Default::default(),
         route,
         clients: AtomicUsize::new(0),
         access: Access::new(&config),

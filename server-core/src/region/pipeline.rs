@@ -9,7 +9,11 @@
 //!   [`PublishLimits::publish_batches`] at a time: everything that arrived while every slot
 //!   was busy forms the next batch, sent in one round trip per partition (a Redis pipeline
 //!   each), in order. So with a long link to the broker a connection pays one round trip per
-//!   `publish_batches` batches, not per batch. Every event names the one of its channel
+//!   `publish_batches` batches, not per batch. While a batch is at the broker, the next
+//!   one waits for company for at most a tenth of the last round trip (never over
+//!   [`MAX_LINGER`]): a burst whose frames trickle in one by one goes in one or two batches
+//!   instead of taking every slot with a batch of one. With no batch at the broker, a
+//!   publish goes at once. Every event names the one of its channel
 //!   sent before it while that one was still at the broker (`NewEvent::after`), and the
 //!   broker refuses it (out of order, temporary) unless that one is stored: a connection's
 //!   events of one channel are stored in the order it sent them, whatever the latency,
@@ -33,7 +37,38 @@ use crate::event::NewEvent;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use std::collections::{HashMap, VecDeque};
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Longest a batch waits for company while another is at the broker.
+pub(crate) const MAX_LINGER: Duration = Duration::from_millis(5);
+
+/// A batch waits for company for at most this share of the last round trip.
+const LINGER_SHARE: u32 = 10;
+
+/// The last round trip of a publish batch of a region's connections (µs), shared by them:
+/// a new connection's first burst lingers as long as a seasoned one's.
+#[derive(Debug, Default)]
+pub(crate) struct RoundTrip(AtomicU64);
+
+impl RoundTrip {
+    fn get(&self) -> Duration {
+        Duration::from_micros(self.0.load(Ordering::Relaxed))
+    }
+
+    fn set(&self, took: Duration) {
+        self.0.store(took.as_micros() as u64, Ordering::Relaxed);
+    }
+}
+
+/// Wait until `due` ([`Pipeline::due`]); forever if it is `None`.
+pub(crate) async fn until(due: Option<tokio::time::Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due).await,
+        None => std::future::pending().await,
+    }
+}
 
 /// One reply slot, in the order of the frames the client sent.
 enum Slot<R> {
@@ -62,12 +97,17 @@ pub(crate) struct Pipeline<R> {
     /// Most unanswered frames, and most batches at the broker.
     limit: usize,
     depth: usize,
+    /// When each batch at the broker was sent, oldest first; the last one's round trip;
+    /// since when the oldest unsent publish waits.
+    sent_at: VecDeque<tokio::time::Instant>,
+    round_trip: Arc<RoundTrip>,
+    waiting_since: Option<tokio::time::Instant>,
 }
 
 impl<R> Pipeline<R> {
     /// A pipeline of at most `limit` unanswered frames and `depth` batches at the broker
-    /// (each at least 1).
-    pub(crate) fn new(limit: usize, depth: usize) -> Self {
+    /// (each at least 1), learning the broker's round trip in `round_trip`.
+    pub(crate) fn new(limit: usize, depth: usize, round_trip: Arc<RoundTrip>) -> Self {
         Pipeline {
             slots: VecDeque::new(),
             unsent: Vec::new(),
@@ -78,6 +118,9 @@ impl<R> Pipeline<R> {
             settled: 0,
             limit: limit.max(1),
             depth: depth.max(1),
+            sent_at: VecDeque::new(),
+            round_trip,
+            waiting_since: None,
         }
     }
 
@@ -95,13 +138,35 @@ impl<R> Pipeline<R> {
     pub(crate) fn publish(&mut self, event: NewEvent, started: Instant) {
         self.slots.push_back(Slot::Waiting(started));
         self.unsent.push(event);
+        self.waiting_since
+            .get_or_insert_with(tokio::time::Instant::now);
     }
 
-    /// Send what waits to `broker` as one batch, unless every batch slot is taken.
+    /// When what waits is to be sent, if a batch slot is free but another batch is at the
+    /// broker (with none at the broker, [`Self::start`] sends at once): wait for it with
+    /// [`until`], then [`Self::start`].
+    pub(crate) fn due(&self) -> Option<tokio::time::Instant> {
+        if self.in_flight.is_empty() || self.in_flight.len() >= self.depth {
+            return None;
+        }
+        let linger = (self.round_trip.get() / LINGER_SHARE).min(MAX_LINGER);
+        Some(self.waiting_since? + linger)
+    }
+
+    /// Send what waits to `broker` as one batch: at once if no batch is at the broker,
+    /// once it is due if one is, never while every batch slot is taken.
     pub(crate) fn start(&mut self, broker: &SharedBroker) {
         if self.in_flight.len() >= self.depth || self.unsent.is_empty() {
             return;
         }
+        if self
+            .due()
+            .is_some_and(|due| tokio::time::Instant::now() < due)
+        {
+            return;
+        }
+        self.waiting_since = None;
+        self.sent_at.push_back(tokio::time::Instant::now());
         let mut events = std::mem::take(&mut self.unsent);
         let batch = self.sent;
         self.sent += 1;
@@ -148,6 +213,9 @@ impl<R> Pipeline<R> {
             return;
         };
         let ids = self.ids.pop_front().expect("one id list per batch");
+        if let Some(sent_at) = self.sent_at.pop_front() {
+            self.round_trip.set(sent_at.elapsed());
+        }
         let batch = self.settled;
         self.settled += 1;
         // What this batch sent is answered: the next events of its channels follow nothing.
@@ -221,7 +289,7 @@ mod tests {
     #[tokio::test]
     async fn replies_and_offsets_follow_the_order_sent() {
         let broker: SharedBroker = Arc::new(MemoryBroker::new(100));
-        let mut p = Pipeline::new(10, 1);
+        let mut p = Pipeline::new(10, 1, Default::default());
         p.publish(event("a"), Instant::now());
         p.start(&broker);
         assert!(p.awaits("global", "a") && p.busy());
@@ -240,11 +308,49 @@ mod tests {
         assert!(!p.busy());
     }
 
+    /// While a batch is at the broker, the next waits for company for a tenth of the last
+    /// round trip (at most `MAX_LINGER`); with none at the broker, a publish goes at once.
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_lingers_only_while_another_is_at_the_broker() {
+        let broker: SharedBroker = Arc::new(MemoryBroker::new(100));
+        let round_trip = Arc::new(RoundTrip::default());
+        round_trip.set(Duration::from_millis(20));
+        let mut p = Pipeline::new(10, 4, round_trip.clone());
+        p.publish(event("a"), Instant::now());
+        p.start(&broker);
+        assert!(p.awaits("global", "a"), "nothing at the broker: at once");
+        p.publish(event("b"), Instant::now());
+        p.start(&broker);
+        assert!(!p.awaits("global", "b"), "a is at the broker: b lingers");
+        let due = p.due().expect("b is due later");
+        assert_eq!(due - tokio::time::Instant::now(), Duration::from_millis(2));
+        p.publish(event("c"), Instant::now());
+        until(p.due()).await;
+        p.start(&broker);
+        assert!(
+            p.awaits("global", "b") && p.awaits("global", "c"),
+            "one batch"
+        );
+        round_trip.set(Duration::from_secs(1));
+        p.publish(event("d"), Instant::now());
+        assert_eq!(
+            p.due().unwrap() - tokio::time::Instant::now(),
+            MAX_LINGER,
+            "never longer than MAX_LINGER"
+        );
+        p.settle(ack).await;
+        p.settle(ack).await;
+        assert_eq!(ids(&p.ready()), ["a@1", "b@2", "c@3"]);
+        assert_eq!(p.due(), None, "nothing at the broker: d goes at once");
+        p.start(&broker);
+        assert!(p.awaits("global", "d"));
+    }
+
     /// The pipeline stops taking frames at its limit, and takes them again once replies go.
     #[tokio::test]
     async fn it_is_bounded() {
         let broker: SharedBroker = Arc::new(MemoryBroker::new(100));
-        let mut p = Pipeline::new(2, 1);
+        let mut p = Pipeline::new(2, 1, Default::default());
         p.publish(event("a"), Instant::now());
         assert!(p.has_room());
         p.publish(event("b"), Instant::now());

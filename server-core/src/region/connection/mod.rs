@@ -18,10 +18,10 @@ use super::input::Want;
 use super::metrics::Transport;
 use super::rate_limit::TokenBucket;
 use super::{frame_text, Region};
-use crate::region::pipeline::Pipeline;
+use crate::region::pipeline::{self, Pipeline};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -79,6 +79,7 @@ pub(super) async fn serve(
         pipeline: Pipeline::new(
             region.config.publishing.publish_pipeline,
             region.config.publishing.publish_batches,
+            region.publish_round_trip.clone(),
         ),
         follows,
         region: region.clone(),
@@ -115,11 +116,16 @@ impl Connection {
         // Ping ticks since the client last sent anything.
         let mut silent_ticks = 0u32;
         loop {
+            let due = self.pipeline.due();
             tokio::select! {
                 _ = shutdown.cancelled() => return self.close(Close::ShuttingDown).await,
                 // Publishes in flight do not hold up live events, nor the other way round.
                 _ = self.pipeline.settle(|id, r, t| publisher::answer(&self.region, id, r, t)), if self.pipeline.busy() => {
                     self.publishes_settled().await?;
+                }
+                // A batch that waited for company (a burst trickling in) goes.
+                _ = pipeline::until(due), if due.is_some() => {
+                    self.pipeline.start(self.region.broker());
                 }
                 // A client that fell behind its queue is let go (its queue may still hold
                 // items: they are not for it any more).
@@ -129,6 +135,14 @@ impl Connection {
                 msg = stream.next(), if self.pipeline.has_room() => {
                     silent_ticks = 0;
                     self.on_client(msg).await?;
+                    // What the client sent with it (a burst) joins the same batch: one
+                    // round trip to the broker for the burst, not one per batch slot.
+                    while self.pipeline.has_room() {
+                        let Some(msg) = stream.next().now_or_never() else { break };
+                        self.on_client(msg).await?;
+                    }
+                    // At once when a batch slot is free; otherwise when one frees.
+                    self.pipeline.start(self.region.broker());
                 }
                 _ = ping.tick() => {
                     silent_ticks += 1;

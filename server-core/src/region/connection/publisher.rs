@@ -92,13 +92,13 @@ impl Connection {
             },
             started,
         );
-        // At once when no batch is at the broker; otherwise with the next batch.
-        self.pipeline.start(self.region.broker());
+        // Sent by the session loop once it has read what the client already sent.
         None
     }
 
     /// A `subscribe` or `unsubscribe`, made once every frame before it is answered.
     async fn control(&mut self, frame: ClientFrame) -> Result {
+        self.pipeline.start(self.region.broker());
         while self.pipeline.busy() {
             self.settle_publishes().await?;
         }

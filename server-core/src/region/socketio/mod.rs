@@ -279,6 +279,7 @@ impl Endpoint {
             pipeline: crate::region::pipeline::Pipeline::new(
                 self.region.config.publishing.publish_pipeline,
                 self.region.config.publishing.publish_batches,
+                self.region.publish_round_trip.clone(),
             ),
             acks: std::collections::VecDeque::new(),
         };

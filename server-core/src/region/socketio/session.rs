@@ -15,7 +15,7 @@ use crate::region::delivery::{Delivery, NoticeKind};
 use crate::region::follow::Follows;
 use crate::region::frames;
 use crate::region::metrics::{Transport, Written};
-use crate::region::pipeline::Pipeline;
+use crate::region::pipeline::{self, Pipeline};
 use crate::region::rate_limit::TokenBucket;
 use crate::region::Region;
 use serde::Serialize;
@@ -79,6 +79,7 @@ impl Session {
         tracing::debug!(region = %region.name(), sid = %self.socket.id, "socket.io client connected");
         let lagged = self.follows.subscriber().lagged.clone();
         let ended = loop {
+            let due = self.pipeline.due();
             let step = tokio::select! {
                 _ = region.shutdown.cancelled() => break Ended::Gone,
                 _ = self.gone.cancelled() => break Ended::Gone,
@@ -95,21 +96,15 @@ impl Session {
                     self.pipeline.start(region.broker());
                     self.send_replies().await
                 }
+                // A batch that waited for company (a burst trickling in) goes.
+                _ = pipeline::until(due), if due.is_some() => {
+                    self.pipeline.start(region.broker());
+                    Ok(())
+                }
                 // A full pipeline takes no more packets (they wait in the inbox).
-                Some(msg) = self.inbox.recv(), if self.pipeline.has_room() => match msg.asked {
-                    Ok(Asked::Message(text)) => {
-                        sent += 1;
-                        self.store(text, msg.ack, &mut bucket, sent);
-                        self.send_replies().await
-                    }
-                    Ok(Asked::Join(room)) => self.join(room, msg.ack).await,
-                    Ok(Asked::Leave(room)) => self.leave(room, msg.ack).await,
-                    Err(refused) => {
-                        self.pipeline.reply(Err(refused));
-                        self.acks.push_back(msg.ack);
-                        self.send_replies().await
-                    }
-                },
+                Some(msg) = self.inbox.recv(), if self.pipeline.has_room() => {
+                    self.take_burst(msg, &mut bucket, &mut sent).await
+                }
                 Some(ack) = self.overflow.recv() => {
                     let refused = Refusal::RateLimited {
                         rate: region.config.publishing.publish_rate,
@@ -170,6 +165,50 @@ impl Session {
         }
     }
 
+    /// Take `first` and every packet the client sent with it (a burst goes to the broker as
+    /// one batch: one round trip, not one per batch slot), then send what waits.
+    async fn take_burst(
+        &mut self,
+        first: Incoming,
+        bucket: &mut TokenBucket,
+        sent: &mut u64,
+    ) -> Result<(), Ended> {
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            self.take(msg, bucket, sent).await?;
+            if self.pipeline.has_room() {
+                next = self.inbox.try_recv().ok();
+            }
+        }
+        // At once when a batch slot is free; otherwise when one frees.
+        self.pipeline.start(self.region.broker());
+        self.send_replies().await
+    }
+
+    /// One packet of the client: a message queued for the broker, a room joined or left, or
+    /// a refusal, each answered in order.
+    async fn take(
+        &mut self,
+        msg: Incoming,
+        bucket: &mut TokenBucket,
+        sent: &mut u64,
+    ) -> Result<(), Ended> {
+        match msg.asked {
+            Ok(Asked::Message(text)) => {
+                *sent += 1;
+                self.store(text, msg.ack, bucket, *sent);
+                Ok(())
+            }
+            Ok(Asked::Join(room)) => self.join(room, msg.ack).await,
+            Ok(Asked::Leave(room)) => self.leave(room, msg.ack).await,
+            Err(refused) => {
+                self.pipeline.reply(Err(refused));
+                self.acks.push_back(msg.ack);
+                Ok(())
+            }
+        }
+    }
+
     /// Queue one message of the client for the broker (or its refusal), answered in order.
     fn store(&mut self, text: String, ack: Option<Ack>, bucket: &mut TokenBucket, n: u64) {
         let publishing = &self.region.config.publishing;
@@ -184,11 +223,7 @@ impl Session {
         };
         self.acks.push_back(ack);
         match event {
-            Ok(event) => {
-                self.pipeline.publish(event, std::time::Instant::now());
-                // At once when a batch slot is free; otherwise with the next batch.
-                self.pipeline.start(self.region.broker());
-            }
+            Ok(event) => self.pipeline.publish(event, std::time::Instant::now()),
             Err(refused) => self.pipeline.reply(Err(refused)),
         }
     }
@@ -209,6 +244,7 @@ impl Session {
     /// Wait until every message before now is answered (before a join or a leave).
     async fn settle_all(&mut self) -> Result<(), Ended> {
         let region = self.region.clone();
+        self.pipeline.start(region.broker());
         while self.pipeline.busy() {
             self.pipeline
                 .settle(|id, r, t| answer(&region, id, r, t))
