@@ -10,6 +10,9 @@
 //!   over several channels (interleaved, each channel's order kept); latency percentiles.
 //! - [`channels`]: the channels a pane follows and the names typed for them, checked with
 //!   the protocol's rule (pure).
+//! - [`presence`]: per channel who is online in every region (a list replaced by each fresh
+//!   `presence` frame, joins and leaves idempotent), and the joins and leaves the timeline
+//!   lists, each once with every pane's receipt (pure).
 //! - [`sim`]: each region's simulated WAN link as the UI knows it, presets (pure).
 //! - [`scenario`]: the scripted demos (a partition; chat rooms on channels) and the state
 //!   machine that walks one (pure).
@@ -39,7 +42,7 @@
 //! - [`token`]: the region token, from the page URL or the token form, kept for the tab.
 //!
 //! # Dependencies
-//! The pure modules (`state` and what it holds: `log`, `channels`, `sim`, `scenario`, `clock`,
+//! The pure modules (`state` and what it holds: `log`, `channels`, `presence`, `sim`, `scenario`, `clock`,
 //! `export`, `outbox_counts`, `refusal`, `error`) import nothing effectful. The edges (`platform`,
 //! `socket`, `render_batcher`, `socket_registry`, `sim_client`, `hooks`, `components`, `app`)
 //! import the state, never the other way round; a type two modules share lives beneath both.
@@ -58,6 +61,7 @@ pub mod log;
 pub mod metrics;
 pub mod outbox_counts;
 pub mod platform;
+pub mod presence;
 pub mod query;
 pub mod refusal;
 pub mod render_batcher;

@@ -10,6 +10,10 @@
 //!   several channels): the server replays what was missed of each channel (or says `epoch`
 //!   when a channel's log was reset), so nothing is lost or doubled.
 //! - **Backoff.** 250 ms doubling to 10 s, ±25 % jitter, reset once a connection opens.
+//! - **Who.** The socket connects as its pane's client, under the display name the pane holds
+//!   (`/ws?name=…`), and asks for presence on every channel (`presence=1`, and on each
+//!   `subscribe`). A new name is a new connection ([`Socket::rename`]): the old member leaves,
+//!   the new one joins, and the feeds resume where they were.
 //! - **Token.** Every attempt carries the tab's token ([`crate::token`]) as `?token=`. When an
 //!   attempt closes without ever opening, the region is asked why ([`platform::refusal`]) and
 //!   a refusal for the token is reported to the pane, which asks the person for it.
@@ -68,6 +72,10 @@ struct Inner {
     attempt: u32,
     cursor: Cursor,
     subscriptions: Subscriptions,
+    /// The display name it connects with.
+    member_name: String,
+    /// The name the current connection's `welcome` confirmed (`None` until it came).
+    confirmed_name: Option<String>,
     batcher: RenderBatcher,
     outbox: Outbox,
     /// Paces the sends at [`SEND_RATE`].
@@ -93,12 +101,14 @@ impl PartialEq for Socket {
 }
 
 impl Socket {
-    /// Open a socket to the region `name` at `http_url` for pane `pane`, following `follows`.
+    /// Open a socket to the region `name` at `http_url` for pane `pane`, following `follows`,
+    /// its client named `member_name`.
     pub fn open(
         pane: usize,
         name: &str,
         http_url: &str,
         follows: Follows,
+        member_name: &str,
         dispatch: Callback<Action>,
         batcher: RenderBatcher,
     ) -> Socket {
@@ -114,6 +124,8 @@ impl Socket {
             attempt: 0,
             cursor: Cursor::default(),
             subscriptions: Subscriptions::new(follows),
+            member_name: member_name.to_owned(),
+            confirmed_name: None,
             batcher,
             outbox: Outbox::new(format!("{name}-{session:08x}")),
             pace: TokenBucket::full(SEND_RATE, js_sys::Date::now()),
@@ -151,6 +163,23 @@ impl Socket {
             i.outbox.disconnected();
         }
         connect(&self.0);
+    }
+
+    /// Go by `name` from now: a new connection (resumed where this one was) when it differs.
+    pub fn rename(&self, name: &str) {
+        {
+            let mut i = self.0.borrow_mut();
+            if i.member_name == name {
+                return;
+            }
+            i.member_name = name.to_owned();
+        }
+        self.reconnect_now();
+    }
+
+    /// True when the region confirmed that this socket's client goes by `name`.
+    pub fn named(&self, name: &str) -> bool {
+        self.0.borrow().confirmed_name.as_deref() == Some(name)
     }
 
     /// Queue the publishes of `draft`; returns how many were queued, or why none was (the
@@ -221,11 +250,13 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
     // Closures of earlier sockets are not running now: free them.
     i.handlers.clear();
     i.opened = false;
-    let url = match i.cursor.query(i.subscriptions.wanted()) {
-        Some(q) => format!("{}?{q}", i.url),
-        None => i.url.clone(),
-    };
+    let url = format!(
+        "{}?{}",
+        i.url,
+        i.subscriptions.connect_query(&i.cursor, &i.member_name)
+    );
     i.subscriptions.connecting();
+    i.confirmed_name = None;
     let url = token::with_token(&url, token::get().as_deref());
     let ws = match WebSocket::new(&url) {
         Ok(ws) => ws,
@@ -280,6 +311,12 @@ fn on_message(weak: Weak<RefCell<Inner>>) -> Closure<dyn FnMut(MessageEvent)> {
             Ok(frame) => {
                 i.cursor.on_frame(&frame);
                 i.subscriptions.on_frame(&frame);
+                if let wire::ServerFrame::Welcome {
+                    member: Some(m), ..
+                } = &frame
+                {
+                    i.confirmed_name = Some(m.name.clone());
+                }
                 let reply = i.outbox.on_reply(&frame, js_sys::Date::now());
                 if reply != outbox::Reply::None {
                     retry = matches!(reply, outbox::Reply::Retry(_));
