@@ -18,6 +18,7 @@ mod settings_panel;
 mod sim_controls;
 mod timeline;
 mod timeline_file;
+mod timeline_presence;
 mod timeline_row;
 mod token_form;
 
@@ -39,5 +40,6 @@ pub use settings_panel::SettingsPanel;
 pub use sim_controls::SimControls;
 pub use timeline::{timeline_regions, Timeline, TimelineRegions};
 pub use timeline_file::TimelineFile;
+pub use timeline_presence::PresenceRow;
 pub use timeline_row::TimelineRow;
 pub use token_form::TokenForm;
