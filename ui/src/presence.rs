@@ -121,6 +121,12 @@ pub struct Change {
     /// region's time line (the page's stamp moved by the clock offset measured then; the
     /// page's own stamp while none was known), µs.
     pub seen: Vec<Option<Micros>>,
+    /// The pane whose own client this member is (was): that pane is not due a frame of it (a
+    /// connection that left is not told of its leave; its own join may be in its list).
+    pub own: Option<usize>,
+    /// Panes that learnt of it from a `presence` list instead of its frame (their list already
+    /// had the member, or no longer had it): not due its frame either.
+    pub listed: Vec<usize>,
 }
 
 impl Change {
@@ -144,6 +150,21 @@ impl Change {
         }
     }
 
+    /// True when pane `pane` is told of this change, if it follows the channel: every pane
+    /// but the one whose own client the member is.
+    pub fn due(&self, pane: usize) -> bool {
+        self.own != Some(pane) && !self.listed.contains(&pane)
+    }
+
+    /// True when `roster` (pane `pane`'s list of the channel) already says what this change
+    /// says, though the pane was not told of it: the member is listed after a join, or not
+    /// after a leave.
+    fn shown_by(&self, pane: usize, roster: &Roster) -> bool {
+        let told = self.seen.get(pane).copied().flatten().is_some();
+        let listed = roster.has(&self.member.id);
+        !told && !self.listed.contains(&pane) && listed == (self.kind == Kind::Join)
+    }
+
     /// The earliest pane's receipt.
     pub fn first_seen(&self) -> Option<Micros> {
         self.seen.iter().flatten().min().copied()
@@ -161,8 +182,9 @@ pub struct Changes {
 
 impl Changes {
     /// Note that pane `pane` (of `panes`) was told of `kind` of `member` on `channel` at `at`
-    /// (on its region's line). A change another pane was told of gets this pane's receipt;
-    /// a pane told twice keeps its first. Returns whether a new row was made.
+    /// (on its region's line); `own`: the pane whose own client `member` is, if one is. A
+    /// change another pane was told of gets this pane's receipt; a pane told twice keeps its
+    /// first. Returns whether a new row was made.
     pub fn note(
         &mut self,
         channel: &Channel,
@@ -170,6 +192,7 @@ impl Changes {
         member: &Member,
         (pane, panes): (usize, usize),
         at: Micros,
+        own: Option<usize>,
     ) -> bool {
         // Changes come in near the end: look from the newest back.
         let found = (self.list.iter().enumerate().rev())
@@ -193,12 +216,44 @@ impl Changes {
             kind,
             member: member.clone(),
             seen,
+            own,
+            listed: Vec::new(),
         }));
         while self.list.len() > MAX_CHANGES {
             self.list.pop_front();
             self.dropped += 1;
         }
         true
+    }
+
+    /// The member `id` is pane `pane`'s own client (its welcome came after a change of it was
+    /// noted).
+    pub fn own(&mut self, id: &str, pane: usize) {
+        let found: Vec<usize> = (self.list.iter().enumerate())
+            .filter(|(_, c)| c.member.id == id && c.own.is_none())
+            .map(|(i, _)| i)
+            .collect();
+        for i in found {
+            let mut c = Change::clone(&self.list[i]);
+            c.own = Some(pane);
+            self.list.set(i, Rc::new(c));
+        }
+    }
+
+    /// Pane `pane`'s list of `channel` is now `roster`: the changes of that channel it says
+    /// already (and the pane was not told of) are the pane's by its list. Only the newest
+    /// `last` changes are looked at (all of them: `usize::MAX`).
+    pub fn listed(&mut self, channel: &str, pane: usize, roster: &Roster, last: usize) {
+        let from = self.list.len().saturating_sub(last);
+        let found: Vec<usize> = (self.list.iter().enumerate().skip(from))
+            .filter(|(_, c)| *c.channel == *channel && c.shown_by(pane, roster))
+            .map(|(i, _)| i)
+            .collect();
+        for i in found {
+            let mut c = Change::clone(&self.list[i]);
+            c.listed.push(pane);
+            self.list.set(i, Rc::new(c));
+        }
     }
 
     /// Put `change` in as it is (a recording read back).

@@ -182,6 +182,10 @@ pub fn Timeline(props: &TimelineProps) -> Html {
         Item::Row(r) => Some(&**r),
         Item::Gap(_) => None,
     }));
+    // The joins and leaves shown are drawn on the same axis: it reaches their last receipt.
+    let axis = (changes.iter().take(*limit))
+        .filter_map(|c| Some(c.seen.iter().flatten().max()?.saturating_sub(c.at())))
+        .fold(axis, Axis::cover);
     let total = match &*channel {
         Some(c) => log.len_of(c),
         None => log.len(),

@@ -25,7 +25,8 @@ pub struct PresenceRowProps {
 /// One join or leave: who (in its region's colour), which channel, and a mark per pane where
 /// that pane's socket was told, on the time axis from when it happened ([`Change::at`]: a
 /// join from when its member joined at its region; a leave, which carries no time, from the
-/// first pane told). A pane that follows the channel and was not told yet is "waiting".
+/// first pane told). A pane that follows the channel and was not told yet is "waiting"
+/// (the pane whose own client it is is not due it).
 #[component]
 pub fn PresenceRow(props: &PresenceRowProps) -> Html {
     let c = &props.change;
@@ -37,7 +38,7 @@ pub fn PresenceRow(props: &PresenceRowProps) -> Html {
     };
     let seen: Vec<(AttrValue, Option<Micros>, bool)> = (props.regions.iter().enumerate())
         .map(|(i, (name, starts))| {
-            let due = starts.as_ref().is_none_or(|s| s.contains_key(&*c.channel));
+            let due = c.due(i) && starts.as_ref().is_none_or(|s| s.contains_key(&*c.channel));
             (name.clone(), c.seen.get(i).copied().flatten(), due)
         })
         .collect();
@@ -46,11 +47,13 @@ pub fn PresenceRow(props: &PresenceRowProps) -> Html {
         .filter(|(_, at, due)| at.is_none() && *due)
         .map(|(n, _, _)| n)
         .collect();
-    let title = (seen.iter())
-        .map(|(n, at, due)| {
+    let title = (seen.iter().enumerate())
+        .map(|(i, (n, at, due))| {
             let figure = match at {
                 Some(at) => format::offset_from(t0, *at),
                 None if *due => "waiting".into(),
+                None if c.own == Some(i) => "its own client (not told of itself)".into(),
+                None if c.listed.contains(&i) => "its presence list already said so".into(),
                 None => "not due (the pane does not follow the channel)".into(),
             };
             format!("told in the {} pane: {figure}", n.to_uppercase())
@@ -61,7 +64,9 @@ pub fn PresenceRow(props: &PresenceRowProps) -> Html {
     html! {
         <li class={classes!("timeline-row", "presence-row", c.kind.as_str())} data-testid="timeline-presence"
             data-kind={c.kind.as_str()} data-channel={c.channel.to_string()} data-name={c.member.name.clone()}
-            data-region={c.member.region.clone()} data-id={c.member.id.clone()} {title}>
+            data-region={c.member.region.clone()} data-id={c.member.id.clone()}
+            data-own={c.own.and_then(|p| props.regions.get(p)).map(|(n, _)| n.clone())}
+            data-waiting={(!waiting.is_empty()).to_string()} {title}>
             <div class="line">
                 <span class="offset">
                     if props.show_channel {

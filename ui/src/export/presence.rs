@@ -19,6 +19,12 @@ pub struct RecordedChange {
     /// Per region that was told of it: when its pane's socket got the frame, on that region's
     /// time line (the page's clock moved by the offset measured then), µs.
     pub seen: Vec<RecordedSeen>,
+    /// The region whose pane's own client the member was (that pane was not due it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own: Option<String>,
+    /// The regions whose panes learnt of it from a `presence` list, not its frame.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listed: Vec<String>,
 }
 
 /// One region's pane told of a change.
@@ -45,6 +51,10 @@ impl Recording {
                         at,
                     })
                     .collect(),
+                own: c.own.and_then(|p| self.regions.get(p).cloned()),
+                listed: (c.listed.iter())
+                    .filter_map(|p| self.regions.get(*p).cloned())
+                    .collect(),
             })
             .collect();
         self
@@ -69,6 +79,10 @@ pub fn to_changes(rec: &Recording) -> Changes {
             kind,
             member: c.member.clone(),
             seen,
+            own: (c.own.as_ref()).and_then(|r| rec.regions.iter().position(|n| n == r)),
+            listed: (c.listed.iter())
+                .filter_map(|r| rec.regions.iter().position(|n| n == r))
+                .collect(),
         });
     }
     changes

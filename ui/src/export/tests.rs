@@ -127,9 +127,9 @@ fn joins_and_leaves_are_exported_and_read_back() {
         since: 500,
     };
     let global = crate::channels::Channel::from(wire::GLOBAL);
-    changes.note(&global, Kind::Join, &ben, (2, 3), 600);
-    changes.note(&global, Kind::Join, &ben, (0, 3), 640);
-    changes.note(&global, Kind::Leave, &ben, (1, 3), 900);
+    changes.note(&global, Kind::Join, &ben, (2, 3), 600, None);
+    changes.note(&global, Kind::Join, &ben, (0, 3), 640, None);
+    changes.note(&global, Kind::Leave, &ben, (1, 3), 900, Some(2));
     let rec = record(&log(), &regions(), None, 9_000).with_presence(&changes);
     let json = to_json(&rec);
     assert!(json.contains("\"presence\""));

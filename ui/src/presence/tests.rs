@@ -109,16 +109,16 @@ fn each_change_is_one_row_with_every_panes_receipt() {
     let mut c = Changes::default();
     let global: Channel = "global".into();
     let ana = member("us-1.1", "Ana", "us", 100);
-    assert!(c.note(&global, Kind::Join, &ana, (0, 3), 110));
-    assert!(!c.note(&global, Kind::Join, &ana, (2, 3), 150));
+    assert!(c.note(&global, Kind::Join, &ana, (0, 3), 110, None));
+    assert!(!c.note(&global, Kind::Join, &ana, (2, 3), 150, None));
     assert!(
-        !c.note(&global, Kind::Join, &ana, (2, 3), 999),
+        !c.note(&global, Kind::Join, &ana, (2, 3), 999, None),
         "told twice"
     );
-    assert!(c.note(&global, Kind::Leave, &ana, (1, 3), 500));
+    assert!(c.note(&global, Kind::Leave, &ana, (1, 3), 500, None));
     let again = member("us-1.1", "Ana", "us", 600);
-    assert!(c.note(&global, Kind::Join, &again, (1, 3), 610));
-    assert!(c.note(&"room-1".into(), Kind::Join, &ana, (1, 3), 120));
+    assert!(c.note(&global, Kind::Join, &again, (1, 3), 610, None));
+    assert!(c.note(&"room-1".into(), Kind::Join, &ana, (1, 3), 120, None));
     assert_eq!(c.len(), 4);
     let first = c.iter().next().unwrap();
     assert_eq!(first.seen, [Some(110), None, Some(150)]);
@@ -138,8 +138,24 @@ fn the_changes_kept_are_bounded() {
     let global: Channel = "global".into();
     for n in 0..(MAX_CHANGES as u64 + 5) {
         let m = member(&format!("us-1.{n}"), "x", "us", n);
-        c.note(&global, Kind::Join, &m, (0, 1), n);
+        c.note(&global, Kind::Join, &m, (0, 1), n, None);
     }
     assert_eq!((c.len(), c.dropped), (MAX_CHANGES, 5));
     assert_eq!(c.iter().next().unwrap().member.since, 5, "the oldest went");
+}
+
+/// The pane whose own client a member is is not due its changes, whether that is known when
+/// the change is noted or only once its welcome comes.
+#[test]
+fn a_panes_own_client_is_not_due_its_own_changes() {
+    let mut c = Changes::default();
+    let global: Channel = "global".into();
+    let guest = member("us-1.1", "guest US", "us", 1);
+    c.note(&global, Kind::Leave, &guest, (0, 3), 10, Some(1));
+    let ana = member("us-1.2", "Ana", "us", 5);
+    c.note(&global, Kind::Join, &ana, (0, 3), 12, None);
+    c.own("us-1.2", 1);
+    for change in c.iter() {
+        assert!(change.due(0) && !change.due(1) && change.due(2));
+    }
 }

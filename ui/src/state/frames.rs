@@ -31,6 +31,9 @@ impl State {
                 ..
             } => {
                 self.panes[p].broker = Some(broker);
+                if let Some(m) = &member {
+                    self.own(p, &m.id);
+                }
                 self.panes[p].me = member;
                 if channels.is_empty() {
                     // A server older than channels names none: its welcome is `global`'s.
@@ -79,9 +82,9 @@ impl State {
             } => {
                 // A fresh list replaces what the pane knew (no rows: the list says it all).
                 if let Some(c) = self.panes[p].followed(&channel) {
-                    self.panes[p]
-                        .presence
-                        .insert(c, Roster::listed(count, members));
+                    let roster = Roster::listed(count, members);
+                    self.presence.listed(&c, p, &roster, usize::MAX);
+                    self.panes[p].presence.insert(c, roster);
                 }
             }
             ServerFrame::Join { channel, member } => {
@@ -118,12 +121,31 @@ impl State {
         let pane = &mut self.panes[p];
         let on_line = pane.clock.estimate().map_or(at, |o| o.to_region(at));
         let panes = self.panes.len();
-        self.presence.note(&c, kind, &member, (p, panes), on_line);
+        let own = (self.panes.iter()).position(|q| q.own.iter().any(|id| **id == member.id));
+        if (self.presence).note(&c, kind, &member, (p, panes), on_line, own) {
+            // A new row: panes whose list already says it are not waiting for its frame.
+            for (q, pane) in self.panes.iter().enumerate().filter(|(q, _)| *q != p) {
+                if let Some(roster) = pane.presence.get(&c) {
+                    self.presence.listed(&c, q, roster, 1);
+                }
+            }
+        }
         let roster = self.panes[p].presence.entry(c).or_default();
         match kind {
             Kind::Join => roster.join(member),
             Kind::Leave => roster.leave(&member),
         };
+    }
+
+    /// Member `id` is pane `p`'s own client (its welcome said so).
+    fn own(&mut self, p: usize, id: &str) {
+        let own = &mut self.panes[p].own;
+        if !own.iter().any(|o| **o == *id) {
+            own.push(id.into());
+            let extra = own.len().saturating_sub(super::pane::OWN_KEPT);
+            own.drain(..extra);
+        }
+        self.presence.own(id, p);
     }
 
     /// A server said offsets `from..=to` of `channel` cannot be replayed to pane `p`.

@@ -79,10 +79,16 @@ pub struct Pane {
     pub name: Rc<str>,
     /// This pane's client as a member, as its region's latest `welcome` named it.
     pub me: Option<Member>,
+    /// The member ids of this pane's connections, newest last, at most [`OWN_KEPT`]: the
+    /// timeline does not wait for a pane to be told of its own client's join or leave.
+    pub own: Vec<Rc<str>>,
     /// Per followed channel whose `presence` list came: who is online, in every region.
     /// Empty while the socket is not connected (what it knew may be stale by then).
     pub presence: OrdMap<Channel, Roster>,
 }
+
+/// Member ids of its own connections a pane keeps.
+pub const OWN_KEPT: usize = 16;
 
 /// The name a pane's client has until its person logs in: readable, and says the region.
 pub fn guest_name(region: &str) -> Rc<str> {
@@ -110,6 +116,7 @@ impl PartialEq for Pane {
             clock,
             name,
             me,
+            own,
             presence,
         } = self;
         (feeds.ptr_eq(&o.feeds) || *feeds == o.feeds)
@@ -118,7 +125,7 @@ impl PartialEq for Pane {
             && (duplicates, sent, acked, notices, sim)
                 == (&o.duplicates, &o.sent, &o.acked, &o.notices, &o.sim)
             && (publishes, refused, clock) == (&o.publishes, &o.refused, &o.clock)
-            && (name, me) == (&o.name, &o.me)
+            && (name, me, own) == (&o.name, &o.me, &o.own)
             && (presence.ptr_eq(&o.presence) || *presence == o.presence)
     }
 }
@@ -128,6 +135,7 @@ impl Pane {
         Pane {
             name: guest_name(&region.name),
             me: None,
+            own: Vec::new(),
             presence: OrdMap::new(),
             region,
             link: Link::Connecting,

@@ -185,5 +185,36 @@ fn the_welcome_says_who_the_pane_is() {
     s.apply(Action::Name(1, "Ana".into()));
     s.apply(frames(1, vec![(hello, 1)]));
     assert_eq!(&*s.panes[1].name, "Ana");
-    assert_eq!(s.panes[1].me, Some(ana));
+    assert_eq!(s.panes[1].me, Some(ana.clone()));
+    // Ana's connection is US's own: the timeline does not wait for US to be told of her.
+    s.apply(frames(0, vec![(leave(GLOBAL, &ana), 2)]));
+    let row = s.presence.iter().next().unwrap();
+    assert_eq!(row.own, Some(1));
+    assert!(row.due(0) && !row.due(1));
+}
+
+/// A pane that learnt of a join from its list (it connected after it) is not waiting for the
+/// join's frame, whichever came first: its list, or another pane's frame.
+#[test]
+fn a_pane_whose_list_says_it_already_is_not_waiting_for_the_frame() {
+    let mut s = connected();
+    let (guest, ben) = (
+        member("us-1.1", "guest US", "us"),
+        member("eu-1.1", "Ben", "eu"),
+    );
+    // AS lists the US guest before US is told of its own join.
+    s.apply(frames(0, vec![(list(GLOBAL, &[&guest]), 1)]));
+    s.apply(frames(1, vec![(join(GLOBAL, &guest), 2)]));
+    assert!(!s.presence.iter().next().unwrap().due(0));
+    assert!(
+        s.presence.iter().next().unwrap().due(2),
+        "EU neither told nor listed yet"
+    );
+    // Ben's join reaches AS; EU's list, taken after, has him (and the guest).
+    s.apply(frames(0, vec![(join(GLOBAL, &ben), 3)]));
+    s.apply(frames(2, vec![(list(GLOBAL, &[&guest, &ben]), 4)]));
+    let rows: Vec<_> = s.presence.iter().collect();
+    assert_eq!(rows[0].listed, [0, 2]);
+    assert_eq!(rows[1].listed, [2]);
+    assert!(rows[1].due(1), "US neither told nor listed Ben yet");
 }
