@@ -25,7 +25,8 @@
 //!   `socket::frames` decodes what it receives and keeps the resume cursor (per channel);
 //!   `socket::subscriptions` turns the pane's channels into the connect query's list and
 //!   `subscribe`/`unsubscribe` frames; `socket::outbox` holds every publish until acked
-//!   (retries with the same id, bounded); `socket::token_bucket` paces the sends.
+//!   (retries with the same id, bounded); `socket::token_bucket` paces the sends;
+//!   `socket::transport` runs the WebSocket in a worker that stamps each frame on arrival.
 //! - [`context`]: the dispatcher and shared handles every component reaches by context.
 //! - [`render_batcher`]: gathers the frames of all sockets so the reducer (and the render)
 //!   runs once per tick.
