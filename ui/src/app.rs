@@ -135,9 +135,13 @@ fn body(state: &State, now: Micros) -> Html {
 /// The scenario bar, one pane per region, the latency summary and the timeline.
 fn regions_and_timeline(state: &State, now: Micros) -> Html {
     // The timeline shows an opened recording instead of the live log, while there is one.
-    let (shown_log, shown_regions) = match &state.recording {
-        Some(Ok(r)) => (r.log.clone(), recorded_regions(r)),
-        _ => (state.log.clone(), timeline_regions(state)),
+    let (shown_log, shown_presence, shown_regions) = match &state.recording {
+        Some(Ok(r)) => (r.log.clone(), r.presence.clone(), recorded_regions(r)),
+        _ => (
+            state.log.clone(),
+            state.presence.clone(),
+            timeline_regions(state),
+        ),
     };
     html! {
         <>
@@ -150,9 +154,9 @@ fn regions_and_timeline(state: &State, now: Micros) -> Html {
                 }) }
             </section>
             <LatencySummary figures={latency_figures(state)} />
-            <TimelineFile log={shown_log.clone()} regions={shown_regions.clone()}
+            <TimelineFile log={shown_log.clone()} presence={shown_presence.clone()} regions={shown_regions.clone()}
                 recording={state.recording.clone()} />
-            <Timeline log={shown_log} regions={shown_regions} show_render={state.show_render} />
+            <Timeline log={shown_log} presence={shown_presence} regions={shown_regions} show_render={state.show_render} />
         </>
     }
 }

@@ -72,6 +72,15 @@ impl Axis {
         Axis { max, knee }
     }
 
+    /// This axis, ending late enough to hold `us` too (a join or leave told later than every
+    /// event's last hop): the end goes up to the round value above it, the knee stays.
+    pub fn cover(self, us: Micros) -> Axis {
+        Axis {
+            max: self.max.max(nice_ceiling(us)),
+            ..self
+        }
+    }
+
     /// Where `us` sits on the axis, in percent.
     pub fn position(&self, us: Micros) -> f64 {
         let knee = self.knee.max(1) as f64;
@@ -165,6 +174,24 @@ mod tests {
                 crate::log::Item::Gap(_) => None,
             })
             .collect()
+    }
+
+    /// A join told later than every event's last hop stretches the end, never the knee, and
+    /// never shrinks it.
+    #[test]
+    fn an_axis_covers_a_later_time() {
+        let axis = Axis {
+            max: 200_000,
+            knee: 5_000,
+        };
+        assert_eq!(
+            axis.cover(379_860),
+            Axis {
+                max: 500_000,
+                knee: 5_000
+            }
+        );
+        assert_eq!(axis.cover(10), axis);
     }
 
     #[test]

@@ -15,11 +15,13 @@
 //! Those three are optional (absent in older exports). `feeds` (optional too) says, per
 //! region in pane order, which channels its pane followed and the offset each feed started
 //! after: which events were due to reach it, so a recording shows "waiting" where the live
-//! page did.
+//! page did. `presence` (optional) lists the joins and leaves the timeline showed
+//! ([`presence`]); the CSV leaves them out.
 
 use crate::clock::ClockOffset;
 use crate::error::FileError;
 use crate::log::{Delivery, Log, Row};
+use crate::presence::Changes;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -48,6 +50,9 @@ pub struct Recording {
     pub feeds: Option<Vec<Starts>>,
     /// Events, channel by channel, each channel's oldest first.
     pub events: Vec<RecordedEvent>,
+    /// Joins and leaves, oldest first ([`presence`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub presence: Vec<RecordedChange>,
 }
 
 /// One event and its hops.
@@ -131,6 +136,7 @@ pub fn record(log: &Log, regions: &[String], feeds: Option<Vec<Starts>>, now: Mi
         regions: regions.to_vec(),
         feeds,
         events,
+        presence: Vec::new(),
     }
 }
 
@@ -282,6 +288,8 @@ pub struct Opened {
     pub feeds: Option<Vec<Starts>>,
     /// Its events.
     pub log: Log,
+    /// Its joins and leaves.
+    pub presence: Changes,
 }
 
 impl Opened {
@@ -293,9 +301,14 @@ impl Opened {
             regions: rec.regions.clone(),
             feeds: rec.feeds.clone(),
             log: to_log(rec),
+            presence: to_changes(rec),
         })
     }
 }
+
+pub mod presence;
+
+pub use presence::{to_changes, RecordedChange, RecordedSeen};
 
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,9 @@
 //!   over several channels (interleaved, each channel's order kept); latency percentiles.
 //! - [`channels`]: the channels a pane follows and the names typed for them, checked with
 //!   the protocol's rule (pure).
+//! - [`presence`]: per channel who is online in every region (a list replaced by each fresh
+//!   `presence` frame, joins and leaves idempotent), and the joins and leaves the timeline
+//!   lists, each once with every pane's receipt (pure).
 //! - [`sim`]: each region's simulated WAN link as the UI knows it, presets (pure).
 //! - [`scenario`]: the scripted demos (a partition; chat rooms on channels) and the state
 //!   machine that walks one (pure).
@@ -22,7 +25,8 @@
 //!   `socket::frames` decodes what it receives and keeps the resume cursor (per channel);
 //!   `socket::subscriptions` turns the pane's channels into the connect query's list and
 //!   `subscribe`/`unsubscribe` frames; `socket::outbox` holds every publish until acked
-//!   (retries with the same id, bounded); `socket::token_bucket` paces the sends.
+//!   (retries with the same id, bounded); `socket::token_bucket` paces the sends;
+//!   `socket::transport` runs the WebSocket in a worker that stamps each frame on arrival.
 //! - [`context`]: the dispatcher and shared handles every component reaches by context.
 //! - [`render_batcher`]: gathers the frames of all sockets so the reducer (and the render)
 //!   runs once per tick.
@@ -39,7 +43,7 @@
 //! - [`token`]: the region token, from the page URL or the token form, kept for the tab.
 //!
 //! # Dependencies
-//! The pure modules (`state` and what it holds: `log`, `channels`, `sim`, `scenario`, `clock`,
+//! The pure modules (`state` and what it holds: `log`, `channels`, `presence`, `sim`, `scenario`, `clock`,
 //! `export`, `outbox_counts`, `refusal`, `error`) import nothing effectful. The edges (`platform`,
 //! `socket`, `render_batcher`, `socket_registry`, `sim_client`, `hooks`, `components`, `app`)
 //! import the state, never the other way round; a type two modules share lives beneath both.
@@ -58,6 +62,7 @@ pub mod log;
 pub mod metrics;
 pub mod outbox_counts;
 pub mod platform;
+pub mod presence;
 pub mod query;
 pub mod refusal;
 pub mod render_batcher;

@@ -1,7 +1,9 @@
 //! The scripted demos behind "Run scenario": each a fixed list of steps, and a small state
 //! machine that walks the one picked, so a new user sees a whole story in under a minute:
-//! [`PARTITION`] (distance, a partition, its healing) and [`ROOMS`] (three chat rooms, each
-//! region in two of them: a pane gets only its rooms, each room in one order everywhere).
+//! [`PARTITION`] (distance, a partition, its healing), [`ROOMS`] (three chat rooms, each
+//! region in two of them: a pane gets only its rooms, each room in one order everywhere) and
+//! [`PRESENCE`] (the original's story: Ana logs in through US, Ben through EU, then Chen in
+//! AS fires an event; every pane lists them all, each in its region's colour).
 //!
 //! Pure: [`crate::hooks::use_scenario`] performs each step's [`Effect`] (HTTP, publishing,
 //! following channels), waits the step's dwell time, and reports back with
@@ -31,6 +33,16 @@ pub enum Effect {
     Follow(&'static [(&'static str, &'static [&'static str])]),
     /// Bursts into channels, all at once, `(region, channel, count)`.
     Post(&'static [(&'static str, &'static str, u32)]),
+    /// Each listed region's client goes by this display name (`None`: its guest name),
+    /// `(region, name)`; done once every socket's region confirmed it (a new connection).
+    LogIn(&'static [(&'static str, Option<&'static str>)]),
+    /// One event of kind `event` with this text, from `region`, on `global`.
+    Fire {
+        /// The region.
+        region: &'static str,
+        /// The text.
+        text: &'static str,
+    },
 }
 
 /// One step of the demo.
@@ -61,7 +73,7 @@ pub struct Script {
 
 mod scripts;
 
-pub use scripts::{PARTITION, ROOMS, ROOM_MEMBERS, SCRIPTS};
+pub use scripts::{PARTITION, PRESENCE, ROOMS, ROOM_MEMBERS, SCRIPTS};
 
 /// Where a run of the demo is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -289,5 +301,27 @@ mod tests {
         assert!(ROOMS.length_ms() <= 20_000);
         assert_eq!(Script::named("Chat rooms"), Some(&ROOMS));
         assert_eq!(SCRIPTS[0], &PARTITION, "the default is the first demo");
+    }
+
+    /// The original's story: everyone a guest first (so a second run shows the joins again),
+    /// then Ana through US, Ben through EU, Chen through AS, and only then Chen's event.
+    #[test]
+    fn the_presence_story_logs_in_ana_ben_then_chen_who_fires_an_event() {
+        let effects: Vec<Effect> = PRESENCE.steps.iter().map(|s| s.effect).collect();
+        let at = |e: Effect| effects.iter().position(|x| *x == e).unwrap();
+        assert!(matches!(effects[0], Effect::Follow(panes)
+            if panes.iter().all(|(_, c)| *c == [wire::GLOBAL])));
+        assert!(matches!(effects[1], Effect::LogIn(names)
+            if names.len() == 3 && names.iter().all(|(_, n)| n.is_none())));
+        let ana = at(Effect::LogIn(&[("us", Some("Ana"))]));
+        let ben = at(Effect::LogIn(&[("eu", Some("Ben"))]));
+        let chen = at(Effect::LogIn(&[("as", Some("Chen"))]));
+        let fire = (effects.iter())
+            .position(|e| matches!(e, Effect::Fire { region: "as", .. }))
+            .unwrap();
+        assert!(1 < ana && ana < ben && ben < chen && chen < fire);
+        assert_eq!(effects.last(), Some(&Effect::Preset("off")));
+        assert!(PRESENCE.length_ms() <= 20_000);
+        assert_eq!(Script::named("Presence"), Some(&PRESENCE));
     }
 }

@@ -6,8 +6,9 @@
 //!
 //! Every channel is its own log, with its own epoch and offsets ([`ChannelLog`]); each pane
 //! follows the channels its person chose ([`Pane::follows`]) and keeps, per channel its
-//! socket is subscribed to, where that feed stands ([`Feed`]). What the frames do is in
-//! `frames.rs`.
+//! socket is subscribed to, where that feed stands ([`Feed`]), and per channel who is online
+//! ([`crate::presence::Roster`]); the joins and leaves every pane was told of are
+//! [`State::presence`], the timeline's presence rows. What the frames do is in `frames.rs`.
 
 use crate::channels::{Channel, Follows};
 use crate::clock::Sample;
@@ -15,6 +16,7 @@ use crate::error::{HttpError, RegionsError};
 use crate::export::{OpenError, Opened};
 use crate::log::{Log, RowKey};
 use crate::outbox_counts::OutboxCounts;
+use crate::presence::Changes;
 use crate::refusal::Refusal;
 use crate::scenario::{Scenario, ScenarioEvent};
 use crate::sim::SimEvent;
@@ -71,6 +73,8 @@ pub struct State {
     pub panes: Vec<Pane>,
     /// Every event seen by any pane.
     pub log: Log,
+    /// Every join and leave any pane was told of (bounded), each once.
+    pub presence: Changes,
     /// Every channel a pane has followed: the epoch of its rows in `log`, its newest offset.
     pub channels: OrdMap<Channel, ChannelLog>,
     /// The scripted demo, once started.
@@ -116,6 +120,9 @@ pub enum Action {
     /// Pane `pane`'s clients now follow these channels (its socket subscribes and
     /// unsubscribes to match).
     Follow(usize, Follows),
+    /// Pane `pane`'s client goes by this display name from now (its socket connects again
+    /// with it: the old member leaves, the new one joins).
+    Name(usize, String),
     /// Pane `pane` sent this many publish frames (retries included).
     Sent(usize, u64),
     /// Pane `pane`'s outbox now holds this (the render batcher hands the latest over with a batch).
@@ -154,7 +161,14 @@ impl State {
         match action {
             Action::Regions(Ok(list)) => self.start_over(list),
             Action::Regions(Err(e)) => self.regions = Some(Err(e)),
-            Action::Link(p, link) => self.on_pane(p, |pane| pane.link = link),
+            Action::Link(p, link) => self.on_pane(p, |pane| {
+                // Closed: who is online is not known until the next connection's lists.
+                if matches!(link, Link::Reconnecting { .. }) {
+                    pane.presence = OrdMap::new();
+                    pane.me = None;
+                }
+                pane.link = link;
+            }),
             Action::Health(p, h) => self.health(p, h),
             Action::Clock(p, sample) => self.on_pane(p, |pane| {
                 pane.clock.add(sample);
@@ -173,6 +187,7 @@ impl State {
                 }
             }
             Action::Follow(p, follows) => self.on_pane(p, |pane| pane.follow(follows)),
+            Action::Name(p, name) => self.on_pane(p, |pane| pane.name = name.into()),
             Action::Sent(p, n) => self.on_pane(p, |pane| pane.sent += n),
             Action::Publishes(p, counts) => self.on_pane(p, |pane| pane.publishes = counts),
             Action::Refused(p, refusal) => self.on_pane(p, |pane| pane.refused = refusal),
@@ -289,7 +304,7 @@ fn error_notice(code: &ErrorCode, message: &str, id: Option<&str>, temporary: bo
 mod frames;
 mod pane;
 
-pub use pane::{Feed, Pane};
+pub use pane::{guest_name, Feed, Pane};
 
 #[cfg(test)]
 mod tests;

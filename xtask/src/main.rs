@@ -166,6 +166,7 @@ fn test() -> Result<()> {
         "e2e/browser.test.mjs",
         "e2e/browser-publishing.test.mjs",
         "e2e/browser-channels.test.mjs",
+        "e2e/browser-presence.test.mjs",
         "e2e/socketio.test.mjs",
         "e2e/desktop.test.mjs",
         "e2e/package.test.mjs",

@@ -1,13 +1,14 @@
 //! One region's pane: its socket, health, link controls, channels, publish form and events.
 
 use crate::channels::{Channel, Follows};
-use crate::components::{ChannelBar, EventList, Notices, PaneStatus, PublishForm, SimControls};
+use crate::components::{ChannelBar, EventList, NameForm, Notices, OnlineList, PaneStatus};
+use crate::components::{PublishForm, SimControls};
 use crate::format;
 use crate::hooks::{use_app, use_health, use_region_socket, use_sim};
 use crate::log::Log;
 use crate::sim_client;
 use crate::socket::Draft;
-use crate::state::{Action, Level, Link, Pane};
+use crate::state::{guest_name, Action, Level, Link, Pane};
 use wire::sim::LinkSettings;
 use wire::{BrokerStatus, Micros};
 use yew::prelude::*;
@@ -29,15 +30,22 @@ pub struct RegionPaneProps {
     pub now: Micros,
 }
 
-/// One region: its connection, its clients and the channels they follow, a form to publish
-/// there, what it received. Owns that region's socket and health poll.
+/// One region: its connection, its client (its name) and who is online with it, the channels
+/// it follows, a form to publish there, what it received. Owns that region's socket and health poll.
 #[component]
 pub fn RegionPane(props: &RegionPaneProps) -> Html {
     let dispatch = use_app().dispatch;
     let pane = &props.pane;
     let name = AttrValue::from(pane.region.name.clone());
     let url = AttrValue::from(pane.region.url.clone());
-    let socket = use_region_socket(props.index, name.clone(), url.clone(), pane.follows.clone());
+    let member_name = AttrValue::from(pane.name.to_string());
+    let socket = use_region_socket(
+        props.index,
+        name.clone(),
+        url.clone(),
+        pane.follows.clone(),
+        member_name.clone(),
+    );
     let connected = pane.link == Link::Connected;
     use_health(props.index, url.clone(), connected);
     use_sim(props.index, url.clone());
@@ -54,6 +62,9 @@ pub fn RegionPane(props: &RegionPaneProps) -> Html {
     };
     let ondismiss = dispatch.reform(move |id| Action::Dismiss(index, id));
     let onfollow = dispatch.reform(move |f: Follows| Action::Follow(index, f));
+    let onname = dispatch.reform(move |n: String| Action::Name(index, n));
+    let confirmed = (pane.me.as_ref()).map(|m| AttrValue::from(m.name.clone()));
+    let guest = AttrValue::from(guest_name(&pane.region.name).to_string());
     let live: Vec<Channel> = pane.feeds.keys().cloned().collect();
     let onsim = {
         let (dispatch, url) = (dispatch.clone(), url.to_string());
@@ -84,6 +95,9 @@ pub fn RegionPane(props: &RegionPaneProps) -> Html {
             <SimControls name={name.clone()} sim={pane.sim.clone()} backlog={props.backlog}
                 onchange={onsim} />
             <Notices notices={pane.notices.clone()} {ondismiss} />
+            <NameForm region={name.clone()} name={member_name} {confirmed} {guest} {onname} />
+            <OnlineList region={name.clone()} follows={pane.follows.clone()} presence={pane.presence.clone()}
+                me={pane.me.clone()} />
             <ChannelBar region={name.clone()} follows={pane.follows.clone()} {live} {onfollow} />
             <PublishForm region={name.clone()} follows={pane.follows.clone()} {onpublish} sent={pane.sent}
                 acked={pane.acked} outbox={pane.publishes.clone()} />

@@ -1,12 +1,13 @@
-//! The sync timeline: every event's hops on one time axis, newest first; all channels, or
-//! one.
+//! The sync timeline: every event's hops on one time axis, newest first, with the joins and
+//! leaves as rows of their own; all channels, or one.
 
 use crate::axis::Axis;
-use crate::components::TimelineRow;
+use crate::components::{PresenceRow, TimelineRow};
 use crate::export::Starts;
 use crate::format;
 use crate::hooks::use_app;
 use crate::log::{Gap, Item, Log, MAX_EVENTS};
+use crate::presence::{Change, Changes};
 use crate::state::{Action, State};
 use std::rc::Rc;
 use web_sys::HtmlSelectElement;
@@ -32,6 +33,8 @@ pub fn timeline_regions(state: &State) -> TimelineRegions {
 pub struct TimelineProps {
     /// Every event seen.
     pub log: Log,
+    /// Every join and leave seen.
+    pub presence: Changes,
     /// The panes ([`timeline_regions`]).
     pub regions: TimelineRegions,
     /// Render times are shown ([`crate::state::State::show_render`]).
@@ -102,6 +105,40 @@ fn channel_filter(log: &Log, shown: Option<&AttrValue>, onpick: Callback<Event>)
     }
 }
 
+/// What the timeline lists: an event (or gap) of the log, or a join or leave.
+enum Shown {
+    Log(Item),
+    Presence(Rc<Change>),
+}
+
+/// The log's `items` (newest first) with the `changes` (newest first) among them by time: a
+/// change goes above the first event stored before it happened ([`Change::at`]; a gap stays
+/// just above the row below it). Changes older than the oldest event listed follow it only
+/// when every event is listed (`all`): below a "show more" they would be out of place.
+fn merged(items: Vec<Item>, changes: Vec<Rc<Change>>, all: bool) -> Vec<Shown> {
+    // Each item's time: a row's when it was stored; a gap's that of the row below it.
+    let mut keys = vec![0; items.len()];
+    let mut below = 0;
+    for (i, item) in items.iter().enumerate().rev() {
+        if let Item::Row(r) = item {
+            below = r.stored_at;
+        }
+        keys[i] = below;
+    }
+    let mut changes = changes.into_iter().peekable();
+    let mut out = Vec::with_capacity(items.len());
+    for (item, key) in items.into_iter().zip(keys) {
+        while let Some(c) = changes.next_if(|c| c.at() > key) {
+            out.push(Shown::Presence(c));
+        }
+        out.push(Shown::Log(item));
+    }
+    if all {
+        out.extend(changes.map(Shown::Presence));
+    }
+    out
+}
+
 /// A row for offsets no pane has: the server's reason, or how many are missing.
 fn gap_row(gap: &Gap, show_channel: bool) -> Html {
     let offsets = if gap.from == gap.to {
@@ -139,15 +176,25 @@ pub fn Timeline(props: &TimelineProps) -> Html {
     let log = &props.log;
     let show_channel = log.has_channels();
     let items = log.items(channel.as_deref(), *limit);
+    let changes = props.presence.newest_first(channel.as_deref());
     let regions = Rc::new(props.regions.clone());
     let axis = Axis::fit(items.iter().filter_map(|i| match i {
         Item::Row(r) => Some(&**r),
         Item::Gap(_) => None,
     }));
+    // The joins and leaves shown are drawn on the same axis: it reaches their last receipt.
+    let axis = (changes.iter().take(*limit))
+        .filter_map(|c| Some(c.seen.iter().flatten().max()?.saturating_sub(c.at())))
+        .fold(axis, Axis::cover);
     let total = match &*channel {
         Some(c) => log.len_of(c),
         None => log.len(),
     };
+    let (joins, leaves) = (changes.iter()).fold((0, 0), |(j, l), c| match c.kind {
+        crate::presence::Kind::Join => (j + 1, l),
+        crate::presence::Kind::Leave => (j, l + 1),
+    });
+    let shown = merged(items, changes, total <= *limit);
     let onpick = {
         let channel = channel.clone();
         Callback::from(move |e: Event| {
@@ -178,6 +225,11 @@ pub fn Timeline(props: &TimelineProps) -> Html {
                 }
                 <span class="muted" data-testid="timeline-count" data-count={total.to_string()}>
                     { format!("{total} events, newest first · time since the origin accepted each event") }
+                    if joins + leaves > 0 {
+                        <span data-testid="timeline-presence-count" data-joins={joins.to_string()} data-leaves={leaves.to_string()}>
+                            { format!(" · {joins} joins, {leaves} leaves (→ ←: time since it happened)") }
+                        </span>
+                    }
                     if log.dropped > 0 {
                         { format!(" · {} older events dropped (keeps the newest {MAX_EVENTS})", log.dropped) }
                     }
@@ -185,17 +237,21 @@ pub fn Timeline(props: &TimelineProps) -> Html {
                 { legend(resolution, props.show_render, ontoggle) }
             </div>
             { axis_head(&axis) }
-            if items.is_empty() {
+            if shown.is_empty() {
                 <p class="empty">{ "Events appear here as they arrive." }</p>
             }
             <ol class="timeline-rows">
-                { for items.into_iter().map(|item| match item {
-                    Item::Row(row) => html! {
+                { for shown.into_iter().map(|item| match item {
+                    Shown::Presence(change) => html! {
+                        <PresenceRow key={format!("{}-{}-{}-{}", change.kind.as_str(), change.channel, change.member.id, change.member.since)}
+                            change={change.clone()} regions={regions.clone()} {axis} {show_channel} />
+                    },
+                    Shown::Log(Item::Row(row)) => html! {
                         <TimelineRow key={format!("{}#{}", row.channel, row.offset)} row={row.clone()}
                             regions={regions.clone()} {axis} {show_channel}
                             resolution={resolution.map_or(0, |r| r.ceil() as Micros)} show_render={props.show_render} />
                     },
-                    Item::Gap(gap) => gap_row(&gap, show_channel),
+                    Shown::Log(Item::Gap(gap)) => gap_row(&gap, show_channel),
                 }) }
             </ol>
             if total > *limit {

@@ -5,6 +5,7 @@ use crate::export::{self, OpenError, OpenFailure, Opened, Starts};
 use crate::hooks::use_app;
 use crate::log::Log;
 use crate::platform::{download, now_micros, read_file};
+use crate::presence::Changes;
 use crate::state::Action;
 use std::rc::Rc;
 use web_sys::HtmlInputElement;
@@ -22,17 +23,25 @@ fn iso(at: wire::Micros) -> String {
 pub struct TimelineFileProps {
     /// The timeline shown (live, or the recording's).
     pub log: Log,
+    /// Its joins and leaves.
+    pub presence: Changes,
     /// Its regions, in pane order, with where their feeds started (when known).
     pub regions: Vec<(AttrValue, Option<Starts>)>,
     /// The recording shown instead of the live timeline, or why a file did not open.
     pub recording: Option<Result<Rc<Opened>, OpenError>>,
 }
 
-/// Offer `log` (of the panes `regions`) as a file to download: CSV, or JSON.
-fn save(log: &Log, regions: &[(AttrValue, Option<Starts>)], csv: bool) -> Result<(), FileError> {
+/// Offer `log` and `presence` (of the panes `regions`) as a file to download: CSV (events
+/// only), or JSON.
+fn save(
+    log: &Log,
+    presence: &Changes,
+    regions: &[(AttrValue, Option<Starts>)],
+    csv: bool,
+) -> Result<(), FileError> {
     let names: Vec<String> = regions.iter().map(|(n, _)| n.to_string()).collect();
     let feeds: Option<Vec<Starts>> = regions.iter().map(|(_, s)| s.clone()).collect();
-    let rec = export::record(log, &names, feeds, now_micros());
+    let rec = export::record(log, &names, feeds, now_micros()).with_presence(presence);
     let stamp = (rec.exported_at / 1_000_000).to_string();
     if csv {
         download(
@@ -90,7 +99,8 @@ pub fn TimelineFile(props: &TimelineFileProps) -> Html {
     let error = use_state(|| None::<FileError>);
     let onsave = |csv: bool| {
         let (log, regions, error) = (props.log.clone(), props.regions.clone(), error.clone());
-        Callback::from(move |_: MouseEvent| error.set(save(&log, &regions, csv).err()))
+        let presence = props.presence.clone();
+        Callback::from(move |_: MouseEvent| error.set(save(&log, &presence, &regions, csv).err()))
     };
     let onopen = {
         let dispatch = dispatch.clone();

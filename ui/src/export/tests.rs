@@ -113,3 +113,30 @@ fn channels_and_feeds_survive_the_round_trip_and_old_exports_are_global() {
     assert_eq!(old.feeds, None);
     assert!(old.events.iter().all(|e| e.channel == "global"));
 }
+
+/// Joins and leaves go into the JSON and come back as the same rows, in pane order; an
+/// export without them (older) reads as none; the CSV leaves them out.
+#[test]
+fn joins_and_leaves_are_exported_and_read_back() {
+    use crate::presence::{Changes, Kind};
+    let mut changes = Changes::default();
+    let ben = wire::Member {
+        id: "eu-1.1".into(),
+        name: "Ben".into(),
+        region: "eu".into(),
+        since: 500,
+    };
+    let global = crate::channels::Channel::from(wire::GLOBAL);
+    changes.note(&global, Kind::Join, &ben, (2, 3), 600, None);
+    changes.note(&global, Kind::Join, &ben, (0, 3), 640, None);
+    changes.note(&global, Kind::Leave, &ben, (1, 3), 900, Some(2));
+    let rec = record(&log(), &regions(), None, 9_000).with_presence(&changes);
+    let json = to_json(&rec);
+    assert!(json.contains("\"presence\""));
+    let back = from_json(&json).unwrap();
+    assert_eq!(to_changes(&back), changes);
+    assert!(!to_csv(&rec).contains("Ben"), "the CSV lists events only");
+    let older = record(&log(), &regions(), None, 9_000);
+    assert!(!to_json(&older).contains("presence"));
+    assert!(to_changes(&from_json(&to_json(&older)).unwrap()).is_empty());
+}

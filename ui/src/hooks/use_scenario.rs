@@ -8,7 +8,7 @@ use crate::sim::with_cut_off;
 use crate::sim_client::{self, PresetError};
 use crate::socket::{Draft, OutboxFull};
 use crate::socket_registry::SocketRegistry;
-use crate::state::{Action, State};
+use crate::state::{guest_name, Action, State};
 use wire::sim::LinkSettings;
 use yew::prelude::*;
 
@@ -100,6 +100,14 @@ enum StepError {
         /// Why.
         why: FollowError,
     },
+    /// A region did not confirm its client's new name in time.
+    #[error("{}: not connected as {name} after {} s", region.to_uppercase(), SUBSCRIBE_WAIT_MS / 1000)]
+    NotNamed {
+        /// The region.
+        region: &'static str,
+        /// The name.
+        name: String,
+    },
     /// A region did not confirm its channels in time.
     #[error("{}: not subscribed to {} after {} s", region.to_uppercase(), channels.join(", "), SUBSCRIBE_WAIT_MS / 1000)]
     NotSubscribed {
@@ -163,6 +171,26 @@ async fn perform(
             }
             Ok(())
         }
+        Effect::LogIn(names) => {
+            let names: Vec<(&PaneRef, &'static str, String)> = (names.iter())
+                .map(|&(region, name)| {
+                    let p = find(region)?;
+                    let name = name.map_or_else(|| guest_name(&p.name).to_string(), String::from);
+                    Ok((p, region, name))
+                })
+                .collect::<Result<_, StepError>>()?;
+            for (p, _, name) in &names {
+                dispatch.emit(Action::Name(p.index, name.clone()));
+            }
+            for (p, region, name) in names {
+                named(p, region, name, sockets).await?;
+            }
+            Ok(())
+        }
+        Effect::Fire { region, text } => {
+            let p = find(region)?;
+            publish(p, sockets, &Draft::new("event", text.to_owned(), 1))
+        }
         Effect::CutOff { region, on } => {
             let p = find(region)?;
             let settings = with_cut_off(p.sim.as_ref(), on);
@@ -202,4 +230,21 @@ async fn confirmed(
         sleep(100).await;
     }
     Err(StepError::NotSubscribed { region, channels })
+}
+
+/// Wait until pane `p`'s socket is connected under `name` (the state's change reaches the
+/// socket in the pane's next render, its new connection's welcome a round trip later).
+async fn named(
+    p: &PaneRef,
+    region: &'static str,
+    name: String,
+    sockets: &SocketRegistry,
+) -> Result<(), StepError> {
+    for _ in 0..SUBSCRIBE_WAIT_MS / 100 {
+        if sockets.get(p.index).is_some_and(|s| s.named(&name)) {
+            return Ok(());
+        }
+        sleep(100).await;
+    }
+    Err(StepError::NotNamed { region, name })
 }

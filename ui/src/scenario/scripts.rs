@@ -3,7 +3,7 @@
 use super::{Effect, Script, Step};
 
 /// Every demo, in the picker's order (the first is the default).
-pub const SCRIPTS: [&Script; 2] = [&PARTITION, &ROOMS];
+pub const SCRIPTS: [&Script; 3] = [&PARTITION, &ROOMS, &PRESENCE];
 
 /// Distance, a partition, its healing, on `global`.
 pub const PARTITION: Script = Script {
@@ -129,6 +129,68 @@ const ROOMS_STEPS: [Step; 5] = [
     Step {
         title: "Back to one machine",
         watch: "preset “off”: the regions are microseconds from the broker again",
+        effect: Effect::Preset("off"),
+        dwell_ms: 1_500,
+    },
+];
+
+/// The original's story: people log in through US and EU, then one in AS fires an event.
+pub const PRESENCE: Script = Script {
+    name: "Presence",
+    about: "A 15-second scripted demo: Ana logs in through US, Ben through EU, then Chen in AS fires an event",
+    done: "Every pane lists Ana (US), Ben (EU) and Chen (AS), each in its region's colour; the timeline has each join and leave once. Log a pane out to see its member leave everywhere.",
+    steps: &PRESENCE_STEPS,
+};
+
+const PRESENCE_STEPS: [Step; 8] = [
+    Step {
+        title: "Every region on the global channel",
+        watch: "each pane follows global: who is online there, in every region, is listed in every pane",
+        effect: Effect::Follow(ON_GLOBAL),
+        dwell_ms: 300,
+    },
+    Step {
+        title: "Everyone starts as a guest",
+        watch: "each pane's client is its region's guest: three members online, one per region",
+        effect: Effect::LogIn(&[("as", None), ("us", None), ("eu", None)]),
+        dwell_ms: 1_000,
+    },
+    Step {
+        title: "Place the regions around the globe",
+        watch: "preset “global”: US 20 ms, EU 45 ms, AS 90 ms from the broker",
+        effect: Effect::Preset("global"),
+        dwell_ms: 1_500,
+    },
+    Step {
+        title: "Ana logs in through US",
+        watch: "every pane lists Ana in US's colour; the timeline shows her join (and the US guest's leave), told to each pane at its distance",
+        effect: Effect::LogIn(&[("us", Some("Ana"))]),
+        dwell_ms: 2_500,
+    },
+    Step {
+        title: "Ben logs in through EU",
+        watch: "Ben appears in every pane, in EU's colour, beside Ana",
+        effect: Effect::LogIn(&[("eu", Some("Ben"))]),
+        dwell_ms: 2_500,
+    },
+    Step {
+        title: "Chen logs in through AS",
+        watch: "Chen appears in every pane, in AS's colour: three people online, one per region",
+        effect: Effect::LogIn(&[("as", Some("Chen"))]),
+        dwell_ms: 2_500,
+    },
+    Step {
+        title: "Chen fires an event from AS",
+        watch: "the event reaches every region; its timeline row sits above the joins",
+        effect: Effect::Fire {
+            region: "as",
+            text: "Chen says hello from AS",
+        },
+        dwell_ms: 3_000,
+    },
+    Step {
+        title: "Back to one machine",
+        watch: "preset “off”: the regions are microseconds from the broker again; everyone stays online",
         effect: Effect::Preset("off"),
         dwell_ms: 1_500,
     },

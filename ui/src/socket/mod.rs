@@ -10,11 +10,16 @@
 //!   several channels): the server replays what was missed of each channel (or says `epoch`
 //!   when a channel's log was reset), so nothing is lost or doubled.
 //! - **Backoff.** 250 ms doubling to 10 s, ±25 % jitter, reset once a connection opens.
+//! - **Who.** The socket connects as its pane's client, under the display name the pane holds
+//!   (`/ws?name=…`), and asks for presence on every channel (`presence=1`, and on each
+//!   `subscribe`). A new name is a new connection ([`Socket::rename`]): the old member leaves,
+//!   the new one joins, and the feeds resume where they were.
 //! - **Token.** Every attempt carries the tab's token ([`crate::token`]) as `?token=`. When an
 //!   attempt closes without ever opening, the region is asked why ([`platform::refusal`]) and
 //!   a refusal for the token is reported to the pane, which asks the person for it.
-//! - **Batching.** Frames are stamped with the browser's clock on arrival and go to the shared
-//!   [`RenderBatcher`], so a burst of events costs a few renders, not one each.
+//! - **Batching.** Frames are stamped with the browser's clock on arrival, in the socket's own
+//!   worker ([`transport`]: a busy main thread does not delay the stamps), and go to the
+//!   shared [`RenderBatcher`], so a burst of events costs a few renders, not one each.
 //! - **Publishing.** Publishes go out at most [`SEND_RATE`] per second (under the server's
 //!   limit) and stay in the [`Outbox`] until acked: retried with the same id after a temporary
 //!   refusal or a reconnect, dropped (with the server's reason shown) after a permanent one.
@@ -24,6 +29,7 @@ pub mod frames;
 pub mod outbox;
 pub mod subscriptions;
 pub mod token_bucket;
+pub mod transport;
 
 pub use frames::{decode, Cursor};
 pub use outbox::{Draft, Outbox, OutboxFull};
@@ -31,26 +37,19 @@ pub use subscriptions::Subscriptions;
 pub use token_bucket::TokenBucket;
 
 use crate::channels::Follows;
-use crate::platform::{self, js_error, now_micros, random};
+use crate::platform::{self, random};
 use crate::render_batcher::RenderBatcher;
 use crate::state::{Action, Level, Link};
 use crate::token;
 use gloo_timers::callback::Timeout;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
-use web_sys::{CloseEvent, MessageEvent, WebSocket};
+use transport::{Event, Handler, Transport};
+use wire::Micros;
 use yew::Callback;
 
 /// Publishes sent per second at most (the server allows 1,000/s per connection).
 const SEND_RATE: f64 = 800.0;
-
-type Handlers = (
-    Closure<dyn FnMut()>,
-    Closure<dyn FnMut(MessageEvent)>,
-    Closure<dyn FnMut(CloseEvent)>,
-);
 
 struct Inner {
     pane: usize,
@@ -59,15 +58,19 @@ struct Inner {
     /// Its `/ws` URL, without query.
     url: String,
     dispatch: Callback<Action>,
-    ws: Option<WebSocket>,
+    ws: Option<Transport>,
     /// The current socket opened (a close before that is a refused or failed attempt).
     opened: bool,
     /// Handlers of the current socket, and of closed ones (a closure must not be dropped
     /// while it runs, so old ones wait here until the next connect).
-    handlers: Vec<Handlers>,
+    handlers: Handler,
     attempt: u32,
     cursor: Cursor,
     subscriptions: Subscriptions,
+    /// The display name it connects with.
+    member_name: String,
+    /// The name the current connection's `welcome` confirmed (`None` until it came).
+    confirmed_name: Option<String>,
     batcher: RenderBatcher,
     outbox: Outbox,
     /// Paces the sends at [`SEND_RATE`].
@@ -93,12 +96,14 @@ impl PartialEq for Socket {
 }
 
 impl Socket {
-    /// Open a socket to the region `name` at `http_url` for pane `pane`, following `follows`.
+    /// Open a socket to the region `name` at `http_url` for pane `pane`, following `follows`,
+    /// its client named `member_name`.
     pub fn open(
         pane: usize,
         name: &str,
         http_url: &str,
         follows: Follows,
+        member_name: &str,
         dispatch: Callback<Action>,
         batcher: RenderBatcher,
     ) -> Socket {
@@ -114,6 +119,8 @@ impl Socket {
             attempt: 0,
             cursor: Cursor::default(),
             subscriptions: Subscriptions::new(follows),
+            member_name: member_name.to_owned(),
+            confirmed_name: None,
             batcher,
             outbox: Outbox::new(format!("{name}-{session:08x}")),
             pace: TokenBucket::full(SEND_RATE, js_sys::Date::now()),
@@ -131,8 +138,7 @@ impl Socket {
         i.stopped = true;
         i.timers = Timers::default();
         if let Some(ws) = i.ws.take() {
-            detach(&ws);
-            let _ = ws.close();
+            ws.close();
         }
     }
 
@@ -145,12 +151,28 @@ impl Socket {
             }
             i.timers.retry = None;
             if let Some(ws) = i.ws.take() {
-                detach(&ws);
-                let _ = ws.close();
+                ws.close();
             }
             i.outbox.disconnected();
         }
         connect(&self.0);
+    }
+
+    /// Go by `name` from now: a new connection (resumed where this one was) when it differs.
+    pub fn rename(&self, name: &str) {
+        {
+            let mut i = self.0.borrow_mut();
+            if i.member_name == name {
+                return;
+            }
+            i.member_name = name.to_owned();
+        }
+        self.reconnect_now();
+    }
+
+    /// True when the region confirmed that this socket's client goes by `name`.
+    pub fn named(&self, name: &str) -> bool {
+        self.0.borrow().confirmed_name.as_deref() == Some(name)
     }
 
     /// Queue the publishes of `draft`; returns how many were queued, or why none was (the
@@ -180,20 +202,13 @@ impl Socket {
 /// Send the `subscribe`/`unsubscribe` frames that make the socket follow what is wanted,
 /// if it is open (else its opening does).
 fn send_changes(i: &mut Inner) {
-    let Some(ws) = (i.ws.clone()).filter(|ws| ws.ready_state() == WebSocket::OPEN) else {
+    let Some(ws) = (i.ws.as_ref()).filter(|ws| ws.is_open()) else {
         return;
     };
     for frame in i.subscriptions.changes(&i.cursor) {
         // A socket that fails to send is closing: the next connection names every channel.
-        let _ = ws.send_with_str(&frame.to_text());
+        ws.send(&frame.to_text());
     }
-}
-
-/// Stop `ws` from calling back.
-fn detach(ws: &WebSocket) {
-    ws.set_onopen(None);
-    ws.set_onmessage(None);
-    ws.set_onclose(None);
 }
 
 /// Run `f` on the inner state if it is still alive, then dispatch what it returns (outside
@@ -221,81 +236,90 @@ fn connect(rc: &Rc<RefCell<Inner>>) {
     // Closures of earlier sockets are not running now: free them.
     i.handlers.clear();
     i.opened = false;
-    let url = match i.cursor.query(i.subscriptions.wanted()) {
-        Some(q) => format!("{}?{q}", i.url),
-        None => i.url.clone(),
-    };
+    let url = format!(
+        "{}?{}",
+        i.url,
+        i.subscriptions.connect_query(&i.cursor, &i.member_name)
+    );
     i.subscriptions.connecting();
+    i.confirmed_name = None;
     let url = token::with_token(&url, token::get().as_deref());
-    let ws = match WebSocket::new(&url) {
-        Ok(ws) => ws,
-        Err(e) => {
-            let msg = format!("cannot open {}: {}", i.url, js_error(e));
-            let (pane, dispatch) = (i.pane, i.dispatch.clone());
-            drop(i);
-            dispatch.emit(Action::Notify(pane, Level::Error, msg));
-            closed(&weak);
-            return;
-        }
+    let w = weak.clone();
+    let on_event = move |event: Event| match event {
+        Event::Open => on_open(&w),
+        Event::Frame(text, at) => on_message(&w, &text, at),
+        Event::Closed => closed(&w),
+        Event::Failed(why) => failed(&w, why),
     };
-    let (onopen, onmessage) = (on_open(weak.clone()), on_message(weak.clone()));
-    let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| closed(&weak));
-    ws.set_onopen(Some(onopen.as_ref().unchecked_ref()));
-    ws.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
-    ws.set_onclose(Some(onclose.as_ref().unchecked_ref()));
-    i.handlers.push((onopen, onmessage, onclose));
-    i.ws = Some(ws);
+    match Transport::connect(&url, on_event) {
+        Ok((ws, handler)) => {
+            i.handlers.extend(handler);
+            i.ws = Some(ws);
+        }
+        Err(why) => {
+            drop(i);
+            failed(&weak, why);
+        }
+    }
+}
+
+/// The socket could not be made: say why, then retry as after a close.
+fn failed(weak: &Weak<RefCell<Inner>>, why: String) {
+    with(weak, |i| {
+        let msg = format!("cannot open {}: {why}", i.url);
+        vec![Action::Notify(i.pane, Level::Error, msg)]
+    });
+    closed(weak);
 }
 
 /// The socket opened: the backoff starts over, the pane is told, channels chosen while it
 /// connected are subscribed, what waits is sent.
-fn on_open(weak: Weak<RefCell<Inner>>) -> Closure<dyn FnMut()> {
-    Closure::new(move || {
-        with(&weak, |i| {
-            i.attempt = 0;
-            i.opened = true;
-            send_changes(i);
-            vec![
-                Action::Link(i.pane, Link::Connected),
-                Action::Refused(i.pane, None),
-            ]
-        });
-        if let Some(rc) = weak.upgrade() {
-            pump(&rc);
-        }
-    })
+fn on_open(weak: &Weak<RefCell<Inner>>) {
+    with(weak, |i| {
+        i.attempt = 0;
+        i.opened = true;
+        send_changes(i);
+        vec![
+            Action::Link(i.pane, Link::Connected),
+            Action::Refused(i.pane, None),
+        ]
+    });
+    if let Some(rc) = weak.upgrade() {
+        pump(&rc);
+    }
 }
 
-/// A frame arrived: stamped now, it moves the cursor and the outbox, then waits in the
-/// batcher for the next render; one that does not decode becomes a notice.
-fn on_message(weak: Weak<RefCell<Inner>>) -> Closure<dyn FnMut(MessageEvent)> {
-    Closure::new(move |e: MessageEvent| {
-        let at = now_micros();
-        let Some(text) = e.data().as_string() else {
-            return;
-        };
-        let frame = decode(&text);
-        let mut retry = false;
-        with(&weak, |i| match frame {
-            Ok(frame) => {
-                i.cursor.on_frame(&frame);
-                i.subscriptions.on_frame(&frame);
-                let reply = i.outbox.on_reply(&frame, js_sys::Date::now());
-                if reply != outbox::Reply::None {
-                    retry = matches!(reply, outbox::Reply::Retry(_));
-                    i.batcher.publishes(i.pane, i.outbox.pending());
-                }
-                i.batcher.push(i.pane, frame, at);
-                vec![]
+/// A frame arrived, stamped `at` by the socket's worker: it moves the cursor and the
+/// outbox, then waits in the batcher for the next render; one that does not decode becomes
+/// a notice.
+fn on_message(weak: &Weak<RefCell<Inner>>, text: &str, at: Micros) {
+    let frame = decode(text);
+    let mut retry = false;
+    with(weak, |i| match frame {
+        Ok(frame) => {
+            i.cursor.on_frame(&frame);
+            i.subscriptions.on_frame(&frame);
+            if let wire::ServerFrame::Welcome {
+                member: Some(m), ..
+            } = &frame
+            {
+                i.confirmed_name = Some(m.name.clone());
             }
-            Err(err) => vec![Action::Notify(i.pane, Level::Error, err.to_string())],
-        });
-        if retry {
-            if let Some(rc) = weak.upgrade() {
-                schedule_pump(&rc);
+            let reply = i.outbox.on_reply(&frame, js_sys::Date::now());
+            if reply != outbox::Reply::None {
+                retry = matches!(reply, outbox::Reply::Retry(_));
+                i.batcher.publishes(i.pane, i.outbox.pending());
             }
+            i.batcher.push(i.pane, frame, at);
+            vec![]
         }
-    })
+        Err(err) => vec![Action::Notify(i.pane, Level::Error, err.to_string())],
+    });
+    if retry {
+        if let Some(rc) = weak.upgrade() {
+            schedule_pump(&rc);
+        }
+    }
 }
 
 /// The socket closed (or could not open): hand over what arrived, then retry later. An
@@ -370,10 +394,7 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
     let mut open = false;
     with(&weak, |i| {
         i.timers.pump = None;
-        let Some(ws) =
-            i.ws.clone()
-                .filter(|ws| ws.ready_state() == WebSocket::OPEN)
-        else {
+        let Some(ws) = (i.ws.as_ref()).filter(|ws| ws.is_open()) else {
             i.batcher.publishes(i.pane, i.outbox.pending());
             return vec![];
         };
@@ -386,7 +407,7 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
             let Some(p) = i.outbox.take() else {
                 break;
             };
-            if ws.send_with_str(&p.frame).is_err() {
+            if !ws.send(&p.frame) {
                 i.outbox.unsent(p);
                 break;
             }

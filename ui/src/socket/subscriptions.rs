@@ -2,7 +2,8 @@
 //!
 //! The pane's person chooses the channels ([`Follows`]). A socket names them when it
 //! connects (`/ws?channels=…`, see [`Cursor::query`]); while it is open, each change is sent
-//! as `subscribe` / `unsubscribe` frames, so the connection (and every other channel's
+//! as `subscribe` / `unsubscribe` frames (each `subscribe` asks for the channel's presence,
+//! as the connect query does with `presence=1`), so the connection (and every other channel's
 //! stream on it) carries on. A change made while a socket is still connecting goes out once
 //! it opens. What the server confirmed (`welcome`, `subscribed`, `unsubscribed`) is kept
 //! apart from what was asked: the scripted demo waits for it before publishing.
@@ -11,6 +12,7 @@
 
 use super::Cursor;
 use crate::channels::{Channel, Follows};
+use crate::query;
 use std::collections::BTreeSet;
 use wire::{ClientFrame, ServerFrame, Subscribe, Unsubscribe, GLOBAL};
 
@@ -50,6 +52,16 @@ impl Subscriptions {
         gone
     }
 
+    /// The query of the next connection: its channels and where each resumes (`cursor`), the
+    /// display name its client goes by, and presence asked for on every channel it names.
+    pub fn connect_query(&self, cursor: &Cursor, name: &str) -> String {
+        let member = format!("name={}&presence=1", query::encode(name));
+        match cursor.query(&self.wanted) {
+            Some(q) => format!("{q}&{member}"),
+            None => member,
+        }
+    }
+
     /// A socket is being opened, asking for what is wanted in its URL.
     pub fn connecting(&mut self) {
         self.asked = self.wanted.iter().cloned().collect();
@@ -73,7 +85,8 @@ impl Subscriptions {
                     channel: c.to_string(),
                     since: at.map(|(offset, _)| *offset),
                     epoch: at.map(|(_, epoch)| epoch.clone()),
-                    presence: false,
+                    // Every pane shows who is online on its channels.
+                    presence: true,
                 })
             })
             .collect();
@@ -137,8 +150,8 @@ mod tests {
         assert_eq!(
             texts(&s.changes(&Cursor::default())),
             [
-                r#"{"type":"subscribe","channel":"room-1"}"#,
-                r#"{"type":"subscribe","channel":"room-2"}"#
+                r#"{"type":"subscribe","channel":"room-1","presence":true}"#,
+                r#"{"type":"subscribe","channel":"room-2","presence":true}"#
             ]
         );
         assert!(s.changes(&Cursor::default()).is_empty(), "sent once");
@@ -156,6 +169,26 @@ mod tests {
         assert!(s.changes(&Cursor::default()).is_empty());
     }
 
+    /// Every connection names its client and asks for presence, resumed or not.
+    #[test]
+    fn a_connection_says_who_it_is_and_asks_for_presence() {
+        let s = Subscriptions::new(Follows::default());
+        let mut cursor = Cursor::default();
+        assert_eq!(
+            s.connect_query(&cursor, "guest US"),
+            "name=guest%20US&presence=1"
+        );
+        cursor.on_frame(&ServerFrame::Subscribed {
+            channel: GLOBAL.into(),
+            offset: 4,
+            epoch: "E".into(),
+        });
+        assert_eq!(
+            s.connect_query(&cursor, "Ana"),
+            "since=4&epoch=E&name=Ana&presence=1"
+        );
+    }
+
     #[test]
     fn a_subscription_resumes_where_the_cursor_has_it_and_confirmations_are_kept() {
         let mut s = Subscriptions::new(Follows::default());
@@ -170,7 +203,7 @@ mod tests {
         s.want(Follows::default().add("a").unwrap());
         assert_eq!(
             texts(&s.changes(&cursor)),
-            [r#"{"type":"subscribe","channel":"a","since":5,"epoch":"E"}"#]
+            [r#"{"type":"subscribe","channel":"a","since":5,"epoch":"E","presence":true}"#]
         );
         assert!(!s.confirmed(&["a"]));
         s.on_frame(&subscribed);

@@ -6,8 +6,9 @@
 
 use super::{error_notice, ChannelLog, Feed, Level, State};
 use crate::channels::Channel;
+use crate::presence::{Kind, Roster};
 use im_rc::OrdSet;
-use wire::{ChannelPosition, EventFrame, Micros, Offset, ServerFrame, GLOBAL};
+use wire::{ChannelPosition, EventFrame, Member, Micros, Offset, ServerFrame, GLOBAL};
 
 /// `text` about `channel`: as it always read for `global`, with the channel named otherwise.
 fn about(channel: &str, text: String) -> String {
@@ -26,9 +27,14 @@ impl State {
                 epoch,
                 broker,
                 mut channels,
+                member,
                 ..
             } => {
                 self.panes[p].broker = Some(broker);
+                if let Some(m) = &member {
+                    self.own(p, &m.id);
+                }
+                self.panes[p].me = member;
                 if channels.is_empty() {
                     // A server older than channels names none: its welcome is `global`'s.
                     let channel = GLOBAL.into();
@@ -68,11 +74,25 @@ impl State {
                     log.newest = log.newest.max(offset);
                 }
             }
-            // Presence is not drawn yet (the UI of presence is its own step).
-            ServerFrame::CaughtUp { .. }
-            | ServerFrame::Presence { .. }
-            | ServerFrame::Join { .. }
-            | ServerFrame::Leave { .. } => {}
+            ServerFrame::CaughtUp { .. } => {}
+            ServerFrame::Presence {
+                channel,
+                count,
+                members,
+            } => {
+                // A fresh list replaces what the pane knew (no rows: the list says it all).
+                if let Some(c) = self.panes[p].followed(&channel) {
+                    let roster = Roster::listed(count, members);
+                    self.presence.listed(&c, p, &roster, usize::MAX);
+                    self.panes[p].presence.insert(c, roster);
+                }
+            }
+            ServerFrame::Join { channel, member } => {
+                self.presence_change(p, &channel, Kind::Join, member, at)
+            }
+            ServerFrame::Leave { channel, member } => {
+                self.presence_change(p, &channel, Kind::Leave, member, at)
+            }
             ServerFrame::Gap {
                 channel,
                 from,
@@ -89,6 +109,43 @@ impl State {
                 self.notify(p, Level::Error, text);
             }
         }
+    }
+
+    /// Pane `p` was told at `at` (the page's clock) that `member` joined or left `channel`:
+    /// its roster changes (once: a repeat changes nothing), and the timeline gets the
+    /// change's row (one per change, with every pane's receipt on its region's line).
+    fn presence_change(&mut self, p: usize, channel: &str, kind: Kind, member: Member, at: Micros) {
+        let Some(c) = self.panes[p].followed(channel) else {
+            return; // Not (or no longer) followed: a frame sent before its `unsubscribed`.
+        };
+        let pane = &mut self.panes[p];
+        let on_line = pane.clock.estimate().map_or(at, |o| o.to_region(at));
+        let panes = self.panes.len();
+        let own = (self.panes.iter()).position(|q| q.own.iter().any(|id| **id == member.id));
+        if (self.presence).note(&c, kind, &member, (p, panes), on_line, own) {
+            // A new row: panes whose list already says it are not waiting for its frame.
+            for (q, pane) in self.panes.iter().enumerate().filter(|(q, _)| *q != p) {
+                if let Some(roster) = pane.presence.get(&c) {
+                    self.presence.listed(&c, q, roster, 1);
+                }
+            }
+        }
+        let roster = self.panes[p].presence.entry(c).or_default();
+        match kind {
+            Kind::Join => roster.join(member),
+            Kind::Leave => roster.leave(&member),
+        };
+    }
+
+    /// Member `id` is pane `p`'s own client (its welcome said so).
+    fn own(&mut self, p: usize, id: &str) {
+        let own = &mut self.panes[p].own;
+        if !own.iter().any(|o| **o == *id) {
+            own.push(id.into());
+            let extra = own.len().saturating_sub(super::pane::OWN_KEPT);
+            own.drain(..extra);
+        }
+        self.presence.own(id, p);
     }
 
     /// A server said offsets `from..=to` of `channel` cannot be replayed to pane `p`.

@@ -5,10 +5,12 @@ use crate::channels::{Channel, Follows};
 use crate::clock::ClockSync;
 use crate::error::HttpError;
 use crate::outbox_counts::OutboxCounts;
+use crate::presence::Roster;
 use crate::refusal::Refusal;
 use crate::sim::SimView;
 use im_rc::{OrdMap, OrdSet};
-use wire::{BrokerKind, Health, Offset, RegionInfo};
+use std::rc::Rc;
+use wire::{BrokerKind, Health, Member, Offset, RegionInfo};
 
 /// One channel as a pane's socket is subscribed to it: from its welcome or `subscribed`
 /// frame until the person stops following it (then it is dropped, events and all: the pane
@@ -72,6 +74,25 @@ pub struct Pane {
     /// This region's clock against the page's ([`crate::clock`]): puts the page's
     /// "delivered" stamps on the region's time line.
     pub clock: ClockSync,
+    /// The display name this pane's client connects with (the person's, or
+    /// [`guest_name`] until they log in).
+    pub name: Rc<str>,
+    /// This pane's client as a member, as its region's latest `welcome` named it.
+    pub me: Option<Member>,
+    /// The member ids of this pane's connections, newest last, at most [`OWN_KEPT`]: the
+    /// timeline does not wait for a pane to be told of its own client's join or leave.
+    pub own: Vec<Rc<str>>,
+    /// Per followed channel whose `presence` list came: who is online, in every region.
+    /// Empty while the socket is not connected (what it knew may be stale by then).
+    pub presence: OrdMap<Channel, Roster>,
+}
+
+/// Member ids of its own connections a pane keeps.
+pub const OWN_KEPT: usize = 16;
+
+/// The name a pane's client has until its person logs in: readable, and says the region.
+pub fn guest_name(region: &str) -> Rc<str> {
+    format!("guest {}", region.to_uppercase()).into()
 }
 
 /// Field by field, with the feeds compared by identity first: unchanged feeds are the same
@@ -93,6 +114,10 @@ impl PartialEq for Pane {
             notices,
             sim,
             clock,
+            name,
+            me,
+            own,
+            presence,
         } = self;
         (feeds.ptr_eq(&o.feeds) || *feeds == o.feeds)
             && (region, link, broker, health, follows)
@@ -100,12 +125,18 @@ impl PartialEq for Pane {
             && (duplicates, sent, acked, notices, sim)
                 == (&o.duplicates, &o.sent, &o.acked, &o.notices, &o.sim)
             && (publishes, refused, clock) == (&o.publishes, &o.refused, &o.clock)
+            && (name, me, own) == (&o.name, &o.me, &o.own)
+            && (presence.ptr_eq(&o.presence) || *presence == o.presence)
     }
 }
 
 impl Pane {
     pub(super) fn new(region: RegionInfo) -> Pane {
         Pane {
+            name: guest_name(&region.name),
+            me: None,
+            own: Vec::new(),
+            presence: OrdMap::new(),
             region,
             link: Link::Connecting,
             broker: None,
@@ -126,12 +157,13 @@ impl Pane {
     /// Follow these channels from now: the feeds of the others go at once (their frames
     /// still on the way are dropped), new ones start with their `subscribed` frame.
     pub(super) fn follow(&mut self, follows: Follows) {
-        let gone: Vec<Channel> = (self.feeds.keys())
+        let gone: Vec<Channel> = (self.feeds.keys().chain(self.presence.keys()))
             .filter(|c| !follows.contains(c))
             .cloned()
             .collect();
         for c in gone {
             self.feeds.remove(&c);
+            self.presence.remove(&c);
         }
         self.follows = follows;
     }
@@ -140,6 +172,7 @@ impl Pane {
     pub(super) fn unsubscribed(&mut self, channel: &str) {
         if !self.follows.contains(channel) {
             self.feeds.remove(channel);
+            self.presence.remove(channel);
         }
     }
 

@@ -384,3 +384,4 @@ fn each_pane_puts_its_deliveries_on_its_regions_time_line_and_paints_are_noted()
 }
 
 mod channels;
+mod presence;
