@@ -44,6 +44,7 @@ use crate::event::{NewEvent, Offset};
 use async_trait::async_trait;
 use redis::{RedisResult, Script};
 use std::future::Future;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -62,15 +63,22 @@ struct Inner {
     // never go through it (each reader has its own connection).
     conn: SharedConn,
     scripts: Scripts,
+    /// Per partition: whether the publish script is known to be loaded where the
+    /// partition lives (see `publish::run_pipeline`).
+    publish_loaded: Vec<AtomicBool>,
     // A std Mutex: held for a copy or a compare only, never across an await.
     state: Mutex<Vec<LogState>>,
     // What `settings::check` found that weakens the log, set once at connect.
     warnings: OnceLock<Vec<String>>,
 }
 
+const PUBLISH_LUA: &str = include_str!("../publish.lua");
+
 /// The Lua scripts of the log, each loaded once per connection when first used.
 struct Scripts {
     publish: Script,
+    /// The publish script's source, for `SCRIPT LOAD` ahead of a pipeline.
+    publish_source: &'static str,
     init: Script,
     rewind: Script,
     history: Script,
@@ -92,10 +100,12 @@ impl RedisBroker {
             inner: Arc::new(Inner {
                 target,
                 state: Mutex::new(vec![LogState::default(); partitions.len()]),
+                publish_loaded: partitions.iter().map(|_| AtomicBool::new(false)).collect(),
                 partitions,
                 conn: SharedConn::new(),
                 scripts: Scripts {
-                    publish: Script::new(include_str!("../publish.lua")),
+                    publish: Script::new(PUBLISH_LUA),
+                    publish_source: PUBLISH_LUA,
                     init: Script::new(include_str!("../init.lua")),
                     rewind: Script::new(include_str!("../rewind.lua")),
                     history: Script::new(include_str!("../history.lua")),

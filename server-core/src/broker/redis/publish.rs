@@ -10,6 +10,7 @@ use crate::broker::{batch_failed, publish_in_order, Broker, Published};
 use crate::error::{NotDurable, Protocol, Result, Unavailable};
 use crate::event::{NewEvent, Offset};
 use redis::{RedisResult, ScriptInvocation, Value};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// What the publish script answered for one event.
@@ -248,6 +249,18 @@ impl RedisBroker {
     ) -> Result<(Vec<Value>, Option<i64>)> {
         let invocations = self.invocations(partition, state, events, bodies);
         let mut pipe = redis::pipe();
+        // Until a pipeline of this partition has run the script, each one loads it first, in
+        // the same pipeline: Redis runs a connection's commands in order, so the pipelines of
+        // a connection's batches stay in their order. (Loading it only after a `NOSCRIPT`
+        // answer would let a later batch, sent meanwhile, be stored before this one, and
+        // its events be refused as out of order.)
+        let loaded = &self.inner.publish_loaded[partition as usize];
+        if !loaded.load(Ordering::Relaxed) {
+            pipe.cmd("SCRIPT")
+                .arg("LOAD")
+                .arg(self.inner.scripts.publish_source)
+                .ignore();
+        }
         for invocation in &invocations {
             pipe.invoke_script(invocation);
         }
@@ -260,7 +273,7 @@ impl RedisBroker {
             }
         };
         let (pipe, first) = (&pipe, &invocations[0]);
-        let mut replies: Vec<Value> = self
+        let replies: Result<Vec<Value>> = self
             .with_conn(|mut c| async move {
                 let result: RedisResult<Vec<Value>> = pipe.query_async(&mut c).await;
                 match result {
@@ -268,14 +281,18 @@ impl RedisBroker {
                         if e.kind()
                             == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
                     {
-                        // Every invocation runs the same script: load it once, then resend.
+                        // The script cache was flushed (`SCRIPT FLUSH`, or a node that
+                        // never ran it): load it, then resend.
                         first.load_async(&mut c).await?;
                         pipe.query_async(&mut c).await
                     }
                     other => other,
                 }
             })
-            .await?;
+            .await;
+        // A failed pipeline may mean a new connection or a restarted server: load again.
+        loaded.store(replies.is_ok(), Ordering::Relaxed);
+        let mut replies = replies?;
         let confirmed = if wait {
             match replies.pop() {
                 Some(Value::Int(n)) => Some(n),
