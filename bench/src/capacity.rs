@@ -188,6 +188,7 @@ impl Idle {
             format!("{}p-", self.receivers.tag),
             10.0,
             Duration::from_millis(100),
+            1,
             acks.clone(),
         )
         .await?;

@@ -2,7 +2,7 @@
 
 use crate::procfs::SERVER_THREAD;
 use crate::scenario::{self, Setup};
-use crate::{bare, capacity, floor, servers, smoke, socketio, throughput};
+use crate::{bare, capacity, channels, floor, servers, smoke, socketio, throughput};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -102,6 +102,30 @@ pub enum Command {
         /// Most steps tried.
         #[arg(long, default_value_t = 6)]
         steps: usize,
+    },
+    /// Channels: (a) the highest clean publish rate on 1 and on 100 channels, on one Redis
+    /// and on a 3-primary Cluster, with Redis CPU per publish per process; (b) clients each
+    /// following one of 100 channels against a broadcast of the same deliveries (private
+    /// Redis and Cluster, started by the bench).
+    Channels {
+        /// (a) p99 limit of a clean step, ms.
+        #[arg(long, default_value_t = 50.0)]
+        p99_ms: f64,
+        /// (a) first rate tried, publishes/s.
+        #[arg(long, default_value_t = 4000.0)]
+        start_rate: f64,
+        /// Seconds of publishing per run.
+        #[arg(long, default_value_t = 4)]
+        secs: u64,
+        /// (a) most steps per search.
+        #[arg(long, default_value_t = 7)]
+        steps: usize,
+        /// (b) receiving clients per region.
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+        /// (b) publishes/s over the channels (the broadcast runs at a hundredth of it).
+        #[arg(long, default_value_t = 2000.0)]
+        rate: f64,
     },
     /// (a), (b) and (c) with their defaults.
     All,
@@ -224,6 +248,17 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let servers = setup.servers(socketio::BROKER).await?;
             let step = Duration::from_secs(secs);
             socketio::scenario(servers, out, clients, emitters, start_rate, step, steps).await?;
+        }
+        Command::Channels {
+            p99_ms,
+            start_rate,
+            secs,
+            steps,
+            clients,
+            rate,
+        } => {
+            let secs = Duration::from_secs(secs);
+            channels::channels(out, p99_ms, start_rate, secs, steps, clients, rate).await?;
         }
         Command::All => {
             scenario::latency(&setup, out, 100, 1000.0, Duration::from_secs(10), 10).await?;

@@ -30,15 +30,19 @@
 //! - [`scenario`]: where the regions come from; the latency scenario.
 //! - [`throughput`]: the throughput search, on the regions and on the bare server.
 //! - [`capacity`]: idle connections until memory or descriptors run out.
+//! - [`channels`]: publishes over 1 and 100 channels on one Redis and a Cluster, and
+//!   fan-out to channels' followers against a broadcast; [`cluster`]: a private Cluster.
 //! - [`smoke`]: the CI check (lost = 0, duplicated = 0).
 //! - [`socketio`]: the Socket.IO scenario (the original system's clients on our regions).
 //! - [`plot`]: SVG plots (latency over time, CDF).
 
 pub mod bare;
 pub mod capacity;
+pub mod channels;
 pub mod child;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod floor;
 pub mod load;
 pub mod measured;

@@ -34,6 +34,28 @@ pub struct LoadSpec {
     pub duration: Duration,
     /// How long to wait after the last publish for deliveries to finish.
     pub drain: Duration,
+    /// Channels (1: every client on `global`). With more, each receiver follows one
+    /// ([`channel_name`]), the receivers of a region spread evenly over them, and the
+    /// publishes take them in turn: each reaches only its channel's followers.
+    pub channels: usize,
+}
+
+/// The name of channel `k` of a run over `channels` channels: `global` when there is one,
+/// else `bench-k`.
+pub fn channel_name(k: usize, channels: usize) -> String {
+    match channels {
+        0 | 1 => wire::GLOBAL.into(),
+        _ => format!("bench-{k}"),
+    }
+}
+
+/// The index `k` of the `bench-k` channel a frame names (the scan the receivers use: no
+/// JSON parse).
+pub fn channel_index(text: &str) -> Option<usize> {
+    let key = r#""channel":"bench-"#;
+    let at = text.find(key)? + key.len();
+    let digits = text[at..].bytes().take_while(u8::is_ascii_digit).count();
+    text[at..at + digits].parse().ok()
 }
 
 /// What a run measured.
@@ -49,6 +71,8 @@ pub struct LoadResult {
     pub clients_per_region: usize,
     /// Publisher connections.
     pub publishers: usize,
+    /// Channels the publishes and receivers were spread over (1: `global`).
+    pub channels: usize,
     /// Publish rate asked for (events/s).
     pub target_rate: f64,
     /// Publishes sent.
@@ -57,7 +81,7 @@ pub struct LoadResult {
     pub stored: u64,
     /// Publishes refused or acked as duplicates.
     pub refused: u64,
-    /// Deliveries expected: stored × receiving clients.
+    /// Deliveries expected: each stored publish × the receiving clients of its channel.
     pub expected: u64,
     /// Unique deliveries.
     pub delivered: u64,
@@ -107,10 +131,19 @@ pub async fn run(servers: &Servers, spec: &LoadSpec) -> anyhow::Result<LoadResul
     clients.drain(spec, &progress, &span, &answers).await;
     let cpu = span.cpu_start.until(&servers.probe.mark());
     let rss = servers.probe.server_rss();
-    let expected = answers.stored() * clients.receivers.len() as u64;
+    let expected = clients.expected(&answers);
     progress.done(span.started, answers.sent(), clients.delivered(), expected);
     let seen = clients.stop().await?;
-    let mut result = merge(servers, spec, seen, &answers, span.start_us, cpu, rss);
+    let mut result = merge(
+        servers,
+        spec,
+        seen,
+        &answers,
+        expected,
+        span.start_us,
+        cpu,
+        rss,
+    );
     answers.count_broken(&mut result);
     Ok(result)
 }
@@ -128,10 +161,11 @@ impl Clients {
     async fn connect(servers: &Servers, spec: &LoadSpec) -> anyhow::Result<Clients> {
         let mut receivers = Receivers::new(format!("b{:x}-", rand::random::<u32>()));
         receivers
-            .connect(
+            .connect_over(
                 &servers.targets,
                 spec.clients_per_region,
                 CONNECT_CONCURRENCY,
+                spec.channels,
             )
             .await?;
         let mut publishers = Vec::new();
@@ -154,6 +188,14 @@ impl Clients {
         self.receivers.delivered()
     }
 
+    /// Deliveries owed so far: each stored publish to every follower of its channel.
+    fn expected(&self, answers: &Answers) -> u64 {
+        let channels = answers.channels();
+        (0..channels)
+            .map(|k| answers.stored_on(k) * self.receivers.followers(k))
+            .sum()
+    }
+
     /// Publish `spec.rate` (split evenly over the publishers) for `spec.duration`, showing
     /// progress, until every publisher has its answers (or gave up waiting).
     async fn publish(
@@ -163,7 +205,13 @@ impl Clients {
         span: &Span,
     ) -> anyhow::Result<Answers> {
         let per_publisher = spec.rate / self.publishers.len().max(1) as f64;
-        let answers = Answers(self.publishers.iter().map(|_| Arc::default()).collect());
+        let channels = spec.channels.max(1);
+        let answers = Answers(
+            self.publishers
+                .iter()
+                .map(|_| Arc::new(Acks::over(channels)))
+                .collect(),
+        );
         let publishing: Vec<_> = std::mem::take(&mut self.publishers)
             .into_iter()
             .zip(&answers.0)
@@ -174,13 +222,13 @@ impl Clients {
                     format!("{}{i}-", self.receivers.tag),
                     per_publisher,
                     spec.duration,
+                    channels,
                     acks.clone(),
                 ))
             })
             .collect();
-        let receivers = self.receivers.len() as u64;
         while publishing.iter().any(|p| !p.is_finished()) {
-            let expected = answers.stored() * receivers;
+            let expected = self.expected(&answers);
             progress.show(span.started, answers.sent(), self.delivered(), expected);
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -192,7 +240,7 @@ impl Clients {
 
     /// Wait (at most `spec.drain`) until every stored publish has reached every receiver.
     async fn drain(&self, spec: &LoadSpec, progress: &Progress, span: &Span, answers: &Answers) {
-        let expected = answers.stored() * self.receivers.len() as u64;
+        let expected = self.expected(answers);
         let deadline = Instant::now() + spec.drain;
         while self.delivered() < expected && Instant::now() < deadline {
             progress.show(span.started, answers.sent(), self.delivered(), expected);
@@ -240,6 +288,15 @@ impl Answers {
         self.sum(|a| a.stored.load(Ordering::Relaxed))
     }
 
+    /// Channels the publishes were spread over.
+    fn channels(&self) -> usize {
+        self.0.first().map_or(1, |a| a.stored_on.len().max(1))
+    }
+
+    fn stored_on(&self, k: usize) -> u64 {
+        self.sum(|a| a.stored_on(k))
+    }
+
     /// Refused, or acked as duplicates.
     fn refused(&self) -> u64 {
         self.sum(|a| a.refused.load(Ordering::Relaxed) + a.duplicate.load(Ordering::Relaxed))
@@ -257,18 +314,20 @@ impl Answers {
     }
 }
 
-/// One result from what every receiver saw (`seen`) and what the publishers were answered.
+/// One result from what every receiver saw (`seen`), what the publishers were answered, and
+/// the deliveries that were owed (`expected`).
+#[allow(clippy::too_many_arguments)]
 fn merge(
     servers: &Servers,
     spec: &LoadSpec,
     seen: Vec<Received>,
     answers: &Answers,
+    expected: u64,
     start_us: u64,
     cpu: CpuUse,
     rss: u64,
 ) -> LoadResult {
     let (sent, stored, refused) = (answers.sent(), answers.stored(), answers.refused());
-    let receivers = seen.len() as u64;
     let delivered: u64 = seen.iter().map(|r| r.unique).sum();
     let duplicated = seen.iter().map(|r| r.duplicated).sum();
     let bytes: u64 = seen.iter().map(|r| r.bytes).sum();
@@ -277,7 +336,6 @@ fn merge(
     let samples: Vec<Sample> = seen.into_iter().flat_map(|r| r.samples).collect();
     let mut sorted: Vec<u32> = samples.iter().map(|s| s.latency_us).collect();
     sorted.sort_unstable();
-    let expected = stored * receivers;
     let span_s = (last_us.saturating_sub(start_us) as f64 / 1e6).max(1e-3);
     LoadResult {
         label: spec.label.clone(),
@@ -285,6 +343,7 @@ fn merge(
         regions: servers.targets.len(),
         clients_per_region: spec.clients_per_region,
         publishers: spec.publishing_regions.len(),
+        channels: spec.channels.max(1),
         target_rate: spec.rate,
         sent,
         stored,
@@ -311,4 +370,27 @@ fn load_average() -> [f64; 3] {
     let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let mut it = text.split(' ').map(|v| v.parse().unwrap_or(0.0));
     [(); 3].map(|()| it.next().unwrap_or(0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scan finds the channel of what the server really sends (an ack), and nothing in
+    /// a frame of `global`.
+    #[test]
+    fn channel_index_reads_a_real_ack() {
+        let ack = |channel: &str| {
+            serde_json::to_string(&wire::ServerFrame::Ack {
+                id: "b1-0-7".into(),
+                channel: channel.into(),
+                offset: 3,
+                duplicate: false,
+            })
+            .unwrap()
+        };
+        assert_eq!(channel_index(&ack(&channel_name(42, 100))), Some(42));
+        assert_eq!(channel_index(&ack(&channel_name(0, 1))), None);
+        assert_eq!(channel_name(3, 1), wire::GLOBAL);
+    }
 }

@@ -49,6 +49,11 @@ pub fn process_ticks(pid: u32) -> u64 {
         .map_or(0, |(_, t)| t)
 }
 
+/// CPU seconds (user + system) of a whole process so far.
+pub fn process_seconds(pid: u32) -> f64 {
+    process_ticks(pid) as f64 / TICKS
+}
+
 /// Resident memory of a process (`"self"` or a pid), in bytes.
 pub fn rss_bytes(pid: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();

@@ -1,5 +1,6 @@
 //! One publishing client, paced to a rate: each publish carries its send instant (µs on
 //! [`crate::clock`]) as the payload. Publishes due at the same tick go out in one write.
+//! Over several channels ([`crate::load::channel_name`]) the publishes take them in turn.
 
 use crate::clock::now_us;
 use crate::receiver::Ws;
@@ -25,9 +26,41 @@ pub struct Acks {
     pub refused: AtomicU64,
     /// 1 when the server closed the publisher's connection before it was done.
     pub broken: AtomicU64,
+    /// Stored, by channel index (empty: one channel, counted in `stored` alone).
+    pub stored_on: Vec<AtomicU64>,
 }
 
 impl Acks {
+    /// Answers to count over `channels` channels.
+    pub fn over(channels: usize) -> Self {
+        Acks {
+            stored_on: (0..channels.max(1)).map(|_| AtomicU64::new(0)).collect(),
+            ..Acks::default()
+        }
+    }
+
+    /// Stored on the channel of index `k`.
+    pub fn stored_on(&self, k: usize) -> u64 {
+        match self.stored_on.get(k) {
+            Some(n) => n.load(Ordering::Relaxed),
+            None if k == 0 => self.stored.load(Ordering::Relaxed),
+            None => 0,
+        }
+    }
+
+    /// Count a stored ack (`text`) on its channel.
+    fn count_stored(&self, text: &str) {
+        self.stored.fetch_add(1, Ordering::Relaxed);
+        if self.stored_on.len() > 1 {
+            let k = crate::load::channel_index(text).unwrap_or(usize::MAX);
+            if let Some(n) = self.stored_on.get(k) {
+                n.fetch_add(1, Ordering::Relaxed);
+            }
+        } else if let Some(n) = self.stored_on.first() {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     fn answered(&self) -> u64 {
         self.stored.load(Ordering::Relaxed)
             + self.duplicate.load(Ordering::Relaxed)
@@ -36,13 +69,15 @@ impl Acks {
 }
 
 /// Publish `rate` events/s for `duration` with ids `tag0`, `tag1`, …, then wait for every
-/// answer (at most [`ACK_PATIENCE`]). The connection also receives every event; they are
-/// read and dropped.
+/// answer (at most [`ACK_PATIENCE`]). Publish `n` goes on channel `n % channels` (with one
+/// channel, `global`), counted in `acks` (made by [`Acks::over`] the same number). The
+/// connection also receives the events of `global`; they are read and dropped.
 pub async fn publish(
     ws: Ws,
     tag: String,
     rate: f64,
     duration: Duration,
+    channels: usize,
     acks: Arc<Acks>,
 ) -> anyhow::Result<()> {
     let (mut sink, mut stream) = ws.split();
@@ -54,7 +89,7 @@ pub async fn publish(
                 if t.contains(r#""duplicate":true"#) {
                     counts.duplicate.fetch_add(1, Ordering::Relaxed);
                 } else {
-                    counts.stored.fetch_add(1, Ordering::Relaxed);
+                    counts.count_stored(&t);
                 }
             } else if t.starts_with(r#"{"type":"error""#) {
                 counts.refused.fetch_add(1, Ordering::Relaxed);
@@ -67,7 +102,11 @@ pub async fn publish(
     while n < total {
         let due = ((start.elapsed().as_secs_f64() * rate) as u64 + 1).min(total);
         while n < due {
-            let text = wire::Publish::new(format!("{tag}{n}"), "bench", &now_us()).to_text();
+            let mut publish = wire::Publish::new(format!("{tag}{n}"), "bench", &now_us());
+            if channels > 1 {
+                publish = publish.on(crate::load::channel_name(n as usize % channels, channels));
+            }
+            let text = publish.to_text();
             if sink.feed(Message::text(text)).await.is_err() {
                 break;
             }

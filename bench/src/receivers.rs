@@ -4,6 +4,7 @@
 //! time, count the deliveries of their own run's ids on one shared counter, and stop them
 //! all at the end; this is that, once.
 
+use crate::load::channel_name;
 use crate::receiver::{self, Received};
 use crate::target::Target;
 use futures_util::{stream, StreamExt};
@@ -19,6 +20,8 @@ pub struct Receivers {
     delivered: Arc<AtomicU64>,
     stop: CancellationToken,
     tasks: Vec<JoinHandle<Received>>,
+    /// Receivers following each channel, by channel index.
+    followers: Vec<u64>,
 }
 
 impl Receivers {
@@ -29,6 +32,7 @@ impl Receivers {
             delivered: Arc::new(AtomicU64::new(0)),
             stop: CancellationToken::new(),
             tasks: Vec::new(),
+            followers: Vec::new(),
         }
     }
 
@@ -40,9 +44,38 @@ impl Receivers {
         per_target: usize,
         concurrency: usize,
     ) -> anyhow::Result<()> {
+        self.connect_over(targets, per_target, concurrency, 1).await
+    }
+
+    /// [`Self::connect`], each receiver following one of `channels` channels
+    /// ([`crate::load::channel_name`]): the `i`-th of a target follows channel `i % channels`.
+    pub async fn connect_over(
+        &mut self,
+        targets: &[Target],
+        per_target: usize,
+        concurrency: usize,
+        channels: usize,
+    ) -> anyhow::Result<()> {
+        let channels = channels.max(1);
+        self.followers.resize(self.followers.len().max(channels), 0);
         let urls: Vec<String> = targets
             .iter()
-            .flat_map(|t| std::iter::repeat_n(t.url.clone(), per_target))
+            .flat_map(|t| {
+                (0..per_target).map(move |i| {
+                    let k = i % channels;
+                    match channels {
+                        1 => (t.url.clone(), k),
+                        _ => (
+                            format!("{}?channels={}", t.url, channel_name(k, channels)),
+                            k,
+                        ),
+                    }
+                })
+            })
+            .map(|(url, k)| {
+                self.followers[k] += 1;
+                url
+            })
             .collect();
         self.tasks.reserve(urls.len());
         let mut connected = stream::iter(urls)
@@ -57,6 +90,11 @@ impl Receivers {
             )));
         }
         Ok(())
+    }
+
+    /// Receivers following the channel of index `k`.
+    pub fn followers(&self, k: usize) -> u64 {
+        self.followers.get(k).copied().unwrap_or(0)
     }
 
     /// Receivers connected.

@@ -115,6 +115,7 @@ pub async fn latency(
         rate,
         duration,
         drain: Duration::from_secs(30),
+        channels: 1,
     };
     let bare = setup.bare().await?;
     let ws_floor = floor::measure(None, FLOOR_SAMPLES).await?;

@@ -133,9 +133,18 @@ impl Servers {
     /// Start regions in this process, on their own runtime (2 worker threads); a Redis run
     /// starts a private redis-server through the broker chain.
     pub async fn in_process(broker: BrokerKind, regions: usize) -> anyhow::Result<Self> {
+        Self::in_process_on(steps(broker), regions).await
+    }
+
+    /// [`Self::in_process`] on a Redis the caller runs (`redis://…`, `redis+cluster://…`),
+    /// its CPU measured by the caller.
+    pub async fn in_process_at(url: &str, regions: usize) -> anyhow::Result<Self> {
+        Self::in_process_on(vec![Step::Url(url.into())], regions).await
+    }
+
+    async fn in_process_on(steps: Vec<Step>, regions: usize) -> anyhow::Result<Self> {
         let runtime = server_runtime()?;
         let shutdown = CancellationToken::new();
-        let steps = steps(broker);
         let token = shutdown.clone();
         let (cluster, mut chosen) = runtime
             .spawn(async move { start_cluster(regions, &steps, token).await })

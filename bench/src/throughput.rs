@@ -65,17 +65,17 @@ impl Throughput {
 
 /// The rates tried so far, clean or not, and the next rate to try.
 #[derive(Debug, Default)]
-struct Search {
+pub(crate) struct Search {
     tried: Vec<(f64, bool)>,
 }
 
 impl Search {
-    fn record(&mut self, rate: f64, ok: bool) {
+    pub(crate) fn record(&mut self, rate: f64, ok: bool) {
         self.tried.push((rate, ok));
     }
 
     /// Double while clean, halve while not, then bisect to within 10 %; `None` when done.
-    fn next(&self) -> Option<f64> {
+    pub(crate) fn next(&self) -> Option<f64> {
         let good = self
             .tried
             .iter()
@@ -113,6 +113,7 @@ async fn step(
         rate,
         duration,
         drain: Duration::from_secs(20),
+        channels: 1,
     };
     load::run(servers, &spec)
         .await

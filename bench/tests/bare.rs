@@ -33,6 +33,7 @@ async fn delivers_every_event_once_to_every_port() {
             rate: 600.0,
             duration: Duration::from_millis(500),
             drain: Duration::from_secs(20),
+            channels: 1,
         };
         let r = load::run(&servers, &spec).await.expect("load run");
         assert_eq!(r.regions, 3);
