@@ -1,9 +1,12 @@
 //! Commands and options, and what each command runs.
 
+use crate::presence_storm::{self, PresenceStormSpec};
 use crate::procfs::SERVER_THREAD;
 use crate::scenario::{self, Setup};
+use crate::storm::StormSpec;
 use crate::{bare, capacity, channels, floor, servers, smoke, socketio, throughput};
 use clap::{Parser, Subcommand};
+use server_core::broker::BrokerKind;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -126,6 +129,32 @@ pub enum Command {
         /// (b) publishes/s over the channels (the broadcast runs at a hundredth of it).
         #[arg(long, default_value_t = 2000.0)]
         rate: f64,
+    },
+    /// Presence cost: event latency without and with a reconnect storm (clients per region
+    /// connecting, staying a short while, leaving, again and again), on Redis; fails unless
+    /// lost = 0, duplicated = 0 and no storm member is left listed after it stops.
+    PresenceStorm {
+        /// Storm clients per region.
+        #[arg(long, default_value_t = 1000)]
+        storm_clients: usize,
+        /// Mean stay of a storm client, ms (each stay uniform in 0.5×..1.5× of it).
+        #[arg(long, default_value_t = 1000)]
+        stay_ms: u64,
+        /// Storm handshakes in flight at most, all regions together.
+        #[arg(long, default_value_t = 64)]
+        connecting: usize,
+        /// Receiving clients per region (on `global`).
+        #[arg(long, default_value_t = 20)]
+        clients: usize,
+        /// Events per second, all regions together.
+        #[arg(long, default_value_t = 1000.0)]
+        rate: f64,
+        /// Seconds of publishing per load run.
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+        /// Publisher connections per region (the rate is split between them).
+        #[arg(long, default_value_t = 1)]
+        publishers: usize,
     },
     /// (a), (b) and (c) with their defaults.
     All,
@@ -259,6 +288,43 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let secs = Duration::from_secs(secs);
             channels::channels(out, p99_ms, start_rate, secs, steps, clients, rate).await?;
+        }
+        Command::PresenceStorm {
+            storm_clients,
+            stay_ms,
+            connecting,
+            clients,
+            rate,
+            secs,
+            publishers,
+        } => {
+            let spec = PresenceStormSpec {
+                receivers_per_region: clients,
+                publishers_per_region: publishers,
+                rate,
+                duration: Duration::from_secs(secs),
+                storm: StormSpec {
+                    clients_per_region: storm_clients,
+                    channel: presence_storm::storm_channel(),
+                    stay_ms: stay_ms / 2..stay_ms * 3 / 2,
+                    away_ms: 0..100,
+                    connecting,
+                },
+                warmup: Duration::from_secs(3),
+                converge: Duration::from_secs(10),
+            };
+            let servers = setup.servers(BrokerKind::Redis).await?;
+            let report = presence_storm::run(&servers, &spec).await;
+            servers.stop().await;
+            let report = report?;
+            presence_storm::print(&report);
+            scenario::write_json(out, "presence-storm.json", &report)?;
+            if !report.clean() {
+                eprintln!(
+                    "bench: presence-storm was not clean (lost, duplicated, closed or ghosts)"
+                );
+                return Ok(ExitCode::FAILURE);
+            }
         }
         Command::All => {
             scenario::latency(&setup, out, 100, 1000.0, Duration::from_secs(10), 10).await?;

@@ -34,6 +34,9 @@
 //!   fan-out to channels' followers against a broadcast; [`cluster`]: a private Cluster.
 //! - [`smoke`]: the CI check (lost = 0, duplicated = 0).
 //! - [`socketio`]: the Socket.IO scenario (the original system's clients on our regions).
+//! - [`storm`]: a reconnect storm (clients joining and leaving, over and over).
+//! - [`region_http`]: a region's `/metrics` counters and `/presence` members over HTTP.
+//! - [`presence_storm`]: event latency with and without a storm, and no ghosts after it.
 //! - [`plot`]: SVG plots (latency over time, CDF).
 
 pub mod bare;
@@ -47,15 +50,18 @@ pub mod floor;
 pub mod load;
 pub mod measured;
 pub mod plot;
+pub mod presence_storm;
 pub mod procfs;
 pub mod progress;
 pub mod publisher;
 pub mod receiver;
 pub mod receivers;
+pub mod region_http;
 pub mod scenario;
 pub mod servers;
 pub mod smoke;
 pub mod socketio;
 pub mod stats;
+pub mod storm;
 pub mod target;
 pub mod throughput;

@@ -22,6 +22,12 @@ impl Target {
             url: format!("ws://{addr}/ws"),
         }
     }
+
+    /// The region's HTTP endpoint `path` (e.g. `/metrics`): `http://host:port{path}`.
+    pub fn http(&self, path: &str) -> String {
+        let host = self.url.trim_start_matches("ws://").trim_end_matches("/ws");
+        format!("http://{host}{path}")
+    }
 }
 
 /// `http://h:p,…` or `ws://h:p/ws,…` into targets; `named` lists are `name=url`.
@@ -66,6 +72,7 @@ mod tests {
         let t = parse_targets("http://127.0.0.1:4000,ws://127.0.0.1:4001/ws", false);
         assert_eq!(t[0].url, "ws://127.0.0.1:4000/ws");
         assert_eq!(t[1].url, "ws://127.0.0.1:4001/ws");
+        assert_eq!(t[1].http("/metrics"), "http://127.0.0.1:4001/metrics");
         let t = parse_targets("as=ws://127.0.0.1:5/ws", true);
         assert_eq!(
             (t[0].name.as_str(), t[0].url.as_str()),
