@@ -142,7 +142,7 @@ pub enum Command {
         #[arg(long)]
         redis_url: Option<String>,
     },
-    /// Internal: run the bare broadcast server (the floor of fan-out, see `bench/src/bare.rs`)
+    /// Internal: run the bare broadcast server (the floor of fan-out, see `bench/src/bare/`)
     /// on 3 ports until stdin closes; prints `ready as=ws://…,…` once it listens.
     BareServer {
         /// First port (as; us and eu on the next two); 0 for three free ports.

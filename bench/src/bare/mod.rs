@@ -35,13 +35,13 @@
 //!
 //! # Why the fan-out has the regions' shape
 //! It used to queue every frame in one [`tokio::sync::broadcast`] ring that all clients of
-//! all ports read, sent from the publisher's own task. Each publish then woke every waiting
-//! client at once (300 in scenario (a)), from whichever of the 30 publisher tasks sent it,
-//! and each woken client usually found only that one frame: one write per delivery, and
-//! 300 wake-ups queued behind one another on one worker. The regions' feeds push a batch
-//! to per-client queues from one task per region, so clients wake once per batch and write
-//! several frames at once; that is why the regions' p99 read below the "floor" (0.4–0.7×).
-//! The bare server now does what the regions do at every step, minus the broker.
+//! all ports read, sent from the publisher's own task: each publish woke every waiting client
+//! at once (300 in scenario (a)) from whichever of the 30 publisher tasks sent it, under the
+//! ring's lock. The regions' feeds push each batch to per-client queues from one task per
+//! region, so a client wakes once per batch and the publishing task does no fan-out; and the
+//! regions' p99 read 0.4–0.7× this "floor". The bare server now does what the regions do at
+//! every step, minus the broker; docs/performance.md ("The bare broadcast floor") has what
+//! was measured since, and why a p99 ratio can still read below 1 in a single run.
 
 mod fanout;
 
