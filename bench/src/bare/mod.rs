@@ -40,8 +40,10 @@
 //! ring's lock. The regions' feeds push each batch to per-client queues from one task per
 //! region, so a client wakes once per batch and the publishing task does no fan-out; and the
 //! regions' p99 read 0.4–0.7× this "floor". The bare server now does what the regions do at
-//! every step, minus the broker; docs/performance.md ("The bare broadcast floor") has what
-//! was measured since, and why a p99 ratio can still read below 1 in a single run.
+//! every step, minus the broker. That is what a floor should be; it did not measure faster
+//! (an A/B of the two shapes came out within 10 % on p99): docs/performance.md ("The bare
+//! broadcast floor") has those runs, and what is known of why a p99 ratio can still read
+//! below 1.
 
 mod fanout;
 
