@@ -88,7 +88,7 @@ pub enum Command {
         regions: usize,
     },
     /// Socket.IO: clients per region over WebSocket, messages/s emitted in AS, doubling
-    /// until a step is not clean (Redis).
+    /// until a step is not clean (Redis); each step also on the bare Socket.IO floor.
     Socketio {
         /// Socket.IO clients per region.
         #[arg(long, default_value_t = 20)]
@@ -105,6 +105,10 @@ pub enum Command {
         /// Most steps tried.
         #[arg(long, default_value_t = 6)]
         steps: usize,
+        /// Run these rates (messages/s, comma-separated), every one, instead of doubling
+        /// from --start-rate (e.g. `--emitters 1 --rates 1000,2000,4000`).
+        #[arg(long, value_delimiter = ',')]
+        rates: Vec<f64>,
     },
     /// Channels: (a) the highest clean publish rate on 1 and on 100 channels, on one Redis
     /// and on a 3-primary Cluster, with Redis CPU per publish per process; (b) clients each
@@ -167,7 +171,7 @@ pub enum Command {
         #[arg(long)]
         redis_url: Option<String>,
     },
-    /// Internal: run the bare broadcast server (the floor of fan-out, see `bench/src/bare.rs`)
+    /// Internal: run the bare broadcast server (the floor of fan-out, see `bench/src/bare/`)
     /// on 3 ports until stdin closes; prints `ready as=ws://…,…` once it listens.
     BareServer {
         /// First port (as; us and eu on the next two); 0 for three free ports.
@@ -273,10 +277,19 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             start_rate,
             secs,
             steps,
+            rates,
         } => {
             let servers = setup.servers(socketio::BROKER).await?;
             let step = Duration::from_secs(secs);
-            socketio::scenario(servers, out, clients, emitters, start_rate, step, steps).await?;
+            let rates = if rates.is_empty() {
+                socketio::Rates::Doubling {
+                    start: start_rate,
+                    max_steps: steps,
+                }
+            } else {
+                socketio::Rates::Fixed(rates)
+            };
+            socketio::scenario(servers, out, clients, emitters, rates, step).await?;
         }
         Command::Channels {
             p99_ms,

@@ -33,7 +33,8 @@
 //! - [`channels`]: publishes over 1 and 100 channels on one Redis and a Cluster, and
 //!   fan-out to channels' followers against a broadcast; [`cluster`]: a private Cluster.
 //! - [`smoke`]: the CI check (lost = 0, duplicated = 0).
-//! - [`socketio`]: the Socket.IO scenario (the original system's clients on our regions).
+//! - [`socketio`]: the Socket.IO scenario (the original system's clients on our regions),
+//!   each step also on the bare Socket.IO floor (socketioxide's own broadcast, no broker).
 //! - [`storm`]: a reconnect storm (clients joining and leaving, over and over).
 //! - [`region_http`]: a region's `/metrics` counters and `/presence` members over HTTP.
 //! - [`presence_storm`]: event latency with and without a storm, and no ghosts after it.

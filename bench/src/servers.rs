@@ -7,6 +7,7 @@
 use crate::bare::BareServer;
 use crate::child;
 use crate::procfs::{Probe, SERVER_THREAD};
+use crate::socketio::BareSio;
 use crate::target::{parse_targets, Target};
 use redis_process::{RedisOptions, RedisProcess};
 use server_core::broker::{BrokerKind, RedisConfig};
@@ -109,6 +110,7 @@ enum Running {
 enum Served {
     Regions(RegionSet),
     Bare(BareServer),
+    BareSio(BareSio),
 }
 
 impl Served {
@@ -116,6 +118,7 @@ impl Served {
         match self {
             Served::Regions(cluster) => cluster.stop().await,
             Served::Bare(bare) => bare.stop().await,
+            Served::BareSio(bare) => bare.stop().await,
         }
     }
 }
@@ -187,6 +190,31 @@ impl Servers {
                 runtime,
                 shutdown,
                 served: Some(Served::Bare(bare)),
+            },
+            redis: None,
+        })
+    }
+
+    /// Start the bare Socket.IO server ([`crate::socketio::BareSio`]) in this process, on a
+    /// runtime like the in-process regions' (2 workers named [`SERVER_THREAD`]).
+    pub async fn bare_socketio_in_process() -> anyhow::Result<Self> {
+        let runtime = server_runtime()?;
+        let shutdown = CancellationToken::new();
+        let token = shutdown.clone();
+        let bare = runtime
+            .spawn(async move { BareSio::start(token).await })
+            .await??;
+        Ok(Servers {
+            targets: bare.targets(),
+            probe: Probe {
+                server_pid: None,
+                redis_pid: None,
+            },
+            broker: crate::socketio::BARE.into(),
+            running: Running::InProcess {
+                runtime,
+                shutdown,
+                served: Some(Served::BareSio(bare)),
             },
             redis: None,
         })

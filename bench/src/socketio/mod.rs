@@ -2,12 +2,21 @@
 //! clients per region over WebSocket, `emitters` clients in the first region (AS) that emit
 //! `message`s at a rate (split between them), then faster (doubling) until a step is no
 //! longer clean (something refused, lost, duplicated, or a client disconnected). A
-//! connection's messages are stored one at a time, in order, so one emitter's rate is bounded
-//! by the broker round trip; several emitters are how a page population drives a region.
+//! connection's messages are stored in order, in pipelined batches (issue 22), so one
+//! emitter can drive the whole rate (`--emitters 1`); several emitters are how a page
+//! population drives a region.
+//!
+//! Each step also runs, right after ours, on the bare Socket.IO floor ([`bare`]: socketioxide
+//! broadcasting with its in-memory adapter, no broker) at the same rate with the same
+//! clients, and is reported as ours over it (p50, p99, delivered). `--rates` runs a fixed
+//! list of rates instead of doubling (every one, clean or not).
 //!
 //! The clients (a minimal Socket.IO client over the WebSocket transport) are in [`client`].
 
+mod bare;
 mod client;
+
+pub use bare::BareSio;
 
 use crate::clock::now_us;
 use crate::procfs::CpuUse;
@@ -57,6 +66,67 @@ pub struct SioStep {
     pub cpu: CpuUse,
     /// `/proc/loadavg` (1 min) at the end: how busy the machine was, others included.
     pub load_1m: f64,
+    /// The same step on the bare Socket.IO floor, and ours over it (absent on the floor's
+    /// own steps, and when the floor was not run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bare: Option<Box<OverBare>>,
+}
+
+/// A step against the same step on the bare Socket.IO floor.
+#[derive(Debug, Clone, Serialize)]
+pub struct OverBare {
+    /// Our p50 / the floor's.
+    pub p50: f64,
+    /// Our p99 / the floor's.
+    pub p99: f64,
+    /// Our delivered fraction / the floor's, each of every message sent (delivered / (sent ×
+    /// receivers)): a message refused counts as not delivered.
+    pub delivered: f64,
+    /// The floor's step.
+    pub step: SioStep,
+}
+
+impl OverBare {
+    fn new(ours: &SioStep, bare: SioStep) -> OverBare {
+        let fraction =
+            |s: &SioStep| s.delivered as f64 / (s.sent * s.receivers as u64).max(1) as f64;
+        OverBare {
+            p50: ours.latency.p50_ms / bare.latency.p50_ms.max(1e-3),
+            p99: ours.latency.p99_ms / bare.latency.p99_ms.max(1e-3),
+            delivered: fraction(ours) / fraction(&bare).max(1e-9),
+            step: bare,
+        }
+    }
+}
+
+/// The name of the bare floor's runs (`socketio-bare`, and `broker` of its servers).
+pub const BARE: &str = "bare";
+
+/// The rates of a scenario: `rates` as given, every one run; or from `start_rate`, doubling,
+/// at most `max_steps`, until a step of ours is not clean.
+#[derive(Debug, Clone)]
+pub enum Rates {
+    /// These rates, in order, clean or not.
+    Fixed(Vec<f64>),
+    /// Doubling from the first, until a step is not clean.
+    Doubling {
+        /// The first rate, messages/s.
+        start: f64,
+        /// Most steps.
+        max_steps: usize,
+    },
+}
+
+impl Rates {
+    /// The rate after `done` steps, if one is due (`last_clean`: the previous step's).
+    fn next(&self, done: usize, last_clean: bool) -> Option<f64> {
+        match self {
+            Rates::Fixed(rates) => rates.get(done).copied(),
+            Rates::Doubling { start, max_steps } => (done < (*max_steps).max(1)
+                && (done == 0 || last_clean))
+                .then(|| start * 2f64.powi(done as i32)),
+        }
+    }
 }
 
 impl SioStep {
@@ -66,30 +136,28 @@ impl SioStep {
     }
 }
 
-/// Run the scenario on regions the bench starts (Redis), from `start_rate`, doubling, at most
-/// `max_steps` steps of `step` each, until one is not clean. Writes `socketio.json`.
+/// Run the scenario on `servers` (the regions: Redis) at `rates`, `step` each, every step
+/// then on the bare Socket.IO floor (started here, in-process). Writes `socketio.json`: our
+/// steps, each with its floor step and ratios in `bare`.
 pub async fn scenario(
     servers: Servers,
     out: &Path,
     clients: usize,
     emitters: usize,
-    start_rate: f64,
+    rates: Rates,
     step: Duration,
-    max_steps: usize,
 ) -> anyhow::Result<Vec<SioStep>> {
-    let mut steps = Vec::new();
-    let mut rate = start_rate;
-    for _ in 0..max_steps.max(1) {
-        let s = run_step(&servers, clients, emitters, rate, step).await?;
+    let floor = Servers::bare_socketio_in_process().await?;
+    let mut steps: Vec<SioStep> = Vec::new();
+    while let Some(rate) = rates.next(steps.len(), steps.last().is_none_or(SioStep::clean)) {
+        let mut s = run_step(&servers, clients, emitters, rate, step).await?;
+        let b = run_step(&floor, clients, emitters, rate, step).await?;
+        s.bare = Some(Box::new(OverBare::new(&s, b)));
         print(&s);
-        let clean = s.clean();
         steps.push(s);
-        if !clean {
-            break;
-        }
-        rate *= 2.0;
     }
     servers.stop().await;
+    floor.stop().await;
     write_json(out, "socketio.json", &steps)?;
     Ok(steps)
 }
@@ -97,9 +165,21 @@ pub async fn scenario(
 /// The broker the scenario runs on.
 pub const BROKER: BrokerKind = BrokerKind::Redis;
 
+/// Our line, then the floor's and ours over it.
 fn print(s: &SioStep) {
+    print_line("socketio", s);
+    if let Some(b) = &s.bare {
+        print_line("  bare", &b.step);
+        println!(
+            "  / bare socket.io floor  p50 {:.1}x  p99 {:.1}x  delivered {:.3}x",
+            b.p50, b.p99, b.delivered
+        );
+    }
+}
+
+fn print_line(label: &str, s: &SioStep) {
     println!(
-        "socketio {:>6.0} msg/s  stored {}/{}  {:>9}/{:<9} lost {} dup {} closed {}  p50 {:.2} p99 {:.2} max {:.2} ms  {:.0} deliveries/s  cpu server {:.2} redis {:.2} generator {:.2}  load {:.1}",
+        "{label} {:>6.0} msg/s  stored {}/{}  {:>9}/{:<9} lost {} dup {} closed {}  p50 {:.2} p99 {:.2} max {:.2} ms  {:.0} deliveries/s  cpu server {:.2} redis {:.2} generator {:.2}  load {:.1}",
         s.rate, s.stored, s.sent, s.delivered, s.expected, s.lost, s.duplicated, s.closed_early,
         s.latency.p50_ms, s.latency.p99_ms, s.latency.max_ms, s.deliveries_per_s,
         s.cpu.server_cores, s.cpu.redis_cores, s.cpu.generator_cores, s.load_1m,
@@ -255,6 +335,7 @@ impl Counted<'_> {
             deliveries_per_s: delivered as f64 / span_s,
             cpu,
             load_1m: load_1m(),
+            bare: None,
         }
     }
 }
@@ -265,4 +346,25 @@ fn load_1m() -> f64 {
         .next()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fixed rates all run; doubling stops after an unclean step or at the step limit.
+    #[test]
+    fn rates_fixed_or_doubling() {
+        let fixed = Rates::Fixed(vec![1000.0, 2000.0, 4000.0]);
+        assert_eq!(fixed.next(1, false), Some(2000.0));
+        assert_eq!(fixed.next(3, true), None);
+        let doubling = Rates::Doubling {
+            start: 500.0,
+            max_steps: 3,
+        };
+        assert_eq!(doubling.next(0, false), Some(500.0));
+        assert_eq!(doubling.next(2, true), Some(2000.0));
+        assert_eq!(doubling.next(2, false), None);
+        assert_eq!(doubling.next(3, true), None);
+    }
 }

@@ -10,20 +10,20 @@
 //! no history or resume, no rate limit, no input limits, no keepalive pings, no write deadline.
 //!
 //! # Contract
-//! - It serves [`wire::REGIONS`] ports ("regions") sharing one fan-out: a publish on any
-//!   port is given the next offset in this process (1, 2, …), serialized once as an `event`
-//!   frame by the regions' serializer ([`wire::EventRef`]: `origin` is the port's region;
-//!   `published_at`, `stored_at` and `received_at` are one instant, as nothing stands between
-//!   them; the payload is the JSON text the publisher sent, as in the regions), and that one
-//!   frame (a shared, reference-counted buffer) is queued for every client of every port, the
-//!   publisher included; then the publisher is acked
+//! - It serves [`wire::REGIONS`] ports ("regions") sharing one fan-out ([`fanout`]): a
+//!   publish on any port is given the next offset in this process (1, 2, …), serialized once
+//!   as an `event` frame by the regions' serializer ([`wire::EventRef`]: `origin` is the
+//!   port's region; `published_at`, `stored_at` and `received_at` are one instant, as nothing
+//!   stands between them; the payload is the JSON text the publisher sent, as in the
+//!   regions), and that one frame (a shared, reference-counted buffer) goes to every client of
+//!   every port, the publisher included; then the publisher is acked
 //!   (`{"type":"ack","id":…,"offset":N,"duplicate":false}`).
+//! - The fan-out is the regions' without the broker: each port's task (their feed) pushes
+//!   every frame pending for it to each of its clients' queues (their per-client queue of
+//!   [`CLIENT_QUEUE`](server_core::defaults::CLIENT_QUEUE) frames) in one pass, so a batch of frames wakes a client once. A client
+//!   that falls further behind is closed (1008), like theirs.
 //! - Delivery: every client gets every event published after its `welcome` exactly once, in
-//!   offset order. Offsets are assigned and queued under one lock, so the queue's order is
-//!   the offsets' order. Ids are not remembered: a repeated id is a new event.
-//! - Each client's queue is a [`tokio::sync::broadcast`] ring of [`CLIENT_QUEUE`] frames, the
-//!   regions' per-client queue. A client that falls further behind is closed (1008), like
-//!   theirs.
+//!   offset order. Ids are not remembered: a repeated id is a new event.
 //! - Writes are coalesced as the regions' are: when a client's task wakes for a frame it also
 //!   takes every frame already queued behind it, up to `write_batch` ([`WRITE_BATCH`] by
 //!   default), feeds them all to the socket and flushes once (one write for several frames).
@@ -32,15 +32,30 @@
 //!   input limits checked); one that is not a publish gets an `invalid_frame` (or
 //!   `unknown_type`) error frame, and the socket stays open.
 //! - On shutdown every task stops; sockets are dropped without a close frame.
+//!
+//! # Why the fan-out has the regions' shape
+//! It used to queue every frame in one [`tokio::sync::broadcast`] ring that all clients of
+//! all ports read, sent from the publisher's own task: each publish woke every waiting client
+//! at once (300 in scenario (a)) from whichever of the 30 publisher tasks sent it, under the
+//! ring's lock. The regions' feeds push each batch to per-client queues from one task per
+//! region, so a client wakes once per batch and the publishing task does no fan-out; and the
+//! regions' p99 read 0.4–0.7× this "floor". The bare server now does what the regions do at
+//! every step, minus the broker. That is what a floor should be; it did not measure faster
+//! (an A/B of the two shapes came out within 10 % on p99): docs/performance.md ("The bare
+//! broadcast floor") has those runs, and what is known of why a p99 ratio can still read
+//! below 1.
+
+mod fanout;
 
 use crate::target::Target;
+use fanout::Fanout;
 use futures_util::{SinkExt, StreamExt};
-use server_core::defaults::{CLIENT_QUEUE, SOCKET_BUFFER};
+use server_core::defaults::SOCKET_BUFFER;
 use server_core::event::now_micros;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
+use tokio::sync::mpsc::{self, error::TryRecvError};
 use tokio_tungstenite_axum::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite_axum::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite_axum::tungstenite::{Message, Utf8Bytes};
@@ -58,13 +73,10 @@ pub use server_core::defaults::WRITE_BATCH;
 /// in-process kind it stands for.
 pub const BROKER: &str = "bare";
 
-/// The fan-out every port shares.
+/// What every port shares.
 struct Hub {
-    /// The newest offset given. A std mutex: held only to number and queue one frame, never
-    /// across an await; holding it while sending keeps the queue in offset order.
-    last: Mutex<u64>,
-    /// Every client's queue ([`CLIENT_QUEUE`] frames; a client further behind is closed).
-    fanout: broadcast::Sender<Utf8Bytes>,
+    /// Every client's queue ([`CLIENT_QUEUE`](server_core::defaults::CLIENT_QUEUE) frames; a client further behind is closed).
+    fanout: Fanout,
     write_batch: usize,
 }
 
@@ -117,13 +129,15 @@ impl BareServer {
         write_batch: usize,
         shutdown: CancellationToken,
     ) -> std::io::Result<Self> {
-        let (fanout, _) = broadcast::channel(CLIENT_QUEUE);
         let hub = Arc::new(Hub {
-            last: Mutex::new(0),
-            fanout,
+            fanout: Fanout::new(wire::REGIONS.len()),
             write_batch: write_batch.max(1),
         });
         let tracker = TaskTracker::new();
+        for port in 0..wire::REGIONS.len() {
+            let (hub, shutdown) = (hub.clone(), shutdown.clone());
+            tracker.spawn(async move { hub.fanout.run_port(port, shutdown).await });
+        }
         let mut regions = Vec::new();
         for (i, name) in wire::REGIONS.iter().enumerate() {
             let port = if port_base == 0 {
@@ -138,7 +152,7 @@ impl BareServer {
             regions.push((name.to_string(), listener.local_addr()?));
             let accept = accept(
                 listener,
-                name,
+                (i, name),
                 hub.clone(),
                 shutdown.clone(),
                 tracker.clone(),
@@ -170,7 +184,7 @@ impl BareServer {
 
 async fn accept(
     listener: TcpListener,
-    region: &'static str,
+    region: (usize, &'static str),
     hub: Arc<Hub>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
@@ -189,16 +203,22 @@ async fn accept(
     }
 }
 
-/// One client: welcome, then its queue and its publishes, until either side ends.
-async fn client(tcp: TcpStream, region: &'static str, hub: Arc<Hub>, shutdown: CancellationToken) {
+/// One client of port `region.0`: welcome, then its queue and its publishes, until either
+/// side ends.
+async fn client(
+    tcp: TcpStream,
+    (port, region): (usize, &'static str),
+    hub: Arc<Hub>,
+    shutdown: CancellationToken,
+) {
     let _ = tcp.set_nodelay(true);
     let Ok(ws) = tokio_tungstenite_axum::accept_async_with_config(tcp, Some(ws_config())).await
     else {
         return;
     };
-    // Subscribe before reading the offset: every event after the welcome's offset is queued.
-    let mut live = hub.fanout.subscribe();
-    let offset = *hub.last.lock().expect("not poisoned");
+    // Every event after the welcome's offset reaches the queue (the seam of `fanout`).
+    let joined = hub.fanout.join(port);
+    let (offset, mut live, lagged) = (joined.offset, joined.queue, joined.lagged);
     let (mut sink, mut stream) = ws.split();
     let welcome = ServerFrame::Welcome {
         region: region.into(),
@@ -218,14 +238,14 @@ async fn client(tcp: TcpStream, region: &'static str, hub: Arc<Hub>, shutdown: C
     loop {
         let sent = tokio::select! {
             _ = shutdown.cancelled() => return,
+            _ = lagged.cancelled() => {
+                let close = CloseFrame { code: CloseCode::Policy, reason: "slow consumer".into() };
+                let _ = sink.send(Message::Close(Some(close))).await;
+                return;
+            }
             out = live.recv() => match out {
-                Ok(first) => forward(first, &mut live, &mut sink, hub.write_batch).await,
-                Err(RecvError::Lagged(_)) => {
-                    let close = CloseFrame { code: CloseCode::Policy, reason: "slow consumer".into() };
-                    let _ = sink.send(Message::Close(Some(close))).await;
-                    return;
-                }
-                Err(RecvError::Closed) => return,
+                Some(first) => forward(first, &mut live, &mut sink, hub.write_batch).await,
+                None => return,
             },
             msg = stream.next() => match msg {
                 Some(Ok(Message::Text(t))) => {
@@ -247,7 +267,7 @@ async fn client(tcp: TcpStream, region: &'static str, hub: Arc<Hub>, shutdown: C
 /// flush once.
 async fn forward<S>(
     first: Utf8Bytes,
-    live: &mut broadcast::Receiver<Utf8Bytes>,
+    live: &mut mpsc::Receiver<Utf8Bytes>,
     sink: &mut S,
     write_batch: usize,
 ) -> Result<(), S::Error>
@@ -258,8 +278,8 @@ where
     for _ in 1..write_batch {
         match live.try_recv() {
             Ok(next) => sink.feed(Message::Text(next)).await?,
-            // Lagged: the next recv says so and the client is closed then.
-            Err(TryRecvError::Empty | TryRecvError::Lagged(_) | TryRecvError::Closed) => break,
+            // Disconnected: the next recv says so.
+            Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
         }
     }
     sink.flush().await
@@ -277,13 +297,9 @@ fn publish(text: &str, region: &str, hub: &Hub) -> ServerFrame {
             return ServerFrame::error(ErrorCode::InvalidFrame, e.to_string())
         }
     };
-    let mut last = hub.last.lock().expect("not poisoned");
-    *last += 1;
-    let offset = *last;
-    let frame = event_frame(&publish, region, offset, now_micros());
-    // No receiver (no client connected) is fine: the event is dropped.
-    let _ = hub.fanout.send(Utf8Bytes::from(frame));
-    drop(last);
+    let offset = hub
+        .fanout
+        .publish(|offset| Utf8Bytes::from(event_frame(&publish, region, offset, now_micros())));
     ServerFrame::Ack {
         channel: publish.channel().into(),
         id: publish.id,
@@ -336,10 +352,8 @@ mod tests {
     /// Anything but a publish is answered with an error and numbers nothing.
     #[test]
     fn refuses_what_is_not_a_publish() {
-        let (fanout, _) = broadcast::channel(4);
         let hub = Hub {
-            last: Mutex::new(0),
-            fanout,
+            fanout: Fanout::new(1),
             write_batch: WRITE_BATCH,
         };
         let answer = publish(
@@ -350,7 +364,7 @@ mod tests {
         assert!(matches!(answer, ServerFrame::Error { .. }), "{answer:?}");
         let answer = publish("{", "as", &hub);
         assert!(matches!(answer, ServerFrame::Error { .. }), "{answer:?}");
-        assert_eq!(*hub.last.lock().unwrap(), 0);
+        assert_eq!(hub.fanout.last(), 0);
         let answer = publish(
             r#"{"type":"publish","id":"x","kind":"k","payload":{"a":[1]}}"#,
             "as",
