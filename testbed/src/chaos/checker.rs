@@ -1,0 +1,395 @@
+//! The checker: pure functions over a [`History`], proving what docs/guarantees.md promises.
+//!
+//! - **(a) exactly once, or announced**: every acked event reached every subscriber that
+//!   followed its channel across its offset (its first `welcome` of the channel was below it)
+//!   exactly once, or that subscriber received an announcement covering it (a `gap` over its
+//!   offset, an `epoch` whose `lost_after` is below it). With durable acks (`--acks
+//!   replicas:1`) any announcement at all is a violation.
+//! - **(b) nothing invented, stored once**: every delivered id was published on that channel;
+//!   an id is acked at one offset, and delivered at one offset per epoch.
+//! - **(c) one order**: all subscribers agree on the id at each (channel, epoch, offset), and
+//!   each subscriber's offsets of a channel are dense (each the last + 1) apart from announced
+//!   gaps and epochs.
+//! - **(d) healed**: every publish (so every publisher's last) was acked; every subscriber has
+//!   every event it is owed (the missing ones are (a)'s violations).
+//! - **(e) bounded**: per region process, its resident set and open file descriptors at the
+//!   end of the run against its first sample: at most [`RSS_BOUND`] and [`FD_SLACK`] more.
+//!
+//! The first violation is what a failing run prints, with the frames around it.
+
+use super::history::{History, Ms, Seen};
+use std::collections::{HashMap, HashSet};
+
+/// A region's resident set may end at most twice its first sample plus 64 MiB (allocator
+/// slack and the bounded histories filling up are expected; a leak per event is not).
+pub const RSS_BOUND: (u64, u64) = (2, 64 * 1024);
+/// A region may end with at most this many more file descriptors than its first sample (the
+/// same clients are connected at both; Redis connections and sockets closing are slack).
+pub const FD_SLACK: u64 = 64;
+
+/// One broken promise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Which property: `a`…`e`.
+    pub property: char,
+    /// What happened.
+    pub what: String,
+    /// The subscriber and the index in its record, when it is about one.
+    pub at: Option<(usize, usize)>,
+}
+
+/// What the checker found.
+#[derive(Debug, Default)]
+pub struct Verdict {
+    /// Ids published.
+    pub published: usize,
+    /// Ids acked.
+    pub acked: usize,
+    /// Publish attempts (first sends and retries).
+    pub attempts: u64,
+    /// (acked event, subscriber owed it) pairs checked.
+    pub deliveries_checked: u64,
+    /// Events received by all subscribers together.
+    pub received: u64,
+    /// `gap` and `epoch` frames received.
+    pub announcements: usize,
+    /// Every violation, in the order found.
+    pub violations: Vec<Violation>,
+    /// The longest time from a heal until every subscriber had every event acked before it.
+    pub heal_to_caught_up: Option<Ms>,
+    /// Per region: (first RSS KiB, first FDs, last RSS KiB, last FDs).
+    pub resources: Vec<(u64, u64, u64, u64)>,
+}
+
+#[derive(Default)]
+struct Follow {
+    started: bool,
+    start: u64,
+    epoch: String,
+    last: u64,
+    gap_allow: Option<(u64, u64)>,
+    after_epoch: bool,
+    /// Offsets announced as possibly missing: gaps, and "after lost_after" of old epochs.
+    gaps: Vec<(u64, u64)>,
+    lost_after: Option<u64>,
+}
+
+/// Check the whole history.
+pub fn check(h: &History) -> Verdict {
+    let mut v = Verdict {
+        published: h.publishes.len(),
+        ..Verdict::default()
+    };
+    // Publishes: one offset per id, every id acked.
+    let mut acked: HashMap<(&str, &str), (u64, Ms)> = HashMap::new();
+    let mut at_offset: HashMap<(&str, u64), &str> = HashMap::new();
+    let published: HashSet<(&str, &str)> = h
+        .publishes
+        .iter()
+        .map(|p| (p.channel.as_str(), p.id.as_str()))
+        .collect();
+    for p in &h.publishes {
+        v.attempts += u64::from(p.attempts);
+        let offsets: HashSet<u64> = p.acks.iter().map(|a| a.0).collect();
+        if offsets.len() > 1 {
+            let what = format!(
+                "(b) id {} of {} acked at offsets {offsets:?}",
+                p.id, p.channel
+            );
+            bad(&mut v, 'b', what, None);
+        }
+        let Some(&(offset, _, ms)) = p.acks.first() else {
+            let why = p
+                .refused
+                .as_deref()
+                .unwrap_or("no ack by the end of the quiet period");
+            let what = format!(
+                "(d) publish {} ({}, {}) never acked: {why}",
+                p.id, p.channel, p.region
+            );
+            bad(&mut v, 'd', what, None);
+            continue;
+        };
+        v.acked += 1;
+        acked.insert((&p.channel, &p.id), (offset, ms));
+        if let Some(other) = at_offset.insert((&p.channel, offset), &p.id) {
+            if h.durable {
+                let what = format!(
+                    "(c) {} and {other} both acked at {}:{offset}",
+                    p.id, p.channel
+                );
+                bad(&mut v, 'c', what, None);
+            }
+        }
+    }
+    // Subscribers: density, agreement, announcements, what each received.
+    let mut agreed: HashMap<(&str, &str, u64), (&str, usize, usize)> = HashMap::new();
+    let mut stored_at: HashMap<(&str, &str, &str), u64> = HashMap::new();
+    // Per subscriber: (channel, id) -> (times delivered, first ms).
+    let mut got: Vec<HashMap<(&str, &str), (u32, Ms)>> = Vec::new();
+    let mut follows: Vec<HashMap<&str, Follow>> = Vec::new();
+    for (si, s) in h.subscribers.iter().enumerate() {
+        let mut follow: HashMap<&str, Follow> = s
+            .channels
+            .iter()
+            .map(|c| (c.as_str(), Follow::default()))
+            .collect();
+        let mut mine: HashMap<(&str, &str), (u32, Ms)> = HashMap::new();
+        for (i, (ms, seen)) in s.seen.iter().enumerate() {
+            match seen {
+                Seen::Welcome { channels, .. } => {
+                    for (c, offset, epoch) in channels {
+                        if let Some(f) = follow.get_mut(c.as_str()).filter(|f| !f.started) {
+                            (f.started, f.start, f.last) = (true, *offset, *offset);
+                            f.epoch.clone_from(epoch);
+                        }
+                    }
+                }
+                Seen::Event {
+                    channel,
+                    epoch,
+                    offset,
+                    id,
+                } => {
+                    v.received += 1;
+                    let Some(f) = follow.get_mut(channel.as_str()).filter(|f| f.started) else {
+                        let what = format!(
+                            "(c) {} got {id} at {channel}:{offset} of a channel it does not follow",
+                            s.name
+                        );
+                        bad(&mut v, 'c', what, Some((si, i)));
+                        continue;
+                    };
+                    let gap_ok = f
+                        .gap_allow
+                        .is_some_and(|(from, to)| from <= f.last + 1 && *offset == to + 1);
+                    if *offset != f.last + 1 && !gap_ok && !f.after_epoch {
+                        let what = if *offset <= f.last {
+                            format!("(c) {} got {channel}:{offset} ({id}) after {channel}:{}: repeated or out of order", s.name, f.last)
+                        } else {
+                            format!("(c) {} got {channel}:{offset} ({id}) after {channel}:{}: a hole with no announcement", s.name, f.last)
+                        };
+                        bad(&mut v, 'c', what, Some((si, i)));
+                    }
+                    (f.last, f.gap_allow, f.after_epoch) = (*offset, None, false);
+                    if !published.contains(&(channel.as_str(), id.as_str())) {
+                        let what = format!(
+                            "(b) {} got {id} at {channel}:{offset}, never published on {channel}",
+                            s.name
+                        );
+                        bad(&mut v, 'b', what, Some((si, i)));
+                    }
+                    let key = (channel.as_str(), epoch.as_str(), *offset);
+                    match agreed.get(&key) {
+                        Some((other, sj, _)) if *other != id.as_str() => {
+                            let what = format!(
+                                "(c) at {channel}:{offset} (epoch {epoch}) {} got {id} but {} got {other}",
+                                s.name, h.subscribers[*sj].name
+                            );
+                            bad(&mut v, 'c', what, Some((si, i)));
+                        }
+                        Some(_) => {}
+                        None => {
+                            agreed.insert(key, (id, si, i));
+                        }
+                    }
+                    let first = *stored_at
+                        .entry((channel.as_str(), epoch.as_str(), id.as_str()))
+                        .or_insert(*offset);
+                    if first != *offset {
+                        let what = format!("(b) {id} delivered at {channel}:{first} and at {channel}:{offset} in one epoch");
+                        bad(&mut v, 'b', what, Some((si, i)));
+                    }
+                    let e = mine
+                        .entry((channel.as_str(), id.as_str()))
+                        .or_insert((0, *ms));
+                    e.0 += 1;
+                }
+                Seen::Gap { channel, from, to } => {
+                    v.announcements += 1;
+                    if h.durable {
+                        let what = format!(
+                            "(a) {} got gap {channel}:{from}..={to} under durable acks",
+                            s.name
+                        );
+                        bad(&mut v, 'a', what, Some((si, i)));
+                    }
+                    if let Some(f) = follow.get_mut(channel.as_str()) {
+                        f.gap_allow = Some((*from, *to));
+                        f.gaps.push((*from, *to));
+                    }
+                }
+                Seen::Epoch {
+                    channel,
+                    epoch,
+                    lost_after,
+                } => {
+                    v.announcements += 1;
+                    if h.durable {
+                        let what = format!("(a) {} got epoch {epoch} of {channel} (lost after {lost_after}) under durable acks", s.name);
+                        bad(&mut v, 'a', what, Some((si, i)));
+                    }
+                    if let Some(f) = follow.get_mut(channel.as_str()) {
+                        f.epoch.clone_from(epoch);
+                        (f.last, f.after_epoch) = (0, true);
+                        f.lost_after =
+                            Some(f.lost_after.map_or(*lost_after, |l| l.min(*lost_after)));
+                    }
+                }
+                Seen::CaughtUp { .. } | Seen::Closed => {}
+            }
+        }
+        for (c, f) in &follow {
+            if !f.started {
+                let what = format!("(d) {} never got a welcome for {c}", s.name);
+                bad(&mut v, 'd', what, None);
+            }
+        }
+        got.push(mine);
+        follows.push(follow);
+    }
+    // Exactly once per owed subscriber, and when the last owed one got each event.
+    let mut latest: Vec<(Ms, Ms)> = Vec::new();
+    let mut owed: Vec<(&str, &str, u64, Ms)> = acked
+        .iter()
+        .map(|(&(c, i), &(o, ms))| (c, i, o, ms))
+        .collect();
+    owed.sort_unstable_by(|a, b| (a.2, a.0, a.1).cmp(&(b.2, b.0, b.1)));
+    for (channel, id, offset, acked_ms) in owed {
+        let (channel, id, offset, acked_ms) = (&channel, &id, &offset, &acked_ms);
+        let mut last_got = Some(0);
+        for (si, s) in h.subscribers.iter().enumerate() {
+            let Some(f) = follows[si]
+                .get(channel)
+                .filter(|f| f.started && f.start < *offset)
+            else {
+                continue;
+            };
+            v.deliveries_checked += 1;
+            match got[si].get(&(*channel, *id)) {
+                Some((1, ms)) => last_got = last_got.map(|l: Ms| l.max(*ms)),
+                Some((n, _)) => {
+                    let what = format!("(a) {} got {id} ({channel}:{offset}) {n} times", s.name);
+                    bad(&mut v, 'a', what, find(h, si, channel, id));
+                }
+                None => {
+                    last_got = None;
+                    let covered = f.gaps.iter().any(|(a, b)| (a..=b).contains(&offset))
+                        || f.lost_after.is_some_and(|l| l < *offset);
+                    if !covered || h.durable {
+                        let what = format!(
+                            "(a) {} never got acked {id} ({channel}:{offset}, acked at {acked_ms} ms); its last of {channel}: {}",
+                            s.name, f.last
+                        );
+                        bad(&mut v, 'a', what, near(h, si, channel, *offset));
+                    }
+                }
+            }
+        }
+        if let Some(l) = last_got {
+            latest.push((*acked_ms, l));
+        }
+    }
+    v.heal_to_caught_up = heal_to_caught_up(&latest, &h.heals);
+    resources(h, &mut v);
+    v
+}
+
+/// The longest wait from a heal until every event acked before it had reached everyone;
+/// `events` are (acked, last received) pairs.
+fn heal_to_caught_up(events: &[(Ms, Ms)], heals: &[Ms]) -> Option<Ms> {
+    let mut events = events.to_vec();
+    events.sort_unstable();
+    let mut prefix = Vec::with_capacity(events.len());
+    let mut max = 0;
+    for (_, got) in &events {
+        max = max.max(*got);
+        prefix.push(max);
+    }
+    heals
+        .iter()
+        .filter_map(|h| {
+            let n = events.partition_point(|(acked, _)| acked <= h);
+            (n > 0).then(|| prefix[n - 1].saturating_sub(*h))
+        })
+        .max()
+}
+
+fn bad(v: &mut Verdict, property: char, what: String, at: Option<(usize, usize)>) {
+    v.violations.push(Violation { property, what, at });
+}
+
+fn resources(h: &History, v: &mut Verdict) {
+    for (r, samples) in h.resources.iter().enumerate() {
+        let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+            continue;
+        };
+        v.resources
+            .push((first.rss_kib, first.fds, last.rss_kib, last.fds));
+        let mut i = 0;
+        while i < samples.len() {
+            let pid = samples[i].pid;
+            let j = samples[i..]
+                .iter()
+                .position(|s| s.pid != pid)
+                .map_or(samples.len(), |k| i + k);
+            let (a, b) = (samples[i], samples[j - 1]);
+            if b.rss_kib > RSS_BOUND.0 * a.rss_kib + RSS_BOUND.1 {
+                let what = format!(
+                    "(e) region {} (pid {pid}) RSS grew {} → {} KiB",
+                    super::nemesis::REGIONS[r],
+                    a.rss_kib,
+                    b.rss_kib
+                );
+                bad(v, 'e', what, None);
+            }
+            if b.fds > a.fds + FD_SLACK {
+                let what = format!(
+                    "(e) region {} (pid {pid}) open FDs grew {} → {}",
+                    super::nemesis::REGIONS[r],
+                    a.fds,
+                    b.fds
+                );
+                bad(v, 'e', what, None);
+            }
+            i = j;
+        }
+    }
+}
+
+/// Where subscriber `si` got `id` of `channel` (its first delivery after the first).
+fn find(h: &History, si: usize, channel: &str, id: &str) -> Option<(usize, usize)> {
+    let hits = h.subscribers[si].seen.iter().enumerate().filter(
+        |(_, (_, s))| matches!(s, Seen::Event { channel: c, id: i, .. } if c == channel && i == id),
+    );
+    hits.map(|(i, _)| (si, i)).nth(1)
+}
+
+/// The last frame of `channel` subscriber `si` got below `offset`.
+fn near(h: &History, si: usize, channel: &str, offset: u64) -> Option<(usize, usize)> {
+    let seen = &h.subscribers[si].seen;
+    let i = seen.iter().rposition(|(_, s)| {
+        matches!(s, Seen::Event { channel: c, offset: o, .. } if c == channel && *o < offset)
+    });
+    Some((si, i.unwrap_or(0)))
+}
+
+/// The frames around a violation's place: what a failing run prints.
+pub fn around(h: &History, v: &Violation) -> String {
+    let Some((si, i)) = v.at else {
+        return String::new();
+    };
+    let s = &h.subscribers[si];
+    let from = i.saturating_sub(6);
+    let to = (i + 6).min(s.seen.len());
+    let mut out = format!("frames of {} ({:?}) around it:\n", s.name, s.behaviour);
+    for (k, (ms, seen)) in s.seen[from..to].iter().enumerate() {
+        let mark = if from + k == i { ">>" } else { "  " };
+        out.push_str(&format!("{mark} {ms:>8} ms  {seen:?}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "checker_tests.rs"]
+mod tests;

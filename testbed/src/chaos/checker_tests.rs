@@ -1,0 +1,158 @@
+//! The checker on small hand-made histories: a clean one passes, each broken promise is found.
+
+use super::*;
+use crate::chaos::history::{Behaviour, Publish, Sample, Subscriber};
+
+const E: &str = "ep1";
+
+fn publish(id: &str, offset: u64) -> Publish {
+    let mut p = Publish::new(id.into(), "ch0".into(), "as");
+    p.attempts = 1;
+    p.acks.push((offset, false, offset * 10));
+    p
+}
+
+fn event(offset: u64, id: &str) -> (Ms, Seen) {
+    let seen = Seen::Event {
+        channel: "ch0".into(),
+        epoch: E.into(),
+        offset,
+        id: id.into(),
+    };
+    (offset * 10 + 5, seen)
+}
+
+fn welcome(offset: u64) -> (Ms, Seen) {
+    let channels = vec![("ch0".to_owned(), offset, E.to_owned())];
+    let seen = Seen::Welcome {
+        region: "us".into(),
+        channels,
+    };
+    (0, seen)
+}
+
+fn subscriber(name: &str, seen: Vec<(Ms, Seen)>) -> Subscriber {
+    Subscriber {
+        name: name.into(),
+        behaviour: Behaviour::Staying,
+        channels: vec!["ch0".into()],
+        seen,
+    }
+}
+
+/// Three events acked at 1..=3, two subscribers that got each once.
+fn clean() -> History {
+    let mut h = History::new(true);
+    h.publishes = vec![publish("a", 1), publish("b", 2), publish("c", 3)];
+    let all = vec![welcome(0), event(1, "a"), event(2, "b"), event(3, "c")];
+    h.subscribers = vec![subscriber("s1", all.clone()), subscriber("s2", all)];
+    h.heals = vec![12];
+    h
+}
+
+fn properties(h: &History) -> Vec<char> {
+    check(h).violations.iter().map(|v| v.property).collect()
+}
+
+#[test]
+fn a_clean_history_passes() {
+    let h = clean();
+    let v = check(&h);
+    assert!(v.violations.is_empty(), "{:?}", v.violations);
+    assert_eq!((v.published, v.acked, v.deliveries_checked), (3, 3, 6));
+    // Only `a` was acked (at 10 ms) before the heal at 12; the last got it at 15.
+    assert_eq!(v.heal_to_caught_up, Some(3));
+}
+
+#[test]
+fn a_subscriber_that_joined_later_is_not_owed_the_earlier_events() {
+    let mut h = clean();
+    h.subscribers[1].seen = vec![welcome(2), event(3, "c")];
+    assert!(check(&h).violations.is_empty());
+}
+
+#[test]
+fn a_missing_acked_event_is_a_violation_with_its_place() {
+    let mut h = clean();
+    h.subscribers[1].seen.remove(2);
+    let v = check(&h);
+    assert!(v
+        .violations
+        .iter()
+        .any(|x| x.property == 'a' && x.what.contains("never got acked b")));
+    assert!(v
+        .violations
+        .iter()
+        .any(|x| x.property == 'c' && x.what.contains("hole")));
+    let first = &v.violations[0];
+    assert!(around(&h, first).contains(">>"), "{}", around(&h, first));
+}
+
+#[test]
+fn a_duplicate_delivery_is_a_violation() {
+    let mut h = clean();
+    h.subscribers[0].seen.push(event(3, "c"));
+    let p = properties(&h);
+    assert!(p.contains(&'a') && p.contains(&'c'), "{p:?}");
+}
+
+#[test]
+fn disagreeing_subscribers_and_invented_events_are_violations() {
+    let mut h = clean();
+    h.subscribers[1].seen[3] = event(3, "x");
+    let v = check(&h);
+    assert!(
+        v.violations.iter().any(|x| x.what.contains("but s1 got c")),
+        "{:?}",
+        v.violations
+    );
+    assert!(v
+        .violations
+        .iter()
+        .any(|x| x.property == 'b' && x.what.contains("never published")));
+}
+
+#[test]
+fn an_id_acked_at_two_offsets_or_never_is_a_violation() {
+    let mut h = clean();
+    h.publishes[0].acks.push((9, true, 50));
+    h.publishes
+        .push(Publish::new("d".into(), "ch0".into(), "eu"));
+    let p = properties(&h);
+    assert!(p.contains(&'b') && p.contains(&'d'), "{p:?}");
+}
+
+#[test]
+fn an_announced_gap_covers_a_hole_only_without_durable_acks() {
+    let mut h = clean();
+    h.durable = false;
+    let gap = Seen::Gap {
+        channel: "ch0".into(),
+        from: 2,
+        to: 2,
+    };
+    h.subscribers[1].seen[2] = (20, gap);
+    assert!(
+        check(&h).violations.is_empty(),
+        "{:?}",
+        check(&h).violations
+    );
+    h.durable = true;
+    assert!(properties(&h).iter().all(|p| *p == 'a'));
+    assert!(!properties(&h).is_empty());
+}
+
+#[test]
+fn resources_that_grow_past_the_bound_are_a_violation() {
+    let mut h = clean();
+    let sample = |at, rss_kib, fds| Sample {
+        at,
+        pid: 7,
+        rss_kib,
+        fds,
+    };
+    h.resources[0] = vec![sample(0, 10_000, 40), sample(9, 20_000, 60)];
+    assert!(check(&h).violations.is_empty());
+    h.resources[0].push(sample(10, 200_000, 400));
+    assert_eq!(properties(&h), ['e', 'e']);
+}
