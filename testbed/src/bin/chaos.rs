@@ -1,14 +1,15 @@
-//! `chaos [--minutes M] [--seed S]`: the chaos run (what `cargo xtask chaos` runs, after
+//! `chaos [--minutes M] [--seed S] [--plan]`: the chaos run (what `cargo xtask chaos` runs, after
 //! building `multiregion`). Prints the schedule, the faults as they happen, and the figures;
 //! exits 1 on any violation (printing the seed, the schedule and the first counterexample),
-//! 2 on bad arguments, 3 when the bed could not be run.
+//! 2 on bad arguments, 3 when the bed could not be run. `--plan` prints the schedule only.
 
 use testbed::chaos::{self, ChaosConfig};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (mut minutes, mut seed) = (2.0, None);
-    let mut it = args.iter();
+    let plan_only = args.iter().any(|a| a == "--plan");
+    let mut it = args.iter().filter(|a| *a != "--plan");
     while let Some(a) = it.next() {
         let value = it.next();
         match (a.as_str(), value.map(String::as_str)) {
@@ -17,7 +18,7 @@ fn main() {
             }
             ("--seed", Some(s)) if s.parse::<u64>().is_ok() => seed = s.parse().ok(),
             _ => {
-                eprintln!("usage: chaos [--minutes M] [--seed S]");
+                eprintln!("usage: chaos [--minutes M] [--seed S] [--plan]");
                 std::process::exit(2)
             }
         }
@@ -27,6 +28,13 @@ fn main() {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64 % 1_000_000)
     });
+    if plan_only {
+        let config = ChaosConfig::new(seed, minutes);
+        let length = config.map_or(std::time::Duration::from_secs(30), |c| c.faults_for);
+        let plan = chaos::nemesis::schedule(seed, length, chaos::deploy::CLIENTS.len());
+        print!("{}", chaos::print_schedule(seed, &plan));
+        return;
+    }
     let outcome = ChaosConfig::new(seed, minutes).and_then(chaos::run);
     match outcome {
         Ok(o) => {

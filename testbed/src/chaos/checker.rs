@@ -61,6 +61,9 @@ pub struct Verdict {
     pub resources: Vec<(u64, u64, u64, u64)>,
 }
 
+/// Per (channel, id): how many times one subscriber got it, and when first.
+type Received<'a> = HashMap<(&'a str, &'a str), (u32, Ms)>;
+
 #[derive(Default)]
 struct Follow {
     started: bool,
@@ -126,7 +129,7 @@ pub fn check(h: &History) -> Verdict {
     let mut agreed: HashMap<(&str, &str, u64), (&str, usize, usize)> = HashMap::new();
     let mut stored_at: HashMap<(&str, &str, &str), u64> = HashMap::new();
     // Per subscriber: (channel, id) -> (times delivered, first ms).
-    let mut got: Vec<HashMap<(&str, &str), (u32, Ms)>> = Vec::new();
+    let mut got: Vec<Received<'_>> = Vec::new();
     let mut follows: Vec<HashMap<&str, Follow>> = Vec::new();
     for (si, s) in h.subscribers.iter().enumerate() {
         let mut follow: HashMap<&str, Follow> = s
@@ -134,7 +137,7 @@ pub fn check(h: &History) -> Verdict {
             .iter()
             .map(|c| (c.as_str(), Follow::default()))
             .collect();
-        let mut mine: HashMap<(&str, &str), (u32, Ms)> = HashMap::new();
+        let mut mine: Received<'_> = HashMap::new();
         for (i, (ms, seen)) in s.seen.iter().enumerate() {
             match seen {
                 Seen::Welcome { channels, .. } => {

@@ -52,7 +52,8 @@ impl<'a> Executor<'a> {
             actions.push((p.at, Action::Start(i)));
             actions.push((p.heal_at(), Action::Heal(i)));
         }
-        actions.sort_by_key(|(t, a)| (*t, matches!(a, Action::Start(_))));
+        // At one instant, starts before heals: a storm (zero length) starts, then heals.
+        actions.sort_by_key(|(t, a)| (*t, matches!(a, Action::Heal(_))));
         let mut next_sample = Duration::ZERO;
         let mut actions = actions.into_iter().peekable();
         loop {

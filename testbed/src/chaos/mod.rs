@@ -15,7 +15,8 @@
 //! - [`nemesis`]: the faults and the schedule.
 //! - [`deploy`]: the bed: Redis primary + replica + three Sentinels, three regions, clients.
 //! - [`executor`]: the schedule applied to the bed, resources sampled.
-//! - [`workload`]: publishers and subscribers that record everything.
+//! - [`workload`]: publishers and subscribers that record everything; `publisher`: the
+//!   pipelined publisher.
 //! - [`history`]: what is recorded.
 //! - [`checker`]: the properties, as pure functions over a history.
 //! - [`resources`]: RSS and open FDs from `/proc`.
@@ -25,6 +26,7 @@ pub mod deploy;
 pub mod executor;
 pub mod history;
 pub mod nemesis;
+mod publisher;
 pub mod resources;
 pub mod rng;
 pub mod workload;

@@ -155,7 +155,7 @@ fn draw(rng: &mut Rng, clients_hosts: usize) -> (Fault, Duration) {
 
 /// The faults of a run of `length` (every heal within it), drawn from `seed`, by start.
 pub fn schedule(seed: u64, length: Duration, clients_hosts: usize) -> Vec<Planned> {
-    let mut rng = Rng::new(seed ^ 0x6e65_6d65_7369_73);
+    let mut rng = Rng::new(seed ^ 0x006e_656d_6573_6973);
     let mut plan: Vec<Planned> = Vec::new();
     let mut at = Duration::from_millis(rng.range(1000, 3000));
     while at < length {

@@ -14,17 +14,15 @@
 //!   resuming in the next region each time.
 
 use super::deploy::{clients_netns, region_addr};
-use super::history::{Behaviour, History, Publish, Seen, Subscriber};
+use super::history::{Behaviour, History, Seen, Subscriber};
 use super::nemesis::REGIONS;
 use super::rng::Rng;
 use crate::load::in_netns;
-use crate::socket::{connect_to, next_frame, Ws, BACKOFF};
-use futures_util::{SinkExt, StreamExt};
+use crate::socket::{connect_to, next_frame, BACKOFF};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use wire::ServerFrame;
 
@@ -58,16 +56,17 @@ impl Shared {
 
 /// The running clients.
 pub struct Workload {
-    shared: Arc<Mutex<Shared>>,
-    stop_publishing: CancellationToken,
-    stop: CancellationToken,
+    pub(super) shared: Arc<Mutex<Shared>>,
+    pub(super) stop_publishing: CancellationToken,
+    pub(super) stop: CancellationToken,
     storm: watch::Sender<u64>,
-    publishers_done: Arc<AtomicUsize>,
+    pub(super) publishers_done: Arc<AtomicUsize>,
     publishing: Arc<AtomicBool>,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
-fn channel_index(c: &str) -> Option<usize> {
+/// The index of channel `c` in [`CHANNELS`].
+pub(super) fn channel_index(c: &str) -> Option<usize> {
     CHANNELS.iter().position(|x| *x == c)
 }
 
@@ -86,7 +85,7 @@ impl Workload {
         let (storm, _) = watch::channel(0u64);
         let publishers_done = Arc::new(AtomicUsize::new(0));
         let mut plan: [Vec<Client>; 2] = [Vec::new(), Vec::new()];
-        for r in 0..3 {
+        for (r, name) in REGIONS.iter().enumerate() {
             for (host, behaviour) in [
                 (0, Behaviour::Staying),
                 (0, Behaviour::Staying),
@@ -96,7 +95,7 @@ impl Workload {
                 let mut sh = shared.lock().unwrap();
                 let index = sh.history.subscribers.len();
                 sh.history.subscribers.push(Subscriber {
-                    name: format!("sub-{index}@{}", REGIONS[r]),
+                    name: format!("sub-{index}@{name}"),
                     behaviour,
                     channels: CHANNELS.map(str::to_owned).to_vec(),
                     seen: Vec::new(),
@@ -194,17 +193,18 @@ impl Drop for Workload {
     }
 }
 
+/// What every client task of a clients host holds.
 #[derive(Clone)]
-struct Context {
-    token: String,
-    every: Duration,
-    shared: Arc<Mutex<Shared>>,
-    stop_publishing: CancellationToken,
-    stop: CancellationToken,
-    storm: watch::Receiver<u64>,
-    publishers_done: Arc<AtomicUsize>,
+pub(super) struct Context {
+    pub(super) token: String,
+    pub(super) every: Duration,
+    pub(super) shared: Arc<Mutex<Shared>>,
+    pub(super) stop_publishing: CancellationToken,
+    pub(super) stop: CancellationToken,
+    pub(super) storm: watch::Receiver<u64>,
+    pub(super) publishers_done: Arc<AtomicUsize>,
     /// Set once every subscriber had its welcome: publishers start then.
-    publishing: Arc<AtomicBool>,
+    pub(super) publishing: Arc<AtomicBool>,
 }
 
 enum Client {
@@ -232,7 +232,7 @@ async fn run(ctx: Context, clients: Vec<Client>, host: usize) {
     }
     let regions: &[usize] = if host == 0 { &[0, 1] } else { &[2] };
     for r in regions {
-        tasks.spawn(publish(ctx.clone(), *r));
+        tasks.spawn(super::publisher::publish(ctx.clone(), *r));
     }
     ctx.stop.cancelled().await;
     tasks.shutdown().await;
@@ -370,130 +370,6 @@ async fn subscribe(
         if behaviour == Behaviour::Roaming {
             region = (region + 1) % 3;
         }
-        tokio::time::sleep(BACKOFF).await;
-    }
-}
-
-/// An id in flight: its index in the history, its id and channel, when to resend it after a
-/// temporary refusal.
-struct InFlight {
-    index: usize,
-    id: String,
-    channel: &'static str,
-    retry_at: Option<Instant>,
-}
-
-async fn send(ctx: &Context, ws: &mut Ws, f: &InFlight) -> bool {
-    ctx.shared.lock().unwrap().history.publishes[f.index].attempts += 1;
-    let payload = serde_json::json!({ "n": f.index });
-    let text = wire::Publish::new(f.id.clone(), "chaos", &payload)
-        .on(f.channel)
-        .to_text();
-    ws.send(Message::Text(text.into())).await.is_ok()
-}
-
-async fn publish(mut ctx: Context, region: usize) {
-    let mut n = 0u64;
-    let mut inflight: Vec<InFlight> = Vec::new();
-    'connection: loop {
-        if ctx.stop.is_cancelled() {
-            return;
-        }
-        if ctx.stop_publishing.is_cancelled() && inflight.is_empty() {
-            ctx.publishers_done.fetch_add(1, Ordering::SeqCst);
-            return;
-        }
-        let query = format!("token={}", ctx.token);
-        let Some((mut ws, _)) = connect_to(region_addr(region), &query).await else {
-            tokio::time::sleep(BACKOFF).await;
-            continue;
-        };
-        ctx.storm.mark_unchanged();
-        for f in &mut inflight {
-            f.retry_at = None;
-        }
-        for f in &inflight {
-            if !send(&ctx, &mut ws, f).await {
-                tokio::time::sleep(BACKOFF).await;
-                continue 'connection;
-            }
-        }
-        let mut progress = Instant::now();
-        let mut tick = tokio::time::interval(ctx.every);
-        loop {
-            tokio::select! {
-                _ = ctx.stop.cancelled() => return,
-                _ = ctx.storm.changed() => break,
-                _ = tick.tick() => {
-                    if ctx.stop_publishing.is_cancelled() && inflight.is_empty() {
-                        ctx.publishers_done.fetch_add(1, Ordering::SeqCst);
-                        return;
-                    }
-                    if !ctx.stop_publishing.is_cancelled() && inflight.len() < WINDOW {
-                        let id = format!("{}-{n}", REGIONS[region]);
-                        let channel = CHANNELS[(n % 3) as usize];
-                        n += 1;
-                        let index = {
-                            let mut sh = ctx.shared.lock().unwrap();
-                            let p = Publish::new(id.clone(), channel.into(), REGIONS[region]);
-                            sh.history.publishes.push(p);
-                            sh.history.publishes.len() - 1
-                        };
-                        if inflight.is_empty() {
-                            progress = Instant::now();
-                        }
-                        inflight.push(InFlight { index, id, channel, retry_at: None });
-                        if !send(&ctx, &mut ws, inflight.last().expect("pushed")).await {
-                            break;
-                        }
-                    }
-                    let now = Instant::now();
-                    for i in 0..inflight.len() {
-                        if inflight[i].retry_at.is_some_and(|t| t <= now) {
-                            inflight[i].retry_at = None;
-                            if !send(&ctx, &mut ws, &inflight[i]).await {
-                                break;
-                            }
-                        }
-                    }
-                    if !inflight.is_empty() && progress.elapsed() > ANSWER {
-                        break;
-                    }
-                }
-                msg = ws.next() => {
-                    let text = match msg {
-                        Some(Ok(Message::Text(t))) => t,
-                        Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
-                        Some(Ok(_)) => continue,
-                    };
-                    match serde_json::from_str::<ServerFrame>(&text) {
-                        Ok(ServerFrame::Ack { id, channel, offset, duplicate }) => {
-                            let Some(k) = inflight.iter().position(|f| f.id == id) else { continue };
-                            let f = inflight.remove(k);
-                            progress = Instant::now();
-                            let mut sh = ctx.shared.lock().unwrap();
-                            let ms = sh.history.now();
-                            sh.history.publishes[f.index].acks.push((offset, duplicate, ms));
-                            if let Some(c) = channel_index(&channel) {
-                                sh.max_acked[c] = sh.max_acked[c].max(offset);
-                            }
-                        }
-                        Ok(ServerFrame::Error { id: Some(id), temporary, code, .. }) => {
-                            let Some(k) = inflight.iter().position(|f| f.id == id) else { continue };
-                            if temporary {
-                                inflight[k].retry_at = Some(Instant::now() + BACKOFF);
-                            } else {
-                                let f = inflight.remove(k);
-                                ctx.shared.lock().unwrap().history.publishes[f.index].refused =
-                                    Some(code.to_string());
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            }
-        }
-        drop(ws);
         tokio::time::sleep(BACKOFF).await;
     }
 }
