@@ -6,7 +6,9 @@
 //!   offset, an `epoch` whose `lost_after` is below it). With durable acks (`--acks
 //!   replicas:1`) any announcement at all is a violation.
 //! - **(b) nothing invented, stored once**: every delivered id was published on that channel;
-//!   an id is acked at one offset, and delivered at one offset per epoch.
+//!   an id is acked at one offset, and delivered at one offset per epoch; an id is never acked
+//!   as a duplicate of itself on its only send (it was in the log before it was published:
+//!   the log is not this run's).
 //! - **(c) one order**: all subscribers agree on the id at each (channel, epoch, offset), and
 //!   each subscriber's offsets of a channel are dense (each the last + 1) apart from announced
 //!   gaps and epochs.
@@ -57,6 +59,8 @@ pub struct Verdict {
     pub violations: Vec<Violation>,
     /// The longest time from a heal until every subscriber had every event acked before it.
     pub heal_to_caught_up: Option<Ms>,
+    /// Where that was: the heal's time, the subscriber that got its event last, the event.
+    pub slowest: Option<(Ms, String, String)>,
     /// Per region: (first RSS KiB, first FDs, last RSS KiB, last FDs).
     pub resources: Vec<(u64, u64, u64, u64)>,
 }
@@ -97,6 +101,13 @@ pub fn check(h: &History) -> Verdict {
         if offsets.len() > 1 {
             let what = format!(
                 "(b) id {} of {} acked at offsets {offsets:?}",
+                p.id, p.channel
+            );
+            bad(&mut v, 'b', what, None);
+        }
+        if p.attempts == 1 && p.acks.iter().any(|a| a.1) {
+            let what = format!(
+                "(b) {} of {} acked as already stored on its only send: stored before it was published",
                 p.id, p.channel
             );
             bad(&mut v, 'b', what, None);
@@ -252,7 +263,7 @@ pub fn check(h: &History) -> Verdict {
         follows.push(follow);
     }
     // Exactly once per owed subscriber, and when the last owed one got each event.
-    let mut latest: Vec<(Ms, Ms)> = Vec::new();
+    let mut latest: Vec<(Ms, Ms, usize, &str)> = Vec::new();
     let mut owed: Vec<(&str, &str, u64, Ms)> = acked
         .iter()
         .map(|(&(c, i), &(o, ms))| (c, i, o, ms))
@@ -260,7 +271,7 @@ pub fn check(h: &History) -> Verdict {
     owed.sort_unstable_by(|a, b| (a.2, a.0, a.1).cmp(&(b.2, b.0, b.1)));
     for (channel, id, offset, acked_ms) in owed {
         let (channel, id, offset, acked_ms) = (&channel, &id, &offset, &acked_ms);
-        let mut last_got = Some(0);
+        let mut last_got: Option<(Ms, usize)> = Some((0, 0));
         for (si, s) in h.subscribers.iter().enumerate() {
             let Some(f) = follows[si]
                 .get(channel)
@@ -270,7 +281,7 @@ pub fn check(h: &History) -> Verdict {
             };
             v.deliveries_checked += 1;
             match got[si].get(&(*channel, *id)) {
-                Some((1, ms)) => last_got = last_got.map(|l: Ms| l.max(*ms)),
+                Some((1, ms)) => last_got = last_got.map(|l| l.max((*ms, si))),
                 Some((n, _)) => {
                     let what = format!("(a) {} got {id} ({channel}:{offset}) {n} times", s.name);
                     bad(&mut v, 'a', what, find(h, si, channel, id));
@@ -289,33 +300,43 @@ pub fn check(h: &History) -> Verdict {
                 }
             }
         }
-        if let Some(l) = last_got {
-            latest.push((*acked_ms, l));
+        if let Some((l, si)) = last_got {
+            latest.push((*acked_ms, l, si, id));
         }
     }
-    v.heal_to_caught_up = heal_to_caught_up(&latest, &h.heals);
+    if let Some((wait, heal, si, id)) = heal_to_caught_up(&latest, &h.heals) {
+        v.heal_to_caught_up = Some(wait);
+        v.slowest = Some((heal, h.subscribers[si].name.clone(), id.to_owned()));
+    }
     resources(h, &mut v);
     v
 }
 
-/// The longest wait from a heal until every event acked before it had reached everyone;
-/// `events` are (acked, last received) pairs.
-fn heal_to_caught_up(events: &[(Ms, Ms)], heals: &[Ms]) -> Option<Ms> {
+/// The longest wait from a heal until every event acked before it had reached everyone, with
+/// the heal, and the subscriber and event that came last; `events` are (acked, last
+/// received, by whom, which) tuples.
+fn heal_to_caught_up<'a>(
+    events: &[(Ms, Ms, usize, &'a str)],
+    heals: &[Ms],
+) -> Option<(Ms, Ms, usize, &'a str)> {
     let mut events = events.to_vec();
     events.sort_unstable();
-    let mut prefix = Vec::with_capacity(events.len());
-    let mut max = 0;
-    for (_, got) in &events {
-        max = max.max(*got);
-        prefix.push(max);
+    let mut prefix: Vec<(Ms, usize, &str)> = Vec::with_capacity(events.len());
+    for (_, got, si, id) in &events {
+        let best = match prefix.last() {
+            Some(p) if p.0 >= *got => *p,
+            _ => (*got, *si, *id),
+        };
+        prefix.push(best);
     }
     heals
         .iter()
         .filter_map(|h| {
-            let n = events.partition_point(|(acked, _)| acked <= h);
-            (n > 0).then(|| prefix[n - 1].saturating_sub(*h))
+            let n = events.partition_point(|(acked, ..)| acked <= h);
+            let (got, si, id) = *prefix.get(n.checked_sub(1)?)?;
+            Some((got.saturating_sub(*h), *h, si, id))
         })
-        .max()
+        .max_by_key(|x| x.0)
 }
 
 fn bad(v: &mut Verdict, property: char, what: String, at: Option<(usize, usize)>) {

@@ -123,6 +123,15 @@ fn an_id_acked_at_two_offsets_or_never_is_a_violation() {
 }
 
 #[test]
+fn a_duplicate_ack_on_the_only_send_is_a_violation() {
+    let mut h = clean();
+    h.publishes[2].acks[0].1 = true;
+    assert_eq!(properties(&h), ['b']);
+    h.publishes[2].attempts = 2;
+    assert!(properties(&h).is_empty());
+}
+
+#[test]
 fn an_announced_gap_covers_a_hole_only_without_durable_acks() {
     let mut h = clean();
     h.durable = false;

@@ -115,6 +115,9 @@ impl Deployment {
         host::on_signal_cleanup();
         NET.cleanup();
         host::set_active_net(NET, true);
+        // A fresh directory: a data node's dump.rdb of an earlier run (written by a replica's
+        // full sync) would be loaded at start, and the run's log would not be its own.
+        let _ = std::fs::remove_dir_all(&options.log_dir);
         std::fs::create_dir_all(&options.log_dir)?;
         let mut hosts: Vec<(String, u8)> = Node::all()
             .into_iter()
@@ -174,6 +177,8 @@ impl Deployment {
         let command = match node {
             Node::Region(r) => self.regions[r].clone(),
             Node::Data(i) => {
+                // A restarted node comes back empty and syncs from the primary.
+                let _ = std::fs::remove_file(dir.join("dump.rdb"));
                 let mut c = format!(
                     "redis-server --bind 0.0.0.0 --protected-mode no --save '' --appendonly no \
                      --port 6379 --dir {}",

@@ -173,10 +173,11 @@ impl Outcome {
         );
         let _ = writeln!(
             out,
-            "subscribers: {}; events received {}; deliveries checked (acked event × subscriber owed it) {}",
+            "subscribers: {}; events received {}; deliveries checked (acked event × subscriber owed it) {} of {} (acked × subscribers; the rest were acked before a subscriber's first welcome)",
             h.subscribers.len(),
             v.received,
-            v.deliveries_checked
+            v.deliveries_checked,
+            v.acked * h.subscribers.len()
         );
         let _ = writeln!(out, "announcements (gap, epoch): {}", v.announcements);
         let ms =
@@ -187,6 +188,13 @@ impl Outcome {
             ms(v.heal_to_caught_up),
             ms(self.quiet_took.map(|d| d.as_millis() as u64))
         );
+        if let Some((heal, sub, id)) = &v.slowest {
+            let _ = writeln!(
+                out,
+                "  (the heal at {:.1} s; the last to get its events was {sub}, with {id})",
+                *heal as f64 / 1000.0
+            );
+        }
         for (r, (rss0, fd0, rss1, fd1)) in v.resources.iter().enumerate() {
             let _ = writeln!(
                 out,
