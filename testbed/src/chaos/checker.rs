@@ -14,6 +14,8 @@
 //!   gaps and epochs.
 //! - **(d) healed**: every publish (so every publisher's last) was acked; every subscriber has
 //!   every event it is owed (the missing ones are (a)'s violations).
+//!   Once every client has closed, no region lists a member of their channel (no ghosts; a
+//!   killed region's members leave when its lease runs out).
 //! - **(e) bounded**: per region process, its resident set and open file descriptors at the
 //!   end of the run against its first sample: at most [`RSS_BOUND`] and [`FD_SLACK`] more.
 //!
@@ -307,6 +309,23 @@ pub fn check(h: &History) -> Verdict {
     if let Some((wait, heal, si, id)) = heal_to_caught_up(&latest, &h.heals) {
         v.heal_to_caught_up = Some(wait);
         v.slowest = Some((heal, h.subscribers[si].name.clone(), id.to_owned()));
+    }
+    for (region, count) in &h.presence_after {
+        match count {
+            Ok(0) => {}
+            Ok(n) => bad(
+                &mut v,
+                'd',
+                format!("(d) {region} lists {n} members after every client closed (ghosts)"),
+                None,
+            ),
+            Err(e) => bad(
+                &mut v,
+                'd',
+                format!("(d) {region}'s presence could not be read after the run: {e}"),
+                None,
+            ),
+        }
     }
     resources(h, &mut v);
     v

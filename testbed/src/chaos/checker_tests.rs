@@ -165,3 +165,12 @@ fn resources_that_grow_past_the_bound_are_a_violation() {
     h.resources[0].push(sample(10, 200_000, 400));
     assert_eq!(properties(&h), ['e', 'e']);
 }
+
+#[test]
+fn a_member_listed_after_every_client_closed_is_a_ghost() {
+    let mut h = clean();
+    h.presence_after = vec![("as".into(), Ok(0)), ("us".into(), Ok(0))];
+    assert!(properties(&h).is_empty());
+    h.presence_after.push(("eu".into(), Ok(2)));
+    assert_eq!(properties(&h), ['d']);
+}

@@ -145,6 +145,9 @@ pub struct History {
     pub resources: [Vec<Sample>; 3],
     /// When the quiet period began (every fault healed).
     pub quiet_at: Option<Ms>,
+    /// After every client closed: each region's `GET /presence` count of a channel every
+    /// subscriber followed (none left means no ghosts), or why it could not be read.
+    pub presence_after: Vec<(String, Result<usize, String>)>,
 }
 
 impl History {
@@ -159,6 +162,7 @@ impl History {
             faults: Vec::new(),
             resources: Default::default(),
             quiet_at: None,
+            presence_after: Vec::new(),
         }
     }
 

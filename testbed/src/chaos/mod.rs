@@ -136,6 +136,9 @@ fn finish_sampled(
     quiet: Duration,
 ) -> (Option<Duration>, History) {
     let (took, mut history) = load.finish(quiet);
+    history.presence_after = (0..3)
+        .map(|r| (nemesis::REGIONS[r].to_owned(), members_left(bed, r)))
+        .collect();
     for r in 0..3 {
         if let Some(pid) = bed.pid(deploy::Node::Region(r)) {
             if let Some(s) = resources::sample(pid, history.now()) {
@@ -144,6 +147,32 @@ fn finish_sampled(
         }
     }
     (took, history)
+}
+
+/// How many members region `r` lists in the subscribers' first channel once they all closed:
+/// polled until 0 for at most 15 s (a killed region's lease lasts three intervals, 3 s).
+fn members_left(bed: &deploy::Deployment, r: usize) -> std::result::Result<usize, String> {
+    let path = format!(
+        "/presence?channel={}&token={}",
+        workload::CHANNELS[0],
+        bed.token()
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let count = crate::http::get(deploy::region_addr(r), &path)
+            .map_err(|e| e.to_string())
+            .and_then(|body| {
+                serde_json::from_str::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v.get("count")?.as_u64())
+                    .map(|n| n as usize)
+                    .ok_or_else(|| format!("no count in {body}"))
+            });
+        if count == Ok(0) || std::time::Instant::now() > deadline {
+            return count;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 impl Outcome {
@@ -204,6 +233,21 @@ impl Outcome {
                 rss1 / 1024
             );
         }
+        let left: Vec<String> = h
+            .presence_after
+            .iter()
+            .map(|(r, c)| {
+                format!(
+                    "{r} {}",
+                    c.as_ref().map_or_else(|e| e.clone(), |n| n.to_string())
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "presence after every client closed (members of ch0): {}",
+            left.join(", ")
+        );
         let _ = writeln!(out, "violations: {}", v.violations.len());
         if let Some(first) = v.violations.first() {
             let mut by: BTreeMap<char, usize> = BTreeMap::new();
