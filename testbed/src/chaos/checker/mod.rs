@@ -81,6 +81,8 @@ struct Follow {
     /// Offsets announced as possibly missing: gaps, and "after lost_after" of old epochs.
     gaps: Vec<(u64, u64)>,
     lost_after: Option<u64>,
+    /// A resume's `welcome` named another epoch: an `epoch` frame must come before events.
+    pending_epoch: Option<String>,
 }
 
 /// Check the whole history.
@@ -155,9 +157,13 @@ pub fn check(h: &History) -> Verdict {
             match seen {
                 Seen::Welcome { channels, .. } => {
                     for (c, offset, epoch) in channels {
-                        if let Some(f) = follow.get_mut(c.as_str()).filter(|f| !f.started) {
-                            (f.started, f.start, f.last) = (true, *offset, *offset);
-                            f.epoch.clone_from(epoch);
+                        match follow.get_mut(c.as_str()) {
+                            Some(f) if !f.started => {
+                                (f.started, f.start, f.last) = (true, *offset, *offset);
+                                f.epoch.clone_from(epoch);
+                            }
+                            Some(f) if f.epoch != *epoch => f.pending_epoch = Some(epoch.clone()),
+                            _ => {}
                         }
                     }
                 }
@@ -187,7 +193,23 @@ pub fn check(h: &History) -> Verdict {
                         };
                         bad(&mut v, 'c', what, Some((si, i)));
                     }
+                    if let Some(new) = f.pending_epoch.take() {
+                        let what = format!(
+                            "(a) {} resumed {channel} of epoch {} into epoch {new} with no epoch frame before {channel}:{offset}",
+                            s.name, f.epoch
+                        );
+                        bad(&mut v, 'a', what, Some((si, i)));
+                    }
                     (f.last, f.gap_allow, f.after_epoch) = (*offset, None, false);
+                    if let Some((a, _)) = acked.get(&(channel.as_str(), id.as_str())) {
+                        if h.durable && a != offset {
+                            let what = format!(
+                                "(b) {} got {id} at {channel}:{offset}, acked at {channel}:{a}",
+                                s.name
+                            );
+                            bad(&mut v, 'b', what, Some((si, i)));
+                        }
+                    }
                     if !published.contains(&(channel.as_str(), id.as_str())) {
                         let what = format!(
                             "(b) {} got {id} at {channel}:{offset}, never published on {channel}",
@@ -246,6 +268,7 @@ pub fn check(h: &History) -> Verdict {
                         bad(&mut v, 'a', what, Some((si, i)));
                     }
                     if let Some(f) = follow.get_mut(channel.as_str()) {
+                        f.pending_epoch = None;
                         f.epoch.clone_from(epoch);
                         (f.last, f.after_epoch) = (0, true);
                         f.lost_after =
@@ -331,108 +354,16 @@ pub fn check(h: &History) -> Verdict {
     v
 }
 
-/// The longest wait from a heal until every event acked before it had reached everyone, with
-/// the heal, and the subscriber and event that came last; `events` are (acked, last
-/// received, by whom, which) tuples.
-fn heal_to_caught_up<'a>(
-    events: &[(Ms, Ms, usize, &'a str)],
-    heals: &[Ms],
-) -> Option<(Ms, Ms, usize, &'a str)> {
-    let mut events = events.to_vec();
-    events.sort_unstable();
-    let mut prefix: Vec<(Ms, usize, &str)> = Vec::with_capacity(events.len());
-    for (_, got, si, id) in &events {
-        let best = match prefix.last() {
-            Some(p) if p.0 >= *got => *p,
-            _ => (*got, *si, *id),
-        };
-        prefix.push(best);
-    }
-    heals
-        .iter()
-        .filter_map(|h| {
-            let n = events.partition_point(|(acked, ..)| acked <= h);
-            let (got, si, id) = *prefix.get(n.checked_sub(1)?)?;
-            Some((got.saturating_sub(*h), *h, si, id))
-        })
-        .max_by_key(|x| x.0)
-}
-
+/// Record a violation.
 fn bad(v: &mut Verdict, property: char, what: String, at: Option<(usize, usize)>) {
     v.violations.push(Violation { property, what, at });
 }
 
-fn resources(h: &History, v: &mut Verdict) {
-    for (r, samples) in h.resources.iter().enumerate() {
-        let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
-            continue;
-        };
-        v.resources
-            .push((first.rss_kib, first.fds, last.rss_kib, last.fds));
-        let mut i = 0;
-        while i < samples.len() {
-            let pid = samples[i].pid;
-            let j = samples[i..]
-                .iter()
-                .position(|s| s.pid != pid)
-                .map_or(samples.len(), |k| i + k);
-            let (a, b) = (samples[i], samples[j - 1]);
-            if b.rss_kib > RSS_BOUND.0 * a.rss_kib + RSS_BOUND.1 {
-                let what = format!(
-                    "(e) region {} (pid {pid}) RSS grew {} → {} KiB",
-                    super::nemesis::REGIONS[r],
-                    a.rss_kib,
-                    b.rss_kib
-                );
-                bad(v, 'e', what, None);
-            }
-            if b.fds > a.fds + FD_SLACK {
-                let what = format!(
-                    "(e) region {} (pid {pid}) open FDs grew {} → {}",
-                    super::nemesis::REGIONS[r],
-                    a.fds,
-                    b.fds
-                );
-                bad(v, 'e', what, None);
-            }
-            i = j;
-        }
-    }
-}
-
-/// Where subscriber `si` got `id` of `channel` (its first delivery after the first).
-fn find(h: &History, si: usize, channel: &str, id: &str) -> Option<(usize, usize)> {
-    let hits = h.subscribers[si].seen.iter().enumerate().filter(
-        |(_, (_, s))| matches!(s, Seen::Event { channel: c, id: i, .. } if c == channel && i == id),
-    );
-    hits.map(|(i, _)| (si, i)).nth(1)
-}
-
-/// The last frame of `channel` subscriber `si` got below `offset`.
-fn near(h: &History, si: usize, channel: &str, offset: u64) -> Option<(usize, usize)> {
-    let seen = &h.subscribers[si].seen;
-    let i = seen.iter().rposition(|(_, s)| {
-        matches!(s, Seen::Event { channel: c, offset: o, .. } if c == channel && *o < offset)
-    });
-    Some((si, i.unwrap_or(0)))
-}
-
-/// The frames around a violation's place: what a failing run prints.
-pub fn around(h: &History, v: &Violation) -> String {
-    let Some((si, i)) = v.at else {
-        return String::new();
-    };
-    let s = &h.subscribers[si];
-    let from = i.saturating_sub(6);
-    let to = (i + 6).min(s.seen.len());
-    let mut out = format!("frames of {} ({:?}) around it:\n", s.name, s.behaviour);
-    for (k, (ms, seen)) in s.seen[from..to].iter().enumerate() {
-        let mark = if from + k == i { ">>" } else { "  " };
-        out.push_str(&format!("{mark} {ms:>8} ms  {seen:?}\n"));
-    }
-    out
-}
-
+mod bounds;
+mod context;
 #[cfg(test)]
-#[path = "checker_tests.rs"]
 mod tests;
+
+use bounds::{heal_to_caught_up, resources};
+pub use context::around;
+use context::{find, near};

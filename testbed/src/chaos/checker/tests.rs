@@ -174,3 +174,37 @@ fn a_member_listed_after_every_client_closed_is_a_ghost() {
     h.presence_after.push(("eu".into(), Ok(2)));
     assert_eq!(properties(&h), ['d']);
 }
+
+#[test]
+fn an_event_at_another_offset_than_its_ack_is_a_violation() {
+    let mut h = clean();
+    h.publishes[2].acks[0].0 = 4;
+    let v = check(&h);
+    assert!(
+        v.violations
+            .iter()
+            .any(|x| x.what.contains("acked at ch0:4")),
+        "{:?}",
+        v.violations
+    );
+}
+
+#[test]
+fn a_resume_into_another_epoch_without_an_epoch_frame_is_a_violation() {
+    let mut h = clean();
+    h.durable = false;
+    let mut resumed = vec![welcome(0), event(1, "a"), (12, Seen::Closed)];
+    let channels = vec![("ch0".to_owned(), 3, "ep2".to_owned())];
+    let region = "eu".to_owned();
+    resumed.push((13, Seen::Welcome { region, channels }));
+    resumed.extend([event(2, "b"), event(3, "c")]);
+    h.subscribers[1].seen = resumed;
+    let v = check(&h);
+    assert!(
+        v.violations
+            .iter()
+            .any(|x| x.what.contains("with no epoch frame")),
+        "{:?}",
+        v.violations
+    );
+}
