@@ -172,6 +172,14 @@ impl Deployment {
     /// one when the Sentinels name that one the primary (so `r1` is the primary only at
     /// first), with no data of its own.
     pub fn start(&mut self, node: Node) -> Result<()> {
+        let log = self.spawn(node)?;
+        self.wait_ready(node, &log)
+    }
+
+    /// Start `node` without waiting for it: what a supervisor does (`multiregion serve` exits
+    /// at start when it cannot reach Redis, e.g. while its host is partitioned; the chaos
+    /// run's supervisor starts it again until it stays up, as `Restart=always` would).
+    pub fn spawn(&mut self, node: Node) -> Result<std::path::PathBuf> {
         let dir = self.options.log_dir.join(node.host());
         std::fs::create_dir_all(&dir)?;
         let command = match node {
@@ -214,6 +222,15 @@ impl Deployment {
         let log = self.options.log_dir.join(format!("{}.log", node.host()));
         let child = spawn_in(&node.netns(), &command, &self.options, &log)?;
         self.procs.insert(node, child);
+        Ok(log)
+    }
+
+    /// Whether region `r` answers `/health`.
+    pub fn answers(&self, r: usize) -> bool {
+        http::get(region_addr(r), "/health").is_ok()
+    }
+
+    fn wait_ready(&mut self, node: Node, log: &std::path::Path) -> Result<()> {
         let deadline = Instant::now() + READY;
         loop {
             let ready = match node {

@@ -1,6 +1,8 @@
 //! Applying the nemesis's schedule to the running bed: each [`Planned`] fault started and
 //! healed at its time, the regions' resources sampled every second in between, everything
-//! recorded in the history. Preconditions that keep a fault within what the deployment
+//! recorded in the history. A region that is not killed on purpose and has exited is started
+//! again every second, as a supervisor would: `multiregion serve` exits at start when it
+//! cannot reach Redis (its host partitioned from it), and a killed region's heal may meet that. Preconditions that keep a fault within what the deployment
 //! promises to survive are checked when it starts (a primary is killed only while its
 //! replica is in sync; otherwise the kill is skipped and reported as such).
 
@@ -29,6 +31,8 @@ pub struct Executor<'a> {
     applied: Vec<Option<Option<usize>>>,
     /// The index of each fault's entry in the history's fault list.
     recorded: Vec<Option<usize>>,
+    /// Regions killed and not yet healed: the supervisor leaves them down.
+    down: [bool; 3],
 }
 
 impl<'a> Executor<'a> {
@@ -40,6 +44,7 @@ impl<'a> Executor<'a> {
             plan,
             applied: vec![None; plan.len()],
             recorded: vec![None; plan.len()],
+            down: [false; 3],
         }
     }
 
@@ -59,6 +64,7 @@ impl<'a> Executor<'a> {
         loop {
             let now = zero.elapsed();
             if now >= next_sample {
+                self.supervise();
                 self.sample();
                 next_sample = now + Duration::from_secs(1);
             }
@@ -76,6 +82,17 @@ impl<'a> Executor<'a> {
             }
         }
         self.settle();
+    }
+
+    /// Start again every region that should run and has exited (once a second).
+    fn supervise(&mut self) {
+        for r in 0..3 {
+            if !self.down[r] && !self.bed.running(Node::Region(r)) {
+                if let Err(e) = self.bed.spawn(Node::Region(r)) {
+                    eprintln!("chaos: could not start region {r}: {e}");
+                }
+            }
+        }
     }
 
     /// Sample every running region.
@@ -115,6 +132,7 @@ impl<'a> Executor<'a> {
             }
             Fault::KillRegion(r) => {
                 self.bed.kill(Node::Region(*r));
+                self.down[*r] = true;
                 Ok(())
             }
             Fault::Latency {
@@ -175,7 +193,13 @@ impl<'a> Executor<'a> {
             Fault::ClientsFromRegion(c, r) => {
                 net::undrop(&clients_netns(*c), Node::Region(*r).addr()).map_err(|e| e.to_string())
             }
-            Fault::KillRegion(r) => self.restart_region(*r),
+            Fault::KillRegion(r) => {
+                self.down[*r] = false;
+                self.bed
+                    .spawn(Node::Region(*r))
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
             Fault::Latency { region, .. } => {
                 self.bed.set_sim(*region, 0, 0).map_err(|e| e.to_string())
             }
@@ -195,17 +219,6 @@ impl<'a> Executor<'a> {
         });
     }
 
-    fn restart_region(&mut self, r: usize) -> Result<(), String> {
-        let mut last = String::new();
-        for _ in 0..3 {
-            match self.bed.start(Node::Region(r)) {
-                Ok(()) => return Ok(()),
-                Err(e) => last = e.to_string(),
-            }
-        }
-        Err(last)
-    }
-
     /// Heal whatever is still on, start whatever is down, every `/sim` back to zero.
     fn settle(&mut self) {
         for i in 0..self.plan.len() {
@@ -216,10 +229,12 @@ impl<'a> Executor<'a> {
                 let _ = self.bed.start(Node::Data(d));
             }
         }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !(0..3).all(|r| self.bed.answers(r)) && Instant::now() < deadline {
+            self.supervise();
+            std::thread::sleep(Duration::from_millis(200));
+        }
         for r in 0..3 {
-            if !self.bed.running(Node::Region(r)) {
-                let _ = self.restart_region(r);
-            }
             let _ = self.bed.set_sim(r, 0, 0);
         }
     }

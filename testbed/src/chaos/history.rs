@@ -48,6 +48,8 @@ pub enum Behaviour {
     Reconnecting,
     /// Drops its socket every few seconds and resumes in the next region.
     Roaming,
+    /// Stays connected but stops reading for 1–8 s every few seconds (a slow client).
+    Slow,
 }
 
 /// A frame (or a connection change) one subscriber saw, in the order it saw them.

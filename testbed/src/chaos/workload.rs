@@ -11,7 +11,8 @@
 //!   silent for [`SILENCE`], or a storm comes, they resume with `since` and `epoch` per
 //!   channel. [`Behaviour::Staying`] ones only do that; [`Behaviour::Reconnecting`] ones also
 //!   drop their socket every few seconds (drawn from the seed); [`Behaviour::Roaming`] ones too,
-//!   resuming in the next region each time.
+//!   resuming in the next region each time; [`Behaviour::Slow`] ones stop reading for 1–8 s
+//!   every few seconds (the region's queue and the TCP buffers hold what comes meanwhile).
 
 use super::deploy::{clients_netns, region_addr};
 use super::history::{Behaviour, History, Seen, Subscriber};
@@ -71,8 +72,8 @@ pub(super) fn channel_index(c: &str) -> Option<usize> {
 }
 
 impl Workload {
-    /// Start the subscribers (2 staying per region on `c1`, 1 reconnecting and 1 roaming per
-    /// region on `c2`), wait (bounded) until each had its `welcome`, then start a publisher
+    /// Start the subscribers (2 staying per region on `c1`; 1 reconnecting, 1 roaming and 1
+    /// slow per region on `c2`), wait (bounded) until each had its `welcome`, then start a publisher
     /// per region (AS and US on `c1`, EU on `c2`) publishing every `every`.
     pub fn start(token: &str, every: Duration, rng: &mut Rng, history: History) -> Workload {
         let shared = Arc::new(Mutex::new(Shared {
@@ -91,6 +92,7 @@ impl Workload {
                 (0, Behaviour::Staying),
                 (1, Behaviour::Reconnecting),
                 (1, Behaviour::Roaming),
+                (1, Behaviour::Slow),
             ] {
                 let mut sh = shared.lock().unwrap();
                 let index = sh.history.subscribers.len();
@@ -308,11 +310,20 @@ async fn subscribe(
             sh.history.subscribers[index].seen.push((ms, seen));
         }
         let drop_after = match behaviour {
-            Behaviour::Staying => Duration::from_secs(3600 * 24),
+            Behaviour::Staying | Behaviour::Slow => Duration::from_secs(3600 * 24),
             _ => Duration::from_millis(rng.range(2000, 8000)),
         };
         let drop_at = tokio::time::Instant::now() + drop_after;
+        let mut pause_at = Instant::now() + Duration::from_millis(rng.range(2000, 6000));
         loop {
+            if behaviour == Behaviour::Slow && Instant::now() >= pause_at {
+                let pause = Duration::from_millis(rng.range(1000, 8000));
+                tokio::select! {
+                    _ = ctx.stop.cancelled() => return,
+                    _ = tokio::time::sleep(pause) => {}
+                }
+                pause_at = Instant::now() + Duration::from_millis(rng.range(2000, 6000));
+            }
             let frame = tokio::select! {
                 _ = ctx.stop.cancelled() => return,
                 _ = ctx.storm.changed() => break,

@@ -21,7 +21,7 @@
 //!
 //! The first violation is what a failing run prints, with the frames around it.
 
-use super::history::{History, Ms, Seen};
+use super::history::{Behaviour, History, Ms, Seen};
 use std::collections::{HashMap, HashSet};
 
 /// A region's resident set may end at most twice its first sample plus 64 MiB (allocator
@@ -59,7 +59,8 @@ pub struct Verdict {
     pub announcements: usize,
     /// Every violation, in the order found.
     pub violations: Vec<Violation>,
-    /// The longest time from a heal until every subscriber had every event acked before it.
+    /// The longest time from a heal until every subscriber (but the slow ones, which lag by
+    /// design) had every event acked before it.
     pub heal_to_caught_up: Option<Ms>,
     /// Where that was: the heal's time, the subscriber that got its event last, the event.
     pub slowest: Option<(Ms, String, String)>,
@@ -306,6 +307,8 @@ pub fn check(h: &History) -> Verdict {
             };
             v.deliveries_checked += 1;
             match got[si].get(&(*channel, *id)) {
+                // A slow subscriber lags by design: not a measure of healing.
+                Some((1, _)) if s.behaviour == Behaviour::Slow => {}
                 Some((1, ms)) => last_got = last_got.map(|l| l.max((*ms, si))),
                 Some((n, _)) => {
                     let what = format!("(a) {} got {id} ({channel}:{offset}) {n} times", s.name);
