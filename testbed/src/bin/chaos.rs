@@ -1,7 +1,9 @@
-//! `chaos [--minutes M] [--seed S] [--plan]`: the chaos run (what `cargo xtask chaos` runs, after
+//! `chaos [--minutes M] [--seed S] [--plan] [--strict]`: the chaos run (what `cargo xtask chaos` runs, after
 //! building `multiregion`). Prints the schedule, the faults as they happen, and the figures;
 //! exits 1 on any violation (printing the seed, the schedule and the first counterexample),
-//! 2 on bad arguments, 3 when the bed could not be run. `--plan` prints the schedule only.
+//! 2 on bad arguments, 3 when the bed could not be run. `--plan` prints the schedule only;
+//! `--strict` checks the rule (no announcement at all under durable acks) instead of
+//! the documented promise.
 
 use testbed::chaos::{self, ChaosConfig};
 
@@ -9,7 +11,8 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (mut minutes, mut seed) = (2.0, None);
     let plan_only = args.iter().any(|a| a == "--plan");
-    let mut it = args.iter().filter(|a| *a != "--plan");
+    let strict = args.iter().any(|a| a == "--strict");
+    let mut it = args.iter().filter(|a| *a != "--plan" && *a != "--strict");
     while let Some(a) = it.next() {
         let value = it.next();
         match (a.as_str(), value.map(String::as_str)) {
@@ -18,7 +21,7 @@ fn main() {
             }
             ("--seed", Some(s)) if s.parse::<u64>().is_ok() => seed = s.parse().ok(),
             _ => {
-                eprintln!("usage: chaos [--minutes M] [--seed S] [--plan]");
+                eprintln!("usage: chaos [--minutes M] [--seed S] [--plan] [--strict]");
                 std::process::exit(2)
             }
         }
@@ -35,7 +38,9 @@ fn main() {
         print!("{}", chaos::print_schedule(seed, &plan));
         return;
     }
-    let outcome = ChaosConfig::new(seed, minutes).and_then(chaos::run);
+    let outcome = ChaosConfig::new(seed, minutes)
+        .map(|c| ChaosConfig { strict, ..c })
+        .and_then(chaos::run);
     match outcome {
         Ok(o) => {
             println!("{}", o.report());

@@ -135,6 +135,9 @@ pub struct History {
     pub start: Instant,
     /// Whether acks wait for a replica (`--acks replicas:1`): then no announcement is allowed.
     pub durable: bool,
+    /// Whether any `gap` or `epoch` announcement, and any second delivery of an event (also
+    /// across epochs), is a violation.
+    pub strict: bool,
     /// Every id published, in the order they were first sent per publisher.
     pub publishes: Vec<Publish>,
     /// Every subscriber.
@@ -158,6 +161,7 @@ impl History {
         History {
             start: Instant::now(),
             durable,
+            strict: false,
             publishes: Vec::new(),
             subscribers: Vec::new(),
             heals: Vec::new(),

@@ -51,6 +51,9 @@ pub struct ChaosConfig {
     pub quiet: Duration,
     /// Pause between one publisher's new ids.
     pub every: Duration,
+    /// The rule: with durable acks, no announcement at all and no second delivery
+    /// (see [`history::History::strict`]); by default the documented promise is checked.
+    pub strict: bool,
     /// Where the bed's processes come from and log to.
     pub options: Options,
 }
@@ -65,6 +68,7 @@ impl ChaosConfig {
             faults_for: Duration::from_secs_f64((minutes * 60.0).max(30.0)),
             quiet: Duration::from_secs(90),
             every: Duration::from_millis(50),
+            strict: false,
             options,
         })
     }
@@ -103,7 +107,9 @@ pub fn run(config: ChaosConfig) -> Result<Outcome> {
         bed.region_command(0)
     );
     let mut rng = rng::Rng::new(config.seed);
-    let load = workload::Workload::start(bed.token(), config.every, &mut rng, History::new(true));
+    let mut history = History::new(true);
+    history.strict = config.strict;
+    let load = workload::Workload::start(bed.token(), config.every, &mut rng, history);
     {
         let mut exec = executor::Executor::new(&mut bed, &load, &schedule);
         exec.run(config.faults_for);
@@ -208,7 +214,16 @@ impl Outcome {
             v.deliveries_checked,
             v.acked * h.subscribers.len()
         );
-        let _ = writeln!(out, "announcements (gap, epoch): {}", v.announcements);
+        let _ = writeln!(
+            out,
+            "announcements (gap, epoch): {}{}",
+            v.announcements,
+            if h.strict {
+                " (strict: none allowed)"
+            } else {
+                " (allowed when they cover no acked event)"
+            }
+        );
         let ms =
             |m: Option<u64>| m.map_or("never".into(), |m| format!("{:.1} s", m as f64 / 1000.0));
         let _ = writeln!(
@@ -256,6 +271,9 @@ impl Outcome {
             }
             let _ = writeln!(out, "  by property: {by:?}");
             let _ = writeln!(out, "first counterexample: {}", first.what);
+            for more in v.violations.iter().skip(1).take(19) {
+                let _ = writeln!(out, "  then: {}", more.what);
+            }
             out.push_str(&checker::around(h, first));
             out.push_str(&print_schedule(self.seed, &self.schedule));
             let _ = writeln!(out, "rerun: cargo xtask chaos --seed {}", self.seed);

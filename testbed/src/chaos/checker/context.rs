@@ -3,12 +3,13 @@
 use super::Violation;
 use crate::chaos::history::{History, Seen};
 
-/// Where subscriber `si` got `id` of `channel` (its first delivery after the first).
+/// Where subscriber `si` got `id` of `channel` (its second delivery, else its first).
 pub(super) fn find(h: &History, si: usize, channel: &str, id: &str) -> Option<(usize, usize)> {
     let hits = h.subscribers[si].seen.iter().enumerate().filter(
         |(_, (_, s))| matches!(s, Seen::Event { channel: c, id: i, .. } if c == channel && i == id),
     );
-    hits.map(|(i, _)| (si, i)).nth(1)
+    let hits: Vec<usize> = hits.map(|(i, _)| i).collect();
+    hits.get(1).or(hits.first()).map(|i| (si, *i))
 }
 
 /// The last frame of `channel` subscriber `si` got below `offset`.

@@ -208,3 +208,52 @@ fn a_resume_into_another_epoch_without_an_epoch_frame_is_a_violation() {
         v.violations
     );
 }
+
+/// A failover lost `b` (delivered, never acked at 2), announced; `b` retried into the new epoch.
+fn failover_lost_an_unacked_event() -> History {
+    let mut h = clean();
+    h.publishes[1].acks[0].0 = 2;
+    let epoch = Seen::Epoch {
+        channel: "ch0".into(),
+        epoch: "ep2".into(),
+        lost_after: 1,
+    };
+    let again = |offset, id: &str| {
+        let seen = Seen::Event {
+            channel: "ch0".into(),
+            epoch: "ep2".into(),
+            offset,
+            id: id.into(),
+        };
+        (40, seen)
+    };
+    h.subscribers[1].seen = vec![
+        welcome(0),
+        event(1, "a"),
+        event(2, "b"),
+        (30, epoch),
+        again(2, "b"),
+        again(3, "c"),
+    ];
+    h
+}
+
+#[test]
+fn an_announced_epoch_that_lost_only_unacked_events_passes_unless_strict() {
+    let mut h = failover_lost_an_unacked_event();
+    assert!(
+        check(&h).violations.is_empty(),
+        "{:?}",
+        check(&h).violations
+    );
+    h.strict = true;
+    let p = properties(&h);
+    assert!(p.iter().all(|p| *p == 'a') && p.len() == 2, "{p:?}");
+}
+
+#[test]
+fn an_epoch_that_loses_an_acked_event_is_a_violation_under_durable_acks() {
+    let mut h = failover_lost_an_unacked_event();
+    h.subscribers[1].seen.remove(5);
+    assert!(properties(&h).contains(&'a'));
+}
