@@ -151,8 +151,9 @@ pub struct History {
     /// When the quiet period began (every fault healed).
     pub quiet_at: Option<Ms>,
     /// After every client closed: each region's `GET /presence` count of a channel every
-    /// subscriber followed (none left means no ghosts), or why it could not be read.
-    pub presence_after: Vec<(String, Result<usize, String>)>,
+    /// subscriber followed (none left means no ghosts) with the answer's body, or why it
+    /// could not be read.
+    pub presence_after: Vec<(String, Result<(usize, String), String>)>,
 }
 
 impl History {

@@ -157,7 +157,10 @@ fn finish_sampled(
 
 /// How many members region `r` lists in the subscribers' first channel once they all closed:
 /// polled until 0 for at most 15 s (a killed region's lease lasts three intervals, 3 s).
-fn members_left(bed: &deploy::Deployment, r: usize) -> std::result::Result<usize, String> {
+fn members_left(
+    bed: &deploy::Deployment,
+    r: usize,
+) -> std::result::Result<(usize, String), String> {
     let path = format!(
         "/presence?channel={}&token={}",
         workload::CHANNELS[0],
@@ -171,10 +174,10 @@ fn members_left(bed: &deploy::Deployment, r: usize) -> std::result::Result<usize
                 serde_json::from_str::<serde_json::Value>(&body)
                     .ok()
                     .and_then(|v| v.get("count")?.as_u64())
-                    .map(|n| n as usize)
+                    .map(|n| (n as usize, body.clone()))
                     .ok_or_else(|| format!("no count in {body}"))
             });
-        if count == Ok(0) || std::time::Instant::now() > deadline {
+        if matches!(count, Ok((0, _))) || std::time::Instant::now() > deadline {
             return count;
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -254,7 +257,7 @@ impl Outcome {
             .map(|(r, c)| {
                 format!(
                     "{r} {}",
-                    c.as_ref().map_or_else(|e| e.clone(), |n| n.to_string())
+                    c.as_ref().map_or_else(|e| e.clone(), |n| n.0.to_string())
                 )
             })
             .collect();

@@ -347,11 +347,13 @@ pub fn check(h: &History) -> Verdict {
     }
     for (region, count) in &h.presence_after {
         match count {
-            Ok(0) => {}
-            Ok(n) => bad(
+            Ok((0, _)) => {}
+            Ok((n, body)) => bad(
                 &mut v,
                 'd',
-                format!("(d) {region} lists {n} members after every client closed (ghosts)"),
+                format!(
+                    "(d) {region} lists {n} members after every client closed (ghosts): {body}"
+                ),
                 None,
             ),
             Err(e) => bad(

@@ -169,9 +169,10 @@ fn resources_that_grow_past_the_bound_are_a_violation() {
 #[test]
 fn a_member_listed_after_every_client_closed_is_a_ghost() {
     let mut h = clean();
-    h.presence_after = vec![("as".into(), Ok(0)), ("us".into(), Ok(0))];
+    let none = || Ok((0, String::new()));
+    h.presence_after = vec![("as".into(), none()), ("us".into(), none())];
     assert!(properties(&h).is_empty());
-    h.presence_after.push(("eu".into(), Ok(2)));
+    h.presence_after.push(("eu".into(), Ok((2, "{}".into()))));
     assert_eq!(properties(&h), ['d']);
 }
 
