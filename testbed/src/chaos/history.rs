@@ -128,6 +128,10 @@ pub struct Sample {
     pub fds: u64,
 }
 
+/// A region's members of a channel after the run: their count and the answer's body, or why
+/// it could not be read.
+pub type PresenceLeft = Result<(usize, String), String>;
+
 /// Everything a run recorded.
 #[derive(Debug, Clone)]
 pub struct History {
@@ -153,7 +157,7 @@ pub struct History {
     /// After every client closed: each region's `GET /presence` count of a channel every
     /// subscriber followed (none left means no ghosts) with the answer's body, or why it
     /// could not be read.
-    pub presence_after: Vec<(String, Result<(usize, String), String>)>,
+    pub presence_after: Vec<(String, PresenceLeft)>,
 }
 
 impl History {
