@@ -152,29 +152,7 @@ impl Testbed {
             .find(|s| s.host == host)
             .ok_or_else(|| Error::Recipe(format!("no command for {}", host.name())))?;
         let log_path = self.options.log_dir.join(format!("{}.log", host.name()));
-        let mut log = File::options().create(true).append(true).open(&log_path)?;
-        writeln!(log, "--- testbed: {}", step.command)?;
-        let path = format!(
-            "{}:{}",
-            self.options.bin_dir.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let child = Command::new("ip")
-            .args(["netns", "exec", &host.netns(), "sh", "-c"])
-            .arg(format!("exec {}", step.command))
-            .current_dir(&self.options.workdir)
-            .env("PATH", path)
-            .env("SECRET", &self.options.token)
-            .env("RUST_LOG", "info")
-            .env_remove("REDIS_URL")
-            .env_remove("MULTIREGION_TOKEN")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            // Its own process group: a Ctrl-C at the terminal reaches only us, and we
-            // remove everything.
-            .process_group(0)
-            .spawn()?;
+        let child = spawn_in(&host.netns(), &step.command, &self.options, &log_path)?;
         self.procs.insert(host, child);
         self.wait_ready(host)
     }
@@ -240,6 +218,41 @@ impl Testbed {
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(30)..].join("\n")
     }
+}
+
+/// Start `command` with `sh` in the namespace `ns` (of any bed), as the testbed starts its
+/// hosts' processes: `multiregion` on `PATH` from [`Options::bin_dir`], `$SECRET` set, in the
+/// workspace, output appended to `log_path`, in a process group of its own (a Ctrl-C at the
+/// terminal reaches only us, and we remove everything). The child is the command's process
+/// itself (`ip netns exec` and `sh -c exec` both exec), so its pid is the server's.
+pub(crate) fn spawn_in(
+    ns: &str,
+    command: &str,
+    options: &Options,
+    log_path: &Path,
+) -> Result<Child> {
+    let mut log = File::options().create(true).append(true).open(log_path)?;
+    writeln!(log, "--- testbed: {command}")?;
+    let path = format!(
+        "{}:{}",
+        options.bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let child = Command::new("ip")
+        .args(["netns", "exec", ns, "sh", "-c"])
+        .arg(format!("exec {command}"))
+        .current_dir(&options.workdir)
+        .env("PATH", path)
+        .env("SECRET", &options.token)
+        .env("RUST_LOG", "info")
+        .env_remove("REDIS_URL")
+        .env_remove("MULTIREGION_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()?;
+    Ok(child)
 }
 
 impl Drop for Testbed {

@@ -2,10 +2,12 @@
 //!
 //! - [`check`]: root's capabilities and the tools, with a message that says what is missing.
 //! - [`lock`]: an exclusive `flock` on a file in the temp dir, held while a testbed is up, so
-//!   tests of several processes (and of one process, in parallel threads) take turns.
-//! - [`on_signal_cleanup`]: Ctrl-C removes the testbed before the process exits.
+//!   tests of several processes (and of one process, in parallel threads) take turns;
+//!   [`lock_net`] the same for any bed (the chaos run has its own file: it runs alongside).
+//! - [`on_signal_cleanup`]: Ctrl-C removes the beds this process has up before it exits.
 
-use crate::{net, Error, Result};
+use crate::net::{self, Net};
+use crate::{Error, Result};
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -50,7 +52,18 @@ pub fn opted_out() -> bool {
 
 /// Wait for, then hold, the machine-wide testbed lock.
 pub fn lock() -> Result<Flock<File>> {
-    let path = std::env::temp_dir().join("multiregion-testbed.lock");
+    lock_net(net::TESTBED)
+}
+
+/// Wait for, then hold, the machine-wide lock of the bed `bed` (one file per bed, so two
+/// beds never wait for each other).
+pub fn lock_net(bed: Net) -> Result<Flock<File>> {
+    let name = if bed == net::TESTBED {
+        "multiregion-testbed.lock".to_owned()
+    } else {
+        format!("multiregion-{}.lock", bed.prefix())
+    };
+    let path = std::env::temp_dir().join(name);
     let file = File::options()
         .create(true)
         .truncate(false)
@@ -61,13 +74,25 @@ pub fn lock() -> Result<Flock<File>> {
 
 /// Whether a testbed of this process is up (what the signal handler removes).
 static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// Whether a chaos bed of this process is up.
+static ACTIVE_CHAOS: AtomicBool = AtomicBool::new(false);
 
 /// Mark the testbed up or down for the signal handler.
 pub(crate) fn set_active(up: bool) {
-    ACTIVE.store(up, Ordering::SeqCst);
+    set_active_net(net::TESTBED, up);
 }
 
-/// From now on, SIGINT, SIGTERM and SIGHUP remove the testbed (if one is up) and exit with
+/// Mark the bed `bed` up or down for the signal handler.
+pub fn set_active_net(bed: Net, up: bool) {
+    let flag = if bed == net::TESTBED {
+        &ACTIVE
+    } else {
+        &ACTIVE_CHAOS
+    };
+    flag.store(up, Ordering::SeqCst);
+}
+
+/// From now on, SIGINT, SIGTERM and SIGHUP remove the testbed and the chaos bed (those up) and exit with
 /// 128 + the signal number. Installed once per process.
 pub fn on_signal_cleanup() {
     static INSTALL: Once = Once::new();
@@ -82,6 +107,10 @@ pub fn on_signal_cleanup() {
                 if ACTIVE.load(Ordering::SeqCst) {
                     eprintln!("testbed: signal {sig}, removing the testbed");
                     net::cleanup();
+                }
+                if ACTIVE_CHAOS.load(Ordering::SeqCst) {
+                    eprintln!("chaos: signal {sig}, removing the chaos bed");
+                    net::CHAOS.cleanup();
                 }
                 std::process::exit(128 + sig);
             }

@@ -1,5 +1,5 @@
-//! The one HTTP request the testbed makes: a blocking `GET` of a region's API (`/health`,
-//! `/regions`) from the root namespace over the bridge.
+//! The HTTP requests the testbed makes: a blocking `GET` of a region's API (`/health`,
+//! `/regions`) from the root namespace over the bridge, and the chaos run's `PUT /sim`.
 //!
 //! Not testkit's `http` (reqwest, async), on purpose:
 //! - It must fail, not hang and not panic. The testbed polls regions that are still starting,
@@ -28,17 +28,40 @@ pub const READ: Duration = Duration::from_secs(5);
 /// `GET path` on `addr` over plain HTTP/1.1; the body of a 200 answer, else an error that
 /// says what came back.
 pub fn get(addr: SocketAddr, path: &str) -> Result<String> {
+    request(addr, "GET", path, "", "")
+}
+
+/// `PUT path` on `addr` with a JSON `body` and the bearer `token` (the chaos run's `PUT
+/// /sim`); the body of a 200 answer.
+pub fn put(addr: SocketAddr, path: &str, token: &str, body: &str) -> Result<String> {
+    let headers = format!(
+        "Authorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    request(addr, "PUT", path, &headers, body)
+}
+
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> Result<String> {
     let mut s = TcpStream::connect_timeout(&addr, CONNECT)?;
     s.set_read_timeout(Some(READ))?;
+    s.set_write_timeout(Some(READ))?;
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n{body}"
     )?;
     let mut text = String::new();
     s.read_to_string(&mut text)?;
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     if !head.starts_with("HTTP/1.1 200") {
-        return Err(Error::NotReady(format!("GET {path} on {addr}: {head}")));
+        return Err(Error::NotReady(format!(
+            "{method} {path} on {addr}: {head}"
+        )));
     }
     Ok(body.to_owned())
 }

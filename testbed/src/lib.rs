@@ -1,6 +1,6 @@
 //! A testbed of real hosts on this machine: Linux network namespaces joined by one bridge, one
 //! host per region (`as`, `us`, `eu`), one for Redis and one for the clients, each with its own
-//! address in `10.203.77.0/24`. The regions run as separate `multiregion serve` processes in
+//! address in `10.203.77.0/25` (the other half of the /24 is the chaos run's bed). The regions run as separate `multiregion serve` processes in
 //! their hosts and Redis as `redis-server` in its own, started by exactly the README's
 //! multi-machine recipe. Faults are real: packets dropped silently by iptables, processes
 //! killed with SIGKILL.
@@ -23,13 +23,17 @@
 //! - `http`: the bounded, blocking `GET` of a region's API that [`Testbed::health`] and
 //!   [`Testbed::get`] make (and why it is not testkit's).
 //! - [`load`]: publishers and subscribers in the clients host that count every event.
-//! - `socket`: their WebSocket connection to a region, every wait bounded.
+//! - [`socket`]: their WebSocket connection to a region, every wait bounded.
 //! - [`report`]: what they recorded, and the counts a fault test asserts.
+//! - [`chaos`]: `cargo xtask chaos`, a seeded schedule of overlapping faults on a bed of its
+//!   own (Sentinel, three regions, clients) while every region publishes, and a checker over
+//!   the recorded history.
 //! - [`crowd`]: named members and presence watchers in the clients host.
 //! - [`presence`]: what they recorded, the truly live members, and the counts a presence test
 //!   asserts.
 
 mod bed;
+pub mod chaos;
 pub mod crowd;
 pub mod host;
 mod http;
@@ -38,7 +42,7 @@ pub mod net;
 pub mod presence;
 pub mod recipe;
 pub mod report;
-mod socket;
+pub mod socket;
 
 pub use bed::{for_test, region_addr, Options, Testbed};
 pub use net::Host;

@@ -112,11 +112,20 @@ where
     F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    in_netns(Host::Clients.netns(), future)
+}
+
+/// Run `future` to completion on a new thread inside the network namespace `ns` (of any
+/// bed), as [`in_clients`] does for the testbed's clients host.
+pub fn in_netns<F>(ns: String, future: F) -> F::Output
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     std::thread::spawn(move || {
-        let ns = std::fs::File::open(format!("/run/netns/{}", Host::Clients.netns()))
-            .expect("the clients host's namespace");
-        nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
-            .expect("enter the clients host");
+        let file = std::fs::File::open(format!("/run/netns/{ns}")).expect("the host's namespace");
+        nix::sched::setns(file.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
+            .expect("enter the host");
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -124,7 +133,7 @@ where
             .block_on(future)
     })
     .join()
-    .expect("the clients host's thread panicked")
+    .expect("the host's thread panicked")
 }
 
 impl Drop for Load {

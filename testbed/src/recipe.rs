@@ -34,6 +34,16 @@ pub struct Step {
 
 /// The recipe's commands, in order, for the testbed.
 pub fn steps(readme: &str) -> Result<Vec<Step>> {
+    let mut steps = raw_steps(readme)?;
+    for s in &mut steps {
+        s.command = substitute(&s.command);
+    }
+    Ok(steps)
+}
+
+/// The recipe's commands, in order, with the README's machine names (`a.internal`, …) as
+/// they are: for another bed to substitute its own addresses.
+pub fn raw_steps(readme: &str) -> Result<Vec<Step>> {
     let bad = |why: &str| Error::Recipe(why.to_owned());
     let section = readme
         .split_once(SECTION)
@@ -70,7 +80,7 @@ pub fn steps(readme: &str) -> Result<Vec<Step>> {
                 command.push_str(line);
                 steps.push(Step {
                     host,
-                    command: substitute(&std::mem::take(&mut command)),
+                    command: std::mem::take(&mut command),
                 });
             }
         }

@@ -5,6 +5,7 @@
 use crate::bed::region_addr;
 use crate::net::Host;
 use futures_util::StreamExt;
+use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -22,7 +23,12 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// Connect to `region`'s `/ws?query` and read its first frame (the `welcome`); `None` when
 /// either fails or takes longer than [`CONNECT`].
 pub async fn connect(region: Host, query: &str) -> Option<(Ws, ServerFrame)> {
-    let url = format!("ws://{}/ws?{query}", region_addr(region));
+    connect_to(region_addr(region), query).await
+}
+
+/// Connect to the region at `addr` (of any bed), as [`connect`] does.
+pub async fn connect_to(addr: SocketAddr, query: &str) -> Option<(Ws, ServerFrame)> {
+    let url = format!("ws://{addr}/ws?{query}");
     let (mut ws, _) = tokio::time::timeout(CONNECT, tokio_tungstenite::connect_async(url))
         .await
         .ok()?

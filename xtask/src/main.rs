@@ -12,9 +12,13 @@
 //! - `test`: install everything the tests need, then run every check and test.
 //! - `testbed up [--token T] | down`: the README's multi-machine recipe on network namespaces
 //!   (root only), for a person to try; the testbed tests use the same code.
+//! - `chaos [--minutes M] [--seed S]`: minutes of random overlapping faults on hosts of their
+//!   own while every region publishes, then a checker over the whole history (root only;
+//!   [`chaos`]). `test` runs a short one beside the e2e suite.
 //!
 //! Installs use `apt-get` (with `sudo` when not root) and only touch what is missing.
 
+mod chaos;
 mod package;
 mod setup;
 mod testbed;
@@ -47,9 +51,10 @@ fn main() -> Result<()> {
         Some("package") => package::run(),
         Some("test") => test(),
         Some("testbed") => testbed::run(&args[1..]),
+        Some("chaos") => chaos::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run | serve [ARGS] | ui | package | setup [ui|run|package|test] | test | testbed up|down>"
+                "usage: cargo xtask <run | serve [ARGS] | ui | package | setup [ui|run|package|test] | test | testbed up|down | chaos [--minutes M] [--seed S]>"
             );
             std::process::exit(2)
         }
@@ -161,6 +166,10 @@ fn test() -> Result<()> {
     // target/release binary with a test build, which is why the e2e takes the unpacked one.
     sh(&cargo, &["test", "--release", "-p", "multiregion-desktop"])?;
     sh("npm", &["ci", "--prefix", "e2e", "--no-audit", "--no-fund"])?;
+    // The short chaos run beside the e2e suite: its bed shares no namespace, address or port
+    // with the suite's testbed (or anything else), and it runs no cargo. Waited for (and
+    // failing the test) after the suite; stopped if the suite fails first.
+    let chaos = chaos::CiRun::start(&root())?;
     let mut e2e = vec!["--test", "--test-concurrency=1"];
     for f in [
         "e2e/browser.test.mjs",
@@ -186,7 +195,7 @@ fn test() -> Result<()> {
     if !status.success() {
         bail!("the end-to-end tests failed ({status})");
     }
-    Ok(())
+    chaos.wait()
 }
 
 /// Validate docker-compose.yml (with a placeholder token; the file requires one).

@@ -1,0 +1,386 @@
+//! The chaos run's clients, on the clients hosts `c1` and `c2` (each a thread that entered
+//! the host's namespace, on a single-threaded runtime), recording into the [`History`].
+//!
+//! - A **publisher** per region publishes `<region>-<n>` round-robin on [`CHANNELS`], one new
+//!   id every `every`, pipelined: up to [`WINDOW`] ids in flight on one connection. Each id is
+//!   retried until it is acked: after a temporary error on the same connection, and on a new
+//!   connection (all of its ids in flight again) when the socket closes, when no ack comes for
+//!   [`ANSWER`], or in a reconnect storm. A region's ack of an id sent twice is recorded each
+//!   time (the checker requires one offset).
+//! - **Subscribers** follow every channel and record every frame; when the socket closes, goes
+//!   silent for [`SILENCE`], or a storm comes, they resume with `since` and `epoch` per
+//!   channel. [`Behaviour::Staying`] ones only do that; [`Behaviour::Reconnecting`] ones also
+//!   drop their socket every few seconds (drawn from the seed); [`Behaviour::Roaming`] ones too,
+//!   resuming in the next region each time; [`Behaviour::Slow`] ones stop reading for 1–8 s
+//!   every few seconds (the region's queue and the TCP buffers hold what comes meanwhile).
+
+use super::deploy::{clients_netns, region_addr};
+use super::history::{Behaviour, History, Seen, Subscriber};
+use super::nemesis::REGIONS;
+use super::rng::Rng;
+use crate::load::in_netns;
+use crate::socket::{connect_to, next_frame, BACKOFF};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use wire::ServerFrame;
+
+/// The channels every publisher publishes on and every subscriber follows.
+pub const CHANNELS: [&str; 3] = ["ch0", "ch1", "ch2"];
+/// Ids one publisher has in flight at most.
+pub const WINDOW: usize = 4;
+/// How long a publisher with ids in flight waits for an ack before it reconnects.
+pub const ANSWER: Duration = Duration::from_secs(3);
+/// How long a subscriber accepts silence before it reconnects.
+pub const SILENCE: Duration = Duration::from_secs(5);
+
+/// What the clients share: the history, and what the run watches while it goes.
+pub struct Shared {
+    /// Everything recorded.
+    pub history: History,
+    /// Per subscriber, the last offset it got of each channel.
+    pub last: Vec<[u64; 3]>,
+    /// Per channel, the highest offset acked.
+    pub max_acked: [u64; 3],
+    /// Per subscriber, whether it has had a `welcome`.
+    pub welcomed: Vec<bool>,
+}
+
+impl Shared {
+    /// Every subscriber holds every channel's highest acked offset.
+    pub fn caught_up(&self) -> bool {
+        self.last.iter().all(|l| *l == self.max_acked)
+    }
+}
+
+/// The running clients.
+pub struct Workload {
+    pub(super) shared: Arc<Mutex<Shared>>,
+    pub(super) stop_publishing: CancellationToken,
+    pub(super) stop: CancellationToken,
+    storm: watch::Sender<u64>,
+    pub(super) publishers_done: Arc<AtomicUsize>,
+    publishing: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// The index of channel `c` in [`CHANNELS`].
+pub(super) fn channel_index(c: &str) -> Option<usize> {
+    CHANNELS.iter().position(|x| *x == c)
+}
+
+impl Workload {
+    /// Start the subscribers (2 staying per region on `c1`; 1 reconnecting, 1 roaming and 1
+    /// slow per region on `c2`), wait (bounded) until each had its `welcome`, then start a publisher
+    /// per region (AS and US on `c1`, EU on `c2`) publishing every `every`.
+    pub fn start(token: &str, every: Duration, rng: &mut Rng, history: History) -> Workload {
+        let shared = Arc::new(Mutex::new(Shared {
+            history,
+            last: Vec::new(),
+            max_acked: [0; 3],
+            welcomed: Vec::new(),
+        }));
+        let (stop_publishing, stop) = (CancellationToken::new(), CancellationToken::new());
+        let (storm, _) = watch::channel(0u64);
+        let publishers_done = Arc::new(AtomicUsize::new(0));
+        let mut plan: [Vec<Client>; 2] = [Vec::new(), Vec::new()];
+        for (r, name) in REGIONS.iter().enumerate() {
+            for (host, behaviour) in [
+                (0, Behaviour::Staying),
+                (0, Behaviour::Staying),
+                (1, Behaviour::Reconnecting),
+                (1, Behaviour::Roaming),
+                (1, Behaviour::Slow),
+            ] {
+                let mut sh = shared.lock().unwrap();
+                let index = sh.history.subscribers.len();
+                sh.history.subscribers.push(Subscriber {
+                    name: format!("sub-{index}@{name}"),
+                    behaviour,
+                    channels: CHANNELS.map(str::to_owned).to_vec(),
+                    seen: Vec::new(),
+                });
+                sh.last.push([0; 3]);
+                sh.welcomed.push(false);
+                plan[host].push(Client::Subscriber {
+                    index,
+                    region: r,
+                    behaviour,
+                    rng: rng.fork(),
+                });
+            }
+        }
+        let mut workload = Workload {
+            shared,
+            stop_publishing,
+            stop,
+            storm,
+            publishers_done,
+            publishing: Arc::new(AtomicBool::new(false)),
+            threads: Vec::new(),
+        };
+        for (host, clients) in plan.into_iter().enumerate() {
+            let ctx = workload.context(token, every);
+            workload.threads.push(std::thread::spawn(move || {
+                in_netns(clients_netns(host), run(ctx, clients, host));
+            }));
+        }
+        workload.wait(Duration::from_secs(30), |s| s.welcomed.iter().all(|w| *w));
+        workload.publishing.store(true, Ordering::SeqCst);
+        workload
+    }
+
+    fn context(&self, token: &str, every: Duration) -> Context {
+        Context {
+            token: token.to_owned(),
+            every,
+            shared: self.shared.clone(),
+            stop_publishing: self.stop_publishing.clone(),
+            stop: self.stop.clone(),
+            storm: self.storm.subscribe(),
+            publishers_done: self.publishers_done.clone(),
+            publishing: self.publishing.clone(),
+        }
+    }
+
+    /// Read the shared state.
+    pub fn read<R>(&self, f: impl FnOnce(&Shared) -> R) -> R {
+        f(&self.shared.lock().unwrap())
+    }
+
+    /// Record something in the history.
+    pub fn record(&self, f: impl FnOnce(&mut History)) {
+        f(&mut self.shared.lock().unwrap().history)
+    }
+
+    /// Every client drops its socket now and reconnects.
+    pub fn storm(&self) {
+        self.storm.send_modify(|n| *n += 1);
+    }
+
+    /// Poll `done` every 50 ms for at most `bound`; how long until it held.
+    pub fn wait(&self, bound: Duration, done: impl Fn(&Shared) -> bool) -> Option<Duration> {
+        let start = Instant::now();
+        while start.elapsed() < bound {
+            if self.read(&done) {
+                return Some(start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// Stop new ids, wait (at most `bound`) until every publisher's ids are acked and every
+    /// subscriber holds every acked offset; how long that took, and the history.
+    pub fn finish(mut self, bound: Duration) -> (Option<Duration>, History) {
+        self.stop_publishing.cancel();
+        let took = self.wait(bound, |s| {
+            self.publishers_done.load(Ordering::SeqCst) == 3 && s.caught_up()
+        });
+        self.stop.cancel();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        let mut sh = self.shared.lock().unwrap();
+        let history = std::mem::replace(&mut sh.history, History::new(true));
+        (took, history)
+    }
+}
+
+impl Drop for Workload {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// What every client task of a clients host holds.
+#[derive(Clone)]
+pub(super) struct Context {
+    pub(super) token: String,
+    pub(super) every: Duration,
+    pub(super) shared: Arc<Mutex<Shared>>,
+    pub(super) stop_publishing: CancellationToken,
+    pub(super) stop: CancellationToken,
+    pub(super) storm: watch::Receiver<u64>,
+    pub(super) publishers_done: Arc<AtomicUsize>,
+    /// Set once every subscriber had its welcome: publishers start then.
+    pub(super) publishing: Arc<AtomicBool>,
+}
+
+enum Client {
+    Subscriber {
+        index: usize,
+        region: usize,
+        behaviour: Behaviour,
+        rng: Rng,
+    },
+}
+
+async fn run(ctx: Context, clients: Vec<Client>, host: usize) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in clients {
+        let Client::Subscriber {
+            index,
+            region,
+            behaviour,
+            rng,
+        } = c;
+        tasks.spawn(subscribe(ctx.clone(), index, region, behaviour, rng));
+    }
+    while !ctx.publishing.load(Ordering::SeqCst) && !ctx.stop.is_cancelled() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let regions: &[usize] = if host == 0 { &[0, 1] } else { &[2] };
+    for r in regions {
+        tasks.spawn(super::publisher::publish(ctx.clone(), *r));
+    }
+    ctx.stop.cancelled().await;
+    tasks.shutdown().await;
+}
+
+/// A subscriber's resume query: every channel, with `since` and `epoch` once it has them.
+fn query(token: &str, at: &Option<Vec<(u64, String)>>) -> String {
+    let mut q = format!("token={token}&channels={}", CHANNELS.join(","));
+    if let Some(at) = at {
+        let since: Vec<String> = at
+            .iter()
+            .zip(CHANNELS)
+            .map(|((o, _), c)| format!("{c}:{o}"))
+            .collect();
+        let epoch: Vec<String> = at
+            .iter()
+            .zip(CHANNELS)
+            .map(|((_, e), c)| format!("{c}:{e}"))
+            .collect();
+        q.push_str(&format!(
+            "&since={}&epoch={}",
+            since.join(","),
+            epoch.join(",")
+        ));
+    }
+    q
+}
+
+async fn subscribe(
+    mut ctx: Context,
+    index: usize,
+    mut region: usize,
+    behaviour: Behaviour,
+    mut rng: Rng,
+) {
+    let mut at: Option<Vec<(u64, String)>> = None;
+    while !ctx.stop.is_cancelled() {
+        let Some((mut ws, welcome)) =
+            connect_to(region_addr(region), &query(&ctx.token, &at)).await
+        else {
+            tokio::time::sleep(BACKOFF).await;
+            continue;
+        };
+        ctx.storm.mark_unchanged();
+        if let ServerFrame::Welcome { channels, .. } = welcome {
+            let channels: Vec<(String, u64, String)> = channels
+                .into_iter()
+                .map(|c| (c.channel, c.offset, c.epoch))
+                .collect();
+            if at.is_none() {
+                let mut first = vec![(0, String::new()); 3];
+                for (c, o, e) in &channels {
+                    if let Some(i) = channel_index(c) {
+                        first[i] = (*o, e.clone());
+                    }
+                }
+                at = Some(first);
+            }
+            let mut sh = ctx.shared.lock().unwrap();
+            if !sh.welcomed[index] {
+                for (c, o, _) in &channels {
+                    if let Some(i) = channel_index(c) {
+                        sh.last[index][i] = *o;
+                    }
+                }
+            }
+            sh.welcomed[index] = true;
+            let ms = sh.history.now();
+            let seen = Seen::Welcome {
+                region: REGIONS[region].to_owned(),
+                channels,
+            };
+            sh.history.subscribers[index].seen.push((ms, seen));
+        }
+        let drop_after = match behaviour {
+            Behaviour::Staying | Behaviour::Slow => Duration::from_secs(3600 * 24),
+            _ => Duration::from_millis(rng.range(2000, 8000)),
+        };
+        let drop_at = tokio::time::Instant::now() + drop_after;
+        let mut pause_at = Instant::now() + Duration::from_millis(rng.range(2000, 6000));
+        loop {
+            if behaviour == Behaviour::Slow && Instant::now() >= pause_at {
+                let pause = Duration::from_millis(rng.range(1000, 8000));
+                tokio::select! {
+                    _ = ctx.stop.cancelled() => return,
+                    _ = tokio::time::sleep(pause) => {}
+                }
+                pause_at = Instant::now() + Duration::from_millis(rng.range(2000, 6000));
+            }
+            let frame = tokio::select! {
+                _ = ctx.stop.cancelled() => return,
+                _ = ctx.storm.changed() => break,
+                _ = tokio::time::sleep_until(drop_at), if !ctx.stop_publishing.is_cancelled() => break,
+                f = next_frame(&mut ws, SILENCE) => f,
+            };
+            let Ok(Some(frame)) = frame else { break };
+            let at = at.as_mut().expect("set at the first welcome");
+            let mut sh = ctx.shared.lock().unwrap();
+            let ms = sh.history.now();
+            let seen = match frame {
+                ServerFrame::Event(e) => {
+                    let Some(i) = channel_index(&e.channel) else {
+                        continue;
+                    };
+                    at[i].0 = e.offset;
+                    sh.last[index][i] = e.offset;
+                    Seen::Event {
+                        epoch: at[i].1.clone(),
+                        channel: e.channel,
+                        offset: e.offset,
+                        id: e.id,
+                    }
+                }
+                ServerFrame::Gap {
+                    channel, from, to, ..
+                } => Seen::Gap { channel, from, to },
+                ServerFrame::Epoch {
+                    channel,
+                    epoch,
+                    lost_after,
+                    ..
+                } => {
+                    if let Some(i) = channel_index(&channel) {
+                        at[i] = (0, epoch.clone());
+                        sh.last[index][i] = 0;
+                    }
+                    Seen::Epoch {
+                        channel,
+                        epoch,
+                        lost_after,
+                    }
+                }
+                ServerFrame::CaughtUp { channel, offset } => Seen::CaughtUp { channel, offset },
+                _ => continue,
+            };
+            sh.history.subscribers[index].seen.push((ms, seen));
+        }
+        {
+            let mut sh = ctx.shared.lock().unwrap();
+            let ms = sh.history.now();
+            sh.history.subscribers[index].seen.push((ms, Seen::Closed));
+        }
+        drop(ws);
+        if behaviour == Behaviour::Roaming {
+            region = (region + 1) % 3;
+        }
+        tokio::time::sleep(BACKOFF).await;
+    }
+}
