@@ -32,6 +32,11 @@ pub(crate) struct Following {
     /// With presence: the presence position of the last change (or list) it was sent;
     /// changes up to it are not for it.
     pub(crate) presence_from: Option<Offset>,
+    /// True while `last_sent` is not where the channel stood when the client joined: the
+    /// region had delivered nothing of it yet and the broker did not say where it stands.
+    /// A replay then reads the history to its end (live events up to there are dropped
+    /// as already sent), not to `last_sent`.
+    pub(crate) start_unknown: bool,
 }
 
 /// Who a client is as a member of its channels.
@@ -105,12 +110,15 @@ impl Follows {
             .hub
             .subscribe(partition, channel, &self.subscriber, presence);
         region.roster.join(channel, self.member());
-        let (offset, epoch) = match joined.last {
-            Some(last) => (last, joined.epoch),
+        let (offset, epoch, start_unknown) = match joined.last {
+            Some(last) => (last, joined.epoch, false),
             None => match region.broker().channel_status(channel).await {
-                Ok(s) if joined.epoch.is_empty() => (s.latest, s.epoch),
-                Ok(s) => (s.latest, joined.epoch),
-                Err(_) => (0, joined.epoch),
+                Ok(s) if joined.epoch.is_empty() => (s.latest, s.epoch, false),
+                Ok(s) => (s.latest, joined.epoch, false),
+                // Live delivery starts with whatever the feed brings next; a resume reads the
+                // history to its end, so what the feed delivered before the join is not
+                // skipped (found by the chaos run: a reconnect storm during a failover).
+                Err(_) => (0, joined.epoch, true),
             },
         };
         let members = match presence {
@@ -131,6 +139,7 @@ impl Follows {
                 .as_ref()
                 .map(|m| m.position)
                 .or(presence.then_some(0)),
+            start_unknown,
         });
         let position = ChannelPosition {
             channel: channel.into(),
@@ -158,6 +167,7 @@ impl Follows {
             last_sent: joined.last.unwrap_or(0),
             old_log: false,
             presence_from: None,
+            start_unknown: false,
         });
     }
 

@@ -108,7 +108,15 @@ impl Connection {
         let region = self.region.clone();
         // Everything up to `target` went out on the fan-out before the client joined, or
         // will reach it live too; history covers the first part, `last_sent` the overlap.
-        let target = self.follows.by_name(channel).map_or(0, |f| f.last_sent);
+        // Where that was is unknown when the broker did not answer at the join: then to the
+        // history's end.
+        let target = self
+            .follows
+            .by_name(channel)
+            .map_or(0, |f| match f.start_unknown {
+                true => Offset::MAX,
+                false => f.last_sent,
+            });
         let mut after = since;
         region.metrics.replay_started();
         while after < target {
@@ -149,6 +157,7 @@ impl Connection {
         let last_sent = after.max(since);
         if let Some(f) = self.follows.by_name(channel) {
             f.last_sent = last_sent;
+            f.start_unknown = false;
         }
         self.send_frame(&frames::caught_up(channel, last_sent))
             .await
