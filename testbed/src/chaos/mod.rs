@@ -135,6 +135,13 @@ pub fn run(config: ChaosConfig) -> Result<Outcome> {
     })
 }
 
+/// How long a member may stay listed after its client closed, by the documented bounds: a
+/// connection whose close was lost (a client host cut off when it closed) is dropped once it
+/// has answered no ping for two intervals (≤ 3 × the 10 s ping interval), and its leave
+/// reaches every region within a presence interval; a killed region's members leave within
+/// about four presence intervals (1 s). Plus slack for a busy machine.
+const GHOST_BOUND: Duration = Duration::from_secs(45);
+
 /// Finish the workload, then take a last resource sample of each region into the history.
 fn finish_sampled(
     load: workload::Workload,
@@ -156,7 +163,7 @@ fn finish_sampled(
 }
 
 /// How many members region `r` lists in the subscribers' first channel once they all closed:
-/// polled until 0 for at most 15 s (a killed region's lease lasts three intervals, 3 s).
+/// polled until 0 for at most [`GHOST_BOUND`].
 fn members_left(
     bed: &deploy::Deployment,
     r: usize,
@@ -166,7 +173,7 @@ fn members_left(
         workload::CHANNELS[0],
         bed.token()
     );
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let deadline = std::time::Instant::now() + GHOST_BOUND;
     loop {
         let count = crate::http::get(deploy::region_addr(r), &path)
             .map_err(|e| e.to_string())
