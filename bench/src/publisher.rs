@@ -39,24 +39,21 @@ impl Acks {
         }
     }
 
-    /// Stored on the channel of index `k`.
+    /// Stored on the channel of index `k` (counted only by answers made with [`Acks::over`]).
     pub fn stored_on(&self, k: usize) -> u64 {
-        match self.stored_on.get(k) {
-            Some(n) => n.load(Ordering::Relaxed),
-            None if k == 0 => self.stored.load(Ordering::Relaxed),
-            None => 0,
-        }
+        self.stored_on
+            .get(k)
+            .map_or(0, |n| n.load(Ordering::Relaxed))
     }
 
     /// Count a stored ack (`text`) on its channel.
     fn count_stored(&self, text: &str) {
         self.stored.fetch_add(1, Ordering::Relaxed);
-        if self.stored_on.len() > 1 {
-            let k = crate::load::channel_index(text).unwrap_or(usize::MAX);
-            if let Some(n) = self.stored_on.get(k) {
-                n.fetch_add(1, Ordering::Relaxed);
-            }
-        } else if let Some(n) = self.stored_on.first() {
+        let k = match self.stored_on.len() {
+            0 | 1 => Some(0),
+            _ => crate::load::channel_index(text),
+        };
+        if let Some(n) = k.and_then(|k| self.stored_on.get(k)) {
             n.fetch_add(1, Ordering::Relaxed);
         }
     }

@@ -58,25 +58,17 @@ impl Receivers {
     ) -> anyhow::Result<()> {
         let channels = channels.max(1);
         self.followers.resize(self.followers.len().max(channels), 0);
-        let urls: Vec<String> = targets
-            .iter()
-            .flat_map(|t| {
-                (0..per_target).map(move |i| {
-                    let k = i % channels;
-                    match channels {
-                        1 => (t.url.clone(), k),
-                        _ => (
-                            format!("{}?channels={}", t.url, channel_name(k, channels)),
-                            k,
-                        ),
-                    }
-                })
-            })
-            .map(|(url, k)| {
+        let mut urls = Vec::with_capacity(targets.len() * per_target);
+        for t in targets {
+            for i in 0..per_target {
+                let k = i % channels;
                 self.followers[k] += 1;
-                url
-            })
-            .collect();
+                urls.push(match channels {
+                    1 => t.url.clone(),
+                    _ => format!("{}?channels={}", t.url, channel_name(k, channels)),
+                });
+            }
+        }
         self.tasks.reserve(urls.len());
         let mut connected = stream::iter(urls)
             .map(|url| async move { receiver::connect(&url).await })

@@ -173,48 +173,44 @@ impl Servers {
     /// the in-process regions' (2 workers named [`SERVER_THREAD`]), so it is measured the
     /// way they are.
     pub async fn bare_in_process(write_batch: usize) -> anyhow::Result<Self> {
-        let runtime = server_runtime()?;
-        let shutdown = CancellationToken::new();
-        let token = shutdown.clone();
-        let bare = runtime
-            .spawn(async move { BareServer::start(0, write_batch, token).await })
-            .await??;
-        Ok(Servers {
-            targets: bare.targets(),
-            probe: Probe {
-                server_pid: None,
-                redis_pid: None,
-            },
-            broker: crate::bare::BROKER.into(),
-            running: Running::InProcess {
-                runtime,
-                shutdown,
-                served: Some(Served::Bare(bare)),
-            },
-            redis: None,
+        Self::served_in_process(crate::bare::BROKER, move |token| async move {
+            let bare = BareServer::start(0, write_batch, token).await?;
+            Ok((bare.targets(), Served::Bare(bare)))
         })
+        .await
     }
 
     /// Start the bare Socket.IO server ([`crate::socketio::BareSio`]) in this process, on a
     /// runtime like the in-process regions' (2 workers named [`SERVER_THREAD`]).
     pub async fn bare_socketio_in_process() -> anyhow::Result<Self> {
+        Self::served_in_process(crate::socketio::BARE, |token| async move {
+            let bare = BareSio::start(token).await?;
+            Ok((bare.targets(), Served::BareSio(bare)))
+        })
+        .await
+    }
+
+    /// What `start` serves (with a shutdown token of its own) on the in-process servers'
+    /// runtime, labelled `broker`, with no Redis to measure.
+    async fn served_in_process<F, Fut>(broker: &str, start: F) -> anyhow::Result<Self>
+    where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<(Vec<Target>, Served)>> + Send + 'static,
+    {
         let runtime = server_runtime()?;
         let shutdown = CancellationToken::new();
-        let token = shutdown.clone();
-        let bare = runtime
-            .spawn(async move { BareSio::start(token).await })
-            .await??;
+        let (targets, served) = runtime.spawn(start(shutdown.clone())).await??;
         Ok(Servers {
-            targets: bare.targets(),
+            targets,
             probe: Probe {
                 server_pid: None,
                 redis_pid: None,
             },
-            broker: crate::socketio::BARE.into(),
+            broker: broker.into(),
             running: Running::InProcess {
                 runtime,
                 shutdown,
-                served: Some(Served::BareSio(bare)),
+                served: Some(served),
             },
             redis: None,
         })

@@ -30,6 +30,14 @@ impl Target {
     }
 }
 
+/// The `/ws` endpoints of servers listening on `regions` (name, address), in order.
+pub fn targets_at(regions: &[(String, std::net::SocketAddr)]) -> Vec<Target> {
+    regions
+        .iter()
+        .map(|(name, addr)| Target::at(name.clone(), *addr))
+        .collect()
+}
+
 /// `http://h:p,…` or `ws://h:p/ws,…` into targets; `named` lists are `name=url`.
 pub fn parse_targets(list: &str, named: bool) -> Vec<Target> {
     list.split(',')

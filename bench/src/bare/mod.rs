@@ -168,10 +168,7 @@ impl BareServer {
 
     /// Where the bench's clients connect, one per port.
     pub fn targets(&self) -> Vec<Target> {
-        self.regions
-            .iter()
-            .map(|(name, addr)| Target::at(name.clone(), *addr))
-            .collect()
+        crate::target::targets_at(&self.regions)
     }
 
     /// Stop accepting and end every client's task.

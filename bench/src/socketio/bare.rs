@@ -127,10 +127,7 @@ impl BareSio {
 
     /// Where the scenario's clients connect, one per port (as `/ws` URLs, like the regions').
     pub fn targets(&self) -> Vec<Target> {
-        self.regions
-            .iter()
-            .map(|(name, addr)| Target::at(name.clone(), *addr))
-            .collect()
+        crate::target::targets_at(&self.regions)
     }
 
     /// Close every socket and stop every port.
