@@ -110,6 +110,17 @@ impl Follows {
             .hub
             .subscribe(partition, channel, &self.subscriber, presence);
         region.roster.join(channel, self.member());
+        // Listed before the first await: a join cancelled there (its connection dropped)
+        // still takes the client off the hub and the roster when the `Follows` drops.
+        self.list.retain(|f| f.channel != joined.channel);
+        self.list.push(Following {
+            channel: joined.channel,
+            partition,
+            last_sent: joined.last.unwrap_or(0),
+            old_log: false,
+            presence_from: None,
+            start_unknown: false,
+        });
         let (offset, epoch, start_unknown) = match joined.last {
             Some(last) => (last, joined.epoch, false),
             None => match region.broker().channel_status(channel).await {
@@ -129,18 +140,13 @@ impl Follows {
             // The broker did not answer: the feed sends the list once it does.
             region.hub.partition(partition).relist = true;
         }
-        self.list.retain(|f| f.channel != joined.channel);
-        self.list.push(Following {
-            channel: joined.channel,
-            partition,
-            last_sent: offset,
-            old_log: false,
-            presence_from: members
-                .as_ref()
-                .map(|m| m.position)
-                .or(presence.then_some(0)),
-            start_unknown,
-        });
+        let f = self.list.last_mut().expect("pushed above");
+        f.last_sent = offset;
+        f.start_unknown = start_unknown;
+        f.presence_from = members
+            .as_ref()
+            .map(|m| m.position)
+            .or(presence.then_some(0));
         let position = ChannelPosition {
             channel: channel.into(),
             offset,
