@@ -1,6 +1,7 @@
 //! Presence across Redis faults: Redis SIGKILLed and restarted empty, restarted from an older
 //! snapshot (members that left since are back in it; members that joined since are not),
-//! and a Sentinel failover. Each time every region's watcher ends with exactly the live
+//! a Sentinel failover, and a leave the broker lost without anyone noticing (acked by a
+//! primary that died before its replica had it). Each time every region's watcher ends with exactly the live
 //! members (it may get a fresh `presence` list on the way), and changes flow again after.
 //! Each prints members, joins, leaves, lists, ghosts, missed and the time to converge.
 
@@ -10,7 +11,8 @@ mod redis_topology;
 
 use common::{Client, RedisServer, Regions, Watcher};
 use redis_topology::{primary_and_replica, sentinel_primary, sentinels, wait_until, Node};
-use server_core::broker::{RedisBroker, RedisConfig, SharedBroker};
+use server_core::broker::presence::{Membership, Update};
+use server_core::broker::{Broker, RedisBroker, RedisConfig, SharedBroker};
 use server_core::region::RegionConfig;
 use server_core::settings::Millis;
 use std::collections::BTreeSet;
@@ -80,10 +82,10 @@ impl Room {
             let known: BTreeSet<String> = w.members.keys().cloned().collect();
             let took = took.unwrap_or_else(|| {
                 panic!(
-                    "{what}: {} did not converge within {BOUND:?}: ghosts {:?}, missed {:?}",
+                    "{what}: {} did not converge within {BOUND:?}: ghosts {:?}, missed {:?}; lists {}, log {:?}",
                     w.me.region,
                     known.difference(&live).collect::<Vec<_>>(),
-                    live.difference(&known).collect::<Vec<_>>()
+                    live.difference(&known).collect::<Vec<_>>(), w.lists, w.log
                 )
             });
             slowest = slowest.max(took);
@@ -198,4 +200,56 @@ async fn a_sentinel_failover_rebuilds_presence() {
     });
     room.settle(&regions, "Sentinel failover", fault, false)
         .await;
+}
+
+/// A leave the broker lost with nothing to tell of it (a primary acked it and died before its
+/// replica had it; the lease survived, so no lease was made anew): the broker holds a member
+/// of a live region that the region no longer has. The region's rotating check resyncs the
+/// partition, and every watcher gets one `leave` of the ghost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leave_the_broker_lost_unnoticed_is_repaired() {
+    let redis = RedisServer::start();
+    let prefix = common::unique_prefix();
+    let regions = regions_on(common::redis_broker_with_prefix(&redis, &prefix, 1000).await).await;
+    let mut room = Room::start(&regions, 2).await;
+    room.converge("before").await;
+    // The state a lost leave leaves behind: a member under AS's live instance, in the broker
+    // only (written as the region's own writer would have before its leave was lost).
+    let (instance, _) = room.watchers[0].me.id.rsplit_once('.').unwrap();
+    let ghost = format!("{instance}.999999");
+    let member = wire::Member {
+        id: ghost.clone(),
+        name: "ghost".into(),
+        region: "as".into(),
+        since: 1,
+    };
+    let writer = common::redis_broker_with_prefix(&redis, &prefix, 1000).await;
+    let refused = writer
+        .update(vec![Update::Join(Membership {
+            channel: ROOM.into(),
+            member,
+            instance: instance.to_owned(),
+        })])
+        .await
+        .unwrap();
+    assert!(
+        refused.is_empty(),
+        "AS's lease is live, so the join is taken"
+    );
+    for w in &mut room.watchers {
+        let seen = w.until(BOUND, |w| w.joins.contains_key(&ghost)).await;
+        assert!(seen.is_some(), "{}: the ghost's join", w.me.region);
+    }
+    let fault = Instant::now();
+    let took = room.converge("a lost leave").await;
+    for w in &room.watchers {
+        assert_eq!(
+            w.leaves.get(&ghost),
+            Some(&1),
+            "{}: one leave of the ghost",
+            w.me.region
+        );
+    }
+    eprintln!("presence, a lost leave: every watcher exact again {took:?} ({:?} after the ghost was seen)", fault.elapsed());
+    room.settle(&regions, "a lost leave", fault, false).await;
 }

@@ -12,6 +12,11 @@
 //! - **Bounded.** The writer's queue holds at most two items per (connection, channel) in
 //!   flight, so it is bounded by the connection cap times the subscription limit; it is
 //!   drained as fast as the broker takes it, each batch one script run per partition.
+//! - **Checked anyway.** Each renewal also resyncs one partition in turn, so every partition
+//!   is made to match the roster once every `partitions` intervals even when nothing said it
+//!   was lost: a change acked by a Redis primary that died before its replica had it (found
+//!   by the chaos run: a leave lost in a failover left a ghost). A resync of a partition in
+//!   sync changes nothing and announces nothing.
 //! - **Leases.** Renewed every [`ClientLimits::presence_interval`], for three intervals; a
 //!   region that stops renewing has its members removed everywhere within about four
 //!   intervals (its lease runs out, then the next renewal of another region reaps it). This
@@ -187,7 +192,8 @@ fn lease(region: &Region) -> Duration {
 }
 
 /// Renew this instance's lease every interval, and have the writer resync the partitions
-/// that need it (it retries the failed ones at each renewal), until the region shuts down.
+/// that need it (it retries the failed ones at each renewal) and the next one in turn,
+/// until the region shuts down.
 pub(super) async fn keep_lease(region: Arc<Region>) {
     let ttl = lease(&region);
     let mut tick = tokio::time::interval(ttl / LEASE_INTERVALS);
@@ -196,6 +202,8 @@ pub(super) async fn keep_lease(region: Arc<Region>) {
     let mut renewing_since: Option<Instant> = None;
     // The first renewal of the process makes the lease: expected, not news.
     let mut made = false;
+    // The partition the next renewal checks whatever it finds (see `sweep`).
+    let mut sweep: Partition = 0;
     loop {
         tokio::select! {
             _ = region.shutdown.cancelled() => return,
@@ -214,7 +222,12 @@ pub(super) async fn keep_lease(region: Arc<Region>) {
                 } else if !renewed.lost.is_empty() {
                     tracing::info!(region = %region.name(), partitions = renewed.lost.len(), "presence lease made anew (reaped, or the broker lost it); announcing this region's members again");
                 }
-                region.roster.mark(renewed.lost);
+                let partitions = region.broker().partitions().max(1);
+                let checked = sweep % partitions;
+                sweep = checked.wrapping_add(1);
+                region
+                    .roster
+                    .mark(renewed.lost.into_iter().chain([checked]));
             }
             Err(e) => {
                 region.metrics.broker_error(Operation::Presence);
