@@ -132,6 +132,11 @@ pub struct Sample {
 /// it could not be read.
 pub type PresenceLeft = Result<(usize, String), String>;
 
+/// A region's list of a channel against the subscribers connected then: the ids listed but
+/// not connected (ghosts) and those connected but not listed (missed), or why it could not
+/// be read.
+pub type ListedDiff = Result<(Vec<String>, Vec<String>), String>;
+
 /// Everything a run recorded.
 #[derive(Debug, Clone)]
 pub struct History {
@@ -158,6 +163,9 @@ pub struct History {
     /// subscriber followed (none left means no ghosts) with the answer's body, or why it
     /// could not be read.
     pub presence_after: Vec<(String, PresenceLeft)>,
+    /// Once the run settled, every subscriber connected: per (region, channel), the
+    /// difference between its `GET /presence` list and the connected subscribers.
+    pub presence_connected: Vec<(String, String, ListedDiff)>,
 }
 
 impl History {
@@ -174,6 +182,7 @@ impl History {
             resources: Default::default(),
             quiet_at: None,
             presence_after: Vec::new(),
+            presence_connected: Vec::new(),
         }
     }
 

@@ -20,12 +20,14 @@
 //! - [`history`]: what is recorded.
 //! - [`checker`]: the properties, as pure functions over a history.
 //! - [`resources`]: RSS and open FDs from `/proc`.
+//! - `presence`: the presence lists at the end, while connected and after every close.
 
 pub mod checker;
 pub mod deploy;
 pub mod executor;
 pub mod history;
 pub mod nemesis;
+mod presence;
 mod publisher;
 pub mod resources;
 pub mod rng;
@@ -135,22 +137,25 @@ pub fn run(config: ChaosConfig) -> Result<Outcome> {
     })
 }
 
-/// How long a member may stay listed after its client closed, by the documented bounds: a
-/// connection whose close was lost (a client host cut off when it closed) is dropped once it
-/// has answered no ping for two intervals (≤ 3 × the 10 s ping interval), and its leave
-/// reaches every region within a presence interval; a killed region's members leave within
-/// about four presence intervals (1 s). Plus slack for a busy machine.
-const GHOST_BOUND: Duration = Duration::from_secs(45);
-
-/// Finish the workload, then take a last resource sample of each region into the history.
+/// Let the workload settle, check presence while every subscriber is connected, close the
+/// clients and check that nobody is left listed; then take a last resource sample of each
+/// region into the history.
 fn finish_sampled(
     load: workload::Workload,
     bed: &mut deploy::Deployment,
     quiet: Duration,
 ) -> (Option<Duration>, History) {
-    let (took, mut history) = load.finish(quiet);
+    let took = load.settle(quiet);
+    let exact = presence::exact_while_connected(&load, bed);
+    let mut history = load.close();
+    history.presence_connected = exact;
     history.presence_after = (0..3)
-        .map(|r| (nemesis::REGIONS[r].to_owned(), members_left(bed, r)))
+        .map(|r| {
+            (
+                nemesis::REGIONS[r].to_owned(),
+                presence::members_left(bed, r),
+            )
+        })
         .collect();
     for r in 0..3 {
         if let Some(pid) = bed.pid(deploy::Node::Region(r)) {
@@ -160,35 +165,6 @@ fn finish_sampled(
         }
     }
     (took, history)
-}
-
-/// How many members region `r` lists in the subscribers' first channel once they all closed:
-/// polled until 0 for at most [`GHOST_BOUND`].
-fn members_left(
-    bed: &deploy::Deployment,
-    r: usize,
-) -> std::result::Result<(usize, String), String> {
-    let path = format!(
-        "/presence?channel={}&token={}",
-        workload::CHANNELS[0],
-        bed.token()
-    );
-    let deadline = std::time::Instant::now() + GHOST_BOUND;
-    loop {
-        let count = crate::http::get(deploy::region_addr(r), &path)
-            .map_err(|e| e.to_string())
-            .and_then(|body| {
-                serde_json::from_str::<serde_json::Value>(&body)
-                    .ok()
-                    .and_then(|v| v.get("count")?.as_u64())
-                    .map(|n| (n as usize, body.clone()))
-                    .ok_or_else(|| format!("no count in {body}"))
-            });
-        if matches!(count, Ok((0, _))) || std::time::Instant::now() > deadline {
-            return count;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 impl Outcome {
@@ -268,6 +244,17 @@ impl Outcome {
                 )
             })
             .collect();
+        let wrong = h
+            .presence_connected
+            .iter()
+            .filter(|(_, _, d)| !matches!(d, Ok((g, m)) if g.is_empty() && m.is_empty()))
+            .count();
+        let _ = writeln!(
+            out,
+            "presence while every subscriber connected: {} of {} lists (region × channel) exact",
+            h.presence_connected.len() - wrong,
+            h.presence_connected.len()
+        );
         let _ = writeln!(
             out,
             "presence after every client closed (members of ch0): {}",

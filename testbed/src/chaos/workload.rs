@@ -46,6 +46,8 @@ pub struct Shared {
     pub max_acked: [u64; 3],
     /// Per subscriber, whether it has had a `welcome`.
     pub welcomed: Vec<bool>,
+    /// Per subscriber, its member id while connected (its latest `welcome`'s).
+    pub member: Vec<Option<String>>,
 }
 
 impl Shared {
@@ -63,6 +65,7 @@ pub struct Workload {
     storm: watch::Sender<u64>,
     pub(super) publishers_done: Arc<AtomicUsize>,
     publishing: Arc<AtomicBool>,
+    holding: Arc<AtomicBool>,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
@@ -81,6 +84,7 @@ impl Workload {
             last: Vec::new(),
             max_acked: [0; 3],
             welcomed: Vec::new(),
+            member: Vec::new(),
         }));
         let (stop_publishing, stop) = (CancellationToken::new(), CancellationToken::new());
         let (storm, _) = watch::channel(0u64);
@@ -104,6 +108,7 @@ impl Workload {
                 });
                 sh.last.push([0; 3]);
                 sh.welcomed.push(false);
+                sh.member.push(None);
                 plan[host].push(Client::Subscriber {
                     index,
                     region: r,
@@ -119,6 +124,7 @@ impl Workload {
             storm,
             publishers_done,
             publishing: Arc::new(AtomicBool::new(false)),
+            holding: Arc::new(AtomicBool::new(false)),
             threads: Vec::new(),
         };
         for (host, clients) in plan.into_iter().enumerate() {
@@ -142,6 +148,7 @@ impl Workload {
             storm: self.storm.subscribe(),
             publishers_done: self.publishers_done.clone(),
             publishing: self.publishing.clone(),
+            holding: self.holding.clone(),
         }
     }
 
@@ -173,19 +180,25 @@ impl Workload {
     }
 
     /// Stop new ids, wait (at most `bound`) until every publisher's ids are acked and every
-    /// subscriber holds every acked offset; how long that took, and the history.
-    pub fn finish(mut self, bound: Duration) -> (Option<Duration>, History) {
+    /// subscriber holds every acked offset (how long that took); from then on subscribers
+    /// keep their connection through silence, so that who is connected stays put.
+    pub fn settle(&self, bound: Duration) -> Option<Duration> {
         self.stop_publishing.cancel();
         let took = self.wait(bound, |s| {
             self.publishers_done.load(Ordering::SeqCst) == 3 && s.caught_up()
         });
+        self.holding.store(true, Ordering::SeqCst);
+        took
+    }
+
+    /// Close every client; the history.
+    pub fn close(mut self) -> History {
         self.stop.cancel();
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
         let mut sh = self.shared.lock().unwrap();
-        let history = std::mem::replace(&mut sh.history, History::new(true));
-        (took, history)
+        std::mem::replace(&mut sh.history, History::new(true))
     }
 }
 
@@ -207,6 +220,8 @@ pub(super) struct Context {
     pub(super) publishers_done: Arc<AtomicUsize>,
     /// Set once every subscriber had its welcome: publishers start then.
     pub(super) publishing: Arc<AtomicBool>,
+    /// Set once the run settled: subscribers no longer reconnect after a silence.
+    pub(super) holding: Arc<AtomicBool>,
 }
 
 enum Client {
@@ -279,7 +294,10 @@ async fn subscribe(
             continue;
         };
         ctx.storm.mark_unchanged();
-        if let ServerFrame::Welcome { channels, .. } = welcome {
+        if let ServerFrame::Welcome {
+            channels, member, ..
+        } = welcome
+        {
             let channels: Vec<(String, u64, String)> = channels
                 .into_iter()
                 .map(|c| (c.channel, c.offset, c.epoch))
@@ -302,6 +320,7 @@ async fn subscribe(
                 }
             }
             sh.welcomed[index] = true;
+            sh.member[index] = member.map(|m| m.id);
             let ms = sh.history.now();
             let seen = Seen::Welcome {
                 region: REGIONS[region].to_owned(),
@@ -330,7 +349,12 @@ async fn subscribe(
                 _ = tokio::time::sleep_until(drop_at), if !ctx.stop_publishing.is_cancelled() => break,
                 f = next_frame(&mut ws, SILENCE) => f,
             };
-            let Ok(Some(frame)) = frame else { break };
+            let frame = match frame {
+                Ok(Some(frame)) => frame,
+                // Silence is expected once the run has settled.
+                Err(()) if ctx.holding.load(Ordering::SeqCst) => continue,
+                _ => break,
+            };
             let at = at.as_mut().expect("set at the first welcome");
             let mut sh = ctx.shared.lock().unwrap();
             let ms = sh.history.now();
@@ -376,6 +400,7 @@ async fn subscribe(
             let mut sh = ctx.shared.lock().unwrap();
             let ms = sh.history.now();
             sh.history.subscribers[index].seen.push((ms, Seen::Closed));
+            sh.member[index] = None;
         }
         drop(ws);
         if behaviour == Behaviour::Roaming {

@@ -364,6 +364,23 @@ pub fn check(h: &History) -> Verdict {
             ),
         }
     }
+    for (region, channel, diff) in &h.presence_connected {
+        match diff {
+            Ok((ghosts, missed)) if ghosts.is_empty() && missed.is_empty() => {}
+            Ok((ghosts, missed)) => bad(
+                &mut v,
+                'd',
+                format!("(d) {region} lists {channel} wrongly while every subscriber is connected: ghosts {ghosts:?}, missed {missed:?}"),
+                None,
+            ),
+            Err(e) => bad(
+                &mut v,
+                'd',
+                format!("(d) {region}'s presence of {channel} could not be read while connected: {e}"),
+                None,
+            ),
+        }
+    }
     resources(h, &mut v);
     v
 }

@@ -177,6 +177,30 @@ fn a_member_listed_after_every_client_closed_is_a_ghost() {
 }
 
 #[test]
+fn a_list_that_differs_from_the_connected_subscribers_is_a_violation() {
+    let mut h = clean();
+    let exact = || Ok((Vec::new(), Vec::new()));
+    h.presence_connected = vec![
+        ("as".into(), "ch0".into(), exact()),
+        ("us".into(), "ch1".into(), exact()),
+    ];
+    assert!(properties(&h).is_empty());
+    h.presence_connected.push((
+        "eu".into(),
+        "ch2".into(),
+        Ok((vec!["as-1.7".into()], Vec::new())),
+    ));
+    h.presence_connected.push((
+        "eu".into(),
+        "ch0".into(),
+        Ok((Vec::new(), vec!["us-2.3".into()])),
+    ));
+    h.presence_connected
+        .push(("as".into(), "ch2".into(), Err("timed out".into())));
+    assert_eq!(properties(&h), ['d', 'd', 'd']);
+}
+
+#[test]
 fn an_event_at_another_offset_than_its_ack_is_a_violation() {
     let mut h = clean();
     h.publishes[2].acks[0].0 = 4;
