@@ -7,15 +7,10 @@
 #[macro_use]
 mod common;
 
-use async_trait::async_trait;
-use common::{Client, Regions};
-use server_core::broker::presence::{Members, Membership, Renewed, Update};
-use server_core::broker::{
-    Batch, Broker, BrokerKind, LogReader, LogStatus, MemoryBroker, Partition, Published,
-};
-use server_core::error::{Result, Unavailable};
+use common::{Client, Hooked, Regions};
+use server_core::broker::{Broker, MemoryBroker};
 use server_core::event::{NewEvent, Offset};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use wire::ServerFrame;
@@ -34,76 +29,11 @@ fn event(id: &str) -> NewEvent {
     }
 }
 
-/// The embedded log, whose `channel_status` fails while `failures` is above zero (each
-/// failure takes one).
-struct StatusFails {
-    inner: MemoryBroker,
-    failures: AtomicUsize,
-}
-
-#[async_trait]
-impl Broker for StatusFails {
-    fn kind(&self) -> BrokerKind {
-        BrokerKind::Embedded
-    }
-    fn partitions(&self) -> Partition {
-        self.inner.partitions()
-    }
-    async fn publish(&self, event: NewEvent) -> Result<Published> {
-        self.inner.publish(event).await
-    }
-    async fn read(&self, partition: Partition, after: Offset, max: usize) -> Result<Batch> {
-        self.inner.read(partition, after, max).await
-    }
-    async fn history(&self, channel: &str, after: Offset, max: usize) -> Result<Batch> {
-        self.inner.history(channel, after, max).await
-    }
-    async fn status(&self, partition: Partition) -> Result<LogStatus> {
-        self.inner.status(partition).await
-    }
-    async fn channel_status(&self, channel: &str) -> Result<LogStatus> {
-        let took = self
-            .failures
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-        match took {
-            Ok(_) => Err(Unavailable::CutOff.into()),
-            Err(_) => self.inner.channel_status(channel).await,
-        }
-    }
-    async fn reader(&self, partition: Partition) -> Result<Box<dyn LogReader>> {
-        self.inner.reader(partition).await
-    }
-    async fn update(&self, updates: Vec<Update>) -> Result<Vec<Partition>> {
-        self.inner.update(updates).await
-    }
-    async fn members(&self, channel: &str, max: usize) -> Result<Members> {
-        self.inner.members(channel, max).await
-    }
-    async fn renew(&self, instance: &str, ttl: Duration, reap: bool) -> Result<Renewed> {
-        self.inner.renew(instance, ttl, reap).await
-    }
-    async fn resync(
-        &self,
-        partition: Partition,
-        instance: &str,
-        ttl: Duration,
-        live: &[Membership],
-    ) -> Result<()> {
-        self.inner.resync(partition, instance, ttl, live).await
-    }
-    async fn release(&self, instance: &str) -> Result<()> {
-        self.inner.release(instance).await
-    }
-}
-
 /// The resumer gets every event after its `since` (replayed), then `caught_up`, then live
 /// events once each: none is skipped because the join could not say where the channel was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resume_whose_join_got_no_answer_still_replays_what_it_missed() {
-    let broker = Arc::new(StatusFails {
-        inner: MemoryBroker::new(1000),
-        failures: AtomicUsize::new(0),
-    });
+    let broker = Arc::new(Hooked::new(Arc::new(MemoryBroker::new(1000))));
     let regions = Regions::start(&["us"], broker.clone()).await;
     // A watcher sees the feed pass the room's events, then leaves: nobody here follows the
     // room any more, so the region no longer knows where it stands.
@@ -117,10 +47,14 @@ async fn a_resume_whose_join_got_no_answer_still_replays_what_it_missed() {
         .await;
     let (_, left) = watcher.next_other().await;
     assert!(matches!(left, ServerFrame::Unsubscribed { .. }), "{left:?}");
-    broker.failures.store(1, Ordering::SeqCst);
+    broker.status_failures.store(1, Ordering::SeqCst);
     let query = format!("?channels={ROOM}&since={ROOM}:2");
     let mut client = Client::connect_query(regions.addr("us"), &query).await;
-    assert_eq!(broker.failures.load(Ordering::SeqCst), 0, "the join asked");
+    assert_eq!(
+        broker.status_failures.load(Ordering::SeqCst),
+        0,
+        "the join asked"
+    );
     let (replayed, frame) = client.next_other().await;
     let replayed: Vec<Offset> = replayed.iter().map(|e| e.offset).collect();
     assert!(

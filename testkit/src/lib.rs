@@ -8,12 +8,14 @@
 //! - [`Client`]: a protocol-level WebSocket client; [`assert_dense_in_order`].
 //! - [`publish_until_acked`] and [`spawn_publishers`]: publishing as a client, retrying by
 //!   id; [`event`]: the plain test event.
+//! - [`Hooked`]: a broker passing every call on, with faults a test switches on.
 //! - [`http`]: requests to a region's HTTP API through `reqwest`.
 //! - [`Watcher`]: a client that keeps the members of a channel from its presence frames.
 //! - [`with_both_brokers!`]: run one scenario on the embedded broker and on Redis.
 
 mod brokers;
 mod client;
+mod hooked;
 pub mod http;
 mod macros;
 mod presence;
@@ -24,6 +26,7 @@ pub use brokers::{
     memory_broker, redis_broker, redis_broker_with_prefix, unique_prefix, RedisServer,
 };
 pub use client::{assert_dense_in_order, Client};
+pub use hooked::Hooked;
 pub use http::{http_get, http_get_json};
 pub use presence::Watcher;
 pub use publish::{

@@ -37,6 +37,11 @@ pub(crate) struct Following {
     /// A replay then reads the history to its end (live events up to there are dropped
     /// as already sent), not to `last_sent`.
     pub(crate) start_unknown: bool,
+    /// The epoch a resume last replayed this channel in (to its end), when the client was
+    /// told of it then: the feed's own `epoch` frame of that epoch, queued before the replay,
+    /// is not for it (it would move the client back to what the region had kept, and the
+    /// events it replayed after that would come again).
+    pub(crate) replayed_epoch: Option<String>,
 }
 
 /// Who a client is as a member of its channels.
@@ -120,6 +125,7 @@ impl Follows {
             old_log: false,
             presence_from: None,
             start_unknown: false,
+            replayed_epoch: None,
         });
         let (offset, epoch, start_unknown) = match joined.last {
             Some(last) => (last, joined.epoch, false),
@@ -174,6 +180,7 @@ impl Follows {
             old_log: false,
             presence_from: None,
             start_unknown: false,
+            replayed_epoch: None,
         });
     }
 
@@ -217,8 +224,14 @@ impl Follows {
                     fresh
                 }
                 NoticeKind::Epoch { offset } => {
-                    // After a replay that saw the new log this repeats the announcement; a
-                    // second "forget your offsets" before any event of it is harmless.
+                    let replayed = f.replayed_epoch.take();
+                    let same = |e: String| matches!(&n.frame, wire::ServerFrame::Epoch { epoch, .. } if *epoch == e);
+                    if !f.old_log && replayed.is_some_and(same) {
+                        return false;
+                    }
+                    // After a replay that saw the new log change under it this repeats the
+                    // announcement; a second "forget your offsets" before any event of it is
+                    // harmless.
                     f.old_log = false;
                     f.last_sent = offset;
                     true

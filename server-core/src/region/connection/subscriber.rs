@@ -80,6 +80,11 @@ impl Connection {
             let frame = frames::stale_epoch(channel, &epoch, target, since);
             self.send_frame(&frame).await?;
             since = 0;
+            // Where the join stood may be of the log before this one (it changed since):
+            // replay this log to its end.
+            if let Some(f) = self.follows.by_name(channel) {
+                f.start_unknown = true;
+            }
         } else if since > target {
             // Past what this region has delivered: either the region is behind the log (the
             // client saw the event elsewhere; live delivery brings it), or `since` is past
@@ -158,6 +163,7 @@ impl Connection {
         if let Some(f) = self.follows.by_name(channel) {
             f.last_sent = last_sent;
             f.start_unknown = false;
+            f.replayed_epoch = Some(epoch.to_owned());
         }
         self.send_frame(&frames::caught_up(channel, last_sent))
             .await
