@@ -180,13 +180,17 @@ impl Deployment {
     /// at start when it cannot reach Redis, e.g. while its host is partitioned; the chaos
     /// run's supervisor starts it again until it stays up, as `Restart=always` would).
     pub fn spawn(&mut self, node: Node) -> Result<std::path::PathBuf> {
-        let dir = self.options.log_dir.join(node.host());
+        let dir = self.dir(node);
         std::fs::create_dir_all(&dir)?;
         let command = match node {
             Node::Region(r) => self.regions[r].clone(),
             Node::Data(i) => {
-                // A restarted node comes back empty and syncs from the primary.
-                let _ = std::fs::remove_file(dir.join("dump.rdb"));
+                // A restarted node comes back empty and syncs from the primary, unless a
+                // restore put a snapshot in its place (`snapshot.rs`).
+                let (dump, restore) = (dir.join("dump.rdb"), dir.join(super::snapshot::RESTORE));
+                if std::fs::rename(&restore, &dump).is_err() {
+                    let _ = std::fs::remove_file(&dump);
+                }
                 let mut c = format!(
                     "redis-server --bind 0.0.0.0 --protected-mode no --save '' --appendonly no \
                      --port 6379 --dir {}",
@@ -223,6 +227,11 @@ impl Deployment {
         let child = spawn_in(&node.netns(), &command, &self.options, &log)?;
         self.procs.insert(node, child);
         Ok(log)
+    }
+
+    /// The directory `node` runs in (a data node's `--dir`).
+    pub fn dir(&self, node: Node) -> std::path::PathBuf {
+        self.options.log_dir.join(node.host())
     }
 
     /// Whether region `r` answers `/health`.
@@ -329,7 +338,7 @@ impl Drop for Deployment {
 }
 
 /// `redis-cli` against `node` from the root namespace, bounded by `timeout`.
-fn redis_cli(node: Node, args: &[&str]) -> Result<String> {
+pub(super) fn redis_cli(node: Node, args: &[&str]) -> Result<String> {
     let (h, p) = (node.addr().to_string(), node.port().to_string());
     let mut all = vec!["3", "redis-cli", "-h", &h, "-p", &p, "--raw"];
     all.extend_from_slice(args);

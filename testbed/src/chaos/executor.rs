@@ -3,8 +3,9 @@
 //! recorded in the history. A region that is not killed on purpose and has exited is started
 //! again every second, as a supervisor would: `multiregion serve` exits at start when it
 //! cannot reach Redis (its host partitioned from it), and a killed region's heal may meet that. Preconditions that keep a fault within what the deployment
-//! promises to survive are checked when it starts (a primary is killed only while its
-//! replica is in sync; otherwise the kill is skipped and reported as such).
+//! promises to survive are checked when it starts (a primary is killed, or snapshotted for a
+//! restore, only while its replica is in sync; otherwise the fault is skipped and reported
+//! as such).
 
 use super::deploy::{clients_netns, Deployment, Node};
 use super::nemesis::{Fault, Planned};
@@ -147,6 +148,13 @@ impl<'a> Executor<'a> {
                 self.load.storm();
                 Ok(())
             }
+            Fault::RestoreSnapshot => match self.bed.primary() {
+                Some(p) if self.in_sync(1 - p) => {
+                    self.bed.snapshot(p, i).map_err(|e| format!("skipped: {e}"))
+                }
+                Some(p) => Err(format!("skipped: r{}'s replica is not in sync", p + 1)),
+                None => Err("skipped: no Sentinel names a primary".into()),
+            },
         };
         let ms = self.load.read(|s| s.history.now());
         match done {
@@ -204,6 +212,7 @@ impl<'a> Executor<'a> {
                 self.bed.set_sim(*region, 0, 0).map_err(|e| e.to_string())
             }
             Fault::ReconnectStorm => Ok(()),
+            Fault::RestoreSnapshot => self.bed.restore(i).map_err(|e| e.to_string()),
         };
         let ms = self.load.read(|s| s.history.now());
         if let Err(why) = &done {

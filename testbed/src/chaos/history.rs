@@ -3,6 +3,7 @@
 //! Times are milliseconds since the run's start ([`History::start`]). The checker reads only
 //! this ([`super::checker`]), so a history can be written by hand in a test.
 
+use super::nemesis::RESTORE_KIND;
 use std::time::Instant;
 
 /// Milliseconds since the run started.
@@ -128,6 +129,9 @@ pub struct Sample {
     pub fds: u64,
 }
 
+/// How long after a restore an ack may still be of an event it lost (ms).
+pub const RESTORE_SLACK: Ms = 2000;
+
 /// A region's members of a channel after the run: their count and the answer's body, or why
 /// it could not be read.
 pub type PresenceLeft = Result<(usize, String), String>;
@@ -184,6 +188,16 @@ impl History {
             presence_after: Vec::new(),
             presence_connected: Vec::new(),
         }
+    }
+
+    /// Whether an event acked at `ms` may be lost to a restore of an older snapshot
+    /// ([`RESTORE_KIND`]): acked after the snapshot was taken and at most [`RESTORE_SLACK`]
+    /// after the restore (an ack of an event stored just before the kill may come after it).
+    /// Such a loss must be announced; it is not a broken durable ack.
+    pub fn lost_to_restore(&self, ms: Ms) -> bool {
+        self.faults.iter().any(|(_, kind, start, heal)| {
+            *kind == RESTORE_KIND && *start < ms && heal.is_none_or(|h| ms <= h + RESTORE_SLACK)
+        })
     }
 
     /// Milliseconds since the start.

@@ -21,6 +21,7 @@
 //! - [`checker`]: the properties, as pure functions over a history.
 //! - [`resources`]: RSS and open FDs from `/proc`.
 //! - `presence`: the presence lists at the end, while connected and after every close.
+//! - `snapshot`: Redis put back to an older snapshot (a fault of the nemesis).
 
 pub mod checker;
 pub mod deploy;
@@ -31,6 +32,7 @@ mod presence;
 mod publisher;
 pub mod resources;
 pub mod rng;
+mod snapshot;
 pub mod workload;
 
 use crate::bed::Options;
@@ -207,8 +209,13 @@ impl Outcome {
             if h.strict {
                 " (strict: none allowed)"
             } else {
-                " (allowed when they cover no acked event)"
+                " (allowed when they cover no acked event, or one a restore lost)"
             }
+        );
+        let _ = writeln!(
+            out,
+            "acked events a restore of an older snapshot lost, announced (event × subscriber owed it): {}",
+            v.lost_to_restores
         );
         let ms =
             |m: Option<u64>| m.map_or("never".into(), |m| format!("{:.1} s", m as f64 / 1000.0));

@@ -4,8 +4,8 @@
 //! before the run and with every violation. Each fault has a start and a heal; faults of
 //! different targets overlap freely (a failover while a region is partitioned, a region
 //! killed while its clients are cut off), and at most [`MAX_CONCURRENT`] are on at once. Two
-//! faults never hold the same target ([`Fault::target`]) at once. A primary kill is spaced
-//! [`PRIMARY_SPACING`] from the previous one so the killed node is back as a replica (and
+//! faults never hold the same target ([`Fault::target`]) at once. A primary kill (or a
+//! snapshot restore) is spaced [`PRIMARY_SPACING`] from the previous one so the killed node is back as a replica (and
 //! synced) before the next: with one replica, two kills in a row would be two lost copies,
 //! which `--acks replicas:1` does not promise to survive.
 
@@ -15,7 +15,7 @@ use std::time::Duration;
 
 /// At most this many faults are on at once.
 pub const MAX_CONCURRENT: usize = 3;
-/// From one primary kill's start to the next one's.
+/// From one primary kill's (or snapshot's) start to the next one's.
 pub const PRIMARY_SPACING: Duration = Duration::from_secs(25);
 
 /// One kind of fault, with its target.
@@ -43,7 +43,15 @@ pub enum Fault {
     /// Every client on every clients host drops its socket at once and reconnects (resuming);
     /// instantaneous.
     ReconnectStorm,
+    /// Snapshot the primary's data now (`SAVE`); heal: restore the whole Redis deployment
+    /// from it, as an operator restoring a backup does (both data nodes SIGKILLed, the
+    /// primary started on the snapshot, the replica synced from it). What was stored
+    /// meanwhile is lost, acked or not, and must be announced.
+    RestoreSnapshot,
 }
+
+/// The kind of [`Fault::RestoreSnapshot`], by which the checker finds restores.
+pub const RESTORE_KIND: &str = "Redis restored from an older snapshot";
 
 /// The regions' names, by index.
 pub const REGIONS: [&str; 3] = ["as", "us", "eu"];
@@ -52,7 +60,7 @@ impl Fault {
     /// What the fault holds: two faults of one target never overlap.
     pub fn target(&self) -> String {
         match self {
-            Fault::KillPrimary => "primary".into(),
+            Fault::KillPrimary | Fault::RestoreSnapshot => "primary".into(),
             Fault::RegionFromRedis(r) => format!("region-redis-{r}"),
             Fault::ClientsFromRegion(c, r) => format!("clients-{c}-{r}"),
             Fault::KillRegion(r) => format!("region-proc-{r}"),
@@ -70,6 +78,7 @@ impl Fault {
             Fault::KillRegion(_) => "region SIGKILL + restart",
             Fault::Latency { .. } => "WAN latency (/sim)",
             Fault::ReconnectStorm => "reconnect storm",
+            Fault::RestoreSnapshot => RESTORE_KIND,
         }
     }
 }
@@ -93,6 +102,7 @@ impl fmt::Display for Fault {
                 REGIONS[*region]
             ),
             Fault::ReconnectStorm => write!(f, "reconnect storm (every client)"),
+            Fault::RestoreSnapshot => write!(f, "snapshot Redis; restore it at the heal"),
         }
     }
 }
@@ -131,7 +141,7 @@ impl fmt::Display for Planned {
 fn draw(rng: &mut Rng, clients_hosts: usize) -> (Fault, Duration) {
     let secs =
         |rng: &mut Rng, lo: u64, hi: u64| Duration::from_millis(rng.range(lo * 1000, hi * 1000));
-    match rng.below(12) {
+    match rng.below(13) {
         0 | 1 => (Fault::KillPrimary, secs(rng, 4, 10)),
         2..=4 => (Fault::RegionFromRedis(rng.below(3)), secs(rng, 3, 12)),
         5 | 6 => (
@@ -149,7 +159,8 @@ fn draw(rng: &mut Rng, clients_hosts: usize) -> (Fault, Duration) {
             };
             (fault, secs(rng, 3, 15))
         }
-        _ => (Fault::ReconnectStorm, Duration::ZERO),
+        11 => (Fault::ReconnectStorm, Duration::ZERO),
+        _ => (Fault::RestoreSnapshot, secs(rng, 4, 12)),
     }
 }
 
@@ -184,10 +195,10 @@ fn fits(plan: &[Planned], c: &Planned, length: Duration) -> bool {
     if concurrent >= MAX_CONCURRENT {
         return false;
     }
-    c.fault != Fault::KillPrimary
+    c.fault.target() != "primary"
         || plan
             .iter()
-            .filter(|p| p.fault == Fault::KillPrimary)
+            .filter(|p| p.fault.target() == "primary")
             .all(|p| c.at >= p.at + PRIMARY_SPACING)
 }
 
@@ -206,7 +217,8 @@ mod tests {
             assert!(p.heal_at() <= length);
             assert!(fits(&a[..i], p, length), "{p}");
         }
-        let kills: Vec<&Planned> = a.iter().filter(|p| p.fault == Fault::KillPrimary).collect();
+        let kills: Vec<&Planned> = a.iter().filter(|p| p.fault.target() == "primary").collect();
+        assert!(a.iter().any(|p| p.fault == Fault::RestoreSnapshot));
         assert!(kills
             .windows(2)
             .all(|w| w[1].at >= w[0].at + PRIMARY_SPACING));

@@ -29,7 +29,18 @@ pub fn around(h: &History, v: &Violation) -> String {
     let s = &h.subscribers[si];
     let from = i.saturating_sub(6);
     let to = (i + 6).min(s.seen.len());
-    let mut out = format!("frames of {} ({:?}) around it:\n", s.name, s.behaviour);
+    let mut out = format!("{}'s last welcomes and announcements before it:\n", s.name);
+    let before = s.seen[..from]
+        .iter()
+        .filter(|(_, seen)| !matches!(seen, Seen::Event { .. }))
+        .collect::<Vec<_>>();
+    for (ms, seen) in &before[before.len().saturating_sub(8)..] {
+        out.push_str(&format!("   {ms:>8} ms  {seen:?}\n"));
+    }
+    out.push_str(&format!(
+        "frames of {} ({:?}) around it:\n",
+        s.name, s.behaviour
+    ));
     for (k, (ms, seen)) in s.seen[from..to].iter().enumerate() {
         let mark = if from + k == i { ">>" } else { "  " };
         out.push_str(&format!("{mark} {ms:>8} ms  {seen:?}\n"));

@@ -7,7 +7,9 @@
 //!   replicas:1`) no acked event may be covered: each must arrive; an `epoch` announcement
 //!   may still come (a failover lost events that were delivered but not yet replicated, so
 //!   never acked), and an event got before it may come once more after it (docs/guarantees.md,
-//!   row 15 and "Not promised"). In strict mode (`History::strict`, `chaos --strict`: the
+//!   row 15 and "Not promised"). A restore of an older snapshot is the exception: an event
+//!   acked after the snapshot may be lost, covered by the announcement every subscriber
+//!   concerned must get (`History::lost_to_restore`). In strict mode (`History::strict`, `chaos --strict`: the
 //!   issue's rule) any announcement and any second delivery is a violation.
 //! - **(b) nothing invented, stored once**: every delivered id was published on that channel;
 //!   an id is acked at one offset, and delivered at one offset per epoch; an id is never acked
@@ -61,6 +63,9 @@ pub struct Verdict {
     pub received: u64,
     /// `gap` and `epoch` frames received.
     pub announcements: usize,
+    /// (acked event, subscriber owed it) pairs it never got because a restore of an older
+    /// snapshot lost the event, covered by an announcement it got (durable acks only).
+    pub lost_to_restores: u64,
     /// Every violation, in the order found.
     pub violations: Vec<Violation>,
     /// The longest time from a heal until every subscriber (but the slow ones, which lag by
@@ -136,7 +141,13 @@ pub fn check(h: &History) -> Verdict {
         v.acked += 1;
         acked.insert((&p.channel, &p.id), (offset, ms));
         if let Some(other) = at_offset.insert((&p.channel, offset), &p.id) {
-            if h.durable {
+            // After a restore the log reuses the offsets of what it lost, in a new epoch.
+            let restored = |id: &str| {
+                acked
+                    .get(&(p.channel.as_str(), id))
+                    .is_some_and(|a| h.lost_to_restore(a.1))
+            };
+            if h.durable && !restored(&p.id) && !restored(other) {
                 let what = format!(
                     "(c) {} and {other} both acked at {}:{offset}",
                     p.id, p.channel
@@ -167,8 +178,12 @@ pub fn check(h: &History) -> Verdict {
                                 (f.started, f.start, f.last) = (true, *offset, *offset);
                                 f.epoch.clone_from(epoch);
                             }
-                            Some(f) if f.epoch != *epoch => f.pending_epoch = Some(epoch.clone()),
-                            _ => {}
+                            // Each connection's welcome: what an earlier one left pending (it
+                            // closed before its `epoch` frame, delivering nothing) is replaced.
+                            Some(f) => {
+                                f.pending_epoch = (f.epoch != *epoch).then(|| epoch.clone());
+                            }
+                            None => {}
                         }
                     }
                 }
@@ -327,12 +342,14 @@ pub fn check(h: &History) -> Verdict {
                     last_got = None;
                     let covered = f.gaps.iter().any(|(a, b)| (a..=b).contains(&offset))
                         || f.lost_after.is_some_and(|l| l < *offset);
-                    if !covered || h.durable {
+                    if !covered || (h.durable && !h.lost_to_restore(*acked_ms)) {
                         let what = format!(
                             "(a) {} never got acked {id} ({channel}:{offset}, acked at {acked_ms} ms); its last of {channel}: {}",
                             s.name, f.last
                         );
                         bad(&mut v, 'a', what, near(h, si, channel, *offset));
+                    } else if h.durable {
+                        v.lost_to_restores += 1;
                     }
                 }
             }
