@@ -11,7 +11,7 @@ mod redis_topology;
 
 use common::{Client, RedisServer, Regions, Watcher};
 use redis_topology::{primary_and_replica, sentinel_primary, sentinels, wait_until, Node};
-use server_core::broker::presence::{Membership, Update};
+use server_core::broker::presence::{digest, Membership, Update};
 use server_core::broker::{Broker, RedisBroker, RedisConfig, SharedBroker};
 use server_core::region::RegionConfig;
 use server_core::settings::Millis;
@@ -252,4 +252,61 @@ async fn a_leave_the_broker_lost_unnoticed_is_repaired() {
     }
     eprintln!("presence, a lost leave: every watcher exact again {took:?} ({:?} after the ghost was seen)", fault.elapsed());
     room.settle(&regions, "a lost leave", fault, false).await;
+}
+
+/// What the regions' rotating check relies on: the broker's count and digest of an
+/// instance's members of a partition follow every join, leave and resync, and agree with
+/// `presence::digest` of the same members (so a partition in sync costs one cheap call).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_broker_tells_a_partition_in_sync_by_count_and_digest() {
+    let redis = RedisServer::start();
+    let broker = common::redis_broker(&redis, 1000).await;
+    let instance = "as-0000test";
+    broker
+        .renew(instance, Duration::from_secs(30), false)
+        .await
+        .unwrap();
+    let m = |i: u32| Membership {
+        channel: ROOM.into(),
+        member: wire::Member {
+            id: format!("{instance}.{i}"),
+            name: format!("m{i}"),
+            region: "as".into(),
+            since: u64::from(i),
+        },
+        instance: instance.into(),
+    };
+    let p = broker.partition_of(ROOM);
+    let in_sync = |live: Vec<Membership>| {
+        let broker = &broker;
+        async move {
+            broker
+                .in_sync(p, instance, live.len(), digest(&live))
+                .await
+                .unwrap()
+        }
+    };
+    assert!(in_sync(vec![]).await, "none yet");
+    let joins = (1..=3).map(|i| Update::Join(m(i))).collect();
+    broker.update(joins).await.unwrap();
+    assert!(in_sync(vec![m(1), m(2), m(3)]).await);
+    assert!(in_sync(vec![m(3), m(1), m(2)]).await, "in any order");
+    assert!(!in_sync(vec![m(1), m(2)]).await, "one more in the broker");
+    assert!(
+        !in_sync(vec![m(1), m(2), m(4)]).await,
+        "as many, another one"
+    );
+    let leave = Update::Leave {
+        channel: ROOM.into(),
+        id: m(3).member.id,
+    };
+    broker.update(vec![leave]).await.unwrap();
+    assert!(in_sync(vec![m(1), m(2)]).await);
+    broker
+        .resync(p, instance, Duration::from_secs(30), &[m(2), m(5)])
+        .await
+        .unwrap();
+    assert!(in_sync(vec![m(5), m(2)]).await, "after a resync");
+    broker.release(instance).await.unwrap();
+    assert!(in_sync(vec![]).await, "released");
 }

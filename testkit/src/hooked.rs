@@ -109,6 +109,15 @@ impl Broker for Hooked {
     ) -> Result<()> {
         self.inner.resync(partition, instance, ttl, live).await
     }
+    async fn in_sync(
+        &self,
+        partition: Partition,
+        instance: &str,
+        count: usize,
+        digest: u32,
+    ) -> Result<bool> {
+        self.inner.in_sync(partition, instance, count, digest).await
+    }
     async fn release(&self, instance: &str) -> Result<()> {
         self.inner.release(instance).await
     }

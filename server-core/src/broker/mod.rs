@@ -188,6 +188,22 @@ pub trait Broker: Send + Sync + 'static {
         live: &[Membership],
     ) -> Result<()>;
 
+    /// Whether `instance`'s members of `partition` are `count` entries of [`digest`]
+    /// (cheap: the broker keeps both as members come and go); `false` when the broker cannot
+    /// tell cheaply, which makes the caller [`Self::resync`] instead (the embedded broker:
+    /// its resync is in memory).
+    ///
+    /// [`digest`]: presence::digest
+    async fn in_sync(
+        &self,
+        _partition: Partition,
+        _instance: &str,
+        _count: usize,
+        _digest: u32,
+    ) -> Result<bool> {
+        Ok(false)
+    }
+
     /// Remove every member of `instance` and its lease (a region that stops cleanly).
     async fn release(&self, instance: &str) -> Result<()>;
 }

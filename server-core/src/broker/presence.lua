@@ -9,12 +9,23 @@
 --                                        -> {1 if a join was refused: its instance has no lease}
 --   renew INSTANCE TTL_MS REAP(0|1)      -> {1 if the lease had to be made anew, 0 if renewed}
 --   resync INSTANCE TTL_MS N (CHANNEL MEMBER_ID MEMBER_JSON)*N   (also renews the lease)
+--   check INSTANCE N DIGEST              -> {1 if the instance has N members here with DIGEST}
 --   release INSTANCE
 -- Returns {0, current_epoch} when the epoch differs; otherwise {1, ...} as said above.
 -- Keys of members: "{T}:m:<channel>" (hash member id -> member JSON) and "{T}:mi:<instance>"
--- (set of "<channel>\n<member id>"), under the partition's hash tag like every key here.
+-- (set of "<channel>\n<member id>"), under the partition's hash tag like every key here;
+-- "{T}:md" (hash instance -> digest of its "<channel>\n<member id>" entries: their sum modulo
+-- 2^32 of the first 32 bits of each one's SHA-1, kept as they come and go).
 local prefix = ARGV[2]
 local bound = tonumber(ARGV[3])
+local digests = prefix .. 'md'
+local function entry_hash(entry)
+  return tonumber(string.sub(redis.sha1hex(entry), 1, 8), 16)
+end
+local function digest_by(instance, delta)
+  local d = tonumber(redis.call('HGET', digests, instance) or '0')
+  redis.call('HSET', digests, instance, string.format('%d', (d + delta) % 4294967296))
+end
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -29,7 +40,10 @@ local function add(instance, channel, id, json)
     return
   end
   redis.call('HSET', members, id, json)
-  redis.call('SADD', prefix .. 'mi:' .. instance, channel .. '\n' .. id)
+  local entry = channel .. '\n' .. id
+  if redis.call('SADD', prefix .. 'mi:' .. instance, entry) == 1 then
+    digest_by(instance, entry_hash(entry))
+  end
   redis.call('SADD', KEYS[5], channel)
   note('j', channel, json)
 end
@@ -41,7 +55,10 @@ local function remove(channel, id)
   end
   redis.call('HDEL', members, id)
   local instance = cjson.decode(json)['instance']
-  redis.call('SREM', prefix .. 'mi:' .. instance, channel .. '\n' .. id)
+  local entry = channel .. '\n' .. id
+  if redis.call('SREM', prefix .. 'mi:' .. instance, entry) == 1 then
+    digest_by(instance, -entry_hash(entry))
+  end
   if redis.call('HLEN', members) == 0 then
     redis.call('SREM', KEYS[5], channel)
   end
@@ -54,6 +71,7 @@ local function remove_instance(instance)
   end
   redis.call('DEL', prefix .. 'mi:' .. instance)
   redis.call('HDEL', KEYS[4], instance)
+  redis.call('HDEL', digests, instance)
 end
 
 local epoch = redis.call('GET', KEYS[1])
@@ -109,12 +127,22 @@ elseif op == 'resync' then
     live[channel .. '\n' .. id] = true
     add(instance, channel, id, json)
   end
+  local sum = 0
   for _, entry in ipairs(redis.call('SMEMBERS', prefix .. 'mi:' .. instance)) do
-    if not live[entry] then
+    if live[entry] then
+      sum = (sum + entry_hash(entry)) % 4294967296
+    else
       local at = string.find(entry, '\n', 1, true)
       remove(string.sub(entry, 1, at - 1), string.sub(entry, at + 1))
     end
   end
+  -- Exact again, whatever it was (a log of the version before digests had none).
+  redis.call('HSET', digests, instance, string.format('%d', sum))
+elseif op == 'check' then
+  local instance, n, digest = ARGV[5], tonumber(ARGV[6]), ARGV[7]
+  local count = redis.call('SCARD', prefix .. 'mi:' .. instance)
+  local have = redis.call('HGET', digests, instance) or '0'
+  return {1, (count == n and have == digest) and 1 or 0}
 elseif op == 'release' then
   remove_instance(ARGV[5])
 end

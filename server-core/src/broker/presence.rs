@@ -13,7 +13,9 @@
 //!   member of that instance, one `leave` each, once. A renewal that had to make the lease
 //!   anew says so ([`Renewed::lost`]): that instance's members there were reaped (or the log
 //!   lost), and it announces them again with [`Broker::resync`], which makes the instance's
-//!   members of a partition exactly the given ones.
+//!   members of a partition exactly the given ones. [`Broker::in_sync`] tells cheaply
+//!   whether they already are (by count and [`digest`]), so that an instance can check every
+//!   partition in turn without rewriting it.
 //! - **Bounded.** A partition's presence stream keeps about [`STREAM_BOUND`] changes; a
 //!   reader further behind sees a hole (a presence position past the next one) and takes a
 //!   fresh list ([`Broker::members`]), whose `position` says which changes come after it.
@@ -25,6 +27,7 @@
 //! [`Broker::renew`]: crate::broker::Broker::renew
 //! [`Broker::resync`]: crate::broker::Broker::resync
 //! [`Broker::members`]: crate::broker::Broker::members
+//! [`Broker::in_sync`]: crate::broker::Broker::in_sync
 
 use crate::event::Offset;
 use wire::Member;
@@ -42,6 +45,17 @@ pub struct Membership {
     pub member: Member,
     /// The region instance it is connected to (its lease's holder).
     pub instance: String,
+}
+
+/// The digest of a set of memberships, as `presence.lua` keeps it per instance: the sum,
+/// modulo 2^32, of the first 32 bits (big-endian) of the SHA-1 of each `"<channel>\n<id>"`.
+/// A sum, so the broker updates it as members come and go, in any order.
+pub fn digest(live: &[Membership]) -> u32 {
+    live.iter().fold(0u32, |sum, m| {
+        let entry = format!("{}\n{}", m.channel, m.member.id);
+        let hash = sha1_smol::Sha1::from(entry.as_bytes()).digest().bytes();
+        sum.wrapping_add(u32::from_be_bytes([hash[0], hash[1], hash[2], hash[3]]))
+    })
 }
 
 /// One change asked of the broker's presence.

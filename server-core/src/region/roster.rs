@@ -12,11 +12,11 @@
 //! - **Bounded.** The writer's queue holds at most two items per (connection, channel) in
 //!   flight, so it is bounded by the connection cap times the subscription limit; it is
 //!   drained as fast as the broker takes it, each batch one script run per partition.
-//! - **Checked anyway.** Each renewal also resyncs one partition in turn, so every partition
-//!   is made to match the roster once every `partitions` intervals even when nothing said it
-//!   was lost: a change acked by a Redis primary that died before its replica had it (found
-//!   by the chaos run: a leave lost in a failover left a ghost). A resync of a partition in
-//!   sync changes nothing and announces nothing.
+//! - **Checked anyway.** Each renewal also checks one partition in turn against the roster
+//!   (by count and digest, [`Broker::in_sync`]: one cheap call), and resyncs it when they
+//!   differ, so every partition matches the roster within `partitions` intervals even when
+//!   nothing said it was lost: a change acked by a Redis primary that died before its replica
+//!   had it (found by the chaos run: a leave lost in a failover left a ghost).
 //! - **Leases.** Renewed every [`ClientLimits::presence_interval`], for three intervals; a
 //!   region that stops renewing has its members removed everywhere within about four
 //!   intervals (its lease runs out, then the next renewal of another region reaps it). This
@@ -24,10 +24,11 @@
 //!   was down gives every live region time to renew first.
 //!
 //! [`ClientLimits::presence_interval`]: crate::settings::ClientLimits
+//! [`Broker::in_sync`]: crate::broker::Broker::in_sync
 
 use super::metrics::Operation;
 use super::Region;
-use crate::broker::presence::{Membership, Update};
+use crate::broker::presence::{self, Membership, Update};
 use crate::broker::Partition;
 use crate::event::now_micros;
 use std::collections::{BTreeMap, HashSet};
@@ -52,8 +53,9 @@ pub(crate) struct Roster {
     /// `(channel, member id)` → member. A std mutex: held to insert, remove or copy.
     live: Mutex<BTreeMap<(String, String), Member>>,
     updates: mpsc::UnboundedSender<Update>,
-    /// Partitions to resync, and a wake-up for the writer.
+    /// Partitions to resync, the one to check next, and a wake-up for the writer.
     dirty: Mutex<HashSet<Partition>>,
+    check: Mutex<Option<Partition>>,
     wake: Notify,
 }
 
@@ -67,6 +69,7 @@ impl Roster {
             live: Mutex::new(BTreeMap::new()),
             updates,
             dirty: Mutex::new(HashSet::new()),
+            check: Mutex::new(None),
             wake: Notify::new(),
         };
         (roster, rx)
@@ -134,6 +137,11 @@ impl Roster {
         self.dirty.lock().unwrap().extend(partitions);
     }
 
+    /// Have the writer check `partition` against the broker at its next wake-up.
+    fn check_next(&self, partition: Partition) {
+        *self.check.lock().unwrap() = Some(partition);
+    }
+
     fn take_dirty(&self) -> Vec<Partition> {
         self.dirty.lock().unwrap().drain().collect()
     }
@@ -157,6 +165,7 @@ pub(super) async fn write(region: Arc<Region>, mut updates: mpsc::UnboundedRecei
             tell(&region, std::mem::take(&mut batch)).await;
         }
         resync(&region, ttl).await;
+        check(&region).await;
     }
     if let Err(e) = region.broker().release(&region.roster.instance).await {
         tracing::debug!(region = %region.name(), error = %e, "presence not released; the lease runs out instead");
@@ -225,9 +234,8 @@ pub(super) async fn keep_lease(region: Arc<Region>) {
                 let partitions = region.broker().partitions().max(1);
                 let checked = sweep % partitions;
                 sweep = checked.wrapping_add(1);
-                region
-                    .roster
-                    .mark(renewed.lost.into_iter().chain([checked]));
+                region.roster.check_next(checked);
+                region.roster.mark(renewed.lost);
             }
             Err(e) => {
                 region.metrics.broker_error(Operation::Presence);
@@ -258,6 +266,33 @@ async fn resync(region: &Region, ttl: Duration) {
             // The broker is failing: the rest wait for the next renewal too.
             region.roster.mark_quietly(dirty[i..].iter().copied());
             return;
+        }
+    }
+}
+
+/// Check the partition due (if any) against the broker, and resync it when they differ (or
+/// the broker cannot tell); a failure marks it for a resync at the next wake-up.
+async fn check(region: &Region) {
+    let Some(p) = region.roster.check.lock().unwrap().take() else {
+        return;
+    };
+    let broker = region.broker();
+    let instance = &region.roster.instance;
+    let live = region.roster.live_in(p, |c| broker.partition_of(c));
+    let same = broker
+        .in_sync(p, instance, live.len(), presence::digest(&live))
+        .await;
+    match same {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::debug!(region = %region.name(), partition = p, "presence differs from this region's members; resyncing");
+            region.roster.mark_quietly([p]);
+            resync(region, lease(region)).await;
+        }
+        Err(e) => {
+            region.metrics.broker_error(Operation::Presence);
+            tracing::debug!(region = %region.name(), partition = p, error = %e, "presence check failed; resyncing at the next renewal");
+            region.roster.mark_quietly([p]);
         }
     }
 }

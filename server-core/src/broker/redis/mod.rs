@@ -241,6 +241,17 @@ impl Broker for RedisBroker {
         self.presence_resync(partition, instance, ttl, live).await
     }
 
+    async fn in_sync(
+        &self,
+        partition: Partition,
+        instance: &str,
+        count: usize,
+        digest: u32,
+    ) -> Result<bool> {
+        self.presence_in_sync(partition, instance, count, digest)
+            .await
+    }
+
     async fn release(&self, instance: &str) -> Result<()> {
         self.presence_release(instance).await
     }

@@ -176,6 +176,18 @@ impl RedisBroker {
         self.presence_op(partition, "resync", &args).await.map(drop)
     }
 
+    pub(super) async fn presence_in_sync(
+        &self,
+        partition: Partition,
+        instance: &str,
+        count: usize,
+        digest: u32,
+    ) -> Result<bool> {
+        let args = [instance.to_owned(), count.to_string(), digest.to_string()];
+        let reply = self.presence_op(partition, "check", &args).await?;
+        Ok(int_at(as_array(&reply)?, 1)? == 1)
+    }
+
     pub(super) async fn presence_release(&self, instance: &str) -> Result<()> {
         let args = [instance.to_owned()];
         let args = &args;
