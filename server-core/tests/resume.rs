@@ -151,10 +151,16 @@ async fn a_log_recreated_during_a_replay_is_announced_not_mixed_in() {
     let mut client = Client::connect_since(regions.addr("us"), 0).await;
     let mut announced = false;
     let mut new_events = Vec::new();
+    let mut last_old = 0;
     while new_events.len() < 1200 {
         match client.next().await {
-            ServerFrame::Epoch { epoch, .. } => {
+            ServerFrame::Epoch {
+                epoch, lost_after, ..
+            } => {
                 assert_eq!(epoch, new_epoch, "the announcement names the new log");
+                // What the client was sent of the old log, not where the region stood in it
+                // (found by the chaos run: a resume cut off early was told it had it all).
+                assert_eq!(lost_after, last_old, "lost after the last old event it got");
                 announced = true;
                 new_events.clear();
             }
@@ -167,6 +173,7 @@ async fn a_log_recreated_during_a_replay_is_announced_not_mixed_in() {
             }
             ServerFrame::Event(e) => {
                 assert!(!announced, "an old event after the announcement: {e:?}");
+                last_old = e.offset;
             }
             _ => {}
         }

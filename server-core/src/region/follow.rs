@@ -224,15 +224,16 @@ impl Follows {
                     fresh
                 }
                 NoticeKind::Epoch { offset } => {
+                    // The feed has moved to the new log: what it carries next belongs to it.
+                    f.old_log = false;
                     let replayed = f.replayed_epoch.take();
-                    let same = |e: String| matches!(&n.frame, wire::ServerFrame::Epoch { epoch, .. } if *epoch == e);
-                    if !f.old_log && replayed.is_some_and(same) {
+                    let wire::ServerFrame::Epoch { epoch, .. } = &n.frame else {
+                        return false;
+                    };
+                    if replayed.as_ref() == Some(epoch) {
+                        // The client's resume announced this log and replayed it.
                         return false;
                     }
-                    // After a replay that saw the new log change under it this repeats the
-                    // announcement; a second "forget your offsets" before any event of it is
-                    // harmless.
-                    f.old_log = false;
                     f.last_sent = offset;
                     true
                 }

@@ -151,9 +151,8 @@ pub(super) fn past_the_end(
     )
 }
 
-/// The log was recreated while this client's replay was reading it: the replay stops; the
-/// new log's events follow live from offset 1.
-/// `lost_after` is the last offset of the old log this client was sent.
+/// The log was recreated while this client's replay was reading it: the new log is replayed
+/// from its start. `lost_after` is the last offset of the old log this client was sent.
 pub(super) fn recreated_during_replay(
     channel: &str,
     epoch: &str,
@@ -164,8 +163,9 @@ pub(super) fn recreated_during_replay(
         epoch,
         0,
         lost_after,
-        "the event log was lost and a new one started while your history was being replayed; \
-         offsets restart from 0: forget the offsets you kept",
+        "the event log was lost or went back in time while your history was being replayed, \
+         and a new one started; offsets restart from 0: forget the offsets you kept; \
+         replaying the new log from its start",
     )
 }
 

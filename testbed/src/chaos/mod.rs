@@ -279,6 +279,19 @@ impl Outcome {
                 let _ = writeln!(out, "  then: {}", more.what);
             }
             out.push_str(&checker::around(h, first));
+            if let Some((si, _)) = first.at {
+                let sub = &h.subscribers[si];
+                let path =
+                    std::env::temp_dir().join(format!("chaos-seed-{}-{}.txt", self.seed, sub.name));
+                let record: String = sub
+                    .seen
+                    .iter()
+                    .map(|(ms, seen)| format!("{ms:>8} ms  {seen:?}\n"))
+                    .collect();
+                if std::fs::write(&path, record).is_ok() {
+                    let _ = writeln!(out, "{}'s whole record: {}", sub.name, path.display());
+                }
+            }
             out.push_str(&print_schedule(self.seed, &self.schedule));
             let _ = writeln!(out, "rerun: cargo xtask chaos --seed {}", self.seed);
         }

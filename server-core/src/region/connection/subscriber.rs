@@ -30,6 +30,14 @@ use tokio::sync::mpsc::{error::TryRecvError, Receiver};
 /// Events read from history per round trip while replaying.
 const REPLAY_BATCH: usize = 500;
 
+/// How a replay of one log ended.
+enum Replayed {
+    /// Sent up to this offset.
+    Done(Offset),
+    /// The log was recreated (epoch `new`) after the client got offset `reached`.
+    Recreated { new: String, reached: Offset },
+}
+
 /// Most fan-out frames written to a socket with one flush ([`defaults::WRITE_BATCH`]).
 const WRITE_BATCH: usize = defaults::WRITE_BATCH;
 
@@ -108,8 +116,48 @@ impl Connection {
     }
 
     /// Send the history of `channel` after `since` in the log `epoch`, then remember where
-    /// live delivery takes over.
+    /// live delivery takes over. Where the log is recreated under the replay, the client is
+    /// told (an `epoch` frame naming the last offset it got) and the new log is replayed
+    /// from its start to its end; the feed's own frame of that epoch is then not for it.
     async fn replay(&mut self, channel: &str, since: Offset, epoch: &str) -> Result {
+        self.region.metrics.replay_started();
+        let (mut after, mut epoch) = (since, epoch.to_owned());
+        loop {
+            match self.replay_in(channel, after, &epoch).await? {
+                Replayed::Done(last) => {
+                    let last_sent = last.max(after);
+                    if let Some(f) = self.follows.by_name(channel) {
+                        f.last_sent = last_sent;
+                        f.start_unknown = false;
+                        f.replayed_epoch = Some(epoch);
+                    }
+                    return self
+                        .send_frame(&frames::caught_up(channel, last_sent))
+                        .await;
+                }
+                Replayed::Recreated { new, reached } => {
+                    tracing::info!(region = %self.region.name(), channel, new = %new, "log recreated during a replay");
+                    let frame = frames::recreated_during_replay(channel, &new, reached);
+                    self.send_frame(&frame).await?;
+                    if let Some(f) = self.follows.by_name(channel) {
+                        // Until the feed's own frame, the fan-out carries the old log.
+                        f.old_log = true;
+                        f.start_unknown = true;
+                    }
+                    (after, epoch) = (0, new);
+                }
+            }
+        }
+    }
+
+    /// Send the history of `channel` after `after` in the log `epoch`, up to where live
+    /// delivery takes over (the history's end when that is not known).
+    async fn replay_in(
+        &mut self,
+        channel: &str,
+        mut after: Offset,
+        epoch: &str,
+    ) -> Result<Replayed> {
         let region = self.region.clone();
         // Everything up to `target` went out on the fan-out before the client joined, or
         // will reach it live too; history covers the first part, `last_sent` the overlap.
@@ -122,8 +170,6 @@ impl Connection {
                 true => Offset::MAX,
                 false => f.last_sent,
             });
-        let mut after = since;
-        region.metrics.replay_started();
         while after < target {
             // The permit bounds concurrent history reads (a reconnect storm queues here). It
             // is held for the read only, never while writing to this client's socket, so a
@@ -138,11 +184,15 @@ impl Connection {
                     region.metrics.broker_error(Operation::History);
                     self.send_frame(&frames::history_unavailable(&e, after))
                         .await?;
-                    return self.close(Close::HistoryUnavailable).await;
+                    self.close(Close::HistoryUnavailable).await?;
+                    return Ok(Replayed::Done(after));
                 }
             };
             if !batch.epoch.is_empty() && batch.epoch != epoch {
-                return self.recreated_during_replay(channel, &batch.epoch).await;
+                return Ok(Replayed::Recreated {
+                    new: batch.epoch,
+                    reached: after,
+                });
             }
             let Some(first) = batch.events.first() else {
                 break;
@@ -159,32 +209,7 @@ impl Connection {
             }
             region.metrics.replayed(batch.events.len());
         }
-        let last_sent = after.max(since);
-        if let Some(f) = self.follows.by_name(channel) {
-            f.last_sent = last_sent;
-            f.start_unknown = false;
-            f.replayed_epoch = Some(epoch.to_owned());
-        }
-        self.send_frame(&frames::caught_up(channel, last_sent))
-            .await
-    }
-
-    /// The channel's log was recreated while the replay read it: its offsets mean nothing in
-    /// the log this client was welcomed to, so none of its events go out as replay. Announce
-    /// the new log and hand over to live delivery: the region's feed sees the new epoch too,
-    /// sends its own `epoch` frame through the fan-out and then the new log. Until that
-    /// frame, what the fan-out carries of the channel belongs to the old log and is dropped.
-    async fn recreated_during_replay(&mut self, channel: &str, epoch: &str) -> Result {
-        tracing::info!(region = %self.region.name(), channel, new = epoch, "log recreated during a replay");
-        let Some(f) = self.follows.by_name(channel) else {
-            return Ok(());
-        };
-        let lost_after = f.last_sent;
-        f.last_sent = 0;
-        f.old_log = true;
-        let frame = frames::recreated_during_replay(channel, epoch, lost_after);
-        self.send_frame(&frame).await?;
-        self.send_frame(&frames::caught_up(channel, 0)).await
+        Ok(Replayed::Done(after))
     }
 
     /// Handle the next item of the client's queue.
