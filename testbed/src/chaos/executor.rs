@@ -212,7 +212,11 @@ impl<'a> Executor<'a> {
                 self.bed.set_sim(*region, 0, 0).map_err(|e| e.to_string())
             }
             Fault::ReconnectStorm => Ok(()),
-            Fault::RestoreSnapshot => self.bed.restore(i).map_err(|e| e.to_string()),
+            Fault::RestoreSnapshot => {
+                let restored = self.bed.restore(i).map_err(|e| e.to_string());
+                self.load.forget_acked_offsets();
+                restored
+            }
         };
         let ms = self.load.read(|s| s.history.now());
         if let Err(why) = &done {

@@ -42,7 +42,8 @@ pub struct Shared {
     pub history: History,
     /// Per subscriber, the last offset it got of each channel.
     pub last: Vec<[u64; 3]>,
-    /// Per channel, the highest offset acked.
+    /// Per channel, the highest offset acked (since the last restore of an older snapshot:
+    /// the new log's offsets start again below it).
     pub max_acked: [u64; 3],
     /// Per subscriber, whether it has had a `welcome`.
     pub welcomed: Vec<bool>,
@@ -53,7 +54,9 @@ pub struct Shared {
 impl Shared {
     /// Every subscriber holds every channel's highest acked offset.
     pub fn caught_up(&self) -> bool {
-        self.last.iter().all(|l| *l == self.max_acked)
+        self.last
+            .iter()
+            .all(|l| l.iter().zip(self.max_acked).all(|(l, m)| *l >= m))
     }
 }
 
@@ -165,6 +168,11 @@ impl Workload {
     /// Every client drops its socket now and reconnects.
     pub fn storm(&self) {
         self.storm.send_modify(|n| *n += 1);
+    }
+
+    /// Redis went back to an older snapshot: the acked offsets so far belong to the old logs.
+    pub fn forget_acked_offsets(&self) {
+        self.shared.lock().unwrap().max_acked = [0; 3];
     }
 
     /// Poll `done` every 50 ms for at most `bound`; how long until it held.
