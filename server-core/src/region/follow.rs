@@ -42,6 +42,8 @@ pub(crate) struct Following {
     /// is not for it (it would move the client back to what the region had kept, and the
     /// events it replayed after that would come again).
     pub(crate) replayed_epoch: Option<String>,
+    /// The epoch the client's welcome (or `subscribed`) named for the channel.
+    pub(crate) joined_epoch: String,
 }
 
 /// Who a client is as a member of its channels.
@@ -126,6 +128,7 @@ impl Follows {
             presence_from: None,
             start_unknown: false,
             replayed_epoch: None,
+            joined_epoch: joined.epoch.clone(),
         });
         let (offset, epoch, start_unknown) = match joined.last {
             Some(last) => (last, joined.epoch, false),
@@ -147,6 +150,7 @@ impl Follows {
             region.hub.partition(partition).relist = true;
         }
         let f = self.list.last_mut().expect("pushed above");
+        f.joined_epoch.clone_from(&epoch);
         f.last_sent = offset;
         f.start_unknown = start_unknown;
         f.presence_from = members
@@ -181,6 +185,7 @@ impl Follows {
             presence_from: None,
             start_unknown: false,
             replayed_epoch: None,
+            joined_epoch: joined.epoch.clone(),
         });
     }
 

@@ -169,6 +169,20 @@ pub(super) fn recreated_during_replay(
     )
 }
 
+/// The client's offsets belong to the channel's current log `epoch`, which this region is
+/// just taking up (its welcome may have named the one before): nothing is lost, events go on
+/// after `since`.
+pub(super) fn continued_in(channel: &str, epoch: &str, since: Offset) -> ServerFrame {
+    epoch_frame(
+        channel,
+        epoch,
+        since,
+        since,
+        "this region is taking up the channel's current log, which your offsets belong to; \
+         nothing of yours is lost: events go on after your offset",
+    )
+}
+
 fn epoch_frame(
     channel: &str,
     epoch: &str,

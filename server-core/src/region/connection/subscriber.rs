@@ -82,7 +82,34 @@ impl Connection {
             return Ok(());
         };
         let (partition, target) = (f.partition, f.last_sent);
+        let welcomed = f.joined_epoch.clone();
         let epoch = region.hub.partition(partition).epoch.clone();
+        if let Some(client) = client_epoch.as_ref().filter(|e| **e != epoch) {
+            // Either the client's log is gone, or this region is behind the client (it has
+            // not yet taken up the log the client already follows): only the broker can tell.
+            match region.broker().channel_status(channel).await {
+                Ok(status) if status.epoch == *client => {
+                    // An empty epoch: the feed has not started, so it carries no old log.
+                    let old_log = !epoch.is_empty();
+                    return self.resume_ahead(channel, since, client, old_log).await;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    region.metrics.broker_error(Operation::History);
+                    self.send_frame(&frames::history_unavailable(&e, since))
+                        .await?;
+                    return self.close(Close::HistoryUnavailable).await;
+                }
+            }
+        }
+        if client_epoch.as_ref().is_some_and(|e| *e == epoch)
+            && !welcomed.is_empty()
+            && welcomed != epoch
+        {
+            // The welcome named the log this region has just left; the client's is the new
+            // one: say so, and drop what the fan-out still carries of the old one.
+            return self.resume_ahead(channel, since, &epoch, true).await;
+        }
         if client_epoch.is_some_and(|e| e != epoch) {
             // The client's offsets belong to a log that no longer exists.
             let frame = frames::stale_epoch(channel, &epoch, target, since);
@@ -113,6 +140,27 @@ impl Connection {
             }
         }
         self.replay(channel, since, &epoch).await
+    }
+
+    /// The client follows the log `epoch`, newer than the one this region's fan-out still
+    /// carries for `channel` (its feed takes it up shortly): tell the client its offsets go
+    /// on in `epoch` after `since`, replay that log from there to its end, and (`old_log`:
+    /// the fan-out carries the old one) drop what the fan-out carries until the feed's own
+    /// frame of it (which is not sent again).
+    async fn resume_ahead(
+        &mut self,
+        channel: &str,
+        since: Offset,
+        epoch: &str,
+        old_log: bool,
+    ) -> Result {
+        self.send_frame(&frames::continued_in(channel, epoch, since))
+            .await?;
+        if let Some(f) = self.follows.by_name(channel) {
+            f.old_log = old_log;
+            f.start_unknown = true;
+        }
+        self.replay(channel, since, epoch).await
     }
 
     /// Send the history of `channel` after `since` in the log `epoch`, then remember where
