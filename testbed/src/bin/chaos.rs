@@ -1,9 +1,10 @@
-//! `chaos [--minutes M] [--seed S] [--plan] [--strict]`: the chaos run (what `cargo xtask chaos` runs, after
+//! `chaos [--minutes M] [--seed S] [--plan] [--strict] [--cluster]`: the chaos run (what `cargo xtask chaos` runs, after
 //! building `multiregion`). Prints the schedule, the faults as they happen, and the figures;
 //! exits 1 on any violation (printing the seed, the schedule and the first counterexample),
 //! 2 on bad arguments, 3 when the bed could not be run. `--plan` prints the schedule only;
 //! `--strict` checks the rule (no announcement at all under durable acks) instead of
-//! the documented promise.
+//! the documented promise; `--cluster` runs Redis as a Cluster (three primaries with a replica
+//! each) instead of under Sentinel.
 
 use testbed::chaos::{self, ChaosConfig};
 
@@ -12,7 +13,9 @@ fn main() {
     let (mut minutes, mut seed) = (2.0, None);
     let plan_only = args.iter().any(|a| a == "--plan");
     let strict = args.iter().any(|a| a == "--strict");
-    let mut it = args.iter().filter(|a| *a != "--plan" && *a != "--strict");
+    let cluster = args.iter().any(|a| a == "--cluster");
+    let flags = ["--plan", "--strict", "--cluster"];
+    let mut it = args.iter().filter(|a| !flags.contains(&a.as_str()));
     while let Some(a) = it.next() {
         let value = it.next();
         match (a.as_str(), value.map(String::as_str)) {
@@ -21,7 +24,7 @@ fn main() {
             }
             ("--seed", Some(s)) if s.parse::<u64>().is_ok() => seed = s.parse().ok(),
             _ => {
-                eprintln!("usage: chaos [--minutes M] [--seed S] [--plan] [--strict]");
+                eprintln!("usage: chaos [--minutes M] [--seed S] [--plan] [--strict] [--cluster]");
                 std::process::exit(2)
             }
         }
@@ -39,7 +42,14 @@ fn main() {
         return;
     }
     let outcome = ChaosConfig::new(seed, minutes)
-        .map(|c| ChaosConfig { strict, ..c })
+        .map(|c| ChaosConfig {
+            strict,
+            topology: match cluster {
+                true => chaos::topology::Topology::Cluster,
+                false => chaos::topology::Topology::Sentinel,
+            },
+            ..c
+        })
         .and_then(chaos::run);
     match outcome {
         Ok(o) => {

@@ -8,9 +8,9 @@
 //! primary. Dropping it kills everything and removes the bed; the testbed (`mrtb-…`) is never
 //! touched, so both run at once.
 
+use super::topology::{region_commands, Topology};
 use crate::bed::{spawn_in, Options};
 use crate::net::{self, Net};
-use crate::recipe;
 use crate::{host, http, Error, Result};
 use nix::fcntl::Flock;
 use std::collections::HashMap;
@@ -72,9 +72,9 @@ impl Node {
         NET.netns(&self.host())
     }
 
-    fn all() -> Vec<Node> {
-        let mut all = vec![Node::Data(0), Node::Data(1)];
-        all.extend((0..3).map(Node::Sentinel));
+    fn all(topology: Topology) -> Vec<Node> {
+        let mut all: Vec<Node> = (0..topology.data_nodes()).map(Node::Data).collect();
+        all.extend((0..topology.sentinels()).map(Node::Sentinel));
         all.extend((0..3).map(Node::Region));
         all
     }
@@ -103,13 +103,15 @@ pub struct Deployment {
     options: Options,
     procs: HashMap<Node, Child>,
     regions: Vec<String>,
+    topology: Topology,
     _lock: Flock<File>,
 }
 
 impl Deployment {
-    /// Remove a leftover chaos bed, build the hosts, start Redis, the Sentinels (waiting until
-    /// they see the replica and each other) and the regions (each waited for).
-    pub fn up(options: Options) -> Result<Deployment> {
+    /// Remove a leftover chaos bed, build the hosts, start Redis as `topology` has it (the
+    /// Sentinels waited for until they see the replica and each other; the Cluster until it
+    /// is whole) and the regions (each waited for).
+    pub fn up(options: Options, topology: Topology) -> Result<Deployment> {
         host::check()?;
         let lock = host::lock_net(NET)?;
         host::on_signal_cleanup();
@@ -119,25 +121,40 @@ impl Deployment {
         // full sync) would be loaded at start, and the run's log would not be its own.
         let _ = std::fs::remove_dir_all(&options.log_dir);
         std::fs::create_dir_all(&options.log_dir)?;
-        let mut hosts: Vec<(String, u8)> = Node::all()
+        let mut hosts: Vec<(String, u8)> = Node::all(topology)
             .into_iter()
             .map(|n| (n.host(), n.addr().octets()[3] - 128))
             .collect();
         hosts.extend(CLIENTS.iter().map(|(h, n)| (h.to_string(), *n)));
         let hosts: Vec<(&str, u8)> = hosts.iter().map(|(h, n)| (h.as_str(), *n)).collect();
         let mut bed = Deployment {
-            regions: region_commands()?,
+            regions: region_commands(topology)?,
+            topology,
             options,
             procs: HashMap::new(),
             _lock: lock,
         };
         NET.create(&hosts)?;
-        bed.start(Node::Data(0))?;
-        bed.start(Node::Data(1))?;
-        for i in 0..3 {
-            bed.start(Node::Sentinel(i))?;
+        for i in 0..topology.data_nodes() {
+            bed.start(Node::Data(i))?;
         }
-        bed.wait("the Sentinels to see the replica and each other", || {
+        if topology == Topology::Cluster {
+            bed.create_cluster()?;
+        } else {
+            bed.sentinels_up()?;
+        }
+        for r in 0..3 {
+            bed.start(Node::Region(r))?;
+        }
+        Ok(bed)
+    }
+
+    /// Start the Sentinels and wait until they see the replica and each other.
+    fn sentinels_up(&mut self) -> Result<()> {
+        for i in 0..3 {
+            self.start(Node::Sentinel(i))?;
+        }
+        self.wait("the Sentinels to see the replica and each other", || {
             (0..3).all(|i| {
                 let info = sentinel(i, &["SENTINEL", "MASTER", MASTER]).unwrap_or_default();
                 let field = |k: &str| -> u64 {
@@ -151,11 +168,12 @@ impl Deployment {
                 };
                 field("num-slaves") >= 1 && field("num-other-sentinels") >= 2
             })
-        })?;
-        for r in 0..3 {
-            bed.start(Node::Region(r))?;
-        }
-        Ok(bed)
+        })
+    }
+
+    /// The Redis deployment it runs.
+    pub fn topology(&self) -> Topology {
+        self.topology
     }
 
     /// The regions' token.
@@ -191,21 +209,14 @@ impl Deployment {
                 if std::fs::rename(&restore, &dump).is_err() {
                     let _ = std::fs::remove_file(&dump);
                 }
-                let mut c = format!(
-                    "redis-server --bind 0.0.0.0 --protected-mode no --save '' --appendonly no \
-                     --port 6379 --dir {}",
-                    dir.display()
-                );
                 let primary = if self.procs.is_empty() {
                     Some(0)
-                } else {
+                } else if self.topology == Topology::Sentinel {
                     self.primary()
+                } else {
+                    None
                 };
-                if primary != Some(i) {
-                    let other = Node::Data(primary.unwrap_or(1 - i));
-                    c.push_str(&format!(" --replicaof {} 6379", other.addr()));
-                }
-                c
+                self.topology.data_command(i, &dir, primary)
             }
             Node::Sentinel(_) => {
                 let conf = dir.join("sentinel.conf");
@@ -347,60 +358,4 @@ pub(super) fn redis_cli(node: Node, args: &[&str]) -> Result<String> {
 
 fn sentinel(i: usize, args: &[&str]) -> Result<String> {
     redis_cli(Node::Sentinel(i), args)
-}
-
-/// The README recipe's region commands for this bed: its machine names replaced by the bed's
-/// addresses, its Redis URL by the Sentinels', and `--acks replicas:1` added.
-fn region_commands() -> Result<Vec<String>> {
-    let sentinels = (0..3)
-        .map(|i| format!("{}:26379", Node::Sentinel(i).addr()))
-        .collect::<Vec<_>>()
-        .join(",");
-    let url = format!("redis+sentinel://{sentinels}/{MASTER}");
-    let steps = recipe::raw_steps(recipe::README)?;
-    let machines = [("a.internal", 0), ("b.internal", 1), ("c.internal", 2)];
-    let commands: Vec<String> = steps
-        .iter()
-        .filter(|s| s.command.starts_with("multiregion serve"))
-        .map(|s| {
-            let c = s.command.replace("redis://redis.internal:6379", &url);
-            let c = machines.iter().fold(c, |c, (m, r)| {
-                c.replace(m, &Node::Region(*r).addr().to_string())
-            });
-            format!("{c} --acks replicas:1")
-        })
-        .collect();
-    if commands.len() != 3 || commands.iter().any(|c| !c.contains("redis+sentinel://")) {
-        return Err(Error::Recipe(format!(
-            "expected three regions on redis://redis.internal:6379, got {commands:?}"
-        )));
-    }
-    Ok(commands)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_regions_run_the_readme_recipe_on_sentinel_with_durable_acks() {
-        let c = region_commands().unwrap();
-        assert!(
-            c[0].starts_with("multiregion serve --region as"),
-            "{}",
-            c[0]
-        );
-        assert!(
-            c[1].contains("--public-url http://10.203.77.140:4001"),
-            "{}",
-            c[1]
-        );
-        for c in &c {
-            assert!(c.contains("redis+sentinel://10.203.77.150:26379,10.203.77.151:26379,10.203.77.152:26379/mrs"), "{c}");
-            assert!(
-                c.ends_with("--acks replicas:1") && !c.contains(".internal"),
-                "{c}"
-            );
-        }
-    }
 }

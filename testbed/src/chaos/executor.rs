@@ -10,6 +10,7 @@
 use super::deploy::{clients_netns, Deployment, Node};
 use super::nemesis::{Fault, Planned};
 use super::resources;
+use super::topology::Topology;
 use super::workload::Workload;
 use crate::net;
 use std::time::{Duration, Instant};
@@ -28,8 +29,9 @@ pub struct Executor<'a> {
     bed: &'a mut Deployment,
     load: &'a Workload,
     plan: &'a [Planned],
-    /// Per planned fault: whether it was applied, and the primary it killed.
-    applied: Vec<Option<Option<usize>>>,
+    /// Per planned fault: whether it was applied, and the primary it killed with the
+    /// replica that takes over.
+    applied: Vec<Option<Option<(usize, usize)>>>,
     /// The index of each fault's entry in the history's fault list.
     recorded: Vec<Option<usize>>,
     /// Regions killed and not yet healed: the supervisor leaves them down.
@@ -113,16 +115,15 @@ impl<'a> Executor<'a> {
         let fault = self.plan[i].fault.clone();
         let mut killed = None;
         let done: Result<(), String> = match &fault {
-            Fault::KillPrimary => match self.bed.primary() {
-                Some(p) if self.in_sync(1 - p) => {
+            Fault::KillPrimary => match self.killable() {
+                Ok((p, r)) => {
                     self.bed.kill(Node::Data(p));
-                    killed = Some(p);
+                    killed = Some((p, r));
                     Ok(())
                 }
-                Some(p) => Err(format!("skipped: r{}'s replica is not in sync", p + 1)),
-                None => Err("skipped: no Sentinel names a primary".into()),
+                Err(why) => Err(format!("skipped: {why}")),
             },
-            Fault::RegionFromRedis(r) => (0..2)
+            Fault::RegionFromRedis(r) => (0..self.bed.topology().data_nodes())
                 .try_for_each(|d| {
                     net::drop_between(&Node::Region(*r).netns(), Node::Data(d).addr())
                 })
@@ -148,12 +149,12 @@ impl<'a> Executor<'a> {
                 self.load.storm();
                 Ok(())
             }
-            Fault::RestoreSnapshot => match self.bed.primary() {
-                Some(p) if self.in_sync(1 - p) => {
-                    self.bed.snapshot(p, i).map_err(|e| format!("skipped: {e}"))
-                }
-                Some(p) => Err(format!("skipped: r{}'s replica is not in sync", p + 1)),
-                None => Err("skipped: no Sentinel names a primary".into()),
+            Fault::RestoreSnapshot if self.bed.topology() == Topology::Cluster => {
+                Err("skipped: not in the Cluster variant (a restore puts every shard back)".into())
+            }
+            Fault::RestoreSnapshot => match self.killable() {
+                Ok((p, _)) => self.bed.snapshot(p, i).map_err(|e| format!("skipped: {e}")),
+                Err(why) => Err(format!("skipped: {why}")),
             },
         };
         let ms = self.load.read(|s| s.history.now());
@@ -170,15 +171,19 @@ impl<'a> Executor<'a> {
         }
     }
 
-    fn in_sync(&self, replica: usize) -> bool {
+    /// A primary to kill and its replica, once one's replica is in sync (waiting up to 10 s).
+    fn killable(&self) -> Result<(usize, usize), String> {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if self.bed.replica_synced(replica) {
-                return true;
+        loop {
+            match self.bed.killable_primary() {
+                Ok(pair) if self.bed.replica_synced(pair.1) => return Ok(pair),
+                Ok(pair) if Instant::now() >= deadline => {
+                    return Err(format!("r{}'s replica is not in sync", pair.0 + 1))
+                }
+                Err(why) if Instant::now() >= deadline => return Err(why),
+                _ => std::thread::sleep(Duration::from_millis(200)),
             }
-            std::thread::sleep(Duration::from_millis(200));
         }
-        false
     }
 
     fn heal(&mut self, i: usize) {
@@ -188,14 +193,14 @@ impl<'a> Executor<'a> {
         let fault = self.plan[i].fault.clone();
         let done: Result<(), String> = match &fault {
             Fault::KillPrimary => {
-                let p = killed.expect("a kill records its primary");
+                let (p, r) = killed.expect("a kill records its primary");
                 let deadline = Instant::now() + FAILOVER;
-                while self.bed.primary() != Some(1 - p) && Instant::now() < deadline {
+                while !self.bed.promoted(r) && Instant::now() < deadline {
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 self.bed.start(Node::Data(p)).map_err(|e| e.to_string())
             }
-            Fault::RegionFromRedis(r) => (0..2)
+            Fault::RegionFromRedis(r) => (0..self.bed.topology().data_nodes())
                 .try_for_each(|d| net::undrop(&Node::Region(*r).netns(), Node::Data(d).addr()))
                 .map_err(|e| e.to_string()),
             Fault::ClientsFromRegion(c, r) => {
@@ -237,7 +242,7 @@ impl<'a> Executor<'a> {
         for i in 0..self.plan.len() {
             self.heal(i);
         }
-        for d in 0..2 {
+        for d in 0..self.bed.topology().data_nodes() {
             if !self.bed.running(Node::Data(d)) {
                 let _ = self.bed.start(Node::Data(d));
             }

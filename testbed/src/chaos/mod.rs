@@ -16,11 +16,13 @@
 //! - [`deploy`]: the bed: Redis primary + replica + three Sentinels, three regions, clients.
 //! - [`executor`]: the schedule applied to the bed, resources sampled.
 //! - [`workload`]: publishers and subscribers that record everything; `publisher`: the
-//!   pipelined publisher.
+//!   pipelined publisher; `subscriber`: one subscriber.
 //! - [`history`]: what is recorded.
 //! - [`checker`]: the properties, as pure functions over a history.
 //! - [`resources`]: RSS and open FDs from `/proc`.
 //! - `presence`: the presence lists at the end, while connected and after every close.
+//! - [`topology`]: Sentinel (the default) or Cluster (`--cluster`): the data nodes, the
+//!   regions' Redis URL, which primary a kill takes.
 //! - `snapshot`: Redis put back to an older snapshot (a fault of the nemesis).
 
 pub mod checker;
@@ -33,6 +35,8 @@ mod publisher;
 pub mod resources;
 pub mod rng;
 mod snapshot;
+mod subscriber;
+pub mod topology;
 pub mod workload;
 
 use crate::bed::Options;
@@ -58,6 +62,8 @@ pub struct ChaosConfig {
     /// The rule: with durable acks, no announcement at all and no second delivery
     /// (see [`history::History::strict`]); by default the documented promise is checked.
     pub strict: bool,
+    /// The Redis deployment (Sentinel by default).
+    pub topology: topology::Topology,
     /// Where the bed's processes come from and log to.
     pub options: Options,
 }
@@ -73,6 +79,7 @@ impl ChaosConfig {
             quiet: Duration::from_secs(90),
             every: Duration::from_millis(50),
             strict: false,
+            topology: topology::Topology::default(),
             options,
         })
     }
@@ -105,11 +112,12 @@ pub fn print_schedule(seed: u64, schedule: &[Planned]) -> String {
 pub fn run(config: ChaosConfig) -> Result<Outcome> {
     let schedule = nemesis::schedule(config.seed, config.faults_for, deploy::CLIENTS.len());
     eprint!("{}", print_schedule(config.seed, &schedule));
-    let mut bed = deploy::Deployment::up(config.options.clone())?;
-    eprintln!(
-        "chaos: bed up (Sentinel: r1 primary, r2 replica; {})",
-        bed.region_command(0)
-    );
+    let mut bed = deploy::Deployment::up(config.options.clone(), config.topology)?;
+    let redis = match config.topology {
+        topology::Topology::Sentinel => "Sentinel: r1 primary, r2 replica",
+        topology::Topology::Cluster => "Cluster: r1..r6, three primaries with a replica each",
+    };
+    eprintln!("chaos: bed up ({redis}; {})", bed.region_command(0));
     let mut rng = rng::Rng::new(config.seed);
     let mut history = History::new(true);
     history.strict = config.strict;
@@ -279,7 +287,11 @@ impl Outcome {
                 let _ = writeln!(out, "  then: {}", more.what);
             }
             out.push_str(&checker::around(h, first));
-            if let Some((si, _)) = first.at {
+            let mut dumped = std::collections::BTreeSet::new();
+            for si in v.violations.iter().filter_map(|x| x.at.map(|a| a.0)) {
+                if !dumped.insert(si) {
+                    continue;
+                }
                 let sub = &h.subscribers[si];
                 let path =
                     std::env::temp_dir().join(format!("chaos-seed-{}-{}.txt", self.seed, sub.name));
@@ -291,6 +303,16 @@ impl Outcome {
                 if std::fs::write(&path, record).is_ok() {
                     let _ = writeln!(out, "{}'s whole record: {}", sub.name, path.display());
                 }
+            }
+            let all: String = v
+                .violations
+                .iter()
+                .map(|x| format!("{}\n", x.what))
+                .collect();
+            let path =
+                std::env::temp_dir().join(format!("chaos-seed-{}-violations.txt", self.seed));
+            if std::fs::write(&path, all).is_ok() {
+                let _ = writeln!(out, "every violation: {}", path.display());
             }
             out.push_str(&print_schedule(self.seed, &self.schedule));
             let _ = writeln!(out, "rerun: cargo xtask chaos --seed {}", self.seed);

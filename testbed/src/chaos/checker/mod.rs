@@ -278,6 +278,10 @@ pub fn check(h: &History) -> Verdict {
                     }
                     if let Some(f) = follow.get_mut(channel.as_str()) {
                         f.pending_epoch = None;
+                        if f.epoch == *epoch {
+                            // Its own log: nothing is forgotten, nothing announced lost.
+                            continue;
+                        }
                         f.epoch.clone_from(epoch);
                         (f.last, f.after_epoch) = (0, true);
                         f.lost_after =
