@@ -7,7 +7,7 @@
 //! dropped, slow, shut down) leaves nothing behind.
 
 use super::delivery::{Delivery, NoticeKind};
-use super::hub::Subscriber;
+use super::hub::{Joined, Subscriber};
 use super::{roster, Region};
 use crate::broker::presence::Members;
 use crate::broker::Partition;
@@ -112,24 +112,9 @@ impl Follows {
         presence: bool,
     ) -> (ChannelPosition, Option<Members>) {
         let region = self.region.clone();
-        let partition = region.broker().partition_of(channel);
-        let joined = region
-            .hub
-            .subscribe(partition, channel, &self.subscriber, presence);
-        region.roster.join(channel, self.member());
         // Listed before the first await: a join cancelled there (its connection dropped)
         // still takes the client off the hub and the roster when the `Follows` drops.
-        self.list.retain(|f| f.channel != joined.channel);
-        self.list.push(Following {
-            channel: joined.channel,
-            partition,
-            last_sent: joined.last.unwrap_or(0),
-            old_log: false,
-            presence_from: None,
-            start_unknown: false,
-            replayed_epoch: None,
-            joined_epoch: joined.epoch.clone(),
-        });
+        let (partition, joined) = self.enter(channel, presence);
         let (offset, epoch, start_unknown) = match joined.last {
             Some(last) => (last, joined.epoch, false),
             None => match region.broker().channel_status(channel).await {
@@ -170,15 +155,22 @@ impl Follows {
     /// that cannot wait (a Socket.IO connect) on a channel that is always followed
     /// (`global`).
     pub(crate) fn join_known(&mut self, channel: &str) {
+        self.enter(channel, false);
+    }
+
+    /// Register on `channel` in the hub (with its presence when `presence`) and in the
+    /// roster, and list it (replacing an earlier following of it) from where the hub says
+    /// it stands; its partition, and what the hub said.
+    fn enter(&mut self, channel: &str, presence: bool) -> (Partition, Joined) {
         let region = self.region.clone();
         let partition = region.broker().partition_of(channel);
         let joined = region
             .hub
-            .subscribe(partition, channel, &self.subscriber, false);
+            .subscribe(partition, channel, &self.subscriber, presence);
         region.roster.join(channel, self.member());
         self.list.retain(|f| f.channel != joined.channel);
         self.list.push(Following {
-            channel: joined.channel,
+            channel: joined.channel.clone(),
             partition,
             last_sent: joined.last.unwrap_or(0),
             old_log: false,
@@ -187,6 +179,7 @@ impl Follows {
             replayed_epoch: None,
             joined_epoch: joined.epoch.clone(),
         });
+        (partition, joined)
     }
 
     /// The channel called `name`, if followed.
